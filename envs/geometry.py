@@ -1,0 +1,112 @@
+"""Arena geometry shared by the spatial environments, as pure JAX functions.
+
+Conventions: positions in metres; a rectangular ("box") arena spans ``[0, width] x [0, height]``; a circular
+arena of radius ``R`` is centred at ``(R, R)`` so that it spans ``[0, 2R] x [0, 2R]``. Angles in radians,
+anticlockwise from the +x axis. All functions work on single points (vmap for batches).
+"""
+
+from __future__ import annotations
+
+import jax
+import jax.numpy as jnp
+from jax.typing import ArrayLike
+
+__all__ = [
+    "wrap_angle",
+    "unit",
+    "ray_distances_box",
+    "ray_distances_circle",
+    "project_into_box",
+    "project_into_circle",
+    "distance_to_wall_box",
+    "distance_to_wall_circle",
+    "sector_offsets",
+    "ray_directions",
+]
+
+_TINY = 1e-12
+
+
+def wrap_angle(angle: ArrayLike) -> jax.Array:
+    """Angle(s) wrapped into ``[-pi, pi)``."""
+    return (jnp.asarray(angle) + jnp.pi) % (2 * jnp.pi) - jnp.pi
+
+
+def unit(angle: ArrayLike) -> jax.Array:
+    """Unit vector(s) ``(..., 2)`` pointing along ``angle``."""
+    angle = jnp.asarray(angle)
+    return jnp.stack([jnp.cos(angle), jnp.sin(angle)], axis=-1)
+
+
+def sector_offsets(n: int, field_of_view: ArrayLike) -> jax.Array:
+    """Angles of ``n`` rays relative to the heading: ray ``i`` points at the centre of the ``i``-th of ``n``
+    equal sectors of the field of view, so a 2*pi field has no duplicate ray and ``n = 1`` looks ahead."""
+    i = jnp.arange(n, dtype=jnp.float32)
+    return jnp.asarray(field_of_view, jnp.float32) * ((i + 0.5) / n - 0.5)
+
+
+def _safe(d: jax.Array) -> jax.Array:
+    return jnp.where(d >= 0, jnp.maximum(d, _TINY), jnp.minimum(d, -_TINY))
+
+
+def ray_directions(heading: ArrayLike, offsets: ArrayLike) -> jax.Array:
+    """Unit vectors ``(n, 2)`` at ``heading + offsets``, by angle addition: two transcendental calls per
+    heading, however many rays (the offsets' sines and cosines do not depend on the heading)."""
+    c, s = jnp.cos(heading), jnp.sin(heading)
+    co, so = jnp.cos(offsets), jnp.sin(offsets)
+    return jnp.stack([c * co - s * so, s * co + c * so], axis=-1)
+
+
+def ray_distances_box(position: ArrayLike, directions: ArrayLike, width: ArrayLike, height: ArrayLike) -> jax.Array:
+    """Distance (m) from ``position`` (inside the box) to the first wall along each unit vector of
+    ``directions`` ``(n, 2)``.
+
+    For an axis-aligned box only one vertical and one horizontal wall can be hit along a ray, so each ray
+    costs two divisions: ``min((x_wall - x) / dx, (y_wall - y) / dy)``.
+    """
+    position, directions = jnp.asarray(position), jnp.asarray(directions)
+    dx, dy = _safe(directions[..., 0]), _safe(directions[..., 1])
+    tx = (jnp.where(dx > 0, width, 0.0) - position[0]) / dx
+    ty = (jnp.where(dy > 0, height, 0.0) - position[1]) / dy
+    return jnp.maximum(jnp.minimum(tx, ty), 0.0)
+
+
+def ray_distances_circle(position: ArrayLike, directions: ArrayLike, radius: ArrayLike) -> jax.Array:
+    """Distance (m) from ``position`` (inside the circle centred at ``(radius, radius)``) to its wall along
+    each unit vector of ``directions`` ``(n, 2)``: the positive root of ``|q + t d|^2 = R^2`` with ``q``
+    relative to the centre."""
+    q = jnp.asarray(position) - radius
+    directions = jnp.asarray(directions)
+    b = q[0] * directions[..., 0] + q[1] * directions[..., 1]
+    c = q[0] ** 2 + q[1] ** 2 - radius**2
+    return jnp.maximum(-b + jnp.sqrt(jnp.maximum(b * b - c, 0.0)), 0.0)
+
+
+def project_into_box(position: ArrayLike, width: ArrayLike, height: ArrayLike) -> jax.Array:
+    """The nearest point of the closed box: a step into a wall slides along it."""
+    position = jnp.asarray(position)
+    return jnp.stack([jnp.clip(position[0], 0.0, width), jnp.clip(position[1], 0.0, height)])
+
+
+def project_into_circle(position: ArrayLike, radius: ArrayLike, skin: float = 1e-6) -> jax.Array:
+    """The nearest point at most ``radius - skin`` from the centre (the skin keeps rounding from ever
+    placing a point outside the wall)."""
+    q = jnp.asarray(position) - radius
+    r = jnp.sqrt(q[0] ** 2 + q[1] ** 2)
+    limit = radius - skin
+    scale = jnp.where(r > limit, limit / jnp.maximum(r, _TINY), 1.0)
+    return radius + q * scale
+
+
+def distance_to_wall_box(position: ArrayLike, width: ArrayLike, height: ArrayLike) -> jax.Array:
+    """Shortest distance (m) from a point inside the box to any wall."""
+    position = jnp.asarray(position)
+    return jnp.minimum(
+        jnp.minimum(position[0], width - position[0]), jnp.minimum(position[1], height - position[1])
+    )
+
+
+def distance_to_wall_circle(position: ArrayLike, radius: ArrayLike) -> jax.Array:
+    """Shortest distance (m) from a point inside the circle to its wall."""
+    q = jnp.asarray(position) - radius
+    return radius - jnp.sqrt(q[0] ** 2 + q[1] ** 2)

@@ -1,0 +1,357 @@
+"""OpenField-v0: a rodent exploring an empty arena.
+
+The paradigm: an animal placed in a walled arena (square or circular) and left to explore; the standard
+setting for place and grid cell recordings and for thigmotaxis and exploration measures. The default arena is
+the 1 x 1 m box of Sargolini et al. 2006 (Science 312:758), whose rat trajectory ships with ``ratinabox``.
+
+Physics (one step of ``dt`` seconds)::
+
+    a, w      = clip(action)                        # forward acceleration (m/s^2), angular velocity (rad/s)
+    v'        = clip(v + a dt, 0, max_speed)        # intended speed
+    theta'    = wrap(theta + w dt)                  # heading: the body turns, then moves along its heading
+    x'        = project(x + v' dt (cos theta', sin theta'))   # solid walls: a step into a wall slides along it
+    speed     = |x' - x| / dt                       # the speed actually achieved (0 when walking into a wall)
+
+Observation (``Box``, float32, SI units)::
+
+    [ray_0 .. ray_{n_rays-1}  (m),  speed (m/s),  angular velocity (rad/s)]
+
+``ray_i`` is the distance to the wall along the centre of the i-th of ``n_rays`` equal sectors of the
+egocentric field of view (ray 0 on the right, the last on the left). With ``observe_image=True`` the
+observation is a ``Dict`` with that vector under ``"vector"`` and an egocentric top-down image
+``(image_size, image_size, C)`` in [0, 1] under ``"image"``: the animal at the centre facing up; channel 0
+is the floor (1) versus wall/outside (0), channel 1 (with a coverage or novelty reward) marks visited floor.
+
+Action (``Box``, float32): ``[forward acceleration (m/s^2), angular velocity (rad/s)]`` bounded by
+``max_acceleration`` and ``max_angular_velocity``. The JAX core replaces NaN by 0 and +-inf by the bound and
+clips into the box, so no action can leave the arena or make the state non-finite; the Gymnasium adapter
+instead rejects actions outside the space with a ``ValueError``.
+
+Reward: none by default (free exploration); ``reward_type="coverage"`` pays the fraction of the arena's
+``coverage_bins x coverage_bins`` grid newly visited at each step (the return is the coverage);
+``"novelty"`` pays ``1/sqrt(n)`` for the ``n``-th visit to a grid cell (count-based exploration bonus,
+Strehl & Littman 2008, J. Comput. Syst. Sci. 74:1309). Episodes never terminate; they are truncated after
+``episode_duration`` seconds.
+"""
+
+from __future__ import annotations
+
+import collections
+from typing import Any
+
+import jax
+import jax.numpy as jnp
+import numpy as np
+from flax import struct
+from gymnasium import spaces
+
+from . import geometry as geo
+from .core import EnvState, NeuroEnv, register, uniform21
+from .rendering import COLOURS, Canvas
+
+__all__ = ["OpenField", "OpenFieldParams", "OpenFieldState"]
+
+ARENA_SHAPES = ("box", "circle")
+REWARD_TYPES = ("none", "coverage", "novelty")
+
+
+@struct.dataclass
+class OpenFieldParams:
+    """Parameters of OpenField-v0, SI units. Fields marked static change array shapes or code paths
+    (changing them recompiles); the others may be traced and vmapped over."""
+
+    # Arena.
+    arena_shape: str = struct.field(pytree_node=False, default="box")  # "box" or "circle"
+    width: float = 1.0  # m, box x extent: the 1 x 1 m box of Sargolini et al. 2006
+    height: float = 1.0  # m, box y extent (Sargolini et al. 2006)
+    radius: float = 0.5  # m, circular arena radius (a 1 m diameter open field); used when arena_shape="circle"
+    # Time.
+    dt: float = 0.02  # s, the 50 Hz position sampling of Sargolini et al. 2006
+    episode_duration: float = 600.0  # s, one 10 min recording session of Sargolini et al. 2006
+    # Body and action bounds.
+    max_speed: float = 1.0  # m/s, above the fastest 50 Hz step of the Sargolini rat (0.87 m/s)
+    max_acceleration: float = 10.0  # m/s^2, above the 99.9th percentile (8.2) of the Sargolini rat's
+    # smoothed (2-sample Gaussian) speed changes
+    max_angular_velocity: float = 8 * np.pi  # rad/s (1440 deg/s), above the 95th percentile of the
+    # Sargolini rat's heading changes at 50 Hz; RatInABox's rotational velocity s.d. is 2.1 rad/s
+    # Senses.
+    n_rays: int = struct.field(pytree_node=False, default=12)  # wall-distance rays
+    field_of_view: float = 1.5 * np.pi  # rad (270 deg): most of the rat's panoramic visual field
+    # (laterally placed eyes; Wallace et al. 2013, Nature 498:65)
+    observe_image: bool = struct.field(pytree_node=False, default=False)  # add the egocentric image
+    image_size: int = struct.field(pytree_node=False, default=32)  # pixels per side of that image
+    image_extent: float = 0.6  # m, side of the square the image covers (about three rat body lengths)
+    # Reward.
+    reward_type: str = struct.field(pytree_node=False, default="none")  # "none", "coverage" or "novelty"
+    coverage_bins: int = struct.field(pytree_node=False, default=10)  # grid cells per side for the reward
+
+    @property
+    def max_steps(self) -> jax.Array:
+        """Steps per episode: ``episode_duration / dt``, rounded."""
+        return jnp.round(jnp.asarray(self.episode_duration) / self.dt).astype(jnp.int32)
+
+    @property
+    def extent(self) -> tuple[Any, Any]:
+        """(x, y) size of the arena's bounding box, m."""
+        if self.arena_shape == "circle":
+            return 2 * self.radius, 2 * self.radius
+        return self.width, self.height
+
+
+@struct.dataclass(kw_only=True)
+class OpenFieldState(EnvState):
+    position: jax.Array  # (2,) m
+    heading: jax.Array  # () rad, in [-pi, pi)
+    speed: jax.Array  # () m/s, speed achieved in the last step
+    angular_velocity: jax.Array  # () rad/s, commanded in the last step
+    visits: jax.Array  # (coverage_bins, coverage_bins) int32 visit counts; (0, 0) when reward_type="none"
+
+
+def _bins(params: OpenFieldParams) -> int:
+    return params.coverage_bins if params.reward_type != "none" else 0
+
+
+@register
+class OpenField(NeuroEnv[OpenFieldState, OpenFieldParams]):
+    """A rodent in an open arena (see the module docstring for physics, spaces and reward)."""
+
+    name = "OpenField"
+    params_type = OpenFieldParams
+
+    # -- parameters ---------------------------------------------------------------------------------------
+    def validate_params(self, params: OpenFieldParams) -> list[str]:
+        problems = super().validate_params(params)
+        if params.arena_shape not in ARENA_SHAPES:
+            problems.append(f"arena_shape must be one of {ARENA_SHAPES}, got {params.arena_shape!r}")
+        if params.reward_type not in REWARD_TYPES:
+            problems.append(f"reward_type must be one of {REWARD_TYPES}, got {params.reward_type!r}")
+        for name in ("width", "height", "radius", "dt", "max_speed", "max_acceleration", "max_angular_velocity",
+                     "image_extent", "episode_duration"):
+            if not float(getattr(params, name)) > 0:
+                problems.append(f"{name} must be > 0, got {getattr(params, name)}")
+        if not 0 < float(params.field_of_view) <= 2 * np.pi:
+            problems.append(f"field_of_view must be in (0, 2*pi] rad, got {params.field_of_view}")
+        for name in ("n_rays", "image_size", "coverage_bins"):
+            if int(getattr(params, name)) < 1:
+                problems.append(f"{name} must be >= 1, got {getattr(params, name)}")
+        return problems
+
+    # -- arena --------------------------------------------------------------------------------------------
+    @staticmethod
+    def project(position: jax.Array, params: OpenFieldParams) -> jax.Array:
+        if params.arena_shape == "circle":
+            return geo.project_into_circle(position, params.radius)
+        return geo.project_into_box(position, params.width, params.height)
+
+    @staticmethod
+    def inside(xy: jax.Array, params: OpenFieldParams) -> jax.Array:
+        """Whether points ``(..., 2)`` lie on the arena floor."""
+        x, y = xy[..., 0], xy[..., 1]
+        if params.arena_shape == "circle":
+            return (x - params.radius) ** 2 + (y - params.radius) ** 2 <= params.radius**2
+        return (x >= 0) & (x <= params.width) & (y >= 0) & (y <= params.height)
+
+    @staticmethod
+    def wall_distance(position: jax.Array, params: OpenFieldParams) -> jax.Array:
+        """Shortest distance (m) from ``position`` to a wall."""
+        if params.arena_shape == "circle":
+            return geo.distance_to_wall_circle(position, params.radius)
+        return geo.distance_to_wall_box(position, params.width, params.height)
+
+    @staticmethod
+    def ray_distances(position: jax.Array, heading: jax.Array, params: OpenFieldParams) -> jax.Array:
+        directions = geo.ray_directions(heading, geo.sector_offsets(params.n_rays, params.field_of_view))
+        if params.arena_shape == "circle":
+            return geo.ray_distances_circle(position, directions, params.radius)
+        return geo.ray_distances_box(position, directions, params.width, params.height)
+
+    def sample_pose(self, key: jax.Array, params: OpenFieldParams) -> tuple[jax.Array, jax.Array]:
+        """A position drawn uniformly over the arena floor and a uniform heading (two random words)."""
+        u = uniform21(key, 3)
+        heading = (2.0 * u[2] - 1.0) * jnp.pi
+        if params.arena_shape == "circle":
+            r = params.radius * jnp.sqrt(u[0]) * (1 - 1e-6)
+            return params.radius + r * geo.unit((2.0 * u[1] - 1.0) * jnp.pi), heading
+        return u[:2] * jnp.array([params.width, params.height]), heading
+
+    # -- FuncEnv pieces -----------------------------------------------------------------------------------
+    def initial(self, rng: jax.Array, params: OpenFieldParams | None = None) -> OpenFieldState:
+        params = self.default_params if params is None else params
+        position, heading = self.sample_pose(rng, params)
+        n = _bins(params)
+        visits = jnp.zeros((n, n), jnp.int32)
+        if n:
+            visits = visits.at[self._bin(position, params)].add(1)
+        return OpenFieldState(
+            position=position,
+            heading=heading,
+            speed=jnp.zeros(()),
+            angular_velocity=jnp.zeros(()),
+            visits=visits,
+        )
+
+    def clip_action(self, action: jax.Array, params: OpenFieldParams) -> jax.Array:
+        """Documented handling of any action: NaN -> 0, +-inf -> bound, then clip into the action box."""
+        high = jnp.array([params.max_acceleration, params.max_angular_velocity], jnp.float32)
+        action = jnp.nan_to_num(jnp.asarray(action, jnp.float32), nan=0.0, posinf=1e30, neginf=-1e30)
+        return jnp.clip(action, -high, high)
+
+    def transition(
+        self, state: OpenFieldState, action: jax.Array, rng: jax.Array, params: OpenFieldParams | None = None
+    ) -> OpenFieldState:
+        params = self.default_params if params is None else params
+        accel, omega = self.clip_action(action, params)
+        speed = jnp.clip(state.speed + accel * params.dt, 0.0, params.max_speed)
+        heading = geo.wrap_angle(state.heading + omega * params.dt)
+        proposed = state.position + speed * params.dt * geo.unit(heading)
+        position = self.project(proposed, params)
+        step = position - state.position
+        achieved = jnp.sqrt(step[0] ** 2 + step[1] ** 2) / params.dt
+        visits = state.visits
+        if _bins(params):
+            visits = visits.at[self._bin(position, params)].add(1)
+        return state.replace(
+            position=position, heading=heading, speed=achieved, angular_velocity=omega, visits=visits
+        )
+
+    def observation(
+        self, state: OpenFieldState, rng: jax.Array, params: OpenFieldParams | None = None
+    ) -> jax.Array | dict[str, jax.Array]:
+        params = self.default_params if params is None else params
+        vector = jnp.concatenate(
+            [
+                self.ray_distances(state.position, state.heading, params),
+                jnp.stack([state.speed, state.angular_velocity]),
+            ]
+        ).astype(jnp.float32)
+        if not params.observe_image:
+            return vector
+        return {"vector": vector, "image": self.egocentric_image(state, params)}
+
+    def reward(
+        self,
+        state: OpenFieldState,
+        action: jax.Array,
+        next_state: OpenFieldState,
+        rng: jax.Array,
+        params: OpenFieldParams | None = None,
+    ) -> jax.Array:
+        params = self.default_params if params is None else params
+        if params.reward_type == "none":
+            return jnp.zeros((), jnp.float32)
+        idx = self._bin(next_state.position, params)
+        count = next_state.visits[idx]
+        if params.reward_type == "coverage":
+            return jnp.where(count == 1, 1.0 / self._n_floor_bins(params), 0.0).astype(jnp.float32)
+        return (1.0 / jnp.sqrt(count.astype(jnp.float32))).astype(jnp.float32)
+
+    def terminal(self, state: OpenFieldState, rng: jax.Array, params: OpenFieldParams | None = None) -> jax.Array:
+        return jnp.zeros((), bool)
+
+    def state_info(self, state: OpenFieldState, params: OpenFieldParams | None = None) -> dict:
+        params = self.default_params if params is None else params
+        return {
+            "time": state.step * params.dt,
+            "position": state.position,
+            "heading": state.heading,
+            "speed": state.speed,
+        }
+
+    def transition_info(self, state, action, next_state, params=None) -> dict:
+        return self.state_info(next_state, params)
+
+    # -- coverage grid ------------------------------------------------------------------------------------
+    def _bin(self, position: jax.Array, params: OpenFieldParams) -> tuple[jax.Array, jax.Array]:
+        n = params.coverage_bins
+        ex, ey = params.extent
+        ix = jnp.clip(jnp.floor(position[0] / ex * n), 0, n - 1).astype(jnp.int32)
+        iy = jnp.clip(jnp.floor(position[1] / ey * n), 0, n - 1).astype(jnp.int32)
+        return iy, ix
+
+    def _bin_centres(self, params: OpenFieldParams) -> jax.Array:
+        n = params.coverage_bins
+        ex, ey = params.extent
+        c = (jnp.arange(n) + 0.5) / n
+        return jnp.stack(jnp.meshgrid(c * ex, c * ey, indexing="xy"), axis=-1)  # (iy, ix, 2)
+
+    def _n_floor_bins(self, params: OpenFieldParams) -> jax.Array:
+        """Grid cells whose centre lies on the floor (all of them for a box)."""
+        return jnp.maximum(jnp.sum(self.inside(self._bin_centres(params), params)), 1).astype(jnp.float32)
+
+    # -- egocentric image ---------------------------------------------------------------------------------
+    def _image_offsets(self, params: OpenFieldParams) -> tuple[jax.Array, jax.Array]:
+        """(forward, left) egocentric offsets (m) of each pixel centre; row 0 is straight ahead."""
+        n = params.image_size
+        centres = (jnp.arange(n) + 0.5) / n - 0.5  # -0.5 .. 0.5
+        forward = -centres[:, None] * params.image_extent * jnp.ones((1, n))
+        left = -centres[None, :] * params.image_extent * jnp.ones((n, 1))
+        return forward, left
+
+    def egocentric_image(self, state: OpenFieldState, params: OpenFieldParams) -> jax.Array:
+        """The arena around the animal, heading up: ``(image_size, image_size, C)`` float32 in [0, 1]."""
+        forward, left = self._image_offsets(params)
+        c, s = jnp.cos(state.heading), jnp.sin(state.heading)
+        world = jnp.stack(
+            [state.position[0] + forward * c - left * s, state.position[1] + forward * s + left * c], axis=-1
+        )
+        channels = [self.inside(world, params).astype(jnp.float32)]
+        if _bins(params):
+            n = params.coverage_bins
+            ex, ey = params.extent
+            ix = jnp.clip(jnp.floor(world[..., 0] / ex * n), 0, n - 1).astype(jnp.int32)
+            iy = jnp.clip(jnp.floor(world[..., 1] / ey * n), 0, n - 1).astype(jnp.int32)
+            channels.append((state.visits[iy, ix] > 0).astype(jnp.float32) * channels[0])
+        return jnp.stack(channels, axis=-1)
+
+    # -- spaces -------------------------------------------------------------------------------------------
+    def observation_space(self, params: OpenFieldParams | None = None) -> spaces.Space:
+        params = self.default_params if params is None else params
+        ex, ey = (float(v) for v in params.extent)
+        longest = float(np.hypot(ex, ey))
+        low = np.concatenate([np.zeros(params.n_rays), [0.0, -params.max_angular_velocity]]).astype(np.float32)
+        high = np.concatenate(
+            [np.full(params.n_rays, longest), [params.max_speed, params.max_angular_velocity]]
+        ).astype(np.float32)
+        # A little slack on the upper bounds absorbs float32 rounding (a ray can be 1 ulp over the diagonal).
+        vector = spaces.Box(low, np.nextafter(high, np.float32(np.inf)) * np.float32(1 + 1e-6), dtype=np.float32)
+        if not params.observe_image:
+            return vector
+        channels = 2 if _bins(params) else 1
+        image = spaces.Box(0.0, 1.0, (params.image_size, params.image_size, channels), np.float32)
+        return spaces.Dict({"vector": vector, "image": image})
+
+    def action_space(self, params: OpenFieldParams | None = None) -> spaces.Box:
+        params = self.default_params if params is None else params
+        high = np.array([params.max_acceleration, params.max_angular_velocity], np.float32)
+        return spaces.Box(-high, high, dtype=np.float32)
+
+    # -- rendering ----------------------------------------------------------------------------------------
+    def render_init(self, params: OpenFieldParams | None = None, trail_seconds: float = 5.0, size: int = 256):
+        params = self.default_params if params is None else params
+        return {"trail": collections.deque(maxlen=max(1, int(trail_seconds / float(params.dt)))), "size": size}
+
+    def render_image(self, state: OpenFieldState, render_state: Any, params: OpenFieldParams | None = None):
+        params = self.default_params if params is None else params
+        render_state = render_state or self.render_init(params)
+        ex, ey = (float(v) for v in params.extent)
+        pad = 0.05 * max(ex, ey)
+        canvas = Canvas((-pad, ex + pad), (-pad, ey + pad), size=render_state["size"], background=COLOURS["outside"])
+        wall = 0.015 * max(ex, ey)
+        if params.arena_shape == "circle":
+            r = float(params.radius)
+            canvas.fill_circle((r, r), r, COLOURS["floor"])
+            canvas.ring((r, r), r + wall / 2, wall, COLOURS["wall"])
+        else:
+            canvas.fill_rect(0, 0, ex, ey, COLOURS["floor"])
+            canvas.rect_outline(-wall / 2, -wall / 2, ex + wall / 2, ey + wall / 2, wall, COLOURS["wall"])
+        position = np.asarray(state.position, float)
+        heading = float(state.heading)
+        render_state["trail"].append(position)
+        if len(render_state["trail"]) > 1:
+            canvas.polyline(np.array(render_state["trail"]), wall / 2, COLOURS["trail"])
+        distances = np.asarray(self.ray_distances(state.position, state.heading, params))
+        angles = heading + np.asarray(geo.sector_offsets(params.n_rays, params.field_of_view))
+        for d, a in zip(distances, angles, strict=True):
+            canvas.line(position, position + d * np.array([np.cos(a), np.sin(a)]), wall / 4, COLOURS["ray"], 0.5)
+        canvas.agent(position, heading, radius=0.03 * max(ex, ey))
+        return render_state, canvas.image

@@ -1,0 +1,44 @@
+"""The policy protocol and the simplest policy of all."""
+
+from __future__ import annotations
+
+from typing import Any, Protocol, runtime_checkable
+
+import jax
+import jax.numpy as jnp
+import numpy as np
+from gymnasium import spaces
+
+from ..core import NeuroEnv
+
+__all__ = ["Policy", "UniformRandomPolicy"]
+
+
+@runtime_checkable
+class Policy(Protocol):
+    """What :func:`neuroethology.envs.rollout` needs from a policy."""
+
+    def init(self, key: jax.Array, env_state: Any, env_params: Any) -> Any:
+        """The policy's carried state at the start of an episode (``()`` for a memoryless policy)."""
+
+    def act(self, key: jax.Array, carry: Any, obs: Any, env_state: Any, env_params: Any) -> tuple[Any, Any]:
+        """``(action, new_carry)``."""
+
+
+class UniformRandomPolicy:
+    """Actions drawn uniformly from the environment's action space (``Box`` or ``Discrete``)."""
+
+    def __init__(self, env: NeuroEnv) -> None:
+        self.env = env
+
+    def init(self, key: jax.Array, env_state: Any, env_params: Any) -> tuple:
+        return ()
+
+    def act(self, key: jax.Array, carry: Any, obs: Any, env_state: Any, env_params: Any) -> tuple[Any, Any]:
+        space = self.env.action_space(env_params)
+        if isinstance(space, spaces.Discrete):
+            return jax.random.randint(key, (), space.start, space.start + space.n), carry
+        if isinstance(space, spaces.Box):
+            low, high = np.asarray(space.low, np.float32), np.asarray(space.high, np.float32)
+            return jax.random.uniform(key, space.shape, jnp.float32, low, high), carry
+        raise TypeError(f"UniformRandomPolicy: unsupported action space {space}")

@@ -1,0 +1,129 @@
+"""A small NumPy rasteriser for ``render_mode="rgb_array"``: no display, no extra dependency.
+
+Environments draw their arena in world coordinates (metres, y up) onto a :class:`Canvas`, which maps them
+to pixels (row 0 at the top). Shapes are drawn with per-pixel masks, which is plenty fast for the few
+hundred by few hundred pixel frames used for videos and figures.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+
+import numpy as np
+
+__all__ = ["Canvas", "COLOURS"]
+
+Colour = tuple[int, int, int]
+
+# One palette for every environment so that frames look like one family.
+COLOURS: dict[str, Colour] = {
+    "background": (250, 250, 250),
+    "outside": (215, 215, 215),
+    "floor": (255, 255, 255),
+    "wall": (40, 40, 40),
+    "agent": (204, 51, 17),
+    "heading": (20, 20, 20),
+    "ray": (0, 119, 187),
+    "trail": (238, 119, 51),
+    "reward": (0, 153, 136),
+    "odour": (51, 34, 136),
+    "cue": (238, 51, 119),
+    "platform": (0, 153, 136),
+}
+
+
+class Canvas:
+    """An RGB image onto which world-coordinate shapes are drawn.
+
+    Args:
+        xlim, ylim: the world rectangle shown, in metres.
+        size: width of the image in pixels; the height follows from the aspect ratio.
+        background: fill colour.
+    """
+
+    def __init__(
+        self,
+        xlim: tuple[float, float],
+        ylim: tuple[float, float],
+        size: int = 256,
+        background: Colour = COLOURS["background"],
+    ) -> None:
+        (x0, x1), (y0, y1) = xlim, ylim
+        if not (x1 > x0 and y1 > y0):
+            raise ValueError(f"Canvas: empty world rectangle xlim={xlim}, ylim={ylim}")
+        self.x0, self.y0 = float(x0), float(y0)
+        self.scale = size / (x1 - x0)  # pixels per metre
+        self.width = int(size)
+        self.height = max(1, int(round((y1 - y0) * self.scale)))
+        self.image = np.empty((self.height, self.width, 3), np.uint8)
+        self.image[:] = background
+        cols = np.arange(self.width) + 0.5
+        rows = np.arange(self.height) + 0.5
+        # World coordinates of every pixel centre.
+        self._wx = self.x0 + cols[None, :] / self.scale
+        self._wy = self.y0 + (self.height - rows[:, None]) / self.scale
+
+    def to_pixels(self, xy: Sequence[float]) -> tuple[float, float]:
+        """(column, row) of a world point."""
+        x, y = float(xy[0]), float(xy[1])
+        return (x - self.x0) * self.scale, self.height - (y - self.y0) * self.scale
+
+    def fill_mask(self, mask: np.ndarray, colour: Colour, alpha: float = 1.0) -> None:
+        """Paint the pixels where ``mask`` is true (``mask`` has the image's height and width)."""
+        if alpha >= 1.0:
+            self.image[mask] = colour
+        else:
+            blend = (1 - alpha) * self.image[mask] + alpha * np.asarray(colour, float)
+            self.image[mask] = np.clip(blend, 0, 255).astype(np.uint8)
+
+    def fill_where(self, inside, colour: Colour, alpha: float = 1.0) -> None:
+        """Paint pixels whose world coordinates satisfy ``inside(x, y) -> bool array``."""
+        mask = np.broadcast_to(inside(self._wx, self._wy), (self.height, self.width))
+        self.fill_mask(mask, colour, alpha)
+
+    def fill_rect(self, x0: float, y0: float, x1: float, y1: float, colour: Colour, alpha: float = 1.0) -> None:
+        self.fill_where(lambda x, y: (x >= x0) & (x <= x1) & (y >= y0) & (y <= y1), colour, alpha)
+
+    def fill_circle(self, centre: Sequence[float], radius: float, colour: Colour, alpha: float = 1.0) -> None:
+        cx, cy = float(centre[0]), float(centre[1])
+        r = max(float(radius), 0.5 / self.scale)
+        self.fill_where(lambda x, y: (x - cx) ** 2 + (y - cy) ** 2 <= r * r, colour, alpha)
+
+    def ring(self, centre: Sequence[float], radius: float, width: float, colour: Colour) -> None:
+        """A circle outline ``width`` metres thick (at least one pixel)."""
+        cx, cy = float(centre[0]), float(centre[1])
+        half = max(width, 1.0 / self.scale) / 2
+        self.fill_where(lambda x, y: np.abs(np.hypot(x - cx, y - cy) - radius) <= half, colour)
+
+    def line(
+        self, a: Sequence[float], b: Sequence[float], width: float, colour: Colour, alpha: float = 1.0
+    ) -> None:
+        """A segment from ``a`` to ``b``, ``width`` metres thick (at least one pixel)."""
+        ax, ay, bx, by = float(a[0]), float(a[1]), float(b[0]), float(b[1])
+        half = max(width, 1.0 / self.scale) / 2
+        dx, dy = bx - ax, by - ay
+        length2 = dx * dx + dy * dy
+
+        def inside(x, y):
+            if length2 == 0.0:
+                return (x - ax) ** 2 + (y - ay) ** 2 <= half * half
+            t = np.clip(((x - ax) * dx + (y - ay) * dy) / length2, 0.0, 1.0)
+            return (x - ax - t * dx) ** 2 + (y - ay - t * dy) ** 2 <= half * half
+
+        self.fill_where(inside, colour, alpha)
+
+    def polyline(self, points: np.ndarray, width: float, colour: Colour, alpha: float = 1.0) -> None:
+        points = np.asarray(points, float)
+        for a, b in zip(points[:-1], points[1:], strict=False):
+            if np.all(np.isfinite(a)) and np.all(np.isfinite(b)):
+                self.line(a, b, width, colour, alpha)
+
+    def rect_outline(self, x0: float, y0: float, x1: float, y1: float, width: float, colour: Colour) -> None:
+        corners = [(x0, y0), (x1, y0), (x1, y1), (x0, y1), (x0, y0)]
+        self.polyline(np.array(corners), width, colour)
+
+    def agent(self, position: Sequence[float], heading: float, radius: float) -> None:
+        """The animal: a filled disc with a short line showing its heading."""
+        self.fill_circle(position, radius, COLOURS["agent"])
+        tip = (position[0] + 1.6 * radius * np.cos(heading), position[1] + 1.6 * radius * np.sin(heading))
+        self.line(position, tip, radius / 2.5, COLOURS["heading"])

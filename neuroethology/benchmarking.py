@@ -1,0 +1,199 @@
+"""Environment throughput, measured as ratios within one run (absolute times drift between machines).
+
+For each environment and batch size, the benchmark times a jitted ``lax.scan`` over ``vmap(env.step)`` with
+uniform random actions (after compilation; the median of several runs), next to two references measured in
+the same process:
+
+* a *bare-JAX kernel*: the same motion arithmetic written directly on flat arrays (no env API, no state
+  dataclasses, no per-environment keys, no observation), the ceiling for the environment;
+* RatInABox's ``Agent.update()`` (the NumPy motion model most labs use), one agent, stepped in Python.
+
+``benchmarks/env_throughput.py`` and ``neuroethology bench`` print this table.
+"""
+
+from __future__ import annotations
+
+import statistics
+import time
+from collections.abc import Callable, Sequence
+from dataclasses import dataclass
+
+import jax
+import jax.numpy as jnp
+import numpy as np
+
+from . import envs as ne
+
+__all__ = ["Measurement", "time_call", "env_kernel", "open_field_bare_kernel", "ratinabox_steps_per_second",
+           "run_env_throughput", "format_table"]
+
+
+@dataclass(frozen=True)
+class Measurement:
+    name: str
+    batch: int
+    steps_per_second: float
+    reference: str = ""  # name of the bare kernel this row is compared with
+
+
+def time_call(fn: Callable[[], object], repeats: int) -> float:
+    """Median wall time (s) of ``fn()`` over ``repeats`` runs after one warm-up (compile) run."""
+    jax.block_until_ready(fn())
+    times = []
+    for _ in range(repeats):
+        start = time.perf_counter()
+        jax.block_until_ready(fn())
+        times.append(time.perf_counter() - start)
+    return statistics.median(times)
+
+
+def env_kernel(env: ne.NeuroEnv, params, batch: int, num_steps: int):
+    """``run(key) -> checksum``: ``num_steps`` autoresetting steps of ``batch`` envs, random actions."""
+    space = env.action_space(params)
+    discrete = hasattr(space, "n")
+    if not discrete:
+        low, high = jnp.asarray(space.low), jnp.asarray(space.high)
+
+    def run(key):
+        k0, key = jax.random.split(key)
+        obs, state = jax.vmap(env.reset, in_axes=(0, None))(jax.random.split(k0, batch), params)
+
+        def body(carry, k):
+            state, total = carry
+            k_act, k_env = jax.random.split(k)
+            if discrete:
+                actions = jax.random.randint(k_act, (batch,), 0, space.n)
+            else:
+                actions = jax.random.uniform(k_act, (batch, *space.shape), minval=low, maxval=high)
+            obs, state, reward, term, trunc, _ = jax.vmap(env.step, in_axes=(0, 0, 0, None))(
+                jax.random.split(k_env, batch), state, actions, params
+            )
+            leaves = jax.tree.leaves(obs)
+            total = total + sum(jnp.sum(x.astype(jnp.float32)) for x in leaves) + jnp.sum(reward)
+            return (state, total), None
+
+        (_, total), _ = jax.lax.scan(body, (state, jnp.zeros(())), jax.random.split(key, num_steps))
+        return total
+
+    return jax.jit(run)
+
+
+def open_field_bare_kernel(params, batch: int, num_steps: int):
+    """OpenField's motion arithmetic on flat arrays: the same random actions, speed/heading/position update,
+    wall projection, time limit and uniform re-draw of the start, without the env API or ray casting."""
+    w, h, dt = params.width, params.height, params.dt
+    max_steps = int(params.max_steps)
+    high = jnp.array([params.max_acceleration, params.max_angular_velocity])
+
+    def run(key):
+        k0, key = jax.random.split(key)
+        init = jax.random.uniform(k0, (batch, 3))
+        pos = init[:, :2] * jnp.array([w, h])
+        heading = (init[:, 2] * 2 - 1) * jnp.pi
+        speed = jnp.zeros(batch)
+        steps = jnp.zeros(batch, jnp.int32)
+
+        def body(carry, k):
+            pos, heading, speed, steps, total = carry
+            k_act, k_new = jax.random.split(k)
+            action = jax.random.uniform(k_act, (batch, 2), minval=-high, maxval=high)
+            new_speed = jnp.clip(speed + action[:, 0] * dt, 0.0, params.max_speed)
+            new_heading = (heading + action[:, 1] * dt + jnp.pi) % (2 * jnp.pi) - jnp.pi
+            step = new_speed[:, None] * dt * jnp.stack([jnp.cos(new_heading), jnp.sin(new_heading)], -1)
+            new_pos = jnp.clip(pos + step, 0.0, jnp.array([w, h]))
+            new_speed = jnp.linalg.norm(new_pos - pos, axis=-1) / dt
+            steps = steps + 1
+            done = steps >= max_steps
+            fresh = jax.random.uniform(k_new, (batch, 3))
+            new_pos = jnp.where(done[:, None], fresh[:, :2] * jnp.array([w, h]), new_pos)
+            new_heading = jnp.where(done, (fresh[:, 2] * 2 - 1) * jnp.pi, new_heading)
+            new_speed = jnp.where(done, 0.0, new_speed)
+            steps = jnp.where(done, 0, steps)
+            total = total + jnp.sum(new_pos) + jnp.sum(new_speed)
+            return (new_pos, new_heading, new_speed, steps, total), None
+
+        carry, _ = jax.lax.scan(body, (pos, heading, speed, steps, jnp.zeros(())), jax.random.split(key, num_steps))
+        return carry[-1]
+
+    return jax.jit(run)
+
+
+def ratinabox_steps_per_second(num_steps: int = 2000, repeats: int = 3, dt: float = 0.02) -> float:
+    """Median steps/s of RatInABox's ``Agent.update()`` in its default 1 x 1 m box."""
+    from ratinabox.Agent import Agent
+    from ratinabox.Environment import Environment
+
+    agent = Agent(Environment(), params={"dt": dt})
+
+    def run():
+        for _ in range(num_steps):
+            agent.update()
+        agent.reset_history()
+
+    return num_steps / time_call(run, repeats)
+
+
+def _steps_for(batch: int, budget: int) -> int:
+    """Scan length so that each timed run does about ``budget`` env-steps (at least 50 steps)."""
+    return max(50, budget // batch)
+
+
+def run_env_throughput(
+    batches: Sequence[int] = (1, 64, 1024, 4096),
+    env_ids: Sequence[str] | None = None,
+    repeats: int = 5,
+    budget: int = 400_000,
+    ratinabox: bool = True,
+    progress: Callable[[str], None] | None = None,
+) -> tuple[list[Measurement], float | None]:
+    """Measure every registered env (or ``env_ids``) and the references; returns (rows, RatInABox steps/s)."""
+    say = progress or (lambda _msg: None)
+    rows: list[Measurement] = []
+    key = jax.random.key(0)
+    for env_id in env_ids or ne.registered_envs():
+        env, params = ne.make(env_id)
+        bare = BARE_KERNELS.get(env_id)
+        for batch in batches:
+            steps = _steps_for(batch, budget)
+            say(f"{env_id} batch {batch}")
+            run = env_kernel(env, params, batch, steps)
+            rows.append(Measurement(env_id, batch, batch * steps / time_call(lambda: run(key), repeats), bare and "bare"))
+            if bare is not None:
+                ref = bare(params, batch, steps)
+                rows.append(
+                    Measurement(f"{env_id} bare kernel", batch, batch * steps / time_call(lambda: ref(key), repeats))
+                )
+    rib = None
+    if ratinabox:
+        say("RatInABox Agent.update()")
+        rib = ratinabox_steps_per_second(repeats=max(3, repeats // 2))
+    return rows, rib
+
+
+def format_table(rows: Sequence[Measurement], ratinabox_sps: float | None) -> str:
+    """Markdown table: steps/s, ratio to the env's bare kernel and to RatInABox."""
+    bare = {(r.name.removesuffix(" bare kernel"), r.batch): r.steps_per_second for r in rows if r.name.endswith(" bare kernel")}
+    lines = [
+        f"JAX {jax.__version__} on {jax.devices()[0].platform.upper()} ({jax.device_count()} device(s)); "
+        "env-steps per second, median of repeated runs after compilation",
+        "",
+        "| environment | batch | steps/s | vs bare kernel | vs RatInABox |",
+        "|---|---:|---:|---:|---:|",
+    ]
+    for r in rows:
+        if r.name.endswith(" bare kernel"):
+            continue
+        ref = bare.get((r.name, r.batch))
+        ratio = f"{r.steps_per_second / ref:.2f}" if ref else "n/a"
+        rib = f"{r.steps_per_second / ratinabox_sps:,.0f}x" if ratinabox_sps else "n/a"
+        lines.append(f"| {r.name} | {r.batch} | {r.steps_per_second:,.0f} | {ratio} | {rib} |")
+    for r in rows:
+        if r.name.endswith(" bare kernel"):
+            rib = f"{r.steps_per_second / ratinabox_sps:,.0f}x" if ratinabox_sps else "n/a"
+            lines.append(f"| {r.name} | {r.batch} | {r.steps_per_second:,.0f} | 1.00 | {rib} |")
+    if ratinabox_sps:
+        lines.append(f"| RatInABox Agent.update() (NumPy, 1 agent) | 1 | {ratinabox_sps:,.0f} | | 1x |")
+    return "\n".join(lines)
+
+
+BARE_KERNELS: dict[str, Callable] = {"neuroethology/OpenField-v0": open_field_bare_kernel}

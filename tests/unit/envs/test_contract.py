@@ -1,0 +1,207 @@
+"""The environment contract (DESIGN.md), checked for every registered environment."""
+
+from __future__ import annotations
+
+import warnings
+
+import gymnasium
+import jax
+import jax.numpy as jnp
+import numpy as np
+import pytest
+from gymnasium.utils.env_checker import check_env
+
+import neuroethology.envs as ne
+
+ENV_IDS = ne.registered_envs()
+# Gymnasium recommends [-1, 1] Box actions; ours are in SI units (m/s^2, rad/s) on purpose.
+SI_ACTIONS = "ignore:.*symmetric and normalized space.*"
+
+
+def sample_actions(env, params, n, seed=0):
+    space = env.action_space(params)
+    space.seed(seed)
+    return [space.sample() for _ in range(n)]
+
+
+def test_environments_are_registered():
+    assert "neuroethology/OpenField-v0" in ENV_IDS
+    for env_id in ENV_IDS:
+        assert env_id in gymnasium.registry
+
+
+@pytest.mark.parametrize("env_id", ENV_IDS)
+@pytest.mark.filterwarnings(SI_ACTIONS)
+def test_gymnasium_check_env(env_id):
+    env = gymnasium.make(env_id, render_mode="rgb_array")
+    check_env(env.unwrapped)
+    env.close()
+
+
+@pytest.mark.parametrize("env_id", ENV_IDS)
+@pytest.mark.filterwarnings(SI_ACTIONS)
+def test_gymnasium_make_takes_param_overrides(env_id):
+    env, params = ne.make(env_id)
+    name, value = next((f, getattr(params, f)) for f in ("dt", "episode_duration") if hasattr(params, f))
+    gym_env = gymnasium.make(env_id, **{name: value * 2})
+    assert float(getattr(gym_env.unwrapped.params, name)) == pytest.approx(value * 2)
+
+
+@pytest.mark.parametrize("env_id", ENV_IDS)
+def test_unknown_param_is_rejected_with_the_nearest_name(env_id):
+    env, params = ne.make(env_id)
+    first = next(iter(params.__dataclass_fields__))
+    misspelt = first[:-1] + ("x" if first[-1] != "x" else "y")
+    with pytest.raises(ValueError, match=f"did you mean '{first}'"):
+        ne.make(env_id, **{misspelt: 1})
+    with pytest.raises(ValueError, match="unknown parameter"):
+        gymnasium.make(env_id, **{misspelt: 1})
+
+
+def test_unknown_env_id_names_the_nearest():
+    with pytest.raises(ValueError, match="OpenField-v0"):
+        ne.make("neuroethology/OpenFeld-v0")
+
+
+@pytest.mark.parametrize("env_id", ENV_IDS)
+def test_same_key_same_trajectory(env_id):
+    env, params = ne.make(env_id)
+    actions = jnp.asarray(np.stack(sample_actions(env, params, 50)))
+
+    def run(key):
+        obs, state = env.reset(key, params)
+
+        def body(state, inputs):
+            k, a = inputs
+            obs, state, reward, term, trunc, _ = env.step(k, state, a, params)
+            return state, (obs, reward, term, trunc)
+
+        return jax.lax.scan(body, state, (jax.random.split(key, 50), actions))[1]
+
+    a = jax.jit(run)(jax.random.key(3))
+    b = jax.jit(run)(jax.random.key(3))
+    c = jax.jit(run)(jax.random.key(4))
+    for x, y in zip(jax.tree.leaves(a), jax.tree.leaves(b), strict=True):
+        np.testing.assert_array_equal(np.asarray(x), np.asarray(y))
+    first_obs_a, first_obs_c = jax.tree.leaves(a[0])[0], jax.tree.leaves(c[0])[0]
+    assert not np.array_equal(np.asarray(first_obs_a), np.asarray(first_obs_c)), "different keys, same episode"
+
+
+@pytest.mark.parametrize("env_id", ENV_IDS)
+def test_vmap_equals_single_steps(env_id):
+    env, params = ne.make(env_id)
+    n = 4
+    keys = jax.random.split(jax.random.key(0), n)
+    obs_b, state_b = jax.vmap(env.reset, in_axes=(0, None))(keys, params)
+    step_b = jax.jit(jax.vmap(env.step, in_axes=(0, 0, 0, None)))
+    step_1 = jax.jit(env.step)
+    states_1 = [jax.tree.map(lambda x, i=i: x[i], state_b) for i in range(n)]
+    for t in range(20):
+        acts = jnp.asarray(np.stack(sample_actions(env, params, n, seed=t)))
+        step_keys = jax.random.split(jax.random.key(100 + t), n)
+        obs_b, state_b, rew_b, term_b, trunc_b, _ = step_b(step_keys, state_b, acts, params)
+        for i in range(n):
+            obs_i, states_1[i], rew_i, term_i, trunc_i, _ = step_1(step_keys[i], states_1[i], acts[i], params)
+            for x, y in zip(jax.tree.leaves(obs_i), jax.tree.leaves(obs_b), strict=True):
+                np.testing.assert_allclose(np.asarray(x), np.asarray(y)[i], rtol=1e-6, atol=1e-6)
+            np.testing.assert_allclose(float(rew_i), float(rew_b[i]), rtol=1e-6, atol=1e-7)
+            assert bool(term_i) == bool(term_b[i]) and bool(trunc_i) == bool(trunc_b[i])
+
+
+@pytest.mark.parametrize("env_id", ENV_IDS)
+def test_time_limit_truncates_and_autoresets(env_id):
+    env, params = ne.make(env_id)
+    limit = int(params.max_steps)
+    obs, state = env.reset(jax.random.key(0), params)
+    step = jax.jit(env.step)
+    act = sample_actions(env, params, 1)[0]
+    truncated_at = None
+    for t in range(1, min(limit, 5000) + 1):
+        obs, state, reward, term, trunc, _ = step(jax.random.key(t), state, jnp.asarray(act), params)
+        assert not (bool(term) and bool(trunc)), "terminated and truncated must never both be true"
+        if bool(term):
+            assert int(state.step) == 0, "autoreset must start a fresh episode"
+        if bool(trunc):
+            truncated_at = t
+            break
+    if limit <= 5000 and truncated_at is None:
+        pytest.fail("no truncation within max_steps and no termination either")
+    if truncated_at is not None:
+        assert int(state.step) == 0
+
+
+@pytest.mark.parametrize("env_id", ENV_IDS)
+def test_vector_env_runs_without_recompiling(env_id):
+    vec = gymnasium.make_vec(env_id, num_envs=16, vectorization_mode="vector_entry_point")
+    obs, _ = vec.reset(seed=0)
+    assert jax.tree.leaves(obs)[0].shape[0] == 16
+    vec.action_space.seed(0)
+    dones = 0
+    for _ in range(30):
+        obs, reward, term, trunc, info = vec.step(vec.action_space.sample())
+        assert reward.shape == (16,) and term.shape == (16,) and trunc.shape == (16,)
+        assert "final_obs" in info and info["_final_obs"].shape == (16,)
+        dones += int(jnp.sum(term | trunc))
+    assert vec.unwrapped._step_fn._cache_size() == 1, "the vector step recompiled"
+    assert vec.observation_space.contains(jax.tree.map(np.asarray, obs))
+    vec.close()
+
+
+@pytest.mark.parametrize("env_id", ENV_IDS)
+def test_vector_env_seed_reproduces(env_id):
+    def run():
+        vec = gymnasium.make_vec(env_id, num_envs=4, vectorization_mode="vector_entry_point")
+        vec.reset(seed=7)
+        vec.action_space.seed(1)
+        out = [vec.step(vec.action_space.sample())[0] for _ in range(5)]
+        return [np.asarray(x) for o in out for x in jax.tree.leaves(o)]
+
+    for a, b in zip(run(), run(), strict=True):
+        np.testing.assert_array_equal(a, b)
+
+
+@pytest.mark.parametrize("env_id", ENV_IDS)
+@pytest.mark.filterwarnings(SI_ACTIONS)
+def test_rgb_array_rendering(env_id):
+    env = gymnasium.make(env_id, render_mode="rgb_array")
+    env.reset(seed=0)
+    frames = [env.render()]
+    env.action_space.seed(0)
+    for _ in range(3):
+        env.step(env.action_space.sample())
+        frames.append(env.render())
+    for frame in frames:
+        assert frame.dtype == np.uint8 and frame.ndim == 3 and frame.shape[2] == 3
+        assert frame.shape[0] >= 32 and frame.shape[1] >= 32
+        assert frame.std() > 0, "blank frame"
+    assert any(not np.array_equal(frames[0], f) for f in frames[1:]), "the picture never changes"
+
+
+@pytest.mark.parametrize("env_id", ENV_IDS)
+@pytest.mark.filterwarnings(SI_ACTIONS)
+def test_gymnasium_adapter_rejects_invalid_actions(env_id):
+    env = gymnasium.make(env_id)
+    env.reset(seed=0)
+    space = env.action_space
+    bad = []
+    if isinstance(space, gymnasium.spaces.Box):
+        bad = [np.full(space.shape, np.nan), space.high + 1.0, np.zeros(space.shape[0] + 1), "left"]
+    elif isinstance(space, gymnasium.spaces.Discrete):
+        bad = [space.n, -1, 0.5, "left"]
+    for action in bad:
+        with pytest.raises(ValueError, match=env_id.split("/")[1]):
+            env.step(action)
+    with warnings.catch_warnings():
+        warnings.simplefilter("error")
+        env.step(space.sample())  # a valid action still works afterwards
+
+
+@pytest.mark.parametrize("env_id", ENV_IDS)
+def test_observations_lie_in_the_observation_space(env_id):
+    env, params = ne.make(env_id)
+    space = env.observation_space(params)
+    obs, state = env.reset(jax.random.key(0), params)
+    step = jax.jit(env.step)
+    for t, act in enumerate(sample_actions(env, params, 200)):
+        obs, state, *_ = step(jax.random.key(t), state, jnp.asarray(act), params)
+        assert space.contains(jax.tree.map(np.asarray, obs)), f"step {t}: {obs} not in {space}"
