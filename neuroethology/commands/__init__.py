@@ -1,0 +1,7 @@
+"""Subcommands of the ``neuroethology`` command line (see :mod:`neuroethology.cli`)."""
+
+# Order is the order of `neuroethology --help`.
+COMMANDS = [
+    "demo",
+    "bench",
+]

@@ -1,0 +1,43 @@
+"""``neuroethology bench``: the environment throughput table (same as benchmarks/env_throughput.py)."""
+
+from __future__ import annotations
+
+import argparse
+
+NAME = "bench"
+HELP = "print environment throughput (steps/s) against RatInABox and bare-JAX kernels"
+DESCRIPTION = """\
+Time every registered environment at several batch sizes (a jitted lax.scan over vmap(env.step) with random
+actions; compile time excluded; median of repeated runs), next to the same motion arithmetic written as a
+bare JAX kernel and RatInABox's Agent.update(), all measured in this run on this machine.
+
+  neuroethology bench                          all environments, batches 1 64 1024 4096
+  neuroethology bench --env OpenField-v0 --batch 1 4096
+"""
+
+
+def add_arguments(p: argparse.ArgumentParser) -> None:
+    p.add_argument("--env", nargs="+", metavar="ID", help="environment ids (default: all registered)")
+    p.add_argument("--batch", nargs="+", type=int, default=[1, 64, 1024, 4096], metavar="N",
+                   help="batch sizes (default: 1 64 1024 4096)")
+    p.add_argument("--repeats", type=int, default=5, help="timed runs per cell; the median is shown (default 5)")
+    p.add_argument("--no-ratinabox", action="store_true", help="skip the RatInABox reference")
+
+
+def run(args: argparse.Namespace) -> int:
+    from .. import envs as ne
+    from ..benchmarking import format_table, run_env_throughput
+
+    env_ids = None
+    if args.env:
+        env_ids = [ne.make(e)[0].env_id() for e in args.env]  # validates and expands short ids
+    rows, rib = run_env_throughput(
+        batches=args.batch,
+        env_ids=env_ids,
+        repeats=args.repeats,
+        ratinabox=not args.no_ratinabox,
+        progress=lambda msg: print(f"  timing {msg} ...", flush=True),
+    )
+    print()
+    print(format_table(rows, rib))
+    return 0
