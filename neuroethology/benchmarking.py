@@ -24,27 +24,38 @@ import numpy as np
 
 from . import envs as ne
 
-__all__ = ["Measurement", "time_call", "env_kernel", "open_field_bare_kernel", "ratinabox_steps_per_second",
+__all__ = ["Measurement", "time_call", "time_calls", "env_kernel", "open_field_bare_kernel", "ratinabox_steps_per_second",
            "run_env_throughput", "format_table"]
 
 
 @dataclass(frozen=True)
 class Measurement:
+    """One row: steps/s of an environment (median of repeats) and, when it has a bare kernel, the kernel's
+    steps/s and the median of the per-repeat ratios (env and kernel timed alternately, so that a busy
+    machine slows both alike)."""
+
     name: str
     batch: int
     steps_per_second: float
-    reference: str = ""  # name of the bare kernel this row is compared with
+    kernel_steps_per_second: float | None = None
+    ratio_to_kernel: float | None = None
 
 
 def time_call(fn: Callable[[], object], repeats: int) -> float:
     """Median wall time (s) of ``fn()`` over ``repeats`` runs after one warm-up (compile) run."""
-    jax.block_until_ready(fn())
+    return statistics.median(time_calls(fn, repeats))
+
+
+def time_calls(fn: Callable[[], object], repeats: int, warmup: bool = True) -> list[float]:
+    """Wall times (s) of ``repeats`` runs of ``fn()`` (after one warm-up run unless ``warmup=False``)."""
+    if warmup:
+        jax.block_until_ready(fn())
     times = []
     for _ in range(repeats):
         start = time.perf_counter()
         jax.block_until_ready(fn())
         times.append(time.perf_counter() - start)
-    return statistics.median(times)
+    return times
 
 
 def env_kernel(env: ne.NeuroEnv, params, batch: int, num_steps: int):
@@ -146,23 +157,41 @@ def run_env_throughput(
     ratinabox: bool = True,
     progress: Callable[[str], None] | None = None,
 ) -> tuple[list[Measurement], float | None]:
-    """Measure every registered env (or ``env_ids``) and the references; returns (rows, RatInABox steps/s)."""
+    """Measure every registered env (or ``env_ids``) and the references; returns (rows, RatInABox steps/s).
+
+    ``budget`` is the number of env-steps in each timed run (the scan length is ``budget / batch``, at least 50).
+    """
     say = progress or (lambda _msg: None)
     rows: list[Measurement] = []
     key = jax.random.key(0)
     for env_id in env_ids or ne.registered_envs():
         env, params = ne.make(env_id)
-        bare = BARE_KERNELS.get(env_id)
+        make_bare = BARE_KERNELS.get(env_id)
         for batch in batches:
             steps = _steps_for(batch, budget)
             say(f"{env_id} batch {batch}")
             run = env_kernel(env, params, batch, steps)
-            rows.append(Measurement(env_id, batch, batch * steps / time_call(lambda: run(key), repeats), bare and "bare"))
-            if bare is not None:
-                ref = bare(params, batch, steps)
-                rows.append(
-                    Measurement(f"{env_id} bare kernel", batch, batch * steps / time_call(lambda: ref(key), repeats))
+            jax.block_until_ready(run(key))
+            if make_bare is None:
+                sps = batch * steps / time_call(lambda run=run: run(key), repeats)
+                rows.append(Measurement(env_id, batch, sps))
+                continue
+            ref = make_bare(params, batch, steps)
+            jax.block_until_ready(ref(key))
+            env_times, ref_times = [], []
+            for _ in range(repeats):  # alternate, so that load on the machine hits both alike
+                env_times += time_calls(lambda run=run: run(key), 1, warmup=False)
+                ref_times += time_calls(lambda ref=ref: ref(key), 1, warmup=False)
+            ratio = statistics.median(r / e for e, r in zip(env_times, ref_times, strict=True))
+            rows.append(
+                Measurement(
+                    env_id,
+                    batch,
+                    batch * steps / statistics.median(env_times),
+                    batch * steps / statistics.median(ref_times),
+                    ratio,
                 )
+            )
     rib = None
     if ratinabox:
         say("RatInABox Agent.update()")
@@ -171,28 +200,24 @@ def run_env_throughput(
 
 
 def format_table(rows: Sequence[Measurement], ratinabox_sps: float | None) -> str:
-    """Markdown table: steps/s, ratio to the env's bare kernel and to RatInABox."""
-    bare = {(r.name.removesuffix(" bare kernel"), r.batch): r.steps_per_second for r in rows if r.name.endswith(" bare kernel")}
+    """Markdown table: steps/s, the bare kernel's, their ratio, and the ratio to RatInABox."""
     lines = [
         f"JAX {jax.__version__} on {jax.devices()[0].platform.upper()} ({jax.device_count()} device(s)); "
         "env-steps per second, median of repeated runs after compilation",
         "",
-        "| environment | batch | steps/s | vs bare kernel | vs RatInABox |",
-        "|---|---:|---:|---:|---:|",
+        "| environment | batch | steps/s | bare kernel steps/s | env / kernel | vs RatInABox |",
+        "|---|---:|---:|---:|---:|---:|",
     ]
+
+    def rib(sps: float) -> str:
+        return f"{sps / ratinabox_sps:,.0f}x" if ratinabox_sps else "n/a"
+
     for r in rows:
-        if r.name.endswith(" bare kernel"):
-            continue
-        ref = bare.get((r.name, r.batch))
-        ratio = f"{r.steps_per_second / ref:.2f}" if ref else "n/a"
-        rib = f"{r.steps_per_second / ratinabox_sps:,.0f}x" if ratinabox_sps else "n/a"
-        lines.append(f"| {r.name} | {r.batch} | {r.steps_per_second:,.0f} | {ratio} | {rib} |")
-    for r in rows:
-        if r.name.endswith(" bare kernel"):
-            rib = f"{r.steps_per_second / ratinabox_sps:,.0f}x" if ratinabox_sps else "n/a"
-            lines.append(f"| {r.name} | {r.batch} | {r.steps_per_second:,.0f} | 1.00 | {rib} |")
+        kernel = f"{r.kernel_steps_per_second:,.0f}" if r.kernel_steps_per_second else "n/a"
+        ratio = f"{r.ratio_to_kernel:.2f}" if r.ratio_to_kernel else "n/a"
+        lines.append(f"| {r.name} | {r.batch} | {r.steps_per_second:,.0f} | {kernel} | {ratio} | {rib(r.steps_per_second)} |")
     if ratinabox_sps:
-        lines.append(f"| RatInABox Agent.update() (NumPy, 1 agent) | 1 | {ratinabox_sps:,.0f} | | 1x |")
+        lines.append(f"| RatInABox Agent.update() (NumPy, 1 agent) | 1 | {ratinabox_sps:,.0f} | | | 1x |")
     return "\n".join(lines)
 
 

@@ -26,19 +26,23 @@ class Policy(Protocol):
 
 
 class UniformRandomPolicy:
-    """Actions drawn uniformly from the environment's action space (``Box`` or ``Discrete``)."""
+    """Actions drawn uniformly from an environment's action space (``Box`` or ``Discrete``).
 
-    def __init__(self, env: NeuroEnv) -> None:
-        self.env = env
+    The space is read once, from concrete params (``env.default_params`` unless given), so the policy can
+    run inside ``jit`` where the params are traced.
+    """
+
+    def __init__(self, env: NeuroEnv, params: Any = None) -> None:
+        self.space = env.action_space(env.default_params if params is None else params)
+        if not isinstance(self.space, (spaces.Discrete, spaces.Box)):
+            raise TypeError(f"UniformRandomPolicy: unsupported action space {self.space}")
 
     def init(self, key: jax.Array, env_state: Any, env_params: Any) -> tuple:
         return ()
 
     def act(self, key: jax.Array, carry: Any, obs: Any, env_state: Any, env_params: Any) -> tuple[Any, Any]:
-        space = self.env.action_space(env_params)
+        space = self.space
         if isinstance(space, spaces.Discrete):
             return jax.random.randint(key, (), space.start, space.start + space.n), carry
-        if isinstance(space, spaces.Box):
-            low, high = np.asarray(space.low, np.float32), np.asarray(space.high, np.float32)
-            return jax.random.uniform(key, space.shape, jnp.float32, low, high), carry
-        raise TypeError(f"UniformRandomPolicy: unsupported action space {space}")
+        low, high = np.asarray(space.low, np.float32), np.asarray(space.high, np.float32)
+        return jax.random.uniform(key, space.shape, jnp.float32, low, high), carry

@@ -56,9 +56,10 @@ class RandomMotionCarry(NamedTuple):
 
 def rayleigh_to_normal(speed: jax.Array, sigma: jax.Array) -> jax.Array:
     """Map a Rayleigh(``sigma``) variable to a standard normal one through the CDFs (as RatInABox does,
-    clipping the uniform variable to ``[1e-6, 1 - 1e-6]``)."""
-    u = 1.0 - jnp.exp(-(speed**2) / (2.0 * sigma**2))
-    return ndtri(jnp.clip(u, 1e-6, 1.0 - 1e-6))
+    clipping the uniform variable to ``[1e-6, 1 - 1e-6]``). Computed from the survival function
+    ``exp(-s^2 / 2 sigma^2)`` so that float32 keeps its accuracy in the upper tail."""
+    survival = jnp.exp(-(speed**2) / (2.0 * sigma**2))
+    return -ndtri(jnp.clip(survival, 1e-6, 1.0 - 1e-6))
 
 
 def normal_to_rayleigh(z: jax.Array, sigma: jax.Array) -> jax.Array:

@@ -21,6 +21,8 @@ def add_arguments(p: argparse.ArgumentParser) -> None:
     p.add_argument("--batch", nargs="+", type=int, default=[1, 64, 1024, 4096], metavar="N",
                    help="batch sizes (default: 1 64 1024 4096)")
     p.add_argument("--repeats", type=int, default=5, help="timed runs per cell; the median is shown (default 5)")
+    p.add_argument("--steps", type=int, default=400_000, metavar="N",
+                   help="env-steps per timed run (default 400000; the scan length is N / batch)")
     p.add_argument("--no-ratinabox", action="store_true", help="skip the RatInABox reference")
 
 
@@ -28,6 +30,8 @@ def run(args: argparse.Namespace) -> int:
     from .. import envs as ne
     from ..benchmarking import format_table, run_env_throughput
 
+    if args.repeats < 1 or args.steps < 1 or any(b < 1 for b in args.batch):
+        raise ValueError("--repeats, --steps and --batch must be positive integers")
     env_ids = None
     if args.env:
         env_ids = [ne.make(e)[0].env_id() for e in args.env]  # validates and expands short ids
@@ -35,6 +39,7 @@ def run(args: argparse.Namespace) -> int:
         batches=args.batch,
         env_ids=env_ids,
         repeats=args.repeats,
+        budget=args.steps,
         ratinabox=not args.no_ratinabox,
         progress=lambda msg: print(f"  timing {msg} ...", flush=True),
     )
