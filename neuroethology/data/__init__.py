@@ -1,0 +1,80 @@
+"""Recordings: tracked and simulated animals as one kind of object.
+
+A Recording is an :class:`xarray.Dataset` in movement's "poses" layout with the singular dim names, time
+in seconds and space in metres. The bundled rat (:func:`neuroethology.datasets.sargolini`) prints as::
+
+    <xarray.Dataset> Size: 1MB
+    Dimensions:     (time: 29983, space: 2, keypoint: 1, individual: 1)
+    Coordinates:
+      * time        (time) float64 240kB 0.1 0.12 0.14 0.16 0.18 0.2 ... 599.7 599.7 599.7 599.7 599.7
+      * space       (space) <U1 8B 'x' 'y'
+      * keypoint    (keypoint) <U8 32B 'centroid'
+      * individual  (individual) <U3 12B 'rat'
+    Data variables:
+        position    (time, space, keypoint, individual) float64 480kB 0.8098 0.2313 ... 0.03038 0.3022
+        confidence  (time, keypoint, individual) float64 240kB nan nan nan nan nan ... nan nan nan nan
+        segment     (time, individual) int64 240kB 0 0 0 0 0 0 0 0 0 0 0 0 0 ... 6 6 6 6 6 6 6 6 6 6 6 6
+    Attributes:
+        ds_type:          poses
+        fps:              50.0
+        time_unit:        seconds
+        space_unit:       m
+        source_software:  ratinabox
+        source_file:      .../site-packages/ratinabox/data/sargolini.npz
+        arena_shape:      box
+        arena_width:      1.0
+        arena_height:     1.0
+        processing:       [{"step": "regularise", "n_missing_frames_inserted": 183, "max_time_shift_s...
+        citation:         Sargolini F., Fyhn M., Hafting T., McNaughton B.L., Witter M.P., Moser M.-B...
+        species:          Rattus norvegicus
+        description:      Rat foraging for scattered food in a 1 x 1 m box (Sargolini et al. 2006)
+
+``position`` is NaN where the animal was not tracked; ``segment`` numbers the contiguous tracked stretches
+(-1 where untracked) so that analyses never difference across a gap; ``confidence`` is NaN when the source
+gives no score. Simulations add variables such as ``heading (time, individual)`` rad, ``action (time,
+action_dim, individual)``, ``reward (time, individual)`` and ``hidden (time, unit, individual)``.
+
+Attributes: ``fps`` (nominal frame rate, Hz), ``source_software``, ``source_file`` (absolute path, ``""`` in
+memory), ``space_unit`` (``"m"``; ``"pixels"`` only when asked), ``time_unit`` (``"seconds"``), the arena
+(``arena_shape`` box | circle | unknown with ``arena_width``/``arena_height`` or ``arena_radius`` in m; a box
+spans ``[0, W] x [0, H]``, a circle is centred at ``(R, R)``) and ``processing``: a JSON list of every step
+applied (calibration, interpolation, segmentation, resampling...), so that nothing is changed silently.
+
+Entry points: :func:`load` (every supported format, see its table), :func:`save` (netCDF),
+:func:`from_arrays` (what loaders and simulations call), :func:`validate`, :func:`arena_of`,
+:func:`to_movement` / :func:`from_movement` (movement 0.15's plural dims or >= 0.16's singular),
+:func:`to_nwb` (NWB export), and the processing steps :func:`calibrate`, :func:`select_keypoints`,
+:func:`interpolate_gaps`, :func:`label_segments`, :func:`resample`.
+"""
+
+from .convert import from_movement, to_movement
+from .io import load, save
+from .model import (
+    RecordingError,
+    add_processing_step,
+    arena_of,
+    from_arrays,
+    processing_of,
+    validate,
+)
+from .nwb import to_nwb
+from .processing import calibrate, interpolate_gaps, label_segments, resample, select_keypoints
+
+__all__ = [
+    "RecordingError",
+    "add_processing_step",
+    "arena_of",
+    "calibrate",
+    "from_arrays",
+    "from_movement",
+    "interpolate_gaps",
+    "label_segments",
+    "load",
+    "processing_of",
+    "resample",
+    "save",
+    "select_keypoints",
+    "to_movement",
+    "to_nwb",
+    "validate",
+]

@@ -1,0 +1,507 @@
+"""The Recording data model: construction, validation and the attributes every Recording carries.
+
+A Recording is an :class:`xarray.Dataset` in movement's "poses" layout with the singular dim names
+(``keypoint``, ``individual``), time in seconds and space in metres; see the package docstring of
+:mod:`neuroethology.data` for a printed example.
+"""
+
+from __future__ import annotations
+
+import json
+import math
+from collections.abc import Mapping, Sequence
+from typing import Any
+
+import numpy as np
+import xarray as xr
+
+__all__ = [
+    "ARENA_SHAPES",
+    "POSITION_DIMS",
+    "CONFIDENCE_DIMS",
+    "RecordingError",
+    "add_processing_step",
+    "arena_of",
+    "from_arrays",
+    "processing_of",
+    "validate",
+]
+
+POSITION_DIMS = ("time", "space", "keypoint", "individual")
+CONFIDENCE_DIMS = ("time", "keypoint", "individual")
+SEGMENT_DIMS = ("time", "individual")
+ARENA_SHAPES = ("box", "circle", "unknown")
+SPACE_UNITS = ("m", "pixels")
+_PLURAL = {"keypoints": "keypoint", "individuals": "individual"}
+
+
+class RecordingError(ValueError):
+    """Every problem found in one input, raised together.
+
+    Attributes:
+        source: the file (or ``"<in-memory recording>"``) the problems are about.
+        problems: one line per problem, each saying what was expected and what was found.
+    """
+
+    def __init__(self, source: str, problems: Sequence[str], *, what: str = "is not a valid Recording"):
+        self.source = str(source)
+        self.problems = [str(p) for p in problems]
+        lines = "\n".join(f"  - {p}" for p in self.problems)
+        n = len(self.problems)
+        super().__init__(f"{self.source} {what} ({n} problem{'s' if n != 1 else ''}):\n{lines}")
+
+
+def _describe(source_file: str) -> str:
+    return source_file if source_file else "<in-memory recording>"
+
+
+# --------------------------------------------------------------------------------------------------- arena
+
+
+def _arena_problems(arena: Any) -> list[str]:
+    if not isinstance(arena, Mapping):
+        return [f"arena must be a dict like {{'shape': 'box', 'width': W, 'height': H}}, got {arena!r}"]
+    shape = arena.get("shape")
+    if shape not in ARENA_SHAPES:
+        return [f"arena['shape'] must be one of {ARENA_SHAPES}, got {shape!r}"]
+    needed = {"box": ("width", "height"), "circle": ("radius",), "unknown": ()}[shape]
+    problems = []
+    for key in needed:
+        value = arena.get(key)
+        if not isinstance(value, int | float | np.number) or not (math.isfinite(value) and value > 0):
+            problems.append(
+                f"arena['{key}'] must be a positive number of metres for a {shape}, got {value!r}"
+            )
+    extra = set(arena) - {"shape", *needed}
+    if extra:
+        problems.append(
+            f"arena has keys {sorted(extra)} that a {shape} does not use (expected {list(needed)})"
+        )
+    return problems
+
+
+def _arena_attrs(arena: Mapping[str, Any] | None) -> dict[str, Any]:
+    if arena is None:
+        return {"arena_shape": "unknown"}
+    attrs: dict[str, Any] = {"arena_shape": arena["shape"]}
+    for key in ("width", "height", "radius"):
+        if key in arena:
+            attrs[f"arena_{key}"] = float(arena[key])
+    return attrs
+
+
+def arena_of(rec: xr.Dataset) -> dict[str, Any] | None:
+    """The arena geometry stored in a Recording's attrs.
+
+    Returns:
+        ``{"shape": "box", "width": W, "height": H}`` (m; the box spans ``[0, W] x [0, H]``),
+        ``{"shape": "circle", "radius": R}`` (m; centred at ``(R, R)``), or ``None`` when the arena is
+        unknown.
+    """
+    shape = rec.attrs.get("arena_shape", "unknown")
+    if shape == "box":
+        return {
+            "shape": "box",
+            "width": float(rec.attrs["arena_width"]),
+            "height": float(rec.attrs["arena_height"]),
+        }
+    if shape == "circle":
+        return {"shape": "circle", "radius": float(rec.attrs["arena_radius"])}
+    return None
+
+
+# ---------------------------------------------------------------------------------------------- processing
+
+
+def processing_of(rec: xr.Dataset) -> list[dict[str, Any]]:
+    """The processing steps recorded in ``rec.attrs["processing"]`` (a JSON list), oldest first."""
+    raw = rec.attrs.get("processing", "[]")
+    steps = json.loads(raw) if isinstance(raw, str) else list(raw)
+    return steps
+
+
+def add_processing_step(rec: xr.Dataset, step: Mapping[str, Any]) -> xr.Dataset:
+    """A copy of ``rec`` whose ``attrs["processing"]`` ends with ``step`` (a JSON-serialisable dict with a
+    ``"step"`` key naming what was done, e.g.
+    ``{"step": "interpolate", "max_gap_s": 0.1, "n_filled": 12}``)."""
+    if "step" not in step:
+        raise ValueError(f"a processing step needs a 'step' key naming what was done, got {dict(step)!r}")
+    out = rec.copy()
+    out.attrs = dict(rec.attrs)
+    out.attrs["processing"] = json.dumps([*processing_of(rec), _jsonable(dict(step))])
+    return out
+
+
+def _jsonable(value: Any) -> Any:
+    """Plain Python (JSON-serialisable) copy of nested dicts/lists of numpy scalars and arrays."""
+    if isinstance(value, Mapping):
+        return {str(k): _jsonable(v) for k, v in value.items()}
+    if isinstance(value, list | tuple):
+        return [_jsonable(v) for v in value]
+    if isinstance(value, np.ndarray):
+        return _jsonable(value.tolist())
+    if isinstance(value, np.bool_):
+        return bool(value)
+    if isinstance(value, np.integer):
+        return int(value)
+    if isinstance(value, np.floating):
+        return float(value)
+    return value
+
+
+# ---------------------------------------------------------------------------------------------- from_arrays
+
+
+def _nominal_fps(time: np.ndarray) -> float | None:
+    if time.size < 2:
+        return None
+    dt = np.diff(time)
+    dt = dt[np.isfinite(dt) & (dt > 0)]
+    if dt.size == 0:
+        return None
+    return float(f"{1.0 / float(np.median(dt)):.9g}")
+
+
+def _names(names: Sequence[Any] | None, n: int, default: Sequence[str], label: str, problems: list[str]):
+    if names is None:
+        return list(default)
+    names = [str(x) for x in (names.tolist() if isinstance(names, np.ndarray) else names)]
+    if len(names) != n:
+        problems.append(f"{label} has {len(names)} names {names} for {n} {label.split('_')[0]}s in position")
+    elif len(set(names)) != len(names):
+        problems.append(f"{label} must be unique, got {names}")
+    return names
+
+
+def _build(
+    position: Any,
+    *,
+    time: Any = None,
+    fps: float | None = None,
+    confidence: Any = None,
+    individual_names: Sequence[str] | None = None,
+    keypoint_names: Sequence[str] | None = None,
+    arena: Mapping[str, Any] | None = None,
+    source_software: str = "neuroethology",
+    source_file: str = "",
+    variables: Mapping[str, Any] | None = None,
+    attrs: Mapping[str, Any] | None = None,
+    problems: list[str] | None = None,
+) -> xr.Dataset | None:
+    """Assemble a Recording without the final validation; append problems instead of raising."""
+    problems = [] if problems is None else problems
+    pos = np.asarray(position, dtype=np.float64)
+    if pos.ndim == 2:
+        pos = pos[:, :, None, None]
+    if pos.ndim != 4 or pos.shape[1] != 2:
+        problems.append(
+            f"position must have shape (time, 2) or (time, 2, keypoint, individual), got {np.shape(position)}"
+        )
+        return None
+    n_time, _, n_kp, n_ind = pos.shape
+    if time is None and fps is None:
+        problems.append("no time axis: give time= (seconds, strictly increasing) or fps= (frames per second)")
+    if fps is not None:
+        try:
+            fps = float(fps)
+        except (TypeError, ValueError):
+            problems.append(f"fps must be a positive number of frames per second, got {fps!r}")
+            fps = None
+        else:
+            if not (math.isfinite(fps) and fps > 0):
+                problems.append(f"fps must be a positive number of frames per second, got {fps!r}")
+                fps = None
+    if time is not None:
+        t = np.asarray(time, dtype=np.float64).reshape(-1)
+        if t.shape[0] != n_time:
+            problems.append(f"time has {t.shape[0]} values for {n_time} positions")
+            t = None
+    elif fps is not None:
+        t = np.arange(n_time, dtype=np.float64) / fps
+    else:
+        t = None
+    if fps is None and t is not None:
+        fps = _nominal_fps(t)
+    if confidence is None:
+        conf = np.full((n_time, n_kp, n_ind), np.nan)
+    else:
+        conf = np.asarray(confidence, dtype=np.float64)
+        if conf.ndim == 1 and n_kp == 1 and n_ind == 1:
+            conf = conf[:, None, None]
+        if conf.shape != (n_time, n_kp, n_ind):
+            problems.append(
+                f"confidence must have shape (time, keypoint, individual) = {(n_time, n_kp, n_ind)}, "
+                f"got {np.shape(confidence)}"
+            )
+            conf = np.full((n_time, n_kp, n_ind), np.nan)
+    kp_default = ["centroid"] if n_kp == 1 else [f"keypoint_{i}" for i in range(n_kp)]
+    keypoints = _names(keypoint_names, n_kp, kp_default, "keypoint_names", problems)
+    individuals = _names(
+        individual_names, n_ind, [f"id_{i}" for i in range(n_ind)], "individual_names", problems
+    )
+    if arena is not None:
+        arena_problems = _arena_problems(arena)
+        problems.extend(arena_problems)
+        if arena_problems:
+            arena = None
+    if t is None or len(keypoints) != n_kp or len(individuals) != n_ind:
+        return None
+    ds = xr.Dataset(
+        {
+            "position": (POSITION_DIMS, pos, {"units": "m"}),
+            "confidence": (CONFIDENCE_DIMS, conf),
+        },
+        coords={
+            "time": ("time", t, {"units": "s"}),
+            "space": ("space", np.array(["x", "y"])),
+            "keypoint": ("keypoint", np.array(keypoints)),
+            "individual": ("individual", np.array(individuals)),
+        },
+    )
+    for name, spec in (variables or {}).items():
+        try:
+            if isinstance(spec, xr.DataArray):
+                ds[name] = spec
+            else:
+                ds[name] = xr.Variable(*spec)
+        except (ValueError, TypeError) as err:
+            problems.append(f"variable {name!r} does not fit the recording: {err}")
+    ds.attrs = {
+        "ds_type": "poses",
+        "fps": fps if fps is not None else float("nan"),
+        "time_unit": "seconds",
+        "space_unit": "m",
+        "source_software": str(source_software),
+        "source_file": str(source_file),
+        **_arena_attrs(arena),
+        "processing": "[]",
+    }
+    for key, value in (attrs or {}).items():
+        ds.attrs[key] = (
+            json.dumps(_jsonable(value)) if key == "processing" and not isinstance(value, str) else value
+        )
+    if ds.attrs.get("space_unit") == "pixels":
+        ds["position"].attrs["units"] = "pixels"
+    return ds
+
+
+def from_arrays(
+    position: Any,
+    *,
+    time: Any = None,
+    fps: float | None = None,
+    confidence: Any = None,
+    individual_names: Sequence[str] | None = None,
+    keypoint_names: Sequence[str] | None = None,
+    arena: Mapping[str, Any] | None = None,
+    source_software: str = "neuroethology",
+    source_file: str = "",
+    variables: Mapping[str, Any] | None = None,
+    attrs: Mapping[str, Any] | None = None,
+) -> xr.Dataset:
+    """Build a validated Recording from arrays (what every loader and every simulation calls).
+
+    Args:
+        position: ``(time, 2)`` or ``(time, 2, keypoint, individual)`` positions, metres; NaN = not tracked.
+        time: ``(time,)`` seconds, strictly increasing. Give ``time`` or ``fps`` (or both: then ``time`` is
+            the axis and ``fps`` the nominal frame rate). With ``fps`` only, ``time = arange(n) / fps``.
+        fps: nominal frame rate, Hz. Without it, ``1 / median(diff(time))``.
+        confidence: ``(time,)`` (single track) or ``(time, keypoint, individual)`` in [0, 1]; NaN when absent.
+        individual_names: default ``id_0, id_1, ...``.
+        keypoint_names: default ``centroid`` for one keypoint, else ``keypoint_0, ...``.
+        arena: ``{"shape": "box", "width": W, "height": H}`` (spans ``[0, W] x [0, H]``) or
+            ``{"shape": "circle", "radius": R}`` (centred at ``(R, R)``), metres; ``None`` = unknown.
+        source_software: what produced the data (``"neuroethology"`` for simulations).
+        source_file: absolute path of the file read, ``""`` for in-memory data.
+        variables: extra variables, ``{name: (dims, array)}``, ``{name: (dims, array, attrs)}`` or
+            ``{name: DataArray}``, e.g. ``{"heading": (("time", "individual"), h)}``.
+        attrs: extra attributes (a ``processing`` list is stored as its JSON string).
+
+    Returns:
+        The Recording (see :mod:`neuroethology.data`), validated by :func:`validate`.
+
+    Raises:
+        ValueError (:class:`RecordingError`): every problem found, in one message.
+    """
+    problems: list[str] = []
+    ds = _build(
+        position,
+        time=time,
+        fps=fps,
+        confidence=confidence,
+        individual_names=individual_names,
+        keypoint_names=keypoint_names,
+        arena=arena,
+        source_software=source_software,
+        source_file=source_file,
+        variables=variables,
+        attrs=attrs,
+        problems=problems,
+    )
+    if ds is not None:
+        problems.extend(recording_problems(ds))
+    if problems:
+        raise RecordingError(_describe(str(source_file)), _unique(problems))
+    return ds
+
+
+def _unique(items: list[str]) -> list[str]:
+    return list(dict.fromkeys(items))
+
+
+# ----------------------------------------------------------------------------------------------- validation
+
+
+def time_problems(time: np.ndarray, label: str = "time") -> list[str]:
+    """Problems of a time axis (seconds): non-finite, duplicated or decreasing values."""
+    t = np.asarray(time)
+    problems = []
+    if t.ndim != 1:
+        return [f"{label} must be one-dimensional, got shape {t.shape}"]
+    if t.size == 0:
+        return [f"{label} is empty: the recording has no samples"]
+    if not np.issubdtype(t.dtype, np.number):
+        return [f"{label} must be numeric seconds, got dtype {t.dtype}"]
+    t = t.astype(np.float64)
+    bad = np.flatnonzero(~np.isfinite(t))
+    if bad.size:
+        problems.append(f"{label} has {bad.size} non-finite values (first at index {int(bad[0])})")
+    d = np.diff(t[np.isfinite(t)]) if bad.size else np.diff(t)
+    dup = np.flatnonzero(d == 0)
+    if dup.size:
+        problems.append(
+            f"{label} has {dup.size} duplicated values "
+            f"(first {float(t[dup[0]]):g} at index {int(dup[0]) + 1}); "
+            "times must be strictly increasing"
+        )
+    back = np.flatnonzero(d < 0)
+    if back.size:
+        problems.append(
+            f"{label} is not monotonic: it decreases {back.size} times (first at index {int(back[0]) + 1}: "
+            f"{float(t[back[0]]):g} -> {float(t[back[0] + 1]):g}); times must be strictly increasing"
+        )
+    return problems
+
+
+def recording_problems(rec: Any) -> list[str]:
+    """Every way ``rec`` departs from the Recording data model (empty list when it conforms)."""
+    if not isinstance(rec, xr.Dataset):
+        return [f"a Recording is an xarray.Dataset, got {type(rec).__name__}"]
+    problems: list[str] = []
+    plural = sorted(set(rec.dims) & set(_PLURAL))
+    if plural:
+        problems.append(
+            f"dims {plural} use movement 0.15's plural names; convert with neuroethology.data.from_movement "
+            "(Recordings use the singular 'keypoint', 'individual')"
+        )
+    if "time" not in rec.coords:
+        problems.append("no time axis: the dataset has no 'time' coordinate (seconds)")
+    else:
+        if rec["time"].dims != ("time",):
+            problems.append(f"the time coordinate must have dims ('time',), got {rec['time'].dims}")
+        problems.extend(time_problems(rec["time"].values))
+    if "position" not in rec:
+        problems.append(
+            f"no 'position' variable (dims {POSITION_DIMS}); found variables {list(rec.data_vars)}"
+        )
+    else:
+        pos = rec["position"]
+        if pos.dims != POSITION_DIMS:
+            problems.append(f"position must have dims {POSITION_DIMS}, got {pos.dims}")
+        elif not np.issubdtype(pos.dtype, np.floating):
+            problems.append(f"position must be floating point, got dtype {pos.dtype}")
+        else:
+            values = pos.values
+            if np.isinf(values).any():
+                problems.append(
+                    f"position has {int(np.isinf(values).sum())} infinite values (use NaN for missing)"
+                )
+            if pos.sizes["space"] != 2 or [str(s) for s in rec["space"].values] != ["x", "y"]:
+                problems.append(f"space must be ['x', 'y'], got {rec['space'].values.tolist()}")
+            tracked = np.isfinite(values).any(axis=(0, 1, 2))
+            for name in rec["individual"].values[~tracked]:
+                problems.append(f"individual {str(name)!r} is never tracked: its positions are all NaN")
+    if "confidence" not in rec:
+        problems.append(
+            f"no 'confidence' variable (dims {CONFIDENCE_DIMS}); found variables {list(rec.data_vars)}"
+        )
+    elif rec["confidence"].dims != CONFIDENCE_DIMS:
+        problems.append(f"confidence must have dims {CONFIDENCE_DIMS}, got {rec['confidence'].dims}")
+    else:
+        c = rec["confidence"].values
+        outside = np.isfinite(c) & ((c < 0) | (c > 1))
+        if outside.any():
+            problems.append(f"confidence has {int(outside.sum())} values outside [0, 1] (NaN = no score)")
+    for coord in ("keypoint", "individual"):
+        if coord in rec.coords:
+            names = [str(v) for v in rec[coord].values]
+            if len(set(names)) != len(names):
+                problems.append(f"{coord} names must be unique, got {names}")
+    if "segment" in rec and "position" in rec and rec["position"].dims == POSITION_DIMS:
+        problems.extend(_segment_problems(rec))
+    problems.extend(_attr_problems(rec.attrs))
+    return problems
+
+
+def _segment_problems(rec: xr.Dataset) -> list[str]:
+    seg = rec["segment"]
+    if seg.dims != SEGMENT_DIMS:
+        return [f"segment must have dims {SEGMENT_DIMS}, got {seg.dims}"]
+    if not np.issubdtype(seg.dtype, np.integer):
+        return [f"segment must be integer (-1 = not tracked), got dtype {seg.dtype}"]
+    complete = np.isfinite(rec["position"].values).all(axis=(1, 2))  # (time, individual)
+    s = seg.values
+    problems = []
+    if ((s == -1) == complete).any():
+        problems.append("segment must be -1 exactly where a position is missing (NaN) and >= 0 elsewhere")
+    if (s < -1).any():
+        problems.append("segment values must be >= -1")
+    return problems
+
+
+def _attr_problems(attrs: Mapping[str, Any]) -> list[str]:
+    problems = []
+    fps = attrs.get("fps")
+    if not isinstance(fps, int | float | np.number) or not (math.isfinite(float(fps)) and float(fps) > 0):
+        problems.append(f"attrs['fps'] must be a positive frame rate in Hz, got {fps!r}")
+    for key in ("source_software", "source_file"):
+        if not isinstance(attrs.get(key), str):
+            problems.append(f"attrs[{key!r}] must be a string, got {attrs.get(key)!r}")
+    if attrs.get("space_unit", "m") not in SPACE_UNITS:
+        problems.append(f"attrs['space_unit'] must be one of {SPACE_UNITS}, got {attrs.get('space_unit')!r}")
+    shape = attrs.get("arena_shape", "unknown")
+    if shape not in ARENA_SHAPES:
+        problems.append(f"attrs['arena_shape'] must be one of {ARENA_SHAPES}, got {shape!r}")
+    else:
+        arena = {"shape": shape}
+        for key in {"box": ("width", "height"), "circle": ("radius",), "unknown": ()}[shape]:
+            arena[key] = attrs.get(f"arena_{key}")
+        problems.extend(f"attrs: {p}" for p in _arena_problems(arena))
+    processing = attrs.get("processing", "[]")
+    try:
+        steps = json.loads(processing) if isinstance(processing, str) else None
+    except json.JSONDecodeError:
+        steps = None
+    if not isinstance(steps, list) or not all(isinstance(s, dict) and "step" in s for s in steps):
+        problems.append(
+            f"attrs['processing'] must be a JSON list of {{'step': ...}} dicts, got {processing!r}"
+        )
+    return problems
+
+
+def validate(rec: xr.Dataset) -> xr.Dataset:
+    """Check that ``rec`` follows the Recording data model; return it unchanged.
+
+    Checks the dims and their order, a strictly increasing finite time axis, float positions without
+    infinities, ``space == ['x', 'y']``, no individual that is never tracked, confidence in [0, 1], unique
+    names, a ``segment`` variable consistent with the missing positions, and the attrs (``fps``,
+    ``source_software``, ``source_file``, arena geometry, ``processing``).
+
+    Raises:
+        ValueError (:class:`RecordingError`): every problem found, in one message naming the source file.
+    """
+    problems = recording_problems(rec)
+    if problems:
+        source = rec.attrs.get("source_file", "") if isinstance(rec, xr.Dataset) else ""
+        raise RecordingError(_describe(str(source)), problems)
+    return rec

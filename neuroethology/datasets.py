@@ -1,0 +1,75 @@
+"""Bundled recordings.
+
+:func:`sargolini` is the rat trajectory of Sargolini et al. 2006 that ships with ``ratinabox``; it needs no
+download.
+"""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import xarray as xr
+
+__all__ = ["SARGOLINI_CITATION", "sargolini", "sargolini_path"]
+
+SARGOLINI_CITATION = (
+    "Sargolini F., Fyhn M., Hafting T., McNaughton B.L., Witter M.P., Moser M.-B., Moser E.I. (2006) "
+    "Conjunctive representation of position, direction, and velocity in entorhinal cortex. "
+    "Science 312:758-762, doi:10.1126/science.1125572. "
+    "Trajectory as distributed with RatInABox: George T.M., Rastogi M., de Cothi W., Clopath C., "
+    "Stachenfeld K., Barry C. (2024) RatInABox, a toolkit for modelling locomotion and neuronal "
+    "activity in continuous environments. eLife 13:e85274, doi:10.7554/eLife.85274."
+)
+
+#: The Sargolini et al. 2006 recording box: 1 x 1 m.
+SARGOLINI_ARENA = {"shape": "box", "width": 1.0, "height": 1.0}
+#: Its tracking rate, Hz (Sargolini et al. 2006: positions sampled at 50 Hz).
+SARGOLINI_FPS = 50.0
+#: Default longest gap filled by interpolation, s: 5 missing frames at 50 Hz. Of the 60 gaps in the
+#: file's time stamps (183 missing frames), 54 last 0.1 s or less (127 frames, filled); the 6 longer
+#: ones (0.12 - 0.34 s, 56 frames) split the track into 7 segments.
+SARGOLINI_MAX_GAP = 0.1
+
+
+def sargolini_path() -> Path:
+    """Path of ``ratinabox/data/sargolini.npz`` (arrays ``t`` in s and ``pos`` in m)."""
+    import ratinabox
+
+    path = Path(ratinabox.__file__).parent / "data" / "sargolini.npz"
+    if not path.exists():
+        raise FileNotFoundError(f"the installed ratinabox does not ship {path}")
+    return path
+
+
+def sargolini(*, max_gap: float = SARGOLINI_MAX_GAP, dt: float | None = None) -> xr.Dataset:
+    """The rat of Sargolini et al. 2006 exploring a 1 x 1 m box for ~600 s, tracked at 50 Hz.
+
+    The file's time stamps (0.10 - 599.74 s, 29,800 samples) skip 183 frames in 60 places. They are put
+    on the complete 50 Hz grid (29,983 samples; the missing frames become untracked samples); gaps of up
+    to ``max_gap`` seconds are filled by linear interpolation and the longer ones split the track into
+    segments (``segment`` variable; 7 segments with the default ``max_gap`` of 0.1 s). Everything done is
+    recorded in ``attrs["processing"]``.
+
+    Args:
+        max_gap: longest gap to fill, seconds (0 fills nothing: every gap splits the track).
+        dt: resample to this step, seconds (e.g. an environment's ``dt``), within segments only.
+
+    Returns:
+        A Recording with one individual ``"rat"``, keypoint ``"centroid"``, a ``1 x 1 m`` box arena and a
+        ``citation`` attribute.
+    """
+    from .data.formats import read_npz
+    from .data.io import LoadOptions, process_raw
+
+    path = sargolini_path()
+    raw = read_npz(path, None)
+    raw.individual_names = ["rat"]
+    raw.source_software = "ratinabox"
+    options = LoadOptions(fps=SARGOLINI_FPS, max_gap=max_gap, dt=dt, arena=SARGOLINI_ARENA)
+    rec = process_raw(raw, str(path), options)
+    rec.attrs.update(
+        citation=SARGOLINI_CITATION,
+        species="Rattus norvegicus",
+        description="Rat foraging for scattered food in a 1 x 1 m box (Sargolini et al. 2006)",
+    )
+    return rec

@@ -1,0 +1,274 @@
+"""The random-motion baseline fitted to a recording by maximum likelihood.
+
+RatInABox's motion model (:class:`neuroethology.envs.policies.RandomMotion`) has an exact likelihood for a
+tracked path, because every latent variable it carries is a deterministic function of the positions once its
+parameters are fixed. For a step from ``x_k`` with displacement ``D_k``::
+
+    V_k   = D_k / dt - belt(x_k)                 intended velocity (the wall "conveyor belt" shift removed)
+    U_k   = V_k - spring(x_k) dt                 velocity before the wall spring acted
+    w_k   = wrap(angle(U_k) - angle(V_{k-1})) / dt          the OU rotational velocity
+    z_k   = Phi^-1(F_Rayleigh(|U_k|; speed_mean)),  z'_k = Phi^-1(F_Rayleigh(|V_{k-1}|))   the OU speed variable
+
+and the model says ``w_k ~ N(w_{k-1} (1 - dt/tau_w), 2 s_w^2 dt/tau_w)`` and
+``z_k ~ N(z'_k (1 - dt/tau_v), 2 dt/tau_v)``. With the Jacobians of ``D -> V -> U -> (|U|, angle)`` and
+``|U| -> z``::
+
+    log p(D_k | past) = log N(w_k) - log dt + log N(z_k) + log |dz/dr|(|U_k|) - log |U_k| - 2 log dt
+
+(on a segment's first step ``w_{k-1}`` is unknown and ``w_k`` gets its stationary density ``N(0, s_w^2)``).
+A small outlier component (``outlier_fraction``, an isotropic Gaussian of s.d. ``max_speed dt``) absorbs
+wall bounces and tracking glitches, which the smooth model cannot produce. Parameters are found by L-BFGS
+on this exact log-likelihood (float64), in unconstrained coordinates (logs and a logit for thigmotaxis).
+
+The density of the environment's *action* (acceleration, angular velocity) follows by one more change of
+variables, ``D = dt * s' (cos theta', sin theta')`` with ``s' = v + a dt`` and ``theta' = h + w dt``:
+``log p(a) = log p(D) + log(dt^4 s')``. That is what :func:`action_log_likelihood` returns, so the baseline
+and the fitted networks are compared on the same footing.
+"""
+
+from __future__ import annotations
+
+from typing import NamedTuple
+
+import jax
+import jax.numpy as jnp
+import numpy as np
+import scipy.optimize
+from jax.scipy.special import ndtri
+from jax.scipy.stats import norm
+
+from ..envs.open_field import OpenFieldParams
+from ..envs.policies.random_motion import RandomMotionParams
+
+__all__ = [
+    "RandomMotionFit",
+    "FITTED_FIELDS",
+    "random_motion_log_likelihood",
+    "action_log_likelihood",
+    "fit_random_motion",
+]
+
+# Fitted parameters and their transforms to unconstrained coordinates.
+FITTED_FIELDS = (
+    "speed_mean",
+    "speed_coherence_time",
+    "rotational_velocity_std",
+    "rotational_velocity_coherence_time",
+    "thigmotaxis",
+    "wall_repel_distance",
+    "wall_repel_strength",
+)
+
+
+def _to_unconstrained(p: RandomMotionParams) -> np.ndarray:
+    v = [float(getattr(p, f)) for f in FITTED_FIELDS]
+    theta = np.log(v)
+    t = min(max(v[4], 1e-4), 1 - 1e-4)
+    theta[4] = np.log(t / (1 - t))
+    return theta
+
+
+def _from_unconstrained(theta: jax.Array) -> dict[str, jax.Array]:
+    values = jnp.exp(theta)
+    values = values.at[4].set(jax.nn.sigmoid(theta[4]))
+    return dict(zip(FITTED_FIELDS, values, strict=True))
+
+
+def _walls(x: jax.Array, env: OpenFieldParams) -> tuple[jax.Array, jax.Array]:
+    """Distances ``(N, W)`` and unit normals ``(N, W, 2)`` from each wall to points ``(N, 2)``."""
+    if env.arena_shape == "circle":
+        q = x - env.radius
+        r = jnp.maximum(_norm(q), 1e-12)
+        return (env.radius - r)[:, None], (-q / r[:, None])[:, None, :]
+    distances = jnp.stack([x[:, 0], env.width - x[:, 0], x[:, 1], env.height - x[:, 1]], axis=1)
+    normals = jnp.broadcast_to(jnp.array([[1.0, 0.0], [-1.0, 0.0], [0.0, 1.0], [0.0, -1.0]]), (x.shape[0], 4, 2))
+    return distances, normals
+
+
+def _wall_terms(x: jax.Array, p: dict, env: OpenFieldParams) -> tuple[jax.Array, jax.Array]:
+    """RatInABox's wall spring (velocity change per second) and conveyor-belt velocity at positions ``x``."""
+    distance, normals = _walls(x, env)
+    d = p["wall_repel_distance"]
+    strength = p["wall_repel_strength"] * p["speed_mean"]
+    near = distance <= d
+    gap = jnp.clip(d - distance, 0.0, None)
+    spring = jnp.where(near, (strength**2 / d**2) * gap, 0.0)
+    # (the floor inside the square root keeps its gradient finite for an animal touching the wall)
+    belt = jnp.where(near, strength * (1.0 - jnp.sqrt(jnp.clip(1.0 - gap**2 / d**2, 1e-12, 1.0))), 0.0)
+    spring_vec = 3.0 * (1.0 - p["thigmotaxis"]) ** 2 * jnp.sum(spring[..., None] * normals, axis=1)
+    belt_vec = 6.0 * p["thigmotaxis"] ** 2 * jnp.sum(belt[..., None] * normals, axis=1)
+    return spring_vec, belt_vec
+
+
+def _rayleigh_z(r: jax.Array, sigma: jax.Array) -> tuple[jax.Array, jax.Array]:
+    """``z = Phi^-1(F(r))`` for a Rayleigh(``sigma``) speed ``r`` and ``log |dz/dr|``, accurate in both tails."""
+    a = r**2 / (2.0 * sigma**2)
+    survival = jnp.exp(-a)
+    cdf = -jnp.expm1(-a)
+    # Each branch is clipped to the half it is used on, so neither produces inf (nor a NaN gradient).
+    z = jnp.where(survival < 0.5, -ndtri(jnp.clip(survival, 1e-300, 0.5)), ndtri(jnp.clip(cdf, 1e-300, 0.5)))
+    log_dz = jnp.log(jnp.maximum(r, 1e-300)) - 2.0 * jnp.log(sigma) - a - norm.logpdf(z)
+    return z, log_dz
+
+
+def _norm(v: jax.Array) -> jax.Array:
+    """Euclidean norm over the last axis with a finite gradient at 0."""
+    return jnp.sqrt(jnp.sum(v**2, axis=-1) + 1e-30)
+
+
+def _angle(v: jax.Array) -> jax.Array:
+    """Direction of ``v``; a zero vector points along +x (with a finite gradient)."""
+    zero = (v[..., 0] == 0) & (v[..., 1] == 0)
+    return jnp.arctan2(v[..., 1], jnp.where(zero, 1.0, v[..., 0]))
+
+
+def _wrap(a: jax.Array) -> jax.Array:
+    return (a + jnp.pi) % (2 * jnp.pi) - jnp.pi
+
+
+def _log_likelihood_terms(
+    p: dict, windows: jax.Array, env: OpenFieldParams, outlier_fraction: float
+) -> jax.Array:
+    """Per-step ``log p(D_k | past)`` for windows ``(N, 4, 2)`` = ``x_{k-2}, x_{k-1}, x_k, x_{k+1}``."""
+    dt = env.dt
+    x2, x1, x0, xn = windows[:, 0], windows[:, 1], windows[:, 2], windows[:, 3]
+    first = ~jnp.all(jnp.isfinite(x2), axis=1)  # segment's first row: w_{k-1} unknown
+    x2 = jnp.where(first[:, None], 2 * x1 - x0, x2)  # a stand-in, never used: keeps gradients finite
+
+    def intended(a, b):  # V and U of the step a -> b
+        spring, belt = _wall_terms(a, p, env)
+        v = (b - a) / dt - belt
+        return v, v - spring * dt
+
+    v_prev2, _ = intended(x2, x1)  # V_{k-2}
+    v_prev, u_prev = intended(x1, x0)  # V_{k-1}, U_{k-1}
+    _, u = intended(x0, xn)  # U_k
+    w_prev = _wrap(_angle(u_prev) - _angle(v_prev2)) / dt
+    w = _wrap(_angle(u) - _angle(v_prev)) / dt
+    tau_w, s_w = p["rotational_velocity_coherence_time"], p["rotational_velocity_std"]
+    mean_w = jnp.where(first, 0.0, w_prev * (1.0 - dt / tau_w))
+    sd_w = jnp.where(first, s_w, jnp.sqrt(2.0 * s_w**2 * dt / tau_w))
+    speed = _norm(u)
+    z, log_dz = _rayleigh_z(speed, p["speed_mean"])
+    z_prev, _ = _rayleigh_z(_norm(v_prev), p["speed_mean"])
+    tau_v = p["speed_coherence_time"]
+    model = (
+        norm.logpdf(w, mean_w, sd_w)
+        - jnp.log(dt)
+        + norm.logpdf(z, z_prev * (1.0 - dt / tau_v), jnp.sqrt(2.0 * dt / tau_v))
+        + log_dz
+        - jnp.log(jnp.maximum(speed, 1e-300))
+        - 2.0 * jnp.log(dt)
+    )
+    step = xn - x0
+    scale = env.max_speed * dt
+    outlier = -jnp.log(2 * jnp.pi * scale**2) - jnp.sum(step**2, axis=1) / (2 * scale**2)
+    return jnp.logaddexp(jnp.log1p(-outlier_fraction) + model, jnp.log(outlier_fraction) + outlier)
+
+
+def random_motion_log_likelihood(
+    params: RandomMotionParams,
+    windows: np.ndarray,
+    env_params: OpenFieldParams,
+    *,
+    outlier_fraction: float = 1e-3,
+) -> np.ndarray:
+    """Per-step log density (nats) of each displacement ``x_{k+1} - x_k`` (in m^-2) under the model.
+
+    ``windows``: ``(N, 4, 2)`` from :func:`neuroethology.fitting.reconstruct.path_windows`.
+    """
+    with jax.enable_x64(True):
+        p = {f: jnp.asarray(float(getattr(params, f)), jnp.float64) for f in FITTED_FIELDS}
+        out = _log_likelihood_terms(p, jnp.asarray(windows, jnp.float64), env_params, outlier_fraction)
+        return np.asarray(out)
+
+
+def action_log_likelihood(
+    params: RandomMotionParams,
+    windows: np.ndarray,
+    env_params: OpenFieldParams,
+    *,
+    outlier_fraction: float = 1e-3,
+) -> np.ndarray:
+    """Per-step log density (nats) of the environment action (acceleration, angular velocity) that the
+    reconstruction infers for each step: ``log p(D) + log(dt^4 s')`` (see the module docstring)."""
+    dt = float(env_params.dt)
+    step = np.asarray(windows)[:, 3] - np.asarray(windows)[:, 2]
+    speed_after = np.maximum(np.hypot(step[:, 0], step[:, 1]) / dt, 1e-300)
+    logp = random_motion_log_likelihood(params, windows, env_params, outlier_fraction=outlier_fraction)
+    return logp + 4 * np.log(dt) + np.log(speed_after)
+
+
+class RandomMotionFit(NamedTuple):
+    """Result of :func:`fit_random_motion`."""
+
+    params: RandomMotionParams
+    log_likelihood: float  # total over the steps, nats (displacement density)
+    n_steps: int
+    converged: bool
+    message: str
+
+    @property
+    def per_step(self) -> float:
+        return self.log_likelihood / max(self.n_steps, 1)
+
+
+def fit_random_motion(
+    windows: np.ndarray,
+    env_params: OpenFieldParams,
+    *,
+    init: RandomMotionParams | None = None,
+    outlier_fraction: float = 1e-3,
+    max_iterations: int = 500,
+) -> RandomMotionFit:
+    """Maximum-likelihood RatInABox motion parameters for a tracked path.
+
+    Args:
+        windows: ``(N, 4, 2)`` position windows (:func:`~neuroethology.fitting.reconstruct.path_windows`).
+        env_params: the arena and ``dt`` the path lives in (walls enter through the repulsion terms).
+        init: starting point (RatInABox's defaults if omitted).
+        outlier_fraction: weight of the broad outlier component.
+
+    Returns:
+        :class:`RandomMotionFit` with the fitted :class:`RandomMotionParams`.
+    """
+    windows = np.asarray(windows, float)
+    if windows.ndim != 3 or windows.shape[1:] != (4, 2) or windows.shape[0] < 10:
+        raise ValueError(f"fit_random_motion: need (N >= 10, 4, 2) position windows, got {windows.shape}")
+    init = init or RandomMotionParams()
+    with jax.enable_x64(True):
+        data = jnp.asarray(windows, jnp.float64)
+        n = data.shape[0]
+
+        @jax.jit
+        def objective(theta):
+            ll = _log_likelihood_terms(_from_unconstrained(theta), data, env_params, outlier_fraction)
+            return -jnp.sum(ll) / n
+
+        value_and_grad = jax.jit(jax.value_and_grad(objective))
+
+        def fun(theta):
+            v, g = value_and_grad(jnp.asarray(theta))
+            v, g = float(v), np.asarray(g, float)
+            if not np.isfinite(v):
+                return 1e10, np.zeros_like(g)
+            return v, g
+
+        theta0 = _to_unconstrained(init)
+        # Bounds keep the optimiser in a physically sensible box (times 5 ms..60 s, speeds 1 mm/s..2 m/s, ...).
+        bounds = [
+            (np.log(1e-3), np.log(2.0)),
+            (np.log(5e-3), np.log(60.0)),
+            (np.log(1e-2), np.log(50.0)),
+            (np.log(5e-3), np.log(60.0)),
+            (-9.0, 9.0),
+            (np.log(1e-3), np.log(1.0)),
+            (np.log(1e-3), np.log(20.0)),
+        ]
+        result = scipy.optimize.minimize(
+            fun, theta0, jac=True, method="L-BFGS-B", bounds=bounds, options={"maxiter": max_iterations}
+        )
+        fitted = {k: float(v) for k, v in _from_unconstrained(jnp.asarray(result.x)).items()}
+        total = -float(result.fun) * n
+    params = init.replace(**fitted)
+    return RandomMotionFit(params, total, int(n), bool(result.success), str(result.message))

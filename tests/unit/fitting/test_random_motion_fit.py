@@ -1,0 +1,80 @@
+"""The random-motion baseline: its likelihood is a normalised density, and fitting recovers known parameters."""
+
+from __future__ import annotations
+
+import jax
+import numpy as np
+import pytest
+
+import neuroethology.envs as ne
+from neuroethology.envs.policies import RandomMotion, RandomMotionParams
+from neuroethology.fitting import fit_random_motion, random_motion_log_likelihood
+from neuroethology.fitting.random_motion_fit import FITTED_FIELDS, action_log_likelihood
+from neuroethology.fitting.reconstruct import path_windows, reconstruct_path
+
+
+@pytest.mark.parametrize("where", ["centre", "near_wall"])
+def test_step_density_integrates_to_one(where):
+    """Integrate p(D | past) over a polar grid of displacements around the previous step."""
+    env, p = ne.make("neuroethology/OpenField-v0")
+    x0 = np.array([0.5, 0.5]) if where == "centre" else np.array([0.05, 0.5])
+    v = np.array([-0.08, 0.03])  # previous intended velocity, m/s
+    past = np.stack([x0 - 2 * v * 0.02, x0 - v * 0.02, x0])
+    radius = np.linspace(1e-6, 0.012, 700)
+    angle = np.linspace(-np.pi, np.pi, 721)
+    rr, aa = np.meshgrid(radius, angle, indexing="ij")
+    steps = np.stack([rr * np.cos(aa), rr * np.sin(aa)], axis=-1).reshape(-1, 2)
+    windows = np.concatenate([np.broadcast_to(past, (len(steps), 3, 2)), (x0 + steps)[:, None]], axis=1)
+    density = np.exp(random_motion_log_likelihood(RandomMotionParams(), windows, p, outlier_fraction=1e-9))
+    total = np.trapezoid(np.trapezoid(density.reshape(rr.shape) * rr, angle, axis=1), radius)
+    assert total == pytest.approx(1.0, abs=0.02)
+
+
+def test_action_density_is_the_displacement_density_times_the_jacobian():
+    env, p = ne.make("neuroethology/OpenField-v0")
+    windows = np.array([[[0.49, 0.5], [0.495, 0.5], [0.5, 0.5], [0.5041, 0.5007]]])
+    step = windows[0, 3] - windows[0, 2]
+    s_after = np.hypot(*step) / 0.02
+    la = action_log_likelihood(RandomMotionParams(), windows, p)
+    ld = random_motion_log_likelihood(RandomMotionParams(), windows, p)
+    assert la[0] == pytest.approx(ld[0] + 4 * np.log(0.02) + np.log(s_after))
+
+
+def test_parameters_are_recovered_from_simulated_data():
+    env, p = ne.make("neuroethology/OpenField-v0", episode_duration=10_000.0)
+    true = RandomMotionParams(
+        speed_mean=0.12,
+        speed_coherence_time=0.5,
+        rotational_velocity_std=1.5,
+        rotational_velocity_coherence_time=0.15,
+        thigmotaxis=0.3,
+        wall_repel_distance=0.08,
+        wall_repel_strength=1.5,
+    )
+    result = ne.rollout(env, RandomMotion(true), jax.random.key(0), p, num_steps=12_000, num_envs=3)
+    positions = np.asarray(result.states.position, float)
+    windows = np.concatenate([path_windows(positions[:, b], p) for b in range(3)])
+    fit = fit_random_motion(windows, p)  # starts from RatInABox's defaults
+    assert fit.converged, fit.message
+    for name in FITTED_FIELDS:
+        got, want = float(getattr(fit.params, name)), float(getattr(true, name))
+        assert got == pytest.approx(want, rel=0.1), f"{name}: fitted {got:.4g}, true {want:.4g}"
+    # The maximum is a maximum: the true parameters are not more likely than the fit.
+    ll_true = random_motion_log_likelihood(true, windows, p).sum()
+    assert fit.log_likelihood >= ll_true - 1e-6 * abs(ll_true)
+
+
+def test_windows_and_demonstration_rows_line_up():
+    env, p = ne.make("neuroethology/OpenField-v0")
+    result = ne.rollout(env, RandomMotion(), jax.random.key(1), p, num_steps=500)
+    positions = np.asarray(result.states.position, float)
+    windows = path_windows(positions, p)
+    demo = reconstruct_path(positions, p)
+    np.testing.assert_allclose(windows[:, 2], np.asarray(demo.states.position), atol=1e-6)
+    np.testing.assert_allclose(windows[:, 3], demo.next_position)
+
+
+def test_bad_input_is_rejected():
+    env, p = ne.make("neuroethology/OpenField-v0")
+    with pytest.raises(ValueError, match="position windows"):
+        fit_random_motion(np.zeros((5, 3, 2)), p)
