@@ -8,8 +8,8 @@ from typing import Any
 import matplotlib.patches as mpatches
 import numpy as np
 import xarray as xr
-from numpy.typing import ArrayLike
 
+from .._recording import arena_of, check_arena, select_track, source_of
 from .style import PALETTE, new_axes
 
 __all__ = ["draw_arena", "plot_trajectory", "plot_occupancy"]
@@ -37,22 +37,36 @@ def draw_arena(ax, arena: Mapping[str, Any]) -> None:
 
 
 def plot_trajectory(
-    positions: ArrayLike,
+    rec: xr.Dataset,
     *,
+    individual=None,
+    keypoint=None,
     arena: Mapping[str, Any] | None = None,
+    start: float | None = None,
+    stop: float | None = None,
     ax=None,
     color: str = PALETTE["agent"],
     label: str | None = None,
     linewidth: float = 0.5,
 ):
-    """Path ``(time, 2)`` (metres; NaN rows break the line) over the arena outline. Returns ``(fig, ax)``."""
-    xy = np.asarray(positions, float)
-    if xy.ndim != 2 or xy.shape[1] != 2:
-        raise ValueError(f"plot_trajectory: positions must have shape (time, 2), got {xy.shape}")
+    """A Recording's path over its arena outline (the arena from the attrs unless given). The line breaks
+    at tracking gaps, segments and episodes (never a straight jump across one). ``start``/``stop``:
+    seconds to show. Returns ``(fig, ax)``."""
+    track = select_track(rec, individual=individual, keypoint=keypoint, caller="plot_trajectory")
+    keep = np.ones(track.time.shape, bool)
+    if start is not None:
+        keep &= track.time >= start
+    if stop is not None:
+        keep &= track.time <= stop
+    xy, run = track.xy[keep], track.run[keep]
+    # NaN rows between runs break the line.
+    breaks = np.flatnonzero(np.diff(run) != 0) + 1
+    xy = np.insert(xy, breaks, np.nan, axis=0)
     fig, ax = new_axes(ax)
     ax.plot(xy[:, 0], xy[:, 1], color=color, lw=linewidth, label=label, alpha=0.9)
+    arena = arena if arena is not None else arena_of(track.recording)
     if arena is not None:
-        draw_arena(ax, arena)
+        draw_arena(ax, check_arena(arena, caller="plot_trajectory", source=source_of(track)))
     else:
         ax.set_aspect("equal")
     ax.set_xlabel("x (m)")
@@ -60,24 +74,41 @@ def plot_trajectory(
     return fig, ax
 
 
-def plot_occupancy(occupancy: xr.DataArray, *, arena: Mapping[str, Any] | None = None, ax=None, cmap="viridis"):
-    """Heat map of a :func:`~neuroethology.analysis.compute_occupancy` result. Returns ``(fig, ax)``."""
+def plot_occupancy(
+    occupancy: xr.DataArray,
+    *,
+    arena: Mapping[str, Any] | None = None,
+    ax=None,
+    cmap="viridis",
+    vmax: float | None = None,
+    colorbar: bool = True,
+):
+    """Heat map of a :func:`~neuroethology.analysis.compute_occupancy` result (bins outside the arena
+    blank). ``vmax``: colour scale top, to put several maps on one scale. Returns ``(fig, ax)``."""
     if not isinstance(occupancy, xr.DataArray) or occupancy.dims != ("y", "x"):
         raise ValueError("plot_occupancy: expected the DataArray (y, x) returned by compute_occupancy")
     fig, ax = new_axes(ax)
     x, y = occupancy["x"].values, occupancy["y"].values
     half = float(occupancy.attrs.get("bin_size", np.diff(x).mean() if x.size > 1 else 1.0)) / 2
+    values = np.asarray(occupancy.values, float)
+    if "in_arena" in occupancy.coords:
+        values = np.where(occupancy["in_arena"].values, values, np.nan)
     mesh = ax.imshow(
-        occupancy.values,
+        values,
         origin="lower",
         extent=(x[0] - half, x[-1] + half, y[0] - half, y[-1] + half),
         cmap=cmap,
         interpolation="nearest",
+        vmin=0,
+        vmax=vmax,
     )
-    cbar = fig.colorbar(mesh, ax=ax, fraction=0.046, pad=0.04)
-    cbar.set_label(f"occupancy ({occupancy.attrs.get('units', '')})")
+    if colorbar:
+        cbar = fig.colorbar(mesh, ax=ax, fraction=0.046, pad=0.04)
+        cbar.set_label(f"occupancy ({occupancy.attrs.get('units', '')})")
     if arena is not None:
         draw_arena(ax, arena)
+    else:
+        ax.set_aspect("equal")
     ax.set_xlabel("x (m)")
     ax.set_ylabel("y (m)")
     return fig, ax

@@ -3,5 +3,6 @@
 # Order is the order of `neuroethology --help`.
 COMMANDS = [
     "demo",
+    "compare",
     "bench",
 ]

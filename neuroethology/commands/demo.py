@@ -31,6 +31,7 @@ def run(args: argparse.Namespace) -> int:
     from .. import analysis
     from .. import envs as ne
     from ..analysis import plots
+    from ..data import from_arrays
 
     if not args.duration > 0:
         raise ValueError(f"--duration must be > 0 seconds, got {args.duration}")
@@ -45,18 +46,19 @@ def run(args: argparse.Namespace) -> int:
     positions = np.asarray(result.states.position)
     print("[2/2] writing figures ...", flush=True)
     arena = {"shape": "box", "width": float(params.width), "height": float(params.height)}
-    fig, ax = plots.plot_trajectory(positions, arena=arena)
+    rec = from_arrays(positions, fps=1.0 / float(params.dt), arena=arena, individual_names=["agent"],
+                      source_software="neuroethology (simulation)")
+    fig, ax = plots.plot_trajectory(rec)
     ax.set_title(f"Simulated rat, {args.duration:g} s")
     written = plots.save_figure(fig, out / "trajectory")
-    occupancy = analysis.compute_occupancy(
-        positions, extent=(0, float(params.width), 0, float(params.height)), bin_size=0.05, dt=float(params.dt)
-    )
+    occupancy = analysis.compute_occupancy(rec, bin_size=0.05)
     fig, ax = plots.plot_occupancy(occupancy, arena=arena)
     ax.set_title("Occupancy")
     written += plots.save_figure(fig, out / "occupancy")
-    speed = np.linalg.norm(np.diff(positions, axis=0), axis=1) / float(params.dt)
-    print(f"done in {time.perf_counter() - start:.1f} s: mean speed {speed.mean() * 100:.1f} cm/s, "
-          f"{(occupancy.values > 0).mean() * 100:.0f}% of 5 cm bins visited")
+    speed = analysis.compute_speed(rec)
+    coverage = analysis.compute_coverage(occupancy)
+    print(f"done in {time.perf_counter() - start:.1f} s: mean speed {float(speed.mean()) * 100:.1f} cm/s, "
+          f"{float(coverage) * 100:.0f}% of 5 cm bins visited")
     print("figures:")
     for path in written:
         print(f"  {path}")
