@@ -11,17 +11,37 @@ Importing this package registers every environment with Gymnasium, so ``gymnasiu
 
 from . import geometry, policies
 from .core import EnvState, GymnasiumEnv, JaxVectorEnv, NeuroEnv, make, register, registered_envs
+from .odor_plume import OdorPlume, OdorPlumeParams, OdorPlumeState
 from .open_field import OpenField, OpenFieldParams, OpenFieldState
+from .patch_foraging import (
+    MVTOptimum,
+    PatchForaging,
+    PatchForagingParams,
+    PatchForagingState,
+    long_run_reward_rate,
+    mvt_optimum,
+)
 from .rollout import Rollout, rollout
+from .t_maze import TMaze, TMazeParams, TMazeState
+from .water_maze import WaterMaze, WaterMazeParams, WaterMazeState
 
 __all__ = [
     "EnvState",
     "GymnasiumEnv",
     "JaxVectorEnv",
     "NeuroEnv",
+    "OdorPlume",
+    "OdorPlumeParams",
+    "OdorPlumeState",
     "OpenField",
     "OpenFieldParams",
     "OpenFieldState",
+    "MVTOptimum",
+    "PatchForaging",
+    "PatchForagingParams",
+    "PatchForagingState",
+    "long_run_reward_rate",
+    "mvt_optimum",
     "Rollout",
     "geometry",
     "make",
@@ -29,4 +49,10 @@ __all__ = [
     "register",
     "registered_envs",
     "rollout",
+    "TMaze",
+    "TMazeParams",
+    "TMazeState",
+    "WaterMaze",
+    "WaterMazeParams",
+    "WaterMazeState",
 ]

@@ -73,13 +73,17 @@ def ray_distances_box(position: ArrayLike, directions: ArrayLike, width: ArrayLi
 
 def ray_distances_circle(position: ArrayLike, directions: ArrayLike, radius: ArrayLike) -> jax.Array:
     """Distance (m) from ``position`` (inside the circle centred at ``(radius, radius)``) to its wall along
-    each unit vector of ``directions`` ``(n, 2)``: the positive root of ``|q + t d|^2 = R^2`` with ``q``
-    relative to the centre."""
+    each unit vector of ``directions`` ``(n, 2)``: the positive root of ``t^2 + 2 b t + c = 0``, with
+    ``b = q.d``, ``c = |q|^2 - R^2 <= 0`` and ``q`` relative to the centre. For rays pointing outwards
+    (``b > 0``) the root is taken as ``-c / (b + sqrt(b^2 - c))``, which avoids the cancellation of
+    ``sqrt(b^2 - c) - b`` for a point near the wall."""
     q = jnp.asarray(position) - radius
     directions = jnp.asarray(directions)
     b = q[0] * directions[..., 0] + q[1] * directions[..., 1]
-    c = q[0] ** 2 + q[1] ** 2 - radius**2
-    return jnp.maximum(-b + jnp.sqrt(jnp.maximum(b * b - c, 0.0)), 0.0)
+    c = jnp.minimum(q[0] ** 2 + q[1] ** 2 - radius**2, 0.0)
+    root = jnp.sqrt(jnp.maximum(b * b - c, 0.0))
+    outward = -c / jnp.maximum(b + root, _TINY)
+    return jnp.maximum(jnp.where(b > 0, outward, root - b), 0.0)
 
 
 def project_into_box(position: ArrayLike, width: ArrayLike, height: ArrayLike) -> jax.Array:

@@ -206,7 +206,8 @@ class OpenField(NeuroEnv[OpenFieldState, OpenFieldParams]):
         proposed = state.position + speed * params.dt * geo.unit(heading)
         position = self.project(proposed, params)
         step = position - state.position
-        achieved = jnp.sqrt(step[0] ** 2 + step[1] ** 2) / params.dt
+        # Never more than the intended speed (the projection only shortens a step; min() absorbs rounding).
+        achieved = jnp.minimum(jnp.sqrt(step[0] ** 2 + step[1] ** 2) / params.dt, speed)
         visits = state.visits
         if _bins(params):
             visits = visits.at[self._bin(position, params)].add(1)

@@ -11,6 +11,45 @@ are models of the animal or oracles of the task, not learners.
 """
 
 from .base import Policy, UniformRandomPolicy
+from .odor_plume import (
+    GradientClimb,
+    GradientClimbCarry,
+    GradientClimbParams,
+    RandomSearch,
+    RandomSearchParams,
+    SurgeCast,
+    SurgeCastCarry,
+    SurgeCastParams,
+)
+from .patch_foraging import FixedResidencePolicy, MVTPolicy, PatchPolicyCarry
 from .random_motion import RandomMotion, RandomMotionCarry, RandomMotionParams
+from .t_maze import Alternator, ArmChooser, CueFollower, RandomChooser, TMazeChooserCarry
+from .water_maze import PlatformOracle, RandomSwimmer, RandomSwimmerCarry, RandomSwimmerParams
 
-__all__ = ["Policy", "RandomMotion", "RandomMotionCarry", "RandomMotionParams", "UniformRandomPolicy"]
+__all__ = [
+    "FixedResidencePolicy",
+    "GradientClimb",
+    "GradientClimbCarry",
+    "GradientClimbParams",
+    "MVTPolicy",
+    "PatchPolicyCarry",
+    "Policy",
+    "RandomMotion",
+    "RandomMotionCarry",
+    "RandomMotionParams",
+    "RandomSearch",
+    "RandomSearchParams",
+    "SurgeCast",
+    "SurgeCastCarry",
+    "SurgeCastParams",
+    "UniformRandomPolicy",
+    "Alternator",
+    "ArmChooser",
+    "CueFollower",
+    "RandomChooser",
+    "TMazeChooserCarry",
+    "PlatformOracle",
+    "RandomSwimmer",
+    "RandomSwimmerCarry",
+    "RandomSwimmerParams",
+]

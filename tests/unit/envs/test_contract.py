@@ -116,18 +116,24 @@ def test_time_limit_truncates_and_autoresets(env_id):
     step = jax.jit(env.step)
     act = sample_actions(env, params, 1)[0]
     truncated_at = None
+    terminations = 0
     for t in range(1, min(limit, 5000) + 1):
+        previous_step = int(state.step)
         obs, state, reward, term, trunc, _ = step(jax.random.key(t), state, jnp.asarray(act), params)
         assert not (bool(term) and bool(trunc)), "terminated and truncated must never both be true"
         if bool(term):
+            terminations += 1
             assert int(state.step) == 0, "autoreset must start a fresh episode"
-        if bool(trunc):
+        elif bool(trunc):
+            assert previous_step + 1 == limit, f"truncated after {previous_step + 1} steps, max_steps={limit}"
             truncated_at = t
             break
-    if limit <= 5000 and truncated_at is None:
-        pytest.fail("no truncation within max_steps and no termination either")
+        else:
+            assert int(state.step) == previous_step + 1
+    if limit <= 5000 and truncated_at is None and terminations == 0:
+        pytest.fail("neither a truncation within max_steps nor a termination")
     if truncated_at is not None:
-        assert int(state.step) == 0
+        assert int(state.step) == 0, "autoreset must start a fresh episode after truncation"
 
 
 @pytest.mark.parametrize("env_id", ENV_IDS)

@@ -1,0 +1,871 @@
+"""PatchForaging-v0: the patch-leaving problem of optimal foraging theory.
+
+The paradigm: food comes in patches whose yield falls while the animal exploits them, and reaching another
+patch costs travel time. When should the forager leave? Charnov's Marginal Value Theorem (MVT; Charnov
+1976, Theor. Popul. Biol. 9:129) answers: leave when the patch's instantaneous reward rate has fallen to the
+best long-run reward rate of the whole environment; so the richer the environment or the shorter the travel,
+the earlier the animal should leave. Lab versions: humans harvesting depleting trees (Constantino & Daw 2015,
+Cogn. Affect. Behav. Neurosci. 15:837), mice poking at reward ports whose reward probability decays
+exponentially with use (Lottem et al. 2018, Nat. Commun. 9:1000) or licking in virtual patches with
+probabilistic, decaying rewards (Bukwich et al. 2025, Neuron), rats at depleting feeders separated by
+imposed travel delays (e.g. 0-24 s in the heterogeneous-stock rat task of Sci. Rep. 2023, 13, doi:
+10.1038/s41598-023-34179-8).
+
+Patches (both modes). A patch's resource level ``rho`` (1 = fresh) sets its instantaneous reward rate
+``r = initial_rate * rho``. Harvesting for one step of ``dt`` seconds pays, in expectation, the integral of
+that rate over the step and depletes the patch exponentially (time constant ``depletion_tau``)::
+
+    expected reward = initial_rate * depletion_tau * rho * (1 - exp(-dt / depletion_tau))
+    rho'            = rho * exp(-dt / depletion_tau)
+
+so ``n`` harvest steps in a fresh patch pay exactly Charnov's exponential gain function
+``G(n dt) = initial_rate * depletion_tau * (1 - exp(-n dt / depletion_tau))``. With
+``reward_noise="expected"`` the reward is that expectation; with ``"bernoulli"`` (default: the probabilistic
+rewards of the mouse tasks above) it is ``reward_size`` with probability ``expected / reward_size`` and 0
+otherwise, one uniform draw per step (same mean, so the same MVT optimum).
+
+Mode ``"discrete"`` (the lab task; default). Each step the animal in a patch chooses ``0`` = stay (harvest)
+or ``1`` = leave (``Discrete(2)``). Leaving starts a travel of ``X`` seconds, ``X`` drawn from
+``travel_distribution``: ``"exponential"`` (default; mean ``travel_time``), ``"uniform"``
+(``travel_time +- travel_time_range / 2``) or ``"fixed"`` (``X = travel_time``); it lasts
+``max(1, ceil(X / dt))`` steps (the leave step included; a tolerance of 1e-3 step absorbs float rounding,
+so 3 s at ``dt = 0.1`` s is 30 steps), during which actions are ignored and nothing is earned. Travel ends
+in a fresh patch (as in the lab tasks, where the next patch is a new one). Observation (``Box``, float32,
+5 values, what the animal can know)::
+
+    [last reward (reward units), time harvested in this patch (s), reward harvested in this patch (units),
+     travelling (0/1), time since leaving the last patch (s; 0 in a patch)]
+
+The patch's level and the travel time still to go are hidden (to be inferred, as the animals must).
+
+Mode ``"spatial"``. ``n_patches`` circular patches (radius ``patch_radius``) sit evenly on a circle of radius
+``patch_ring_radius`` around the centre of an OpenField arena, and travel is walking: the motion physics,
+wall rays and action space (forward acceleration m/s^2, angular velocity rad/s) are OpenField's. A step that
+ends inside a patch harvests it (patches never overlap); every patch not being harvested replenishes,
+``rho' = 1 - (1 - rho) exp(-dt / replenish_tau)``. Observation (``Box``, float32)::
+
+    [ray_0 .. ray_{n_rays-1} (m), speed (m/s), angular velocity (rad/s),
+     for each patch i: distance to its centre (m), cos and sin of its egocentric bearing,
+     inside a patch (0/1), last reward (units), time harvested in the current patch (s)]
+
+With ``observe_image=True`` the observation is a ``Dict`` with that vector under ``"vector"`` and an
+egocentric top-down image ``(image_size, image_size, 2)`` (the animal at the centre facing up; channel 0 the
+floor, channel 1 the patches) under ``"image"``.
+
+Random draws (few, cheap: see ``uniform21``): a discrete transition draws ``uniform21(rng, 2)`` (reward,
+travel time), a spatial one ``uniform21(rng, 1)`` with Bernoulli rewards; a spatial episode starts at a
+uniform pose (OpenField's sampler), a discrete one in a fresh patch.
+
+The JAX core never rejects an action: in discrete mode any value ``> 0.5`` means leave and anything else
+(NaN included) stay; in spatial mode NaN becomes 0, +-inf the bound, and the action is clipped into the
+box. The Gymnasium adapter instead rejects actions outside the space with a ``ValueError``.
+
+Episodes never terminate; they are truncated after ``episode_duration`` seconds. ``info`` (and
+``state_info``) carry what analyses need: ``time`` (s), ``patch`` (int32 index of the patch the animal is
+in, -1 while travelling/outside; in discrete mode patches are numbered in order of visit within the
+episode), ``residence_time`` (s harvested in the current patch), ``reward``, ``patch_level`` (the current
+patch's level, 0 outside), ``left`` (the step left a patch); spatial mode adds ``position``, ``heading``,
+``speed`` and ``levels`` (every patch's level).
+
+:func:`mvt_optimum` computes the MVT optimum (residence time and long-run reward rate) exactly for these
+discrete-time dynamics (in spatial mode: for the best tour of the patch ring, patches found at their
+stationary replenished level); :func:`long_run_reward_rate` gives the long-run rate of any fixed residence.
+"""
+
+from __future__ import annotations
+
+import collections
+import functools
+import math
+from typing import Any, NamedTuple
+
+import jax
+import jax.numpy as jnp
+import numpy as np
+from flax import struct
+from gymnasium import spaces
+
+from . import geometry as geo
+from .core import EnvState, NeuroEnv, register, uniform21
+from .open_field import OpenField
+from .rendering import COLOURS, Canvas
+
+__all__ = [
+    "MVTOptimum",
+    "PatchForaging",
+    "PatchForagingParams",
+    "PatchForagingState",
+    "arrival_level",
+    "long_run_reward_rate",
+    "mean_travel_steps",
+    "mvt_optimum",
+    "spatial_travel_time",
+]
+
+MODES = ("discrete", "spatial")
+REWARD_NOISES = ("bernoulli", "expected")
+TRAVEL_DISTRIBUTIONS = ("fixed", "exponential", "uniform")
+ARENA_SHAPES = ("box", "circle")
+# Travel durations are rounded up to whole steps, less this fraction of a step (float rounding of X / dt).
+STEP_TOLERANCE = 1e-3
+_U21 = 2**21  # the uniform draws of `uniform21` are k / 2^21, k = 0 .. 2^21 - 1
+
+
+@struct.dataclass
+class PatchForagingParams:
+    """Parameters of PatchForaging-v0, SI units; rewards in units of one reward (e.g. one drop). Fields
+    marked static change array shapes or code paths (changing them recompiles); the others may be traced
+    and vmapped over. Numbers marked "chosen" are modelling choices (the lab tasks differ), with a reason."""
+
+    mode: str = struct.field(pytree_node=False, default="discrete")  # "discrete" (lab task) or "spatial"
+    # Patches.
+    initial_rate: float = 1.0  # rewards/s in a fresh patch. Chosen as the unit of reward rate: the optimal
+    # residence time does not depend on it and the optimal rate scales with it (Charnov 1976)
+    depletion_tau: float = 10.0  # s, exponential depletion time constant. Chosen so that MVT residence
+    # times (~9 s with the defaults) fall in the 2-30 s range mice stay in patches (Bukwich et al. 2025)
+    replenish_tau: float = 10.0  # s, recovery time constant of a patch left alone (spatial mode; discrete
+    # travel always ends in a fresh patch). Chosen equal to depletion_tau
+    reward_noise: str = struct.field(pytree_node=False, default="bernoulli")  # "bernoulli" or "expected":
+    # probabilistic rewards with exponentially decaying probability, as in Lottem et al. 2018
+    reward_size: float = 1.0  # reward units per rewarded step ("bernoulli"): the unit of reward
+    # Time.
+    dt: float = 0.1  # s per step (one stay/leave decision): about one lick of a mouse licking at 6-8 Hz
+    episode_duration: float = 600.0  # s: a 10 min session (as OpenField's, Sargolini et al. 2006)
+    # Travel between patches (discrete mode).
+    travel_distribution: str = struct.field(pytree_node=False, default="exponential")  # "exponential",
+    # "uniform" (stochastic travel times, as in the mouse task of PLoS Comput. Biol. 2025,
+    # doi:10.1371/journal.pcbi.1012989; exponential is memoryless: time travelled does not predict arrival)
+    # or "fixed" (the blocked delays of most lab tasks)
+    travel_time: float = 6.0  # s, mean travel time: one of the 0-24 s delays of the Sci. Rep. 2023 rat task
+    travel_time_range: float = 4.0  # s, width of the "uniform" distribution (chosen: mean +- 2 s)
+    # Arena (spatial mode): OpenField's arena (Sargolini et al. 2006, 1 x 1 m box).
+    arena_shape: str = struct.field(pytree_node=False, default="box")  # "box" or "circle"
+    width: float = 1.0  # m, box x extent (Sargolini et al. 2006)
+    height: float = 1.0  # m, box y extent (Sargolini et al. 2006)
+    radius: float = 0.5  # m, circular arena radius (1 m diameter open field)
+    n_patches: int = struct.field(pytree_node=False, default=4)  # patches on the ring (chosen: 4 feeders)
+    patch_radius: float = 0.08  # m: 0.16 m across, about a rat's body length without the tail (chosen)
+    patch_ring_radius: float = 0.3  # m, distance of the patch centres from the arena centre (chosen: the
+    # patches sit well inside the walls, 0.42 m apart with 4 patches)
+    # Body and action bounds (spatial mode): OpenField's, fitted to the Sargolini rat.
+    max_speed: float = 1.0  # m/s, above the fastest 50 Hz step of the Sargolini rat (0.87 m/s)
+    max_acceleration: float = 10.0  # m/s^2, above the 99.9th percentile (8.2) of the Sargolini rat's
+    # smoothed speed changes (OpenField)
+    max_angular_velocity: float = 8 * np.pi  # rad/s, above the 95th percentile of the Sargolini rat's
+    # heading changes at 50 Hz (OpenField)
+    # Senses (spatial mode), as in OpenField.
+    n_rays: int = struct.field(pytree_node=False, default=12)  # wall-distance rays
+    field_of_view: float = 1.5 * np.pi  # rad (270 deg): the rat's panoramic field (Wallace et al. 2013)
+    observe_image: bool = struct.field(pytree_node=False, default=False)  # add the egocentric image
+    image_size: int = struct.field(pytree_node=False, default=32)  # pixels per side of that image
+    image_extent: float = 0.6  # m, side of the square the image covers (about three rat body lengths)
+
+    @property
+    def max_steps(self) -> jax.Array:
+        """Steps per episode: ``episode_duration / dt``, rounded."""
+        return jnp.round(jnp.asarray(self.episode_duration) / self.dt).astype(jnp.int32)
+
+    @property
+    def step_decay(self) -> Any:
+        """Factor by which one harvest step multiplies a patch's level: ``exp(-dt / depletion_tau)``."""
+        return jnp.exp(-jnp.asarray(self.dt) / self.depletion_tau)
+
+    @property
+    def step_yield(self) -> Any:
+        """Expected reward of one harvest step in a fresh patch (units): the rate's integral over the step,
+        ``initial_rate * depletion_tau * (1 - exp(-dt / depletion_tau))``."""
+        return self.initial_rate * self.depletion_tau * -jnp.expm1(-jnp.asarray(self.dt) / self.depletion_tau)
+
+    @property
+    def step_recovery(self) -> Any:
+        """Factor by which a step away shrinks a patch's deficit ``1 - rho``: ``exp(-dt / replenish_tau)``."""
+        return jnp.exp(-jnp.asarray(self.dt) / self.replenish_tau)
+
+    @property
+    def max_step_reward(self) -> Any:
+        """The largest reward one step can pay (units)."""
+        return self.reward_size if self.reward_noise == "bernoulli" else self.step_yield
+
+    @property
+    def extent(self) -> tuple[Any, Any]:
+        """(x, y) size of the arena's bounding box, m."""
+        if self.arena_shape == "circle":
+            return 2 * self.radius, 2 * self.radius
+        return self.width, self.height
+
+    @property
+    def patch_centres(self) -> jax.Array:
+        """``(n_patches, 2)`` m: evenly on a circle of ``patch_ring_radius`` about the arena centre, the
+        first at angle ``pi / n_patches`` (with 4 patches: on the diagonals)."""
+        ex, ey = self.extent
+        angles = (2 * jnp.arange(self.n_patches) + 1) * jnp.pi / self.n_patches
+        return jnp.stack([ex / 2, ey / 2]) + self.patch_ring_radius * geo.unit(angles)
+
+
+@struct.dataclass(kw_only=True)
+class PatchForagingState(EnvState):
+    """State of both modes (fields a mode does not use keep a fixed dummy value)."""
+
+    level: jax.Array  # () resource level (0, 1] of the current (discrete) / last harvested patch
+    residence: jax.Array  # () int32 harvest steps in the current patch (0 while travelling/outside)
+    patch: jax.Array  # () int32 current patch index, -1 while travelling/outside
+    patches_visited: jax.Array  # () int32 patches reached since the episode began (discrete)
+    travel_left: jax.Array  # () int32 travel steps still to go (discrete; 0 in a patch)
+    travel_elapsed: jax.Array  # () int32 steps since leaving the last patch (discrete; 0 in a patch)
+    last_reward: jax.Array  # () float32 reward of the last step (units)
+    patch_reward: jax.Array  # () float32 reward harvested in the current patch (units)
+    left: jax.Array  # () bool: the last step left a patch
+    # Spatial mode.
+    position: jax.Array  # (2,) m
+    heading: jax.Array  # () rad, in [-pi, pi)
+    speed: jax.Array  # () m/s, achieved in the last step
+    angular_velocity: jax.Array  # () rad/s, commanded in the last step
+    levels: jax.Array  # (n_patches,) every patch's level; (0,) in discrete mode
+
+
+# ---------------------------------------------------------------------------------------------------------
+# The Marginal Value Theorem, exactly for these discrete-time dynamics
+# ---------------------------------------------------------------------------------------------------------
+
+
+class MVTOptimum(NamedTuple):
+    """The MVT optimum of a PatchForaging task.
+
+    ``residence_time`` (s) = ``residence_steps * dt`` harvest time per patch and ``reward_rate`` (rewards/s)
+    the long-run rate it earns: the exact maximum over whole numbers of harvest steps for the discrete-time
+    dynamics. ``travel_time`` (s) is the mean travel as the dynamics implement it (whole steps, the leave
+    step included); ``arrival_level`` the resource level patches are found at (1 in discrete mode).
+    ``continuous_residence_time`` and ``continuous_reward_rate`` are Charnov's continuous-time answer for
+    fresh patches and the nominal mean travel time (the discrete optimum's limit as ``dt -> 0``).
+    """
+
+    residence_time: float
+    reward_rate: float
+    residence_steps: int
+    travel_time: float
+    arrival_level: float
+    continuous_residence_time: float
+    continuous_reward_rate: float
+
+
+def _concrete(params: PatchForagingParams, name: str) -> float:
+    return float(np.asarray(getattr(params, name)))
+
+
+def _travel_steps_np(x_seconds: np.ndarray, dt: float) -> np.ndarray:
+    return np.maximum(1, np.ceil(x_seconds / dt - STEP_TOLERANCE))
+
+
+def spatial_travel_time(params: PatchForagingParams) -> float:
+    """Seconds to walk, at ``max_speed`` in a straight line, between the edges of neighbouring patches."""
+    n = int(params.n_patches)
+    if n < 2:
+        raise ValueError(f"PatchForaging: spatial travel needs at least 2 patches, got n_patches={n}")
+    gap = 2 * _concrete(params, "patch_ring_radius") * math.sin(math.pi / n) - 2 * _concrete(
+        params, "patch_radius"
+    )
+    return max(gap, 0.0) / _concrete(params, "max_speed")
+
+
+def mean_travel_steps(params: PatchForagingParams) -> float:
+    """Expected number of steps one leave costs (the leave step included), exactly as the env draws it.
+
+    Discrete mode: ``max(1, ceil(X / dt - 1e-3))`` averaged over the ``2^21`` equally likely uniform draws
+    ``u = k / 2^21`` the env turns into the travel time ``X`` (so the mean is exact for the implemented
+    sampler, not only for the continuous distribution). Spatial mode: the straight walk between neighbouring
+    patch edges at ``max_speed`` (:func:`spatial_travel_time`), in whole steps.
+    """
+    dt = _concrete(params, "dt")
+    if params.mode == "spatial":
+        return float(_travel_steps_np(np.array(spatial_travel_time(params)), dt))
+    return _mean_discrete_travel_steps(
+        params.travel_distribution,
+        _concrete(params, "travel_time"),
+        _concrete(params, "travel_time_range"),
+        dt,
+    )
+
+
+@functools.lru_cache(maxsize=64)
+def _mean_discrete_travel_steps(distribution: str, mean: float, width: float, dt: float) -> float:
+    if distribution == "fixed":
+        return float(_travel_steps_np(np.array(mean), dt))
+    u = np.arange(_U21, dtype=np.float64) / _U21
+    x = -mean * np.log1p(-u) if distribution == "exponential" else mean + (u - 0.5) * width
+    return float(np.mean(_travel_steps_np(x, dt)))
+
+
+def _gain(params: PatchForagingParams, steps: np.ndarray) -> np.ndarray:
+    """Expected reward of ``steps`` harvest steps in a fresh patch (units)."""
+    tau, dt = _concrete(params, "depletion_tau"), _concrete(params, "dt")
+    return _concrete(params, "initial_rate") * tau * -np.expm1(-np.asarray(steps, float) * dt / tau)
+
+
+def arrival_level(params: PatchForagingParams, residence_steps: int | np.ndarray) -> np.ndarray:
+    """Resource level at which a patch is found when every patch is harvested ``residence_steps`` steps per
+    visit: 1 in discrete mode (fresh patches). Spatial mode, touring the ring of patches in order with
+    :func:`mean_travel_steps` steps per walk: a patch is away ``A = n_patches (n + m) - n`` steps per tour,
+    so the stationary level solves ``rho = 1 - (1 - rho d^n) c^A`` (``d = exp(-dt / depletion_tau)``,
+    ``c = exp(-dt / replenish_tau)``): ``rho = (1 - c^A) / (1 - d^n c^A)``."""
+    n = np.asarray(residence_steps, float)
+    if params.mode != "spatial":
+        return np.ones_like(n)
+    away = int(params.n_patches) * (n + mean_travel_steps(params)) - n
+    dt = _concrete(params, "dt")
+    d, c = (
+        math.exp(-dt / _concrete(params, "depletion_tau")),
+        math.exp(-dt / _concrete(params, "replenish_tau")),
+    )
+    return -np.expm1(away * np.log(c)) / (1.0 - d**n * c**away)
+
+
+def long_run_reward_rate(params: PatchForagingParams, residence_steps: int | np.ndarray) -> np.ndarray:
+    """Long-run reward rate (rewards/s) of leaving every patch after ``residence_steps`` harvest steps.
+
+    By the renewal-reward theorem it is the expected reward of one patch cycle over its expected duration,
+    ``rho G(n dt) / ((n + m) dt)`` with ``m`` = :func:`mean_travel_steps` and ``rho`` = :func:`arrival_level`
+    (1 in discrete mode). In spatial mode this is the rate of the stationary ring tour (see
+    :func:`mvt_optimum`).
+    """
+    n = np.asarray(residence_steps, float)
+    if np.any(n < 0):
+        raise ValueError(f"PatchForaging: residence_steps must be >= 0, got {residence_steps}")
+    rate = _gain(params, n) / ((n + mean_travel_steps(params)) * _concrete(params, "dt"))
+    return arrival_level(params, n) * rate
+
+
+def _lambert_residence(a: float) -> float:
+    """Root ``y >= 0`` of ``exp(-y) (a + y) = 1`` (the MVT condition for exponential depletion, in units of
+    the depletion time constant, with ``a = 1 + travel / tau``): ``y = -W_{-1}(-exp(-a)) - a``."""
+    from scipy.special import lambertw
+
+    if a <= 1.0:
+        return 0.0
+    return float(np.real(-lambertw(-np.exp(-a), k=-1)) - a)
+
+
+def mvt_optimum(params: PatchForagingParams) -> MVTOptimum:
+    """The Marginal Value Theorem optimum (Charnov 1976) for concrete ``params``.
+
+    Discrete mode: with ``m`` = :func:`mean_travel_steps` the long-run rate of ``n`` harvest steps per patch
+    is ``f(n) = G(n dt) / ((n + m) dt)``, ``G(n dt) = initial_rate tau (1 - exp(-n dt / tau))`` (exactly the
+    sum of the per-step expected rewards). ``f`` is unimodal in real ``n`` (a concave gain over an affine
+    time), with its real maximum at ``x* = tau y / dt``, ``y = -W_{-1}(-exp(-a)) - a``,
+    ``a = 1 + m dt / tau`` (Lambert W); the integer optimum is one of the whole numbers next to ``x*``,
+    checked directly. Equivalently: keep harvesting while the reward expected over the next step, per
+    second, is at least the optimal long-run rate (the MVT's leaving rule).
+
+    Spatial mode: patches replenish, so the patch found on arrival depends on how the others were used and
+    the MVT's leaving rule is no longer exactly optimal. The optimum given is that of the ring tour: visit
+    the patches in ring order, walk between neighbouring patch edges in a straight line at ``max_speed``
+    (:func:`spatial_travel_time`, in whole steps), harvest ``n`` steps in each, with every patch at its
+    stationary arrival level (:func:`arrival_level`); ``n`` maximises :func:`long_run_reward_rate` by direct
+    search. With fast replenishment (``replenish_tau -> 0``) it is the fresh-patch MVT; acceleration and
+    turning make the attainable rate slightly lower.
+    """
+    dt, tau = _concrete(params, "dt"), _concrete(params, "depletion_tau")
+    m = mean_travel_steps(params)
+    if params.mode == "spatial":
+        candidates = np.arange(0, int(math.ceil(30 * tau / dt)) + 2)
+    else:
+        x_star = _lambert_residence(1.0 + m * dt / tau) * tau / dt
+        candidates = np.arange(max(0, int(math.floor(x_star)) - 2), int(math.ceil(x_star)) + 3)
+    rates = long_run_reward_rate(params, candidates)
+    best = int(candidates[int(np.argmax(rates))])
+    nominal = spatial_travel_time(params) if params.mode == "spatial" else _concrete(params, "travel_time")
+    y = _lambert_residence(1.0 + nominal / tau)
+    return MVTOptimum(
+        residence_time=round(best * dt, 12),
+        reward_rate=float(np.max(rates)),
+        residence_steps=best,
+        travel_time=round(m * dt, 12),
+        arrival_level=float(arrival_level(params, best)),
+        continuous_residence_time=y * tau,
+        continuous_reward_rate=_concrete(params, "initial_rate") * math.exp(-y),
+    )
+
+
+# ---------------------------------------------------------------------------------------------------------
+# The environment
+# ---------------------------------------------------------------------------------------------------------
+
+_OPEN_FIELD = OpenField()  # spatial mode reuses its arena geometry, start-pose sampler and wall rays
+
+
+@register
+class PatchForaging(NeuroEnv[PatchForagingState, PatchForagingParams]):
+    """The patch-leaving problem (see the module docstring for both modes, spaces and reward)."""
+
+    name = "PatchForaging"
+    params_type = PatchForagingParams
+
+    # -- parameters ---------------------------------------------------------------------------------------
+    def validate_params(self, params: PatchForagingParams) -> list[str]:
+        problems = super().validate_params(params)
+        for name, allowed in (
+            ("mode", MODES),
+            ("reward_noise", REWARD_NOISES),
+            ("travel_distribution", TRAVEL_DISTRIBUTIONS),
+            ("arena_shape", ARENA_SHAPES),
+        ):
+            if getattr(params, name) not in allowed:
+                problems.append(f"{name} must be one of {allowed}, got {getattr(params, name)!r}")
+        for name in (
+            "initial_rate",
+            "depletion_tau",
+            "replenish_tau",
+            "reward_size",
+            "dt",
+            "episode_duration",
+            "width",
+            "height",
+            "radius",
+            "patch_radius",
+            "max_speed",
+            "max_acceleration",
+            "max_angular_velocity",
+            "image_extent",
+        ):
+            if not _concrete(params, name) > 0:
+                problems.append(f"{name} must be > 0, got {getattr(params, name)}")
+        for name in ("travel_time", "travel_time_range", "patch_ring_radius"):
+            if not _concrete(params, name) >= 0:
+                problems.append(f"{name} must be >= 0, got {getattr(params, name)}")
+        if params.travel_distribution == "uniform" and _concrete(params, "travel_time") < (
+            _concrete(params, "travel_time_range") / 2
+        ):
+            problems.append(
+                f"uniform travel times must stay >= 0: travel_time ({params.travel_time}) must be at least "
+                f"travel_time_range / 2 ({_concrete(params, 'travel_time_range') / 2})"
+            )
+        if not 0 < _concrete(params, "field_of_view") <= 2 * np.pi:
+            problems.append(f"field_of_view must be in (0, 2*pi] rad, got {params.field_of_view}")
+        for name in ("n_rays", "image_size"):
+            if int(getattr(params, name)) < 1:
+                problems.append(f"{name} must be >= 1, got {getattr(params, name)}")
+        if problems:
+            return problems  # the checks below need sane values
+        if params.reward_noise == "bernoulli" and float(params.step_yield) > _concrete(params, "reward_size"):
+            problems.append(
+                f"with reward_noise='bernoulli' a step's expected reward ({float(params.step_yield):.4g} = "
+                f"initial_rate * depletion_tau * (1 - exp(-dt / depletion_tau))) must not exceed reward_size "
+                f"({params.reward_size}): lower dt or initial_rate, or raise reward_size"
+            )
+        if params.mode == "discrete" and params.observe_image:
+            problems.append("observe_image needs mode='spatial' (the discrete task has no image)")
+        if params.mode == "spatial":
+            problems.extend(self._layout_problems(params))
+        return problems
+
+    @staticmethod
+    def _layout_problems(params: PatchForagingParams) -> list[str]:
+        n = int(params.n_patches)
+        if n < 2:
+            return [f"spatial mode needs n_patches >= 2 (travel is walking between patches), got {n}"]
+        problems = []
+        r, ring = _concrete(params, "patch_radius"), _concrete(params, "patch_ring_radius")
+        if 2 * ring * math.sin(math.pi / n) <= 2 * r:
+            problems.append(
+                f"patches overlap: {n} patches of radius {r} m on a ring of radius {ring} m are "
+                f"{2 * ring * math.sin(math.pi / n):.3g} m apart (need > {2 * r} m)"
+            )
+        centres = np.asarray(params.patch_centres, float)
+        if params.arena_shape == "circle":
+            R = _concrete(params, "radius")
+            inside = np.hypot(centres[:, 0] - R, centres[:, 1] - R) + r <= R
+        else:
+            w, h = _concrete(params, "width"), _concrete(params, "height")
+            inside = (
+                (centres[:, 0] - r >= 0)
+                & (centres[:, 0] + r <= w)
+                & (centres[:, 1] - r >= 0)
+                & (centres[:, 1] + r <= h)
+            )
+        if not np.all(inside):
+            problems.append(
+                f"patches must lie inside the arena: patch_ring_radius + patch_radius = {ring + r} m reaches "
+                f"past the walls of the {params.arena_shape} arena"
+            )
+        return problems
+
+    # -- actions and random draws -------------------------------------------------------------------------
+    @staticmethod
+    def leave_action(action: jax.Array) -> jax.Array:
+        """Discrete mode: whether ``action`` means leave (any value > 0.5; NaN and anything else stay)."""
+        return jnp.asarray(action).astype(jnp.float32) > 0.5
+
+    @staticmethod
+    def travel_steps(u: jax.Array, params: PatchForagingParams) -> jax.Array:
+        """Steps a travel lasts (leave step included) for a uniform draw ``u`` in [0, 1): int32 >= 1."""
+        mean = jnp.asarray(params.travel_time, jnp.float32)
+        if params.travel_distribution == "exponential":
+            x = -mean * jnp.log1p(-u)
+        elif params.travel_distribution == "uniform":
+            x = mean + (u - 0.5) * params.travel_time_range
+        else:
+            x = mean
+        return jnp.maximum(1, jnp.ceil(x / params.dt - STEP_TOLERANCE)).astype(jnp.int32)
+
+    @staticmethod
+    def harvest_reward(level: jax.Array, u: jax.Array, params: PatchForagingParams) -> jax.Array:
+        """Reward (units) of one harvest step at resource ``level``, given the step's uniform draw ``u``."""
+        expected = params.step_yield * level
+        if params.reward_noise == "expected":
+            return expected.astype(jnp.float32)
+        return jnp.where(u < expected / params.reward_size, params.reward_size, 0.0).astype(jnp.float32)
+
+    # -- FuncEnv pieces -----------------------------------------------------------------------------------
+    def initial(self, rng: jax.Array, params: PatchForagingParams | None = None) -> PatchForagingState:
+        """Discrete: at the start of a fresh patch (deterministic). Spatial: a uniform pose on the floor,
+        every patch fresh."""
+        params = self.default_params if params is None else params
+        zero_i, zero_f = jnp.zeros((), jnp.int32), jnp.zeros((), jnp.float32)
+        state = PatchForagingState(
+            level=jnp.ones((), jnp.float32),
+            residence=zero_i,
+            patch=zero_i,
+            patches_visited=zero_i,
+            travel_left=zero_i,
+            travel_elapsed=zero_i,
+            last_reward=zero_f,
+            patch_reward=zero_f,
+            left=jnp.zeros((), bool),
+            position=jnp.zeros(2, jnp.float32),
+            heading=zero_f,
+            speed=zero_f,
+            angular_velocity=zero_f,
+            levels=jnp.ones((params.n_patches if params.mode == "spatial" else 0,), jnp.float32),
+        )
+        if params.mode == "discrete":
+            return state
+        position, heading = _OPEN_FIELD.sample_pose(rng, params)
+        inside = self.inside_patches(position, params)
+        return state.replace(
+            position=position.astype(jnp.float32),
+            heading=heading.astype(jnp.float32),
+            patch=jnp.where(jnp.any(inside), jnp.argmax(inside), -1).astype(jnp.int32),
+            patches_visited=jnp.any(inside).astype(jnp.int32),
+        )
+
+    def transition(
+        self,
+        state: PatchForagingState,
+        action: Any,
+        rng: jax.Array,
+        params: PatchForagingParams | None = None,
+    ) -> PatchForagingState:
+        params = self.default_params if params is None else params
+        if params.mode == "spatial":
+            return self._transition_spatial(state, action, rng, params)
+        return self._transition_discrete(state, action, rng, params)
+
+    def _transition_discrete(self, state, action, rng, params):
+        u = uniform21(rng, 2)  # u[0]: reward draw, u[1]: travel time draw
+        travelling = state.travel_left > 0
+        leave = ~travelling & self.leave_action(action)
+        harvest = ~travelling & ~leave
+        reward = jnp.where(harvest, self.harvest_reward(state.level, u[0], params), 0.0)
+        travel_left = jnp.where(
+            leave, self.travel_steps(u[1], params) - 1, jnp.where(travelling, state.travel_left - 1, 0)
+        )
+        arrived = ~harvest & (travel_left == 0)
+        level = jnp.where(harvest, state.level * params.step_decay, state.level)
+        patches_visited = state.patches_visited + arrived.astype(jnp.int32)
+        return state.replace(
+            level=jnp.where(arrived, 1.0, level).astype(jnp.float32),
+            residence=jnp.where(harvest, state.residence + 1, 0),
+            patch=jnp.where(travel_left > 0, -1, patches_visited),
+            patches_visited=patches_visited,
+            travel_left=travel_left,
+            travel_elapsed=jnp.where(travel_left > 0, state.travel_elapsed + 1, 0),
+            last_reward=reward,
+            patch_reward=jnp.where(harvest, state.patch_reward + reward, 0.0),
+            left=leave,
+        )
+
+    def clip_action(self, action: jax.Array, params: PatchForagingParams) -> jax.Array:
+        """Spatial mode: NaN -> 0, +-inf -> bound, then clip into the action box (as OpenField)."""
+        high = jnp.array([params.max_acceleration, params.max_angular_velocity], jnp.float32)
+        action = jnp.nan_to_num(jnp.asarray(action, jnp.float32), nan=0.0, posinf=1e30, neginf=-1e30)
+        return jnp.clip(action, -high, high)
+
+    def _transition_spatial(self, state, action, rng, params):
+        accel, omega = self.clip_action(action, params)
+        speed = jnp.clip(state.speed + accel * params.dt, 0.0, params.max_speed)
+        heading = geo.wrap_angle(state.heading + omega * params.dt)
+        position = OpenField.project(state.position + speed * params.dt * geo.unit(heading), params)
+        step = position - state.position
+        achieved = jnp.sqrt(step[0] ** 2 + step[1] ** 2) / params.dt
+        inside = self.inside_patches(position, params)
+        in_patch = jnp.any(inside)
+        patch = jnp.where(in_patch, jnp.argmax(inside), -1).astype(jnp.int32)
+        here = jnp.sum(jnp.where(inside, state.levels, 0.0))  # patches never overlap: at most one term
+        u = uniform21(rng, 1)[0] if params.reward_noise == "bernoulli" else jnp.zeros(())
+        reward = jnp.where(in_patch, self.harvest_reward(here, u, params), 0.0)
+        levels = jnp.where(
+            inside, state.levels * params.step_decay, 1.0 - (1.0 - state.levels) * params.step_recovery
+        )
+        same = in_patch & (patch == state.patch)
+        return state.replace(
+            level=jnp.where(in_patch, here * params.step_decay, state.level).astype(jnp.float32),
+            residence=jnp.where(in_patch, jnp.where(same, state.residence + 1, 1), 0),
+            patch=patch,
+            patches_visited=state.patches_visited + (in_patch & ~same).astype(jnp.int32),
+            last_reward=reward,
+            patch_reward=jnp.where(in_patch, jnp.where(same, state.patch_reward, 0.0) + reward, 0.0),
+            left=(state.patch >= 0) & (patch != state.patch),
+            position=position,
+            heading=heading,
+            speed=achieved,
+            angular_velocity=omega,
+            levels=levels.astype(jnp.float32),
+        )
+
+    def observation(
+        self, state: PatchForagingState, rng: jax.Array, params: PatchForagingParams | None = None
+    ) -> jax.Array | dict[str, jax.Array]:
+        params = self.default_params if params is None else params
+        if params.mode == "discrete":
+            return jnp.stack(
+                [
+                    state.last_reward,
+                    state.residence * params.dt,
+                    state.patch_reward,
+                    (state.travel_left > 0).astype(jnp.float32),
+                    state.travel_elapsed * params.dt,
+                ]
+            ).astype(jnp.float32)
+        distance, cos_b, sin_b = self.patch_bearings(state.position, state.heading, params)
+        vector = jnp.concatenate(
+            [
+                OpenField.ray_distances(state.position, state.heading, params),
+                jnp.stack([state.speed, state.angular_velocity]),
+                jnp.stack([distance, cos_b, sin_b], axis=-1).reshape(-1),
+                jnp.stack(
+                    [(state.patch >= 0).astype(jnp.float32), state.last_reward, state.residence * params.dt]
+                ),
+            ]
+        ).astype(jnp.float32)
+        if not params.observe_image:
+            return vector
+        return {"vector": vector, "image": self.egocentric_image(state, params)}
+
+    def reward(self, state, action, next_state, rng, params=None) -> jax.Array:
+        return next_state.last_reward
+
+    def terminal(self, state, rng, params=None) -> jax.Array:
+        return jnp.zeros((), bool)
+
+    def state_info(self, state: PatchForagingState, params: PatchForagingParams | None = None) -> dict:
+        params = self.default_params if params is None else params
+        info = {
+            "time": state.step * params.dt,
+            "patch": state.patch,
+            "residence_time": state.residence * params.dt,
+            "reward": state.last_reward,
+            "patch_level": jnp.where(state.patch >= 0, state.level, 0.0),
+            "left": state.left,
+        }
+        if params.mode == "spatial":
+            here = jnp.sum(jnp.where(jnp.arange(params.n_patches) == state.patch, state.levels, 0.0))
+            info.update(
+                patch_level=here,
+                position=state.position,
+                heading=state.heading,
+                speed=state.speed,
+                levels=state.levels,
+            )
+        return info
+
+    def transition_info(self, state, action, next_state, params=None) -> dict:
+        return self.state_info(next_state, params)
+
+    # -- spatial geometry ---------------------------------------------------------------------------------
+    @staticmethod
+    def inside_patches(position: jax.Array, params: PatchForagingParams) -> jax.Array:
+        """``(n_patches,)`` bool: whether ``position`` lies in each patch."""
+        d = params.patch_centres - position
+        return d[:, 0] ** 2 + d[:, 1] ** 2 <= params.patch_radius**2
+
+    @staticmethod
+    def patch_bearings(position: jax.Array, heading: jax.Array, params: PatchForagingParams):
+        """Distance (m) to each patch centre and the cosine and sine of its bearing relative to the heading
+        (positive sine: on the left), each ``(n_patches,)``; bearing 0 at zero distance."""
+        d = params.patch_centres - position
+        distance = jnp.sqrt(d[:, 0] ** 2 + d[:, 1] ** 2)
+        c, s = jnp.cos(heading), jnp.sin(heading)
+        forward, left = d[:, 0] * c + d[:, 1] * s, d[:, 1] * c - d[:, 0] * s
+        safe = jnp.maximum(distance, 1e-12)
+        return (
+            distance,
+            jnp.where(distance > 0, forward / safe, 1.0),
+            jnp.where(distance > 0, left / safe, 0.0),
+        )
+
+    def egocentric_image(self, state: PatchForagingState, params: PatchForagingParams) -> jax.Array:
+        """``(image_size, image_size, 2)`` float32 in [0, 1], heading up: floor, then patches."""
+        n = params.image_size
+        centres = (jnp.arange(n) + 0.5) / n - 0.5
+        forward = -centres[:, None] * params.image_extent * jnp.ones((1, n))
+        left = -centres[None, :] * params.image_extent * jnp.ones((n, 1))
+        c, s = jnp.cos(state.heading), jnp.sin(state.heading)
+        world = jnp.stack(
+            [state.position[0] + forward * c - left * s, state.position[1] + forward * s + left * c], axis=-1
+        )
+        floor = OpenField.inside(world, params)
+        d = world[:, :, None, :] - params.patch_centres
+        patches = jnp.any(d[..., 0] ** 2 + d[..., 1] ** 2 <= params.patch_radius**2, axis=-1) & floor
+        return jnp.stack([floor, patches], axis=-1).astype(jnp.float32)
+
+    # -- spaces -------------------------------------------------------------------------------------------
+    def observation_space(self, params: PatchForagingParams | None = None) -> spaces.Space:
+        params = self.default_params if params is None else params
+        duration = float(params.max_steps) * float(params.dt)
+        reward = float(params.max_step_reward)
+        if params.mode == "discrete":
+            low = np.zeros(5, np.float32)
+            high = np.array([reward, duration, reward * float(params.max_steps), 1.0, duration], np.float32)
+        else:
+            ex, ey = (float(v) for v in params.extent)
+            longest, n = float(np.hypot(ex, ey)), int(params.n_patches)
+            w = float(params.max_angular_velocity)
+            low = np.concatenate(
+                [np.zeros(params.n_rays), [0.0, -w], np.tile([0.0, -1.0, -1.0], n), [0.0, 0.0, 0.0]]
+            ).astype(np.float32)
+            high = np.concatenate(
+                [
+                    np.full(params.n_rays, longest),
+                    [float(params.max_speed), w],
+                    np.tile([longest, 1.0, 1.0], n),
+                    [1.0, reward, duration],
+                ]
+            ).astype(np.float32)
+        # Slack on the upper bounds absorbs float32 rounding (a unit vector's component can be 1 ulp over 1).
+        vector = spaces.Box(
+            low, np.nextafter(high, np.float32(np.inf)) * np.float32(1 + 1e-6), dtype=np.float32
+        )
+        if not params.observe_image:
+            return vector
+        image = spaces.Box(0.0, 1.0, (params.image_size, params.image_size, 2), np.float32)
+        return spaces.Dict({"vector": vector, "image": image})
+
+    def action_space(self, params: PatchForagingParams | None = None) -> spaces.Space:
+        params = self.default_params if params is None else params
+        if params.mode == "discrete":
+            return spaces.Discrete(2)
+        high = np.array([params.max_acceleration, params.max_angular_velocity], np.float32)
+        return spaces.Box(-high, high, dtype=np.float32)
+
+    # -- rendering ----------------------------------------------------------------------------------------
+    def render_init(
+        self, params: PatchForagingParams | None = None, trail_seconds: float = 5.0, size: int = 256
+    ):
+        """Discrete mode keeps the MVT optimum and the current patch's harvest; spatial mode the last
+        ``trail_seconds`` of the path."""
+        params = self.default_params if params is None else params
+        if params.mode == "discrete":
+            return {"size": size, "trail": [], "optimum": mvt_optimum(params)}
+        return {
+            "size": size,
+            "trail": collections.deque(maxlen=max(1, int(trail_seconds / float(params.dt)))),
+        }
+
+    def render_image(
+        self, state: PatchForagingState, render_state: Any, params: PatchForagingParams | None = None
+    ):
+        params = self.default_params if params is None else params
+        render_state = render_state or self.render_init(params)
+        if params.mode == "discrete":
+            return render_state, self._render_discrete(state, render_state, params)
+        return render_state, self._render_spatial(state, render_state, params)
+
+    def _render_discrete(self, state, render_state, params) -> np.ndarray:
+        """Charnov's diagram: cumulative reward in the patch against time since leaving the last one (travel
+        to the left of 0, harvest to the right), the expected gain curve, the MVT tangent from the mean
+        travel time, and the animal: its actual harvest so far (disc) and the expected gain (ring)."""
+        opt: MVTOptimum = render_state["optimum"]
+        tau, dt = float(params.depletion_tau), float(params.dt)
+        travel = max(opt.travel_time, dt)
+        t_max = max(3.0 * opt.residence_time, 1.5 * tau, 5 * dt)
+        g_max = float(_gain(params, t_max / dt)) * 1.15 + 1e-9
+        # World box: x in [0, 1.6] covers time [-travel, t_max]; y in [0, 1] covers reward [0, g_max].
+        width, pad = 1.6, 0.06
+        x_of = lambda t: pad + (np.asarray(t) + travel) / (travel + t_max) * (width - 2 * pad)  # noqa: E731
+        y_of = lambda g: pad + np.asarray(g) / g_max * (1 - 2 * pad)  # noqa: E731
+        canvas = Canvas(
+            (0.0, width), (0.0, 1.0), size=int(render_state["size"] * 1.25), background=COLOURS["floor"]
+        )
+        canvas.fill_rect(x_of(-travel), y_of(0), x_of(0), 1 - pad, COLOURS["outside"])  # travel band
+        canvas.line((x_of(-travel), y_of(0)), (x_of(t_max), y_of(0)), 0.006, COLOURS["wall"])
+        canvas.line((x_of(0), y_of(0)), (x_of(0), 1 - pad), 0.006, COLOURS["wall"])
+        times = np.linspace(0, t_max, 80)
+        canvas.polyline(
+            np.stack([x_of(times), y_of(_gain(params, times / dt))], -1), 0.008, COLOURS["reward"]
+        )
+        # The MVT tangent: from (-travel, 0) through the optimum, whose slope is the optimal rate.
+        t_end = t_max
+        canvas.line(
+            (x_of(-travel + dt), y_of(0)),
+            (x_of(t_end), y_of(opt.reward_rate * (t_end + travel))),
+            0.004,
+            COLOURS["ray"],
+            0.8,
+        )
+        canvas.fill_circle(
+            (x_of(opt.residence_time), y_of(_gain(params, opt.residence_steps))), 0.012, COLOURS["ray"]
+        )
+        trail = render_state["trail"]  # the harvest so far in this patch: a staircase of rewards
+        if int(state.travel_left) > 0:
+            trail.clear()
+            t = -travel + min(int(state.travel_elapsed) * dt, travel)
+            point, expected = (x_of(t), y_of(0)), None
+        else:
+            t = min(int(state.residence) * dt, t_max)
+            point = (x_of(t), y_of(min(float(state.patch_reward), g_max)))
+            expected = (x_of(t), y_of(min(float(_gain(params, state.residence)), g_max)))
+            if trail and point[0] < trail[-1][0]:
+                trail.clear()
+            if trail:
+                trail.append((point[0], trail[-1][1]))
+            trail.append(point)
+        if len(trail) > 1:
+            canvas.polyline(np.array(trail), 0.006, COLOURS["trail"])
+        if expected is not None:
+            canvas.ring(expected, 0.02, 0.006, COLOURS["agent"])
+        canvas.fill_circle(point, 0.018, COLOURS["agent"])
+        return canvas.image
+
+    def _render_spatial(self, state, render_state, params) -> np.ndarray:
+        ex, ey = (float(v) for v in params.extent)
+        pad = 0.05 * max(ex, ey)
+        canvas = Canvas(
+            (-pad, ex + pad), (-pad, ey + pad), size=render_state["size"], background=COLOURS["outside"]
+        )
+        wall = 0.015 * max(ex, ey)
+        if params.arena_shape == "circle":
+            r = float(params.radius)
+            canvas.fill_circle((r, r), r, COLOURS["floor"])
+            canvas.ring((r, r), r + wall / 2, wall, COLOURS["wall"])
+        else:
+            canvas.fill_rect(0, 0, ex, ey, COLOURS["floor"])
+            canvas.rect_outline(-wall / 2, -wall / 2, ex + wall / 2, ey + wall / 2, wall, COLOURS["wall"])
+        radius = float(params.patch_radius)
+        for centre, level in zip(np.asarray(params.patch_centres), np.asarray(state.levels), strict=True):
+            canvas.fill_circle(centre, radius, COLOURS["reward"], alpha=0.2)
+            canvas.fill_circle(
+                centre, radius * np.sqrt(float(level)), COLOURS["reward"]
+            )  # area: resource left
+            canvas.ring(centre, radius, wall / 3, COLOURS["reward"])
+        position = np.asarray(state.position, float)
+        heading = float(state.heading)
+        render_state["trail"].append(position)
+        if len(render_state["trail"]) > 1:
+            canvas.polyline(np.array(render_state["trail"]), wall / 2, COLOURS["trail"])
+        distances = np.asarray(OpenField.ray_distances(state.position, state.heading, params))
+        angles = heading + np.asarray(geo.sector_offsets(params.n_rays, params.field_of_view))
+        for d, a in zip(distances, angles, strict=True):
+            canvas.line(
+                position, position + d * np.array([np.cos(a), np.sin(a)]), wall / 4, COLOURS["ray"], 0.5
+            )
+        canvas.agent(position, heading, radius=0.03 * max(ex, ey))
+        return canvas.image

@@ -1,0 +1,540 @@
+"""WaterMaze-v0: the Morris water maze.
+
+The paradigm (Morris 1981, Learn. Motiv. 12:239; Morris 1984, J. Neurosci. Methods 11:47; the protocol of
+Vorhees & Williams 2006, Nat. Protoc. 1:848): a rat is released at the wall of a circular pool of opaque
+water and swims until it finds a platform hidden just below the surface. The pool gives no local cue to the
+platform; the rat must use distal cues around the room. Escape latency falls over trials as the rat learns
+where the platform is (reference memory). With the platform moved to a new place each day and kept there for
+that day's trials (delayed matching-to-place, Steele & Morris 1999, Hippocampus 9:118), the second trial of a
+day measures one-trial (working) memory. In a probe trial the platform is removed and the time spent in the
+target quadrant measures how well the place was remembered.
+
+Coordinates: the pool of radius ``R`` is centred at ``(R, R)`` (the circle convention of
+:mod:`neuroethology.envs.geometry`); angles are anticlockwise from East (+x). The cardinal start points
+N, E, S, W lie on the quadrant boundaries; quadrants are numbered 0 = NE, 1 = NW, 2 = SW, 3 = SE, and the
+default platform sits at the centre of the NE quadrant, half-way between the pool centre and the wall.
+
+Trials and episodes: an episode holds ``trials_per_episode`` trials (releases) with the same platform. Each
+trial starts at one of the four cardinal points, against the wall (``body_radius`` from it), facing the
+wall (or the centre), taken in a random order that uses each point once in every four trials (Vorhees &
+Williams 2006). A trial ends when the swim path crosses the platform (reward ``platform_reward``) or after
+``trial_duration`` seconds; the next transition releases the rat from the next start point. The episode
+terminates when its last trial ends, and is truncated instead when that moment is the time limit
+(``max_steps``: every trial ran to its full duration; always the case for a single unsuccessful or probe
+trial).
+
+Platform modes (``platform_mode``): ``"fixed"`` (reference memory: the same place every episode),
+``"movable"`` (a new place on the same ring, at a uniform random angle, every episode: working memory /
+delayed matching-to-place when ``trials_per_episode > 1``), ``"probe"`` (no platform: trials never end early).
+
+Physics (one step of ``dt`` seconds), as in OpenField::
+
+    a, w      = clip(action)                        # forward acceleration (m/s^2), angular velocity (rad/s)
+    v'        = clip(v + a dt, 0, max_speed)        # intended swim speed
+    theta'    = wrap(theta + w dt)                  # heading: the body turns, then swims along its heading
+    x'        = project(x + v' dt (cos theta', sin theta'))   # the wall: a stroke into it slides along it;
+                                                    # the body centre stays body_radius from it
+    speed     = min(|x' - x| / dt, v')              # the speed actually achieved (the min absorbs rounding)
+    found     = the segment x -> x' passes within platform_radius of the platform centre
+
+Observation (``Box``, float32, SI units)::
+
+    [ray_0 .. ray_{n_rays-1} (m),
+     cos b_k, sin b_k, d_k   for each of the K distal cues (b: egocentric bearing, rad; d: distance, m),
+     (cos b_p, sin b_p, d_p  of the platform, only with visible_platform=True: the cued-platform control),
+     speed (m/s), angular velocity (rad/s)]
+
+``ray_i`` is the distance to the pool wall along the centre of the i-th of ``n_rays`` equal sectors of the
+field of view (ray 0 on the right). The egocentric bearing is ``0`` straight ahead and positive to the left.
+The cues are distinguishable (each has its own slot), as the distinct objects hung around a real pool are.
+With ``observe_image=True`` the observation is a ``Dict`` with that vector under ``"vector"`` and a top-down
+egocentric image ``(image_size, image_size, C)`` in [0, 1] under ``"image"`` (the rat at the centre, facing
+up): channel 0 is water (1) versus wall and room (0), channel 1 the distal cues, and, with
+``visible_platform``, channel 2 the platform. The hidden platform is never visible.
+
+Action (``Box``, float32): ``[forward acceleration (m/s^2), angular velocity (rad/s)]`` bounded by
+``max_acceleration`` and ``max_angular_velocity``. The JAX core replaces NaN by 0 and +-inf by the bound and
+clips into the box; the Gymnasium adapter rejects actions outside the space with a ``ValueError``.
+"""
+
+from __future__ import annotations
+
+import collections
+import itertools
+from typing import Any
+
+import jax
+import jax.numpy as jnp
+import numpy as np
+from flax import struct
+from gymnasium import spaces
+
+from . import geometry as geo
+from .core import EnvState, NeuroEnv, register, uniform21
+from .rendering import COLOURS, Canvas
+
+__all__ = ["WaterMaze", "WaterMazeParams", "WaterMazeState", "QUADRANT_NAMES", "CARDINAL_NAMES"]
+
+PLATFORM_MODES = ("fixed", "movable", "probe")
+START_FACINGS = ("wall", "centre")
+QUADRANT_NAMES = ("NE", "NW", "SW", "SE")
+CARDINAL_NAMES = ("N", "E", "S", "W")
+CARDINAL_ANGLES = (0.5 * np.pi, 0.0, -0.5 * np.pi, np.pi)  # rad, anticlockwise from East
+# The 24 orders of the four start points: one is drawn per episode (each point once in every four trials).
+START_ORDERS = np.array(list(itertools.permutations(range(4))), np.int32)  # (24, 4)
+WATER = (198, 222, 240)  # RGB of the pool in rendered frames
+
+
+@struct.dataclass
+class WaterMazeParams:
+    """Parameters of WaterMaze-v0, SI units. Fields marked static change array shapes or code paths
+    (changing them recompiles); the others may be traced and vmapped over."""
+
+    # Pool and platform.
+    pool_radius: float = 1.0  # m: a 2 m pool, the size of the water-maze model of Foster, Morris & Dayan
+    # 2000 (Hippocampus 10:1), within the 1.5-2 m used for rats (Morris 1984; Vorhees & Williams 2006)
+    platform_radius: float = 0.05  # m: a platform 10 cm across, the usual rat platform (about 1/20 of the
+    # pool diameter; Morris 1984; Vorhees & Williams 2006)
+    platform_angle: float = 0.25 * np.pi  # rad, anticlockwise from East: centre of the NE quadrant
+    platform_offset: float = 0.5  # fraction of pool_radius from the centre: the platform is placed in the
+    # middle of a quadrant, half-way between centre and wall (Vorhees & Williams 2006)
+    platform_mode: str = struct.field(pytree_node=False, default="fixed")  # "fixed", "movable" or "probe"
+    trials_per_episode: int = 1  # releases per episode with the same platform; 4 makes an episode one day
+    # of the delayed matching-to-place task (Steele & Morris 1999: 4 trials a day)
+    start_facing: str = struct.field(pytree_node=False, default="wall")  # "wall" (Vorhees & Williams 2006:
+    # the rat is lowered into the water facing the wall) or "centre"
+    body_radius: float = 0.04  # m, how close the rat's body centre comes to the wall (half the ~8 cm body
+    # width of an adult rat); it is released there. It also keeps wall rays well conditioned (a ray grazing
+    # the wall from a point on it has a length infinitely sensitive to rounding)
+    # Time.
+    dt: float = 0.1  # s, the time step of the water-maze model of Foster, Morris & Dayan 2000
+    trial_duration: float = 60.0  # s: the usual limit after which an unsuccessful rat is guided to the
+    # platform (60-120 s are used; Vorhees & Williams 2006)
+    # Body and action bounds.
+    max_speed: float = 0.3  # m/s: rats swim at about 0.2-0.3 m/s; the model rat of Foster et al. 2000
+    # swims at 0.3 m/s
+    max_acceleration: float = 10.0  # m/s^2: OpenField's bound (Sargolini et al. 2006 rat); at dt = 0.1 s the
+    # swimmer reaches max_speed within one step
+    max_angular_velocity: float = 8 * np.pi  # rad/s: OpenField's bound (Sargolini et al. 2006 rat)
+    # Senses.
+    cue_angles: tuple = struct.field(pytree_node=False, default=(0.35, 1.95, 3.4, 4.75))  # rad, bearings of
+    # the distal cues from the pool centre (irregular, so that no rotation maps the room onto itself;
+    # Morris 1981 hung distinct objects around the pool)
+    cue_radius: float = 1.6  # m from the pool centre: cues on curtains or walls beyond the pool edge
+    cue_size: float = 0.15  # m, radius of each cue as drawn in the image observation and in frames
+    n_rays: int = struct.field(pytree_node=False, default=12)  # wall-distance rays, as in OpenField
+    field_of_view: float = 1.5 * np.pi  # rad (270 deg): the rat's panoramic visual field (Wallace et al.
+    # 2013, Nature 498:65), as in OpenField
+    visible_platform: bool = struct.field(pytree_node=False, default=False)  # the visible-platform control
+    # (the "cue" condition of Morris 1981): the platform's bearing and distance are observed
+    observe_image: bool = struct.field(pytree_node=False, default=False)  # add the egocentric image
+    image_size: int = struct.field(pytree_node=False, default=32)  # pixels per side of that image
+    # Reward.
+    platform_reward: float = 1.0  # reward for reaching the platform (the escape from the water)
+
+    @property
+    def image_extent(self) -> Any:
+        """Side (m) of the square the image observation covers: ``2 (pool_radius + cue_radius + cue_size)``,
+        so that every cue is in view from anywhere in the pool."""
+        return 2 * (self.pool_radius + self.cue_radius + self.cue_size)
+
+    @property
+    def trial_steps(self) -> jax.Array:
+        """Steps per trial: ``trial_duration / dt``, rounded."""
+        return jnp.round(jnp.asarray(self.trial_duration) / self.dt).astype(jnp.int32)
+
+    @property
+    def max_steps(self) -> jax.Array:
+        """Steps per episode when every trial runs to its time limit: ``trials_per_episode * trial_steps``."""
+        return jnp.asarray(self.trials_per_episode, jnp.int32) * self.trial_steps
+
+    @property
+    def centre(self) -> jax.Array:
+        """The pool centre ``(2,)``, m."""
+        return jnp.full((2,), self.pool_radius, jnp.float32)
+
+    @property
+    def platform_position(self) -> jax.Array:
+        """The fixed platform's centre ``(2,)``, m (used in the "fixed" and "probe" modes)."""
+        return self.centre + self.platform_offset * self.pool_radius * geo.unit(
+            jnp.asarray(self.platform_angle)
+        )
+
+    @property
+    def cue_positions(self) -> jax.Array:
+        """Positions of the K distal cues ``(K, 2)``, m."""
+        return self.centre + self.cue_radius * geo.unit(jnp.asarray(self.cue_angles, jnp.float32))
+
+    @property
+    def n_cues(self) -> int:
+        return len(self.cue_angles)
+
+
+@struct.dataclass(kw_only=True)
+class WaterMazeState(EnvState):
+    position: jax.Array  # (2,) m
+    heading: jax.Array  # () rad, in [-pi, pi)
+    speed: jax.Array  # () m/s, speed achieved in the last step
+    angular_velocity: jax.Array  # () rad/s, commanded in the last step
+    platform: jax.Array  # (2,) m, platform centre (kept, though absent, in the probe mode)
+    start_order: (
+        jax.Array
+    )  # (4,) int32 cardinal start indices (0 N, 1 E, 2 S, 3 W) for trials 0, 1, 2, 3 (mod 4)
+    trial: jax.Array  # () int32, index of the current trial in the episode
+    trial_step: jax.Array  # () int32, steps since this trial's release
+    found: jax.Array  # () bool, the last step reached the platform (this trial is over)
+    timeout: jax.Array  # () bool, the last step ran out of trial time (this trial is over)
+
+
+@register
+class WaterMaze(NeuroEnv[WaterMazeState, WaterMazeParams]):
+    """The Morris water maze (see the module docstring for the task, physics, spaces and reward)."""
+
+    name = "WaterMaze"
+    params_type = WaterMazeParams
+
+    # -- parameters ---------------------------------------------------------------------------------------
+    def validate_params(self, params: WaterMazeParams) -> list[str]:
+        problems = super().validate_params(params)
+        if params.platform_mode not in PLATFORM_MODES:
+            problems.append(f"platform_mode must be one of {PLATFORM_MODES}, got {params.platform_mode!r}")
+        if params.start_facing not in START_FACINGS:
+            problems.append(f"start_facing must be one of {START_FACINGS}, got {params.start_facing!r}")
+        for name in (
+            "pool_radius",
+            "platform_radius",
+            "dt",
+            "trial_duration",
+            "max_speed",
+            "max_acceleration",
+            "max_angular_velocity",
+            "cue_radius",
+            "cue_size",
+        ):
+            if not float(getattr(params, name)) > 0:
+                problems.append(f"{name} must be > 0, got {getattr(params, name)}")
+        radius = float(params.pool_radius)
+        if not 0 <= float(params.platform_offset) * radius + float(params.platform_radius) < radius:
+            problems.append(
+                f"the platform must lie inside the pool: platform_offset * pool_radius + platform_radius = "
+                f"{float(params.platform_offset) * radius + float(params.platform_radius):.3f} m, expected "
+                f"< pool_radius = {radius} m and platform_offset >= 0"
+            )
+        reach = (1 - float(params.platform_offset)) * radius + float(params.platform_radius)
+        if not 0 < float(params.body_radius) < min(radius, reach):
+            problems.append(
+                f"body_radius must be > 0 and leave the platform reachable (< pool_radius and < "
+                f"(1 - platform_offset) * pool_radius + platform_radius = {reach:.3f} m), got "
+                f"{params.body_radius}"
+            )
+        if int(params.trials_per_episode) < 1:
+            problems.append(f"trials_per_episode must be >= 1, got {params.trials_per_episode}")
+        if not 0 < float(params.field_of_view) <= 2 * np.pi:
+            problems.append(f"field_of_view must be in (0, 2*pi] rad, got {params.field_of_view}")
+        for name in ("n_rays", "image_size"):
+            if int(getattr(params, name)) < 1:
+                problems.append(f"{name} must be >= 1, got {getattr(params, name)}")
+        try:
+            angles = np.asarray(params.cue_angles, float)
+            if angles.ndim != 1 or angles.size < 1 or not np.all(np.isfinite(angles)):
+                raise ValueError
+        except (TypeError, ValueError):
+            problems.append(
+                f"cue_angles must be a non-empty tuple of finite angles (rad), got {params.cue_angles!r}"
+            )
+        if not isinstance(params.cue_angles, tuple):
+            problems.append(
+                f"cue_angles must be a tuple (it is hashed as a static field), got "
+                f"{type(params.cue_angles).__name__}"
+            )
+        return problems
+
+    # -- pool geometry ------------------------------------------------------------------------------------
+    @staticmethod
+    def quadrant(position: jax.Array, params: WaterMazeParams) -> jax.Array:
+        """Quadrant index of ``position (..., 2)``: 0 NE, 1 NW, 2 SW, 3 SE (int32); boundaries run through the
+        cardinal points (East and North belong to NE)."""
+        dx = position[..., 0] - params.pool_radius
+        dy = position[..., 1] - params.pool_radius
+        east, north = dx >= 0, dy >= 0
+        return jnp.where(north, jnp.where(east, 0, 1), jnp.where(east, 3, 2)).astype(jnp.int32)
+
+    @staticmethod
+    def inside(xy: jax.Array, params: WaterMazeParams) -> jax.Array:
+        """Whether points ``(..., 2)`` lie in the water."""
+        return (xy[..., 0] - params.pool_radius) ** 2 + (
+            xy[..., 1] - params.pool_radius
+        ) ** 2 <= params.pool_radius**2
+
+    @staticmethod
+    def ray_distances(position: jax.Array, heading: jax.Array, params: WaterMazeParams) -> jax.Array:
+        directions = geo.ray_directions(heading, geo.sector_offsets(params.n_rays, params.field_of_view))
+        return geo.ray_distances_circle(position, directions, params.pool_radius)
+
+    @staticmethod
+    def start_pose(index: jax.Array, params: WaterMazeParams) -> tuple[jax.Array, jax.Array]:
+        """Release position ``(2,)`` and heading at cardinal start ``index`` (0 N, 1 E, 2 S, 3 W)."""
+        angle = jnp.asarray(CARDINAL_ANGLES, jnp.float32)[index]
+        position = params.centre + (params.pool_radius - params.body_radius) * geo.unit(angle)
+        heading = angle if params.start_facing == "wall" else geo.wrap_angle(angle + jnp.pi)
+        return position, geo.wrap_angle(heading)
+
+    def acting_pose(
+        self, state: WaterMazeState, params: WaterMazeParams
+    ) -> tuple[jax.Array, jax.Array, jax.Array]:
+        """``(position, heading, speed)`` from which the next action acts: the state's own pose, or the next
+        trial's release pose when the last step ended a trial (what a policy should steer from)."""
+        ended = state.found | state.timeout
+        trial = state.trial + ended.astype(jnp.int32)
+        start_position, start_heading = self.start_pose(state.start_order[trial % 4], params)
+        position = jnp.where(ended, start_position, state.position)
+        heading = jnp.where(ended, start_heading, state.heading)
+        speed = jnp.where(ended, 0.0, state.speed)
+        return position, heading, speed
+
+    # -- FuncEnv pieces -----------------------------------------------------------------------------------
+    def initial(self, rng: jax.Array, params: WaterMazeParams | None = None) -> WaterMazeState:
+        params = self.default_params if params is None else params
+        u = uniform21(rng, 3)
+        order = jnp.asarray(START_ORDERS)[jnp.minimum((u[0] * 24).astype(jnp.int32), 23)]
+        if params.platform_mode == "movable":
+            angle = 2.0 * jnp.pi * u[1]
+            platform = params.centre + params.platform_offset * params.pool_radius * geo.unit(angle)
+        else:
+            platform = params.platform_position
+        position, heading = self.start_pose(order[0], params)
+        zero = jnp.zeros((), jnp.int32)
+        return WaterMazeState(
+            position=position.astype(jnp.float32),
+            heading=heading.astype(jnp.float32),
+            speed=jnp.zeros((), jnp.float32),
+            angular_velocity=jnp.zeros((), jnp.float32),
+            platform=platform.astype(jnp.float32),
+            start_order=order,
+            trial=zero,
+            trial_step=zero,
+            found=jnp.zeros((), bool),
+            timeout=jnp.zeros((), bool),
+        )
+
+    def clip_action(self, action: jax.Array, params: WaterMazeParams) -> jax.Array:
+        """Documented handling of any action: NaN -> 0, +-inf -> bound, then clip into the action box."""
+        high = jnp.array([params.max_acceleration, params.max_angular_velocity], jnp.float32)
+        action = jnp.nan_to_num(jnp.asarray(action, jnp.float32), nan=0.0, posinf=1e30, neginf=-1e30)
+        return jnp.clip(action, -high, high)
+
+    def transition(
+        self, state: WaterMazeState, action: jax.Array, rng: jax.Array, params: WaterMazeParams | None = None
+    ) -> WaterMazeState:
+        params = self.default_params if params is None else params
+        ended = state.found | state.timeout
+        trial = state.trial + ended.astype(jnp.int32)
+        trial_step = jnp.where(ended, 0, state.trial_step) + 1
+        position, heading, speed = self.acting_pose(state, params)
+        accel, omega = self.clip_action(action, params)
+        speed = jnp.clip(speed + accel * params.dt, 0.0, params.max_speed)
+        heading = geo.wrap_angle(heading + omega * params.dt)
+        proposed = position + speed * params.dt * geo.unit(heading)
+        new_position = geo.project_into_circle(proposed, params.pool_radius, skin=params.body_radius)
+        step = new_position - position
+        length2 = step[0] ** 2 + step[1] ** 2
+        achieved = jnp.minimum(jnp.sqrt(length2) / params.dt, speed)  # never above the intended speed
+        # The swim path crosses the platform if the segment comes within platform_radius of its centre.
+        t = jnp.clip(jnp.dot(state.platform - position, step) / jnp.maximum(length2, 1e-12), 0.0, 1.0)
+        gap = state.platform - (position + t * step)
+        found = (gap[0] ** 2 + gap[1] ** 2 <= params.platform_radius**2) & (params.platform_mode != "probe")
+        timeout = (trial_step >= params.trial_steps) & ~found
+        return state.replace(
+            position=new_position,
+            heading=heading,
+            speed=achieved,
+            angular_velocity=omega,
+            trial=trial,
+            trial_step=trial_step,
+            found=found,
+            timeout=timeout,
+        )
+
+    def cue_features(self, position: jax.Array, heading: jax.Array, targets: jax.Array) -> jax.Array:
+        """``(K, 3)``: cos and sin of the egocentric bearing (0 ahead, positive to the left) and the distance
+        (m) from ``position`` to each of ``targets (K, 2)``."""
+        rel = targets - position
+        distance = jnp.sqrt(rel[:, 0] ** 2 + rel[:, 1] ** 2)
+        u = rel / jnp.maximum(distance, 1e-9)[:, None]
+        c, s = jnp.cos(heading), jnp.sin(heading)
+        cos_b = u[:, 0] * c + u[:, 1] * s
+        sin_b = u[:, 1] * c - u[:, 0] * s
+        return jnp.stack([cos_b, sin_b, distance], axis=-1)
+
+    def observation(
+        self, state: WaterMazeState, rng: jax.Array, params: WaterMazeParams | None = None
+    ) -> jax.Array | dict[str, jax.Array]:
+        params = self.default_params if params is None else params
+        parts = [
+            self.ray_distances(state.position, state.heading, params),
+            self.cue_features(state.position, state.heading, params.cue_positions).reshape(-1),
+        ]
+        if params.visible_platform:
+            parts.append(self.cue_features(state.position, state.heading, state.platform[None]).reshape(-1))
+        parts.append(jnp.stack([state.speed, state.angular_velocity]))
+        vector = jnp.concatenate(parts).astype(jnp.float32)
+        if not params.observe_image:
+            return vector
+        return {"vector": vector, "image": self.egocentric_image(state, params)}
+
+    def reward(
+        self,
+        state: WaterMazeState,
+        action: jax.Array,
+        next_state: WaterMazeState,
+        rng: jax.Array,
+        params: WaterMazeParams | None = None,
+    ) -> jax.Array:
+        params = self.default_params if params is None else params
+        return jnp.where(next_state.found, params.platform_reward, 0.0).astype(jnp.float32)
+
+    def terminal(
+        self, state: WaterMazeState, rng: jax.Array, params: WaterMazeParams | None = None
+    ) -> jax.Array:
+        """The last trial ended: by finding the platform, or by running out of time before the episode's time
+        limit (at the time limit the base class reports truncation instead)."""
+        params = self.default_params if params is None else params
+        last = state.trial >= params.trials_per_episode - 1
+        return last & (state.found | (state.timeout & (state.step < params.max_steps)))
+
+    def state_info(self, state: WaterMazeState, params: WaterMazeParams | None = None) -> dict:
+        """What the water-maze metrics need: ``time`` (s since this trial's release), ``position`` (m),
+        ``heading``, ``speed``, ``platform`` (m; where it is, or was in a probe), ``platform_present``,
+        ``quadrant`` and ``target_quadrant`` (0 NE, 1 NW, 2 SW, 3 SE), ``trial``, ``start`` (cardinal index of
+        this trial's release, 0 N 1 E 2 S 3 W), ``found`` and ``timeout`` (this step ended the trial)."""
+        params = self.default_params if params is None else params
+        return {
+            "time": state.trial_step.astype(jnp.float32) * params.dt,
+            "position": state.position,
+            "heading": state.heading,
+            "speed": state.speed,
+            "platform": state.platform,
+            "platform_present": jnp.asarray(params.platform_mode != "probe"),
+            "quadrant": self.quadrant(state.position, params),
+            "target_quadrant": self.quadrant(state.platform, params),
+            "trial": state.trial,
+            "start": state.start_order[state.trial % 4],
+            "found": state.found,
+            "timeout": state.timeout,
+        }
+
+    def transition_info(self, state, action, next_state, params=None) -> dict:
+        return self.state_info(next_state, params)
+
+    # -- egocentric image ---------------------------------------------------------------------------------
+    def egocentric_image(self, state: WaterMazeState, params: WaterMazeParams) -> jax.Array:
+        """The room around the rat, heading up: ``(image_size, image_size, C)`` float32 in [0, 1]."""
+        n = params.image_size
+        centres = (jnp.arange(n) + 0.5) / n - 0.5
+        forward = -centres[:, None] * params.image_extent * jnp.ones((1, n))
+        left = -centres[None, :] * params.image_extent * jnp.ones((n, 1))
+        c, s = jnp.cos(state.heading), jnp.sin(state.heading)
+        world = jnp.stack(
+            [state.position[0] + forward * c - left * s, state.position[1] + forward * s + left * c], axis=-1
+        )
+        channels = [self.inside(world, params).astype(jnp.float32)]
+        rel = world[:, :, None, :] - params.cue_positions  # (n, n, K, 2)
+        near = jnp.any(rel[..., 0] ** 2 + rel[..., 1] ** 2 <= params.cue_size**2, axis=-1)
+        channels.append(near.astype(jnp.float32))
+        if params.visible_platform:
+            rel = world - state.platform
+            channels.append(
+                (rel[..., 0] ** 2 + rel[..., 1] ** 2 <= params.platform_radius**2).astype(jnp.float32)
+            )
+        return jnp.stack(channels, axis=-1)
+
+    # -- spaces -------------------------------------------------------------------------------------------
+    def observation_space(self, params: WaterMazeParams | None = None) -> spaces.Space:
+        params = self.default_params if params is None else params
+        radius = float(params.pool_radius)
+        k = params.n_cues
+        cue_low = np.tile([-1.0, -1.0, 0.0], k)
+        cue_high = np.tile([1.0, 1.0, radius + float(params.cue_radius)], k)
+        low = [np.zeros(params.n_rays), cue_low]
+        high = [np.full(params.n_rays, 2 * radius), cue_high]
+        if params.visible_platform:
+            low.append([-1.0, -1.0, 0.0])
+            high.append([1.0, 1.0, 2 * radius])
+        low.append([0.0, -float(params.max_angular_velocity)])
+        high.append([float(params.max_speed), float(params.max_angular_velocity)])
+        low, high = np.concatenate(low).astype(np.float32), np.concatenate(high).astype(np.float32)
+        # Slack absorbs float32 rounding (a unit vector's component can be 1 ulp above 1).
+        high = np.nextafter(high, np.float32(np.inf)) * np.float32(1 + 1e-6)
+        low = np.where(low < 0, np.nextafter(low, np.float32(-np.inf)) * np.float32(1 + 1e-6), low)
+        vector = spaces.Box(low.astype(np.float32), high.astype(np.float32), dtype=np.float32)
+        if not params.observe_image:
+            return vector
+        channels = 3 if params.visible_platform else 2
+        image = spaces.Box(0.0, 1.0, (params.image_size, params.image_size, channels), np.float32)
+        return spaces.Dict({"vector": vector, "image": image})
+
+    def action_space(self, params: WaterMazeParams | None = None) -> spaces.Box:
+        params = self.default_params if params is None else params
+        high = np.array([params.max_acceleration, params.max_angular_velocity], np.float32)
+        return spaces.Box(-high, high, dtype=np.float32)
+
+    # -- rendering ----------------------------------------------------------------------------------------
+    def render_init(
+        self, params: WaterMazeParams | None = None, trail_seconds: float = 10.0, size: int = 256
+    ):
+        params = self.default_params if params is None else params
+        return {
+            "trail": collections.deque(maxlen=max(1, int(trail_seconds / float(params.dt)))),
+            "size": size,
+            "trial": None,
+        }
+
+    def render_image(self, state: WaterMazeState, render_state: Any, params: WaterMazeParams | None = None):
+        """The experimenter's view from above: pool, quadrant boundaries, distal cues, the platform (solid
+        when present, an outline where it was in a probe), the swim path of this trial and the rat."""
+        params = self.default_params if params is None else params
+        render_state = render_state or self.render_init(params)
+        radius = float(params.pool_radius)
+        outer = float(params.cue_radius) + float(params.cue_size)
+        half = max(outer, radius) * 1.05
+        canvas = Canvas(
+            (radius - half, radius + half),
+            (radius - half, radius + half),
+            size=render_state["size"],
+            background=COLOURS["outside"],
+        )
+        centre = (radius, radius)
+        wall = 0.015 * 2 * half
+        canvas.fill_circle(centre, radius, WATER)
+        for angle in CARDINAL_ANGLES[:2]:  # the N-S and E-W quadrant boundaries
+            d = radius * np.array([np.cos(angle), np.sin(angle)])
+            canvas.line(np.array(centre) - d, np.array(centre) + d, wall / 4, COLOURS["wall"], 0.25)
+        canvas.ring(centre, radius + wall / 2, wall, COLOURS["wall"])
+        for cue in np.asarray(params.cue_positions):
+            canvas.fill_circle(cue, float(params.cue_size), COLOURS["cue"])
+        platform = np.asarray(state.platform, float)
+        if params.platform_mode == "probe":
+            canvas.ring(platform, float(params.platform_radius), wall / 2, COLOURS["platform"])
+        else:
+            canvas.fill_circle(
+                platform,
+                float(params.platform_radius),
+                COLOURS["platform"],
+                1.0 if params.visible_platform else 0.6,
+            )
+        position = np.asarray(state.position, float)
+        heading = float(state.heading)
+        if render_state["trial"] != int(state.trial) or int(state.trial_step) == 0:
+            render_state["trail"].clear()  # a new trial (or episode): a new swim path
+        render_state["trial"] = int(state.trial)
+        render_state["trail"].append(position)
+        if len(render_state["trail"]) > 1:
+            canvas.polyline(np.array(render_state["trail"]), wall / 2, COLOURS["trail"])
+        distances = np.asarray(self.ray_distances(state.position, state.heading, params))
+        angles = heading + np.asarray(geo.sector_offsets(params.n_rays, params.field_of_view))
+        for d, a in zip(distances, angles, strict=True):
+            canvas.line(
+                position, position + d * np.array([np.cos(a), np.sin(a)]), wall / 4, COLOURS["ray"], 0.5
+            )
+        canvas.agent(position, heading, radius=0.03 * 2 * half)
+        return render_state, canvas.image
