@@ -3,6 +3,8 @@
 # Order is the order of `neuroethology --help`.
 COMMANDS = [
     "demo",
+    "train",
+    "evaluate",
     "compare",
     "bench",
 ]

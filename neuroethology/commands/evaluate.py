@@ -1,0 +1,72 @@
+"""``neuroethology evaluate``: roll out trained agents and write the episodes as a Recording."""
+
+from __future__ import annotations
+
+import argparse
+from pathlib import Path
+
+NAME = "evaluate"
+HELP = "roll out the agents of a training run and write a Recording (.nc)"
+DESCRIPTION = """\
+Run every trained agent of a run directory (each seed / sweep value is one individual) for N complete
+episodes in its environment and write positions, headings, actions, rewards, hidden units, episode index and
+the task's variables as a Recording (netCDF), the same data model as animal recordings, so every analysis
+and comparison runs on it unchanged.
+
+  neuroethology evaluate runs/open_field --episodes 10 --out out/open_field_agents.nc
+  neuroethology evaluate runs/t_maze --episodes 50 --deterministic --runs 0 --out out/tmaze.nc
+"""
+
+
+def add_arguments(p: argparse.ArgumentParser) -> None:
+    p.add_argument("run_dir", type=Path, metavar="RUN", help="run directory written by `neuroethology train`")
+    p.add_argument("--episodes", type=int, required=True, metavar="N", help="episodes per trained run")
+    p.add_argument("--out", type=Path, required=True, metavar="FILE.nc", help="output Recording (netCDF)")
+    p.add_argument("--seed", type=int, default=0, help="random seed of the rollouts (default 0)")
+    p.add_argument(
+        "--deterministic", action="store_true", help="take the most likely action instead of sampling"
+    )
+    p.add_argument(
+        "--runs", type=int, nargs="+", metavar="I", help="indices of the trained runs (default: all)"
+    )
+    p.add_argument(
+        "--checkpoint",
+        type=int,
+        default=None,
+        metavar="UPDATE",
+        help="checkpoint to load (default: the newest)",
+    )
+
+
+def run(args: argparse.Namespace) -> int:
+    import numpy as np
+
+    from .. import data
+    from ..training.evaluate import evaluate_run
+
+    if args.out.suffix != ".nc":
+        raise ValueError(f"--out must be a netCDF file ending in .nc, got {args.out}")
+    rec = evaluate_run(
+        args.run_dir,
+        episodes=args.episodes,
+        seed=args.seed,
+        deterministic=args.deterministic,
+        runs=args.runs,
+        step=args.checkpoint,
+        log=lambda m: print(f"  {m}", flush=True),
+    )
+    args.out.parent.mkdir(parents=True, exist_ok=True)
+    data.save(rec, args.out)
+    episodes = rec["episode"].values
+    reward = rec["reward"].values
+    per_episode = [
+        float(np.nansum(reward[:, i][episodes[:, i] == e]))
+        for i in range(episodes.shape[1])
+        for e in np.unique(episodes[:, i])
+        if e >= 0
+    ]
+    print(
+        f"wrote {args.out}: {rec.sizes['individual']} agent(s) x {args.episodes} episode(s), "
+        f"{rec.sizes['time']} steps; mean episode return {np.mean(per_episode):.4g}"
+    )
+    return 0

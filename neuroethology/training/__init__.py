@@ -1,0 +1,58 @@
+"""Training agents: recurrent PPO (fully jitted), the run loop (checkpoints, resume, metrics) and configs.
+
+>>> from neuroethology import training
+>>> config = training.load_train_config("configs/open_field.yaml", ["total_steps=200000"])
+>>> train = training.make_train(config)                 # pure: train(key) -> (RunnerState, metrics)
+>>> result = training.train_run(config, "runs/open_field")   # the run loop behind `neuroethology train`
+"""
+
+from .config import (
+    CurriculumStage,
+    EnvConfig,
+    RunConfig,
+    SweepConfig,
+    TrainConfig,
+    load_train_config,
+    resolve_env_params,
+)
+from .evaluate import evaluate_run
+from .ppo import (
+    HYPERPARAMS,
+    PPO,
+    Hyperparams,
+    PPOConfig,
+    PPOLossInfo,
+    RunnerState,
+    Transition,
+    compute_gae,
+    make_ppo,
+    make_train,
+    ppo_loss,
+)
+from .run import LoadedRun, RunResult, load_run, train_run
+
+__all__ = [
+    "HYPERPARAMS",
+    "PPO",
+    "CurriculumStage",
+    "EnvConfig",
+    "Hyperparams",
+    "LoadedRun",
+    "PPOConfig",
+    "PPOLossInfo",
+    "RunConfig",
+    "RunResult",
+    "RunnerState",
+    "SweepConfig",
+    "TrainConfig",
+    "Transition",
+    "compute_gae",
+    "evaluate_run",
+    "load_run",
+    "load_train_config",
+    "make_ppo",
+    "make_train",
+    "ppo_loss",
+    "resolve_env_params",
+    "train_run",
+]
