@@ -29,10 +29,16 @@ class Rollout(NamedTuple):
     truncated: jax.Array
     observations: Any
     final_state: Any
+    policy_carry: Any = ()  # with record_carry: the policy's carry after each action (e.g. an agent's core state)
 
 
 def make_rollout(
-    env: NeuroEnv, policy: Policy, num_steps: int, num_envs: int | None = None, record_obs: bool = False
+    env: NeuroEnv,
+    policy: Policy,
+    num_steps: int,
+    num_envs: int | None = None,
+    record_obs: bool = False,
+    record_carry: bool = False,
 ):
     """A jitted ``run(key, params) -> Rollout`` for fixed sizes (compile once, call many times)."""
 
@@ -46,14 +52,15 @@ def make_rollout(
             k_act, k_step, k_init = jax.random.split(key_t, 3)
             action, carry = policy.act(k_act, carry, obs, state, params)
             next_obs, next_state, reward, terminated, truncated, _ = env.step(k_step, state, action, params)
+            recorded_carry = carry if record_carry else ()
             carry = _select(terminated | truncated, policy.init(k_init, next_state, params), carry)
-            out = (state, action, reward, terminated, truncated, obs if record_obs else ())
+            out = (state, action, reward, terminated, truncated, obs if record_obs else (), recorded_carry)
             return (next_obs, next_state, carry), out
 
-        (_, final_state, _), (states, actions, rewards, term, trunc, observations) = jax.lax.scan(
+        (_, final_state, _), (states, actions, rewards, term, trunc, observations, carries) = jax.lax.scan(
             body, (obs, state, carry), jax.random.split(key_loop, num_steps)
         )
-        return Rollout(states, actions, rewards, term, trunc, observations, final_state)
+        return Rollout(states, actions, rewards, term, trunc, observations, final_state, carries)
 
     if num_envs is None:
         return jax.jit(run_one)
@@ -69,14 +76,15 @@ def make_rollout(
             terminated=swap(batch.terminated),
             truncated=swap(batch.truncated),
             observations=jax.tree.map(swap, batch.observations),
+            policy_carry=jax.tree.map(swap, batch.policy_carry),
         )
 
     return jax.jit(run_batch)
 
 
 @functools.lru_cache(maxsize=32)
-def _cached(env: NeuroEnv, policy: Policy, num_steps: int, num_envs: int | None, record_obs: bool):
-    return make_rollout(env, policy, num_steps, num_envs, record_obs)
+def _cached(env, policy, num_steps: int, num_envs: int | None, record_obs: bool, record_carry: bool):
+    return make_rollout(env, policy, num_steps, num_envs, record_obs, record_carry)
 
 
 def rollout(
@@ -88,12 +96,15 @@ def rollout(
     num_steps: int,
     num_envs: int | None = None,
     record_obs: bool = False,
+    record_carry: bool = False,
 ) -> Rollout:
     """Run ``policy`` for ``num_steps`` steps in one (``num_envs=None``) or ``num_envs`` environments.
 
+    ``record_obs``/``record_carry`` keep the observations and the policy's carry (an agent's recurrent state).
     The compiled function is cached per (env, policy, sizes), so repeated calls do not recompile.
     """
     params = env.default_params if params is None else params
-    return _cached(env, policy, int(num_steps), None if num_envs is None else int(num_envs), bool(record_obs))(
-        key, params
+    run = _cached(
+        env, policy, int(num_steps), None if num_envs is None else int(num_envs), bool(record_obs), bool(record_carry)
     )
+    return run(key, params)

@@ -58,7 +58,7 @@ from .model import (
     validate,
 )
 from .nwb import to_nwb
-from .processing import calibrate, interpolate_gaps, label_segments, resample, select_keypoints
+from .processing import calibrate, interpolate_gaps, label_segments, resample, select_keypoints, smooth
 
 __all__ = [
     "RecordingError",
@@ -74,6 +74,7 @@ __all__ = [
     "resample",
     "save",
     "select_keypoints",
+    "smooth",
     "to_movement",
     "to_nwb",
     "validate",

@@ -202,3 +202,32 @@ def test_centroid_is_the_mean_of_the_tracked_keypoints_and_counts_partial_frames
     np.testing.assert_array_equal(one["position"].values[:, :, 0, 0], pos[:, :, 2, 0])
     with pytest.raises(ValueError, match=r"\['a', 'b', 'c'\]"):
         nd.select_keypoints(rec, keypoint="nose")
+
+
+def test_smoothing_keeps_lines_reduces_white_noise_as_predicted_and_respects_gaps():
+    rng = np.random.default_rng(0)
+    t = np.arange(4000) / FPS
+    sigma = 0.08  # s = 4 samples
+    # Interior of a straight line: a Gaussian filter leaves linear functions unchanged.
+    rec = nd.smooth(nd.from_arrays(line(t), time=t, fps=FPS), sigma=sigma)
+    xy = rec["position"].isel(keypoint=0, individual=0).transpose("time", "space").values
+    np.testing.assert_allclose(xy[20:-20], line(t)[20:-20], atol=1e-9)
+    assert nd.processing_of(rec)[-1] == {"step": "smooth", "method": "gaussian", "sigma_s": sigma}
+    # White noise: the variance shrinks by sum(w^2) = 1 / (2 sqrt(pi) sigma_samples) for a Gaussian kernel.
+    long = np.arange(40_000) / FPS
+    noise = rng.normal(0, 0.01, (len(long), 2))
+    smoothed = nd.smooth(nd.from_arrays(noise + 0.5, time=long, fps=FPS), sigma=sigma)
+    out = smoothed["position"].isel(keypoint=0, individual=0).transpose("time", "space").values[50:-50] - 0.5
+    ratio = out.var() / noise[50:-50].var()
+    assert ratio == pytest.approx(1 / (2 * np.sqrt(np.pi) * 4.0), rel=0.05)
+    # A jump across a tracking gap is not blurred: samples next to the gap keep their side's value.
+    xy = np.zeros((200, 2)) + 0.2
+    xy[100:] = 0.8
+    xy[98:102] = np.nan
+    rec = nd.smooth(nd.label_segments(nd.from_arrays(xy, time=t[:200], fps=FPS)), sigma=sigma)
+    out = rec["position"].isel(keypoint=0, individual=0).transpose("time", "space").values
+    np.testing.assert_allclose(out[:98], 0.2, atol=1e-12)
+    np.testing.assert_allclose(out[102:], 0.8, atol=1e-12)
+    assert np.isnan(out[98:102]).all()
+    with pytest.raises(ValueError, match="sigma"):
+        nd.smooth(rec, sigma=-1.0)
