@@ -1,16 +1,57 @@
 """Models fitted to recorded animals: teacher-forcing data from a Recording, the random-motion baseline fitted
-by maximum likelihood, and recurrent agents fitted by maximum likelihood of the animal's actions."""
+by maximum likelihood, recurrent agents fitted by maximum likelihood of the animal's actions, and their free
+simulation in the environment."""
 
-from .random_motion_fit import RandomMotionFit, fit_random_motion, random_motion_log_likelihood
-from .reconstruct import Demonstration, open_field_params_for, path_segments, reconstruct, reconstruct_path
+from .behaviour import CloningConfig, FittedAgents, agent_log_likelihood, fit_agent
+from .pipeline import (
+    FitConfig,
+    FitResult,
+    FittedModel,
+    fit_recording,
+    load_fitted,
+    prepare_recording,
+    simulate,
+)
+from .random_motion_fit import (
+    RandomMotionFit,
+    action_log_likelihood,
+    fit_random_motion,
+    random_motion_log_likelihood,
+)
+from .reconstruct import (
+    Demonstration,
+    open_field_params_for,
+    path_segments,
+    path_windows,
+    reconstruct,
+    reconstruct_path,
+)
+from .targets import TargetSpeedPolicy, Warp, target_space, to_targets
 
 __all__ = [
+    "CloningConfig",
     "Demonstration",
+    "FitConfig",
+    "FitResult",
+    "FittedAgents",
+    "FittedModel",
     "RandomMotionFit",
+    "TargetSpeedPolicy",
+    "Warp",
+    "action_log_likelihood",
+    "agent_log_likelihood",
+    "fit_agent",
     "fit_random_motion",
+    "fit_recording",
+    "load_fitted",
     "open_field_params_for",
     "path_segments",
+    "path_windows",
+    "prepare_recording",
     "random_motion_log_likelihood",
     "reconstruct",
     "reconstruct_path",
+    "simulate",
+    "target_space",
+    "to_targets",
 ]

@@ -62,7 +62,9 @@ class Demonstration(NamedTuple):
     time: np.ndarray
     in_bounds: np.ndarray
 
-    def __len__(self) -> int:
+    @property
+    def num_steps(self) -> int:
+        """Number of rows (steps)."""
         return int(self.actions.shape[0])
 
     def select(self, mask: np.ndarray) -> Demonstration:

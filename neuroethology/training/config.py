@@ -34,6 +34,7 @@ from .ppo import HYPERPARAMS, PPOConfig
 
 __all__ = [
     "CurriculumStage",
+    "PriorConfig",
     "EnvConfig",
     "SweepConfig",
     "RunConfig",
@@ -82,6 +83,20 @@ class RunConfig:
 
 
 @dataclasses.dataclass(frozen=True)
+class PriorConfig:
+    """Task plus data: stay close to a model fitted to a recorded animal (``neuroethology fit --out RUN``).
+
+    With ``weight > 0`` every step's reward gets ``weight * log p_animal(a_t | o_1..o_t)``, the log-likelihood
+    of the agent's action under the fitted network (run alongside on the same observations). With PPO's
+    entropy bonus this is KL-regularised RL: maximising ``E[sum r] - weight * KL(policy || animal model)``
+    when ``ppo.ent_coef`` equals ``weight`` (Jaques et al. 2017; Todorov 2009). Returns reported are the task's.
+    """
+
+    run: str | None = None  # fitted run directory (its network's observations must match the environment's)
+    weight: float = 0.0  # nats of reward per nat of log-likelihood; 0: no prior
+
+
+@dataclasses.dataclass(frozen=True)
 class TrainConfig:
     seed: int = 0
     total_steps: int = 1_000_000
@@ -92,6 +107,7 @@ class TrainConfig:
     sweep: SweepConfig = dataclasses.field(default_factory=SweepConfig)
     curriculum: tuple[CurriculumStage, ...] = ()
     run: RunConfig = dataclasses.field(default_factory=RunConfig)
+    prior: PriorConfig = dataclasses.field(default_factory=PriorConfig)
 
     @property
     def num_runs(self) -> int:
@@ -137,6 +153,12 @@ class TrainConfig:
             problems.append(f"'agent.init_std' must be > 0, got {self.agent.init_std}")
         if self.agent.core.hidden_size < 1:
             problems.append(f"'agent.core.hidden_size' must be >= 1, got {self.agent.core.hidden_size}")
+        if not (math.isfinite(self.prior.weight) and self.prior.weight >= 0):
+            problems.append(f"'prior.weight' must be >= 0, got {self.prior.weight}")
+        if self.prior.weight > 0 and not self.prior.run:
+            problems.append("'prior.weight' > 0 needs 'prior.run': a run directory written by `neuroethology fit`")
+        if self.prior.run and not (Path(self.prior.run) / "model.json").is_file():
+            problems.append(f"'prior.run': {self.prior.run} is not a fitted run (no model.json)")
         try:
             resolve_env_params(self.env)
         except ValueError as e:

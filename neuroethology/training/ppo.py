@@ -333,6 +333,28 @@ def _curriculum(config: TrainConfig, task_params: Any) -> tuple[Any, jax.Array]:
     return stacked, ends
 
 
+def _animal_prior(config: TrainConfig, env: Any, env_params: Any):
+    """The fitted network of ``config.prior.run`` as an animal prior for this environment (checked to see the
+    same observations at the same time step)."""
+    from ..fitting import load_fitted
+
+    model = load_fitted(config.prior.run)
+    where = f"prior.run {config.prior.run}"
+    if model.kind == "ou":
+        raise ValueError(f"{where}: the prior needs a fitted network (gru, lstm or rnn), this run holds the baseline")
+    if config.env.id != "neuroethology/OpenField-v0":
+        raise ValueError(f"{where}: fitted animal priors act in OpenField, not {config.env.id}")
+    ours, theirs = env.observation_space(env_params), env.observation_space(model.env_params)
+    if jax.tree.map(lambda s: s.shape, ours.spaces if hasattr(ours, "spaces") else ours) != jax.tree.map(
+        lambda s: s.shape, theirs.spaces if hasattr(theirs, "spaces") else theirs
+    ) or abs(float(env_params.dt) - float(model.env_params.dt)) > 1e-9:
+        raise ValueError(
+            f"{where}: the fitted network sees {theirs} at dt={float(model.env_params.dt)} s, the environment "
+            f"gives {ours} at dt={float(env_params.dt)} s; set env.params (e.g. n_rays, dt) as in the fit"
+        )
+    return model.policy()
+
+
 def make_ppo(config: TrainConfig) -> PPO:
     """Build the PPO functions for a :class:`~neuroethology.training.config.TrainConfig`.
 
@@ -364,6 +386,8 @@ def make_ppo(config: TrainConfig) -> PPO:
     graphdef = nnx.graphdef(abstract_agent)
     noise_size = abstract_agent.noise_size
     default_hp = Hyperparams.from_config(cfg)
+    prior = _animal_prior(config, env, env_params) if config.prior.weight > 0 else None
+    prior_weight = float(config.prior.weight)
 
     def init(key: jax.Array, hparams: Hyperparams | None = None) -> RunnerState:
         hp = default_hp if hparams is None else hparams
@@ -399,7 +423,7 @@ def make_ppo(config: TrainConfig) -> PPO:
         step_params = params_at(rs.update)
 
         def step(carry, key_t):
-            env_state, obs, core, start, ep_return, ep_length = carry
+            env_state, obs, core, start, ep_return, ep_length, prior_core = carry
             k_act, k_env, k_noise = jax.random.split(key_t, 3)
             if noise_size:
                 noise = jax.random.normal(k_noise, (num_envs, noise_size))
@@ -410,6 +434,10 @@ def make_ppo(config: TrainConfig) -> PPO:
             next_obs, next_state, reward, term, trunc, _ = jax.vmap(env.step, in_axes=(0, 0, 0, None))(
                 jax.random.split(k_env, num_envs), env_state, action, step_params
             )
+            if prior is not None:
+                prior_logp, prior_core = prior.log_prob(prior_core, obs, start, env_state, action, step_params)
+            else:
+                prior_logp = jnp.zeros((num_envs,), jnp.float32)
             done = term | trunc
             ep_return = ep_return + reward
             ep_length = ep_length + 1
@@ -428,12 +456,16 @@ def make_ppo(config: TrainConfig) -> PPO:
                 done,
                 jnp.where(done, 0.0, ep_return),
                 jnp.where(done, 0, ep_length),
+                prior_core,
             )
-            return carry, (transition, ended)
+            return carry, (transition, ended, prior_logp)
 
-        carry = (rs.env_state, rs.obs, rs.core_state, rs.start, rs.episode_return, rs.episode_length)
-        carry, (traj, ended) = jax.lax.scan(step, carry, jax.random.split(key, num_steps))
-        env_state, obs, core, start, ep_return, ep_length = carry
+        # The animal prior's recurrent state starts from zeros (its initial state) with every rollout: it is
+        # not part of RunnerState, so checkpoints and resumption are unchanged by the option.
+        prior_core = jnp.zeros((num_envs, prior.state_size if prior is not None else 0), jnp.float32)
+        carry = (rs.env_state, rs.obs, rs.core_state, rs.start, rs.episode_return, rs.episode_length, prior_core)
+        carry, (traj, ended, prior_logp) = jax.lax.scan(step, carry, jax.random.split(key, num_steps))
+        env_state, obs, core, start, ep_return, ep_length, _ = carry
         last_value = agent.step(core, obs, start, None).value
         rs = rs._replace(
             env_state=env_state,
@@ -443,7 +475,7 @@ def make_ppo(config: TrainConfig) -> PPO:
             episode_return=ep_return,
             episode_length=ep_length,
         )
-        return rs, traj, last_value, ended
+        return rs, traj, last_value, ended, prior_logp
 
     def to_sequences(x: jax.Array) -> jax.Array:
         """``(T, B, ...) -> (chunks * B, L, ...)``: sequence-major training sequences."""
@@ -474,7 +506,8 @@ def make_ppo(config: TrainConfig) -> PPO:
         hp = rs.hparams
         key = jax.random.wrap_key_data(rs.key)
         key, k_roll, k_epochs = jax.random.split(key, 3)
-        rs, traj, last_value, ended = rollout(rs, k_roll)
+        rs, traj, last_value, ended, prior_logp = rollout(rs, k_roll)
+        reward = traj.reward + prior_weight * prior_logp  # task plus data (no-op without a prior)
 
         # Advantages.
         next_values = jnp.concatenate([traj.value[1:], last_value[None]], axis=0)
@@ -484,7 +517,7 @@ def make_ppo(config: TrainConfig) -> PPO:
         else:
             terminal = traj.terminated | traj.truncated
         advantages, returns = compute_gae(
-            traj.reward * hp.reward_scale,
+            reward * hp.reward_scale,
             traj.value,
             next_values,
             terminal,
@@ -538,6 +571,7 @@ def make_ppo(config: TrainConfig) -> PPO:
             "return_sum": return_sum,
             "length_sum": length_sum,
             "reward_mean": traj.reward.mean(),
+            "prior_log_prob": prior_logp.mean(),
             "loss": losses.mean(),
             "policy_loss": infos.policy_loss.mean(),
             "value_loss": infos.value_loss.mean(),

@@ -4,10 +4,10 @@ observations and actions; recordings that do not fit the environment are rejecte
 from __future__ import annotations
 
 import jax
+import neuroethology.envs as ne
 import numpy as np
 import pytest
 
-import neuroethology.envs as ne
 from neuroethology.data import from_arrays
 from neuroethology.fitting import open_field_params_for, reconstruct, reconstruct_path
 from neuroethology.fitting.reconstruct import path_segments, path_windows
@@ -24,7 +24,7 @@ def test_reconstruction_reproduces_the_environment(simulated):
     env, p, result = simulated
     positions = np.asarray(result.states.position, float)
     demo = reconstruct_path(positions, p)
-    assert len(demo) == len(positions) - 2
+    assert demo.num_steps == len(positions) - 2
     k = np.arange(1, len(positions) - 1)  # the states reconstruction can see
     # Heading is undefined when standing still, and differs from the direction of motion when sliding along
     # a wall (the body faces the wall, the step runs along it): compare where neither happens.
@@ -66,11 +66,11 @@ def test_segments_are_never_crossed():
     demo = reconstruct_path(xy, p, time=t)
     assert len(path_segments(np.all(np.isfinite(xy), axis=1))) == 2
     assert demo.episode_start.sum() == 2
-    assert len(demo) == (10 - 2) + (27 - 2)
+    assert demo.num_steps == (10 - 2) + (27 - 2)
     # No step spans the gap: every next position is one step (1 cm) away.
     np.testing.assert_allclose(np.linalg.norm(demo.next_position - np.asarray(demo.states.position), axis=1), 0.01, atol=1e-6)
     windows = path_windows(xy, p, time=t)
-    assert windows.shape == (len(demo), 4, 2)
+    assert windows.shape == (demo.num_steps, 4, 2)
     assert np.isnan(windows[demo.episode_start, 0]).all() and np.isfinite(windows[~demo.episode_start]).all()
 
 
@@ -92,4 +92,4 @@ def test_recordings_that_do_not_fit_the_environment_are_rejected():
     ok = from_arrays(xy, fps=50.0, arena={"shape": "circle", "radius": 0.5})
     demo, params = reconstruct(ok)
     assert params.arena_shape == "circle" and float(params.dt) == pytest.approx(0.02)
-    assert len(demo) == 198
+    assert demo.num_steps == 198

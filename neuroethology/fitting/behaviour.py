@@ -1,0 +1,294 @@
+"""Recurrent agents fitted to an animal's actions by maximum likelihood (behavioural cloning with memory).
+
+The agent (:mod:`neuroethology.agents`: encoder, GRU/LSTM/leaky-RNN core, bounded-Gaussian policy head)
+reads the observations reconstructed along the recorded path (teacher forcing, see
+:mod:`neuroethology.fitting.reconstruct`) and is trained with Optax to maximise ``sum_t log p(a_t | o_1..o_t)``
+of the actions the animal took. Training draws random windows of ``window`` steps; the recurrent state starts
+from zeros at each window and at every tracked-segment start inside it, and the first ``burn_in`` steps of a
+window only warm the state up (they are not scored). Evaluation unrolls whole held-out stretches.
+
+Several seeds train at once (``vmap`` over the weights), from independent initialisations and data orders.
+The pure pieces are :func:`window_batch` (sampling), :func:`sequence_nll` (the loss) and
+:func:`make_fit_chunk` (a jitted chunk of updates); :func:`fit_agent` drives them with a progress callback.
+"""
+
+from __future__ import annotations
+
+import dataclasses
+import functools
+from collections.abc import Callable
+from typing import Any, NamedTuple
+
+import jax
+import jax.numpy as jnp
+import numpy as np
+import optax
+from flax import nnx
+from gymnasium import spaces
+
+from ..agents import AgentConfig, make_agent
+from .reconstruct import Demonstration
+
+__all__ = [
+    "CloningConfig",
+    "FittedAgents",
+    "window_batch",
+    "sequence_nll",
+    "make_fit_chunk",
+    "fit_agent",
+    "agent_log_likelihood",
+]
+
+
+@dataclasses.dataclass(frozen=True)
+class CloningConfig:
+    """How a network is fitted to recorded actions."""
+
+    learning_rate: float = 1e-3  # Adam step size
+    batch_size: int = 32  # windows per gradient step
+    window: int = 256  # steps per training window (5.1 s at 50 Hz)
+    burn_in: int = 32  # steps at the start of each window that warm up the state and are not scored
+    max_grad_norm: float = 1.0  # global gradient-norm clip
+    input_noise: float = 0.0  # s.d. of Gaussian noise added to vector observations while training, in units
+    # of each feature's half range (see the module docstring: it teaches the network to correct deviations)
+    noise_features: tuple[int, ...] | None = None  # which features get that noise (None: all)
+    chunk: int = 50  # gradient steps per jitted call (progress is reported between chunks)
+
+
+class FittedAgents(NamedTuple):
+    """Agents fitted with one config from several seeds (``weights`` leaves have a leading seed axis).
+
+    With a validation set, ``weights`` are each seed's weights at its best validation log-likelihood (early
+    stopping) and ``best`` is the seed with the best of those.
+    """
+
+    graphdef: nnx.GraphDef
+    weights: nnx.State
+    train_nll: np.ndarray  # (chunks, seeds) mean training loss (nats per scored step) of each chunk
+    validation_ll: np.ndarray  # (chunks, seeds) validation log-likelihood per step after each chunk (or empty)
+    best_update: np.ndarray  # (seeds,) updates done when each seed's kept weights were taken
+    best: int  # index of the seed with the best validation log-likelihood (0 without validation)
+
+    def seed_weights(self, i: int) -> nnx.State:
+        return jax.tree.map(lambda x: x[i], self.weights)
+
+
+class Batch(NamedTuple):
+    observations: Any  # leaves (L, B, ...)
+    actions: jax.Array  # (L, B, action_dim)
+    starts: jax.Array  # (L, B) bool
+    scored: jax.Array  # (L, B) bool
+
+
+def _clip_actions(actions: jax.Array, space: spaces.Space) -> jax.Array:
+    """Actions beyond a Box's bounds are what the environment would have clipped: count them on the bound."""
+    if isinstance(space, spaces.Box):
+        return jnp.clip(actions, jnp.asarray(space.low), jnp.asarray(space.high))
+    return actions
+
+
+def window_batch(
+    key: jax.Array,
+    observations: Any,
+    actions: jax.Array,
+    starts: jax.Array,
+    *,
+    batch_size: int,
+    window: int,
+    burn_in: int,
+    noise_scale: jax.Array | None = None,
+) -> Batch:
+    """``batch_size`` random windows of ``window`` consecutive steps, time-major.
+
+    Each window's first step starts the recurrent state afresh; so does every tracked-segment start inside
+    it. The first ``burn_in`` steps are not scored. With ``noise_scale`` (one s.d. per feature of the vector
+    observation), Gaussian noise is added to the observations (the actions, the targets, are untouched).
+    """
+    k_rows, k_noise = jax.random.split(key)
+    n = actions.shape[0]
+    first = jax.random.randint(k_rows, (batch_size,), 0, n - window + 1)
+    rows = first[None, :] + jnp.arange(window)[:, None]  # (L, B)
+    take = lambda x: jnp.take(x, rows, axis=0)  # noqa: E731
+    win_starts = take(starts).at[0].set(True)
+    scored = jnp.broadcast_to(jnp.arange(window)[:, None] >= burn_in, (window, batch_size))
+    obs = jax.tree.map(take, observations)
+    if noise_scale is not None:
+        def add(x):
+            return x + noise_scale * jax.random.normal(k_noise, x.shape, x.dtype)
+
+        obs = {**obs, "vector": add(obs["vector"])} if isinstance(obs, dict) else add(obs)
+    return Batch(obs, take(actions), win_starts, scored)
+
+
+def sequence_nll(graphdef: nnx.GraphDef, weights: nnx.State, batch: Batch) -> jax.Array:
+    """Mean negative log-likelihood (nats per scored step) of the batch's actions (teacher forcing)."""
+    agent = nnx.merge(graphdef, weights)
+    batch_size = batch.starts.shape[1]
+    logp = agent.log_likelihood(agent.initial_state((batch_size,)), batch.observations, batch.actions, batch.starts)
+    scored = batch.scored.astype(jnp.float32)
+    return -jnp.sum(logp * scored) / jnp.maximum(jnp.sum(scored), 1.0)
+
+
+def make_fit_chunk(
+    graphdef: nnx.GraphDef,
+    tx: optax.GradientTransformation,
+    config: CloningConfig,
+    noise_scale: jax.Array | None = None,
+):
+    """A jitted ``chunk(weights, opt_state, keys, data) -> (weights, opt_state, losses)`` doing
+    ``config.chunk`` Adam steps for every seed at once (leading seed axis on weights, opt_state, keys)."""
+
+    def one_seed(weights, opt_state, key, data):
+        observations, actions, starts = data
+
+        def update(carry, k):
+            weights, opt_state = carry
+            batch = window_batch(
+                k, observations, actions, starts,
+                batch_size=config.batch_size, window=config.window, burn_in=config.burn_in,
+                noise_scale=noise_scale,
+            )
+            loss, grads = jax.value_and_grad(lambda w: sequence_nll(graphdef, w, batch))(weights)
+            updates, opt_state = tx.update(grads, opt_state, weights)
+            return (optax.apply_updates(weights, updates), opt_state), loss
+
+        (weights, opt_state), losses = jax.lax.scan(update, (weights, opt_state), jax.random.split(key, config.chunk))
+        return weights, opt_state, losses
+
+    return jax.jit(jax.vmap(one_seed, in_axes=(0, 0, 0, None)))
+
+
+def _device_data(demo: Demonstration, action_space: spaces.Space):
+    observations = jax.tree.map(jnp.asarray, demo.observations)
+    actions = _clip_actions(jnp.asarray(demo.actions, jnp.float32), action_space)
+    return observations, actions, jnp.asarray(demo.episode_start, bool)
+
+
+def fit_agent(
+    demo: Demonstration,
+    observation_space: spaces.Space,
+    action_space: spaces.Space,
+    *,
+    agent_config: AgentConfig,
+    config: CloningConfig,
+    num_updates: int,
+    key: jax.Array,
+    num_seeds: int = 1,
+    dt: float | None = None,
+    init_weights: nnx.State | None = None,
+    validation: Demonstration | None = None,
+    patience: int | None = None,
+    progress: Callable[[int, np.ndarray, np.ndarray | None], None] | None = None,
+) -> FittedAgents:
+    """Fit ``num_seeds`` agents to a demonstration by maximum likelihood of its actions.
+
+    Args:
+        demo: training rows (see :func:`~neuroethology.fitting.reconstruct.reconstruct`).
+        observation_space, action_space: the environment's spaces (encoder normalisation, action bounds).
+        agent_config: the architecture.
+        config: optimisation settings.
+        num_updates: gradient steps (rounded up to whole chunks).
+        key: randomness for initial weights and windows; seed ``i`` uses ``fold_in(key, i)``.
+        init_weights: continue from these (stacked over seeds) instead of fresh weights.
+        validation: held-out rows of the training data; each seed keeps its weights from the chunk with the
+            best validation log-likelihood (early stopping), and the best seed is named.
+        patience: with validation, stop after this many chunks without improvement for any seed.
+        progress: ``progress(updates_done, losses (chunk, seeds), validation_ll (seeds,) or None)`` after every
+            chunk.
+    """
+    if demo.num_steps < config.window + 1:
+        raise ValueError(
+            f"fit_agent: {demo.num_steps} training steps are fewer than one window ({config.window}); "
+            "record longer or lower window"
+        )
+    if not 0 <= config.burn_in < config.window:
+        raise ValueError(f"fit_agent: burn_in must be in [0, window), got {config.burn_in}")
+    seed_keys = [jax.random.fold_in(key, i) for i in range(num_seeds)]
+    if init_weights is None:
+        per_seed = [
+            nnx.split(make_agent(observation_space, action_space, agent_config, dt=dt, key=jax.random.fold_in(k, 0)))
+            for k in seed_keys
+        ]
+        graphdef = per_seed[0][0]
+        weights = jax.tree.map(lambda *xs: jnp.stack(xs), *[w for _, w in per_seed])
+    else:
+        graphdef = nnx.graphdef(make_agent(observation_space, action_space, agent_config, dt=dt, key=seed_keys[0]))
+        weights = init_weights
+    tx = optax.chain(optax.clip_by_global_norm(config.max_grad_norm), optax.adam(config.learning_rate))
+    opt_state = jax.vmap(tx.init)(weights)
+    noise_scale = None
+    if config.input_noise > 0:
+        vector_space = observation_space["vector"] if isinstance(observation_space, spaces.Dict) else observation_space
+        half = (np.asarray(vector_space.high, np.float64) - np.asarray(vector_space.low, np.float64)) / 2
+        noise_scale = config.input_noise * half
+        if config.noise_features is not None:
+            keep = np.zeros_like(noise_scale)
+            keep[list(config.noise_features)] = 1.0
+            noise_scale = noise_scale * keep
+        noise_scale = jnp.asarray(noise_scale, jnp.float32)
+    chunk = make_fit_chunk(graphdef, tx, config, noise_scale)
+    data = _device_data(demo, action_space)
+    validate = None
+    if validation is not None:
+        val_data = _device_data(validation, action_space)
+        validate = jax.jit(
+            jax.vmap(lambda w: jnp.mean(_unroll_log_likelihood(graphdef, w, *val_data)), in_axes=0)
+        )
+    n_chunks = -(-num_updates // config.chunk)
+    losses, val_curve = [], []
+    best_weights, best_ll = weights, np.full(num_seeds, -np.inf)
+    best_update = np.zeros(num_seeds, int)
+    stale = 0
+    for c in range(n_chunks):
+        keys = jnp.stack([jax.random.fold_in(jax.random.fold_in(k, 1), c) for k in seed_keys])
+        weights, opt_state, chunk_losses = chunk(weights, opt_state, keys, data)
+        chunk_losses = np.asarray(chunk_losses).T  # (chunk, seeds)
+        if not np.all(np.isfinite(chunk_losses)):
+            raise FloatingPointError(
+                f"fit_agent: the loss became non-finite after {(c + 1) * config.chunk} updates; lower the "
+                "learning rate"
+            )
+        losses.append(chunk_losses.mean(axis=0))
+        val_ll = None
+        if validate is not None:
+            val_ll = np.asarray(validate(weights), float)
+            val_curve.append(val_ll)
+            improved = val_ll > best_ll
+            if improved.any():
+                mask = jnp.asarray(improved)
+                best_weights = jax.tree.map(
+                    lambda new, old, mask=mask: jnp.where(mask.reshape((-1,) + (1,) * (new.ndim - 1)), new, old),
+                    weights,
+                    best_weights,
+                )
+                best_ll = np.where(improved, val_ll, best_ll)
+                best_update = np.where(improved, (c + 1) * config.chunk, best_update)
+                stale = 0
+            else:
+                stale += 1
+        if progress is not None:
+            progress((c + 1) * config.chunk, chunk_losses, val_ll)
+        if patience is not None and stale >= patience:
+            break
+    if validate is None:
+        best_weights, best_update = weights, np.full(num_seeds, len(losses) * config.chunk)
+    best = int(np.argmax(best_ll)) if validate is not None else 0
+    return FittedAgents(
+        graphdef, best_weights, np.stack(losses), np.asarray(val_curve).reshape(-1, num_seeds), best_update, best
+    )
+
+
+def agent_log_likelihood(
+    graphdef: nnx.GraphDef, weights: nnx.State, demo: Demonstration, action_space: spaces.Space
+) -> np.ndarray:
+    """Per-step ``log p(a_t | o_1..o_t)`` (nats) along a demonstration, unrolled in one sequence (the state
+    reset at each segment start). Actions beyond a Box's bounds count as on the bound (censored)."""
+    observations, actions, starts = _device_data(demo, action_space)
+    return np.asarray(_unroll_log_likelihood(graphdef, weights, observations, actions, starts))
+
+
+@functools.partial(jax.jit, static_argnums=0)
+def _unroll_log_likelihood(graphdef, weights, observations, actions, starts):
+    agent = nnx.merge(graphdef, weights)
+    obs = jax.tree.map(lambda x: x[:, None], observations)
+    return agent.log_likelihood(agent.initial_state((1,)), obs, actions[:, None], starts[:, None])[:, 0]
