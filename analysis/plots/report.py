@@ -60,14 +60,18 @@ def save_comparison_figures(
             break
         ncols = min(4, len(shown))
         nrows = math.ceil(len(shown) / ncols)
-        fig, axes = new_figure(nrows, ncols, height=1.9 * nrows)
+        fig, axes = new_figure(nrows, ncols, height=2.0 * nrows + 0.3, layout="constrained")
         for ax, m in zip(axes.ravel(), shown, strict=False):
             plot_metric_comparison(m, kind=kind, ax=ax)
             ax.title.set_fontsize(6.5)
-            ax.legend(fontsize=6)
+            ax.xaxis.label.set_fontsize(7)
+            legend = ax.get_legend()
+            if legend is not None:
+                legend.remove()
         for ax in axes.ravel()[len(shown) :]:
             ax.axis("off")
-        fig.tight_layout()
+        handles, names = axes.ravel()[0].get_legend_handles_labels()
+        fig.legend(handles, names, loc="outside upper center", ncol=len(names), frameon=False)
         written += save_figure(fig, out / name)
 
     if report.metrics:

@@ -5,6 +5,8 @@ COMMANDS = [
     "demo",
     "train",
     "evaluate",
+    "fit",
+    "simulate",
     "compare",
     "bench",
 ]

@@ -19,10 +19,12 @@ task measures when the recordings carry them), and hold the groups against each 
 distances, Jensen-Shannon divergence of occupancy maps, bootstrap confidence intervals and permutation
 tests over individuals/sessions (or time blocks when a group has too few).
 
-SIM and REAL are each a file, a comma-separated list of files, or a quoted glob pattern. Writes
+SIM and REAL are each a file, a comma-separated list of files, or a quoted glob pattern; the word
+`sargolini` stands for the rat of Sargolini et al. (2006) that ships with RatInABox (with its 1 x 1 m box). Writes
 DIR/report.json (every number), DIR/report.md and the figures (PDF and PNG).
 
   neuroethology compare out/sim.nc rat.npz --out out/compare
+  neuroethology compare out/demo/sim_gru.nc sargolini --labels GRU rat --out out/compare
   neuroethology compare 'runs/gru/*.nc' 'data/rats/*.slp' --fps 30 --scale 0.0012 --out out/compare
   neuroethology compare sim.nc rat.npz --labels agent rat --metrics speed wall_distance occupancy --out cmp
 """
@@ -60,6 +62,9 @@ def add_arguments(p: argparse.ArgumentParser) -> None:
     p.add_argument("--bootstrap", type=int, default=2000, help="bootstrap resamples (default 2000)")
     p.add_argument("--seed", type=int, default=0, help="random seed (default 0)")
     p.add_argument("--no-figures", action="store_true", help="write report.json and report.md only")
+
+
+BUNDLED = "sargolini"  # a group name that means the bundled rat of Sargolini et al. (2006)
 
 
 def _expand(spec: str, what: str) -> list[Path]:
@@ -102,6 +107,15 @@ def run(args: argparse.Namespace) -> int:
     problems = []
     for spec, label in ((args.sim, args.labels[0]), (args.real, args.labels[1])):
         recs = []
+        parts = [part.strip() for part in spec.split(",")]
+        if BUNDLED in parts:  # the rat that ships with RatInABox, with its arena
+            from ..datasets import sargolini
+
+            recs.append(sargolini())
+            spec = ",".join(part for part in parts if part != BUNDLED)
+            if not spec:
+                groups.append(recs)
+                continue
         for path in _expand(spec, f"{label} ({spec})"):
             try:
                 recs.append(load(path, **options))

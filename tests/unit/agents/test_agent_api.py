@@ -4,12 +4,12 @@ from __future__ import annotations
 
 import jax
 import jax.numpy as jnp
-import neuroethology.envs as ne
 import numpy as np
 import pytest
 from flax import nnx
 from gymnasium import spaces
 
+import neuroethology.envs as ne
 from neuroethology import agents
 from neuroethology.agents import BoundsNormalizer, EncoderConfig, make_encoder, symlog
 

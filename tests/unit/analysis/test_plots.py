@@ -6,10 +6,10 @@ import jax
 import numpy as np
 import pytest
 from conftest import ou_track
-from neuroethology.analysis import plots
 
 from neuroethology import analysis as na
 from neuroethology import envs as ne
+from neuroethology.analysis import plots
 
 BOX = {"shape": "box", "width": 1.0, "height": 1.0}
 

@@ -4,9 +4,9 @@ from __future__ import annotations
 
 import numpy as np
 import pytest
-from neuroethology.analysis.plume import CASTING_SURGING
 
 from neuroethology import analysis as na
+from neuroethology.analysis.plume import CASTING_SURGING
 
 POOL = {"shape": "circle", "radius": 1.0}  # a 2-m pool centred at (1, 1)
 PLATFORM = {"platform_x": 1.5, "platform_y": 1.0, "platform_radius": 0.1, "pool_radius": 1.0}

@@ -6,11 +6,12 @@ from __future__ import annotations
 import gymnasium
 import jax
 import jax.numpy as jnp
-import neuroethology.envs as ne
 import numpy as np
 import pytest
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
+
+import neuroethology.envs as ne
 from neuroethology.envs import policies
 from neuroethology.envs.core import _subkeys
 from neuroethology.envs.odor_plume import MAX_BIRTHS_PER_STEP, OdorPlume, OdorPlumeState

@@ -10,12 +10,14 @@ import warnings
 import gymnasium
 import jax
 import jax.numpy as jnp
-import neuroethology.envs as ne
 import numpy as np
 import pytest
 from gymnasium.utils.env_checker import check_env
 from hypothesis import given, settings
 from hypothesis import strategies as st
+
+import neuroethology.envs as ne
+from neuroethology.benchmarking import BARE_KERNELS, env_kernel
 from neuroethology.envs.core import uniform21
 from neuroethology.envs.patch_foraging import (
     arrival_level,
@@ -25,8 +27,6 @@ from neuroethology.envs.patch_foraging import (
     spatial_travel_time,
 )
 from neuroethology.envs.policies import FixedResidencePolicy, MVTPolicy
-
-from neuroethology.benchmarking import BARE_KERNELS, env_kernel
 
 ENV_ID = "neuroethology/PatchForaging-v0"
 SI_ACTIONS = "ignore:.*symmetric and normalized space.*"

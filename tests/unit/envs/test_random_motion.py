@@ -4,16 +4,17 @@ from __future__ import annotations
 
 import jax
 import jax.numpy as jnp
-import neuroethology.envs as ne
 import numpy as np
 import pytest
 import ratinabox
-from neuroethology.envs.policies import RandomMotion, RandomMotionCarry
-from neuroethology.envs.policies.random_motion import normal_to_rayleigh, rayleigh_to_normal
 from ratinabox import utils as rib_utils
 from ratinabox.Agent import Agent
 from ratinabox.Environment import Environment
 from scipy.stats import ks_2samp
+
+import neuroethology.envs as ne
+from neuroethology.envs.policies import RandomMotion, RandomMotionCarry
+from neuroethology.envs.policies.random_motion import normal_to_rayleigh, rayleigh_to_normal
 
 ratinabox.verbose = False
 

@@ -6,12 +6,13 @@ from __future__ import annotations
 import gymnasium
 import jax
 import jax.numpy as jnp
-import neuroethology.envs as ne
 import numpy as np
 import pytest
 from gymnasium.utils.env_checker import check_env
 from hypothesis import given, settings
 from hypothesis import strategies as st
+
+import neuroethology.envs as ne
 from neuroethology.envs.policies import Alternator, CueFollower, RandomChooser
 from neuroethology.envs.t_maze import CHOICE, CUE, DELAY, OUTCOME, walkable
 

@@ -7,12 +7,13 @@ import math
 import gymnasium
 import jax
 import jax.numpy as jnp
-import neuroethology.envs as ne
 import numpy as np
 import pytest
 from gymnasium.utils.env_checker import check_env
 from hypothesis import given, settings
 from hypothesis import strategies as st
+
+import neuroethology.envs as ne
 from neuroethology.envs.policies import PlatformOracle, RandomSwimmer
 from neuroethology.envs.water_maze import CARDINAL_ANGLES
 

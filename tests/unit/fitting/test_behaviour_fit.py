@@ -4,11 +4,11 @@ drove OpenField reaches the teacher's own log-likelihood on held-out episodes.""
 from __future__ import annotations
 
 import jax
-import neuroethology.envs as ne
 import numpy as np
 import pytest
 from flax import nnx
 
+import neuroethology.envs as ne
 from neuroethology.agents import AgentConfig, make_agent
 from neuroethology.agents.cores import CoreConfig
 from neuroethology.fitting import (

@@ -7,10 +7,10 @@ import json
 
 import jax
 import jax.numpy as jnp
-import neuroethology.envs as ne
 import numpy as np
 import pytest
 
+import neuroethology.envs as ne
 from neuroethology.config import config_from_dict
 from neuroethology.data import from_arrays
 from neuroethology.fitting import FitConfig, agent_log_likelihood, fit_recording, load_fitted, simulate

@@ -3,11 +3,11 @@
 from __future__ import annotations
 
 import jax
-import neuroethology.envs as ne
 import numpy as np
 import pytest
-from neuroethology.envs.policies import RandomMotion, RandomMotionParams
 
+import neuroethology.envs as ne
+from neuroethology.envs.policies import RandomMotion, RandomMotionParams
 from neuroethology.fitting import fit_random_motion, random_motion_log_likelihood
 from neuroethology.fitting.random_motion_fit import FITTED_FIELDS, action_log_likelihood
 from neuroethology.fitting.reconstruct import path_windows, reconstruct_path

@@ -4,10 +4,10 @@ observations and actions; recordings that do not fit the environment are rejecte
 from __future__ import annotations
 
 import jax
-import neuroethology.envs as ne
 import numpy as np
 import pytest
 
+import neuroethology.envs as ne
 from neuroethology.data import from_arrays
 from neuroethology.fitting import open_field_params_for, reconstruct, reconstruct_path
 from neuroethology.fitting.reconstruct import path_segments, path_windows

@@ -1,0 +1,114 @@
+"""``neuroethology fit --data FILE --out RUN``: fit a model of one recorded animal."""
+
+from __future__ import annotations
+
+import argparse
+import json
+from pathlib import Path
+
+NAME = "fit"
+HELP = "fit the random-motion baseline and a GRU/LSTM/RNN agent to a recorded animal"
+DESCRIPTION = """\
+Fit models of one recorded animal in OpenField: RatInABox's random-motion model by exact maximum likelihood
+(the baseline) and, unless --model ou, recurrent agents (GRU, LSTM or leaky RNN) by maximum likelihood of the
+animal's actions given the observations reconstructed along its path (several seeds at once; early stopping
+on a validation block; the kept seed chosen by a closed-loop check on the training data). The last 20% of the
+recording is held out: held-out log-likelihoods per step of the network, the baseline and a Gaussian null
+model are printed and stored. Settings (see configs/fit_open_field.yaml and neuroethology.fitting.FitConfig)
+can come from a YAML file (--config) and key=value overrides.
+
+The recording needs its arena (stored in the file's attributes, or --arena) in metres; a recording that does
+not fit the arena (wrong units, no arena, several animals) is refused with the reason.
+
+  neuroethology fit --data rat.npz --out runs/rat-gru
+  neuroethology fit --data mouse.slp --fps 30 --scale 0.0012 --arena 0.6x0.6 --model lstm --out runs/m1
+  neuroethology fit --data rat.npz --model ou --out runs/rat-ou
+  neuroethology fit --data rat.npz total_steps=3000 num_seeds=8 folds=5 smoothing=0.02 --out runs/rat-cv
+
+Then: neuroethology simulate RUN --duration 600 --out sim.nc; neuroethology compare sim.nc rat.npz --out cmp
+"""
+
+
+def add_arguments(p: argparse.ArgumentParser) -> None:
+    p.add_argument("overrides", nargs="*", metavar="key=value", help="FitConfig overrides, e.g. total_steps=3000")
+    p.add_argument("--data", type=Path, required=True, metavar="FILE", help="the recording (any format load reads)")
+    p.add_argument("--out", type=Path, required=True, metavar="RUN", help="run directory to create")
+    p.add_argument("--config", type=Path, default=None, help="YAML file of FitConfig settings")
+    p.add_argument("--model", choices=["gru", "lstm", "rnn", "ou"], default=None, help="model (default gru)")
+    p.add_argument("--env", default=None, metavar="ID", help="environment (default neuroethology/OpenField-v0)")
+    p.add_argument("--fps", type=float, default=None, help="frame rate (Hz) for files that store none")
+    p.add_argument("--scale", type=float, default=None, help="metres per pixel / file unit")
+    p.add_argument("--arena", default=None, metavar="WxH|rR", help="arena in metres: 1.0x0.8 (box) or r0.6 (circle)")
+    p.add_argument("--individual", default=None, help="which animal of a multi-animal file")
+    p.add_argument("--no-progress", action="store_true", help="no progress bar")
+
+
+def parse_arena(text: str | None) -> dict | None:
+    """``"1x0.8"`` -> box, ``"r0.6"`` -> circle of radius 0.6 (metres)."""
+    if text is None:
+        return None
+    try:
+        if text.lower().startswith("r"):
+            radius = float(text[1:])
+            if radius > 0:
+                return {"shape": "circle", "radius": radius}
+        else:
+            width, height = (float(v) for v in text.lower().split("x"))
+            if width > 0 and height > 0:
+                return {"shape": "box", "width": width, "height": height}
+    except ValueError:
+        pass
+    raise ValueError(f"--arena: expected WIDTHxHEIGHT or rRADIUS in metres (e.g. 1.0x0.8, r0.6), got {text!r}")
+
+
+def run(args: argparse.Namespace) -> int:
+    from ..config import apply_overrides, config_from_dict, read_yaml
+    from ..data import load
+    from ..fitting import FitConfig, fit_recording
+
+    data = read_yaml(args.config) if args.config is not None else {}
+    for name in ("model", "env"):
+        if getattr(args, name) is not None:
+            data[name] = getattr(args, name)
+    source = str(args.config) if args.config is not None else "fit config"
+    config = config_from_dict(FitConfig, apply_overrides(data, args.overrides), source=source)
+    arena = parse_arena(args.arena)
+    rec = load(
+        args.data,
+        fps=args.fps,
+        scale=args.scale,
+        arena=arena,
+        individuals=[args.individual] if args.individual else None,
+    )
+    progress = None
+    bar = None
+    if not args.no_progress and config.model != "ou":
+        from tqdm.auto import tqdm
+
+        bar = tqdm(total=config.total_steps, desc="updates", unit="upd")
+
+        def progress(done, losses, val):
+            bar.update(min(done, config.total_steps) - bar.n)
+            if val is not None:
+                bar.set_postfix(val_ll=f"{max(val):.2f}")
+
+    try:
+        result = fit_recording(rec, config, arena=arena, out=args.out, progress=progress)
+    finally:
+        if bar is not None:
+            bar.close()
+    s = result.scores
+    lines = [f"held-out log-likelihood per step ({s['test_steps']} steps):"]
+    for name in ("network", "baseline", "null"):
+        if name in s:
+            lines.append(
+                f"  {name:9s} {s[name]['log_likelihood_per_step']:8.3f} nats  "
+                f"({s[name]['bits_per_step_over_null']:+.3f} bits/step over the null model)"
+            )
+    print("\n".join(lines))
+    if "cross_validation" in s:
+        cv = {k: v for k, v in s["cross_validation"].items() if k != "folds"}
+        print("cross-validated:", json.dumps(cv))
+    print(f"fitted run written to {args.out} (simulate it with: neuroethology simulate {args.out} --duration 600 "
+          f"--out sim.nc)")
+    return 0
