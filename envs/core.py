@@ -140,6 +140,37 @@ class NeuroEnv(FuncEnv, Generic[StateT, ParamsT]):
     def get_default_params(self, **kwargs: Any) -> ParamsT:
         return self.params_type(**kwargs)
 
+    @staticmethod
+    def check_fields(
+        params: Any,
+        *,
+        choices: Mapping[str, tuple[str, ...]] | None = None,
+        positive: tuple[str, ...] = (),
+        non_negative: tuple[str, ...] = (),
+        at_least_one: tuple[str, ...] = (),
+        angles: tuple[str, ...] = (),
+    ) -> list[str]:
+        """The common checks of :meth:`validate_params`, one sentence per problem: each of ``choices`` is one of
+        its allowed values; ``positive`` fields are > 0, ``non_negative`` >= 0, ``at_least_one`` integers >= 1
+        and ``angles`` (fields of view) in (0, 2 pi] rad. NaN fails every check."""
+        problems = []
+        for name, allowed in (choices or {}).items():
+            if getattr(params, name) not in allowed:
+                problems.append(f"{name} must be one of {allowed}, got {getattr(params, name)!r}")
+        value = lambda name: float(np.asarray(getattr(params, name)))  # noqa: E731
+        for names, ok, text in (
+            (positive, lambda v: v > 0, "> 0"),
+            (non_negative, lambda v: v >= 0, ">= 0"),
+            (angles, lambda v: 0 < v <= 2 * np.pi, "in (0, 2*pi] rad"),
+        ):
+            for name in names:
+                if not ok(value(name)):
+                    problems.append(f"{name} must be {text}, got {getattr(params, name)}")
+        for name in at_least_one:
+            if int(getattr(params, name)) < 1:
+                problems.append(f"{name} must be >= 1, got {getattr(params, name)}")
+        return problems
+
     def validate_params(self, params: ParamsT) -> list[str]:
         """Problems with concrete (non-traced) params, one sentence each. Subclasses extend this list."""
         problems = []

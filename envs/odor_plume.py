@@ -256,11 +256,6 @@ class OdorPlume(NeuroEnv[OdorPlumeState, OdorPlumeParams]):
 
     # -- parameters ---------------------------------------------------------------------------------------
     def validate_params(self, params: OdorPlumeParams) -> list[str]:
-        problems = super().validate_params(params)
-        if params.mode not in MODES:
-            problems.append(f"mode must be one of {MODES}, got {params.mode!r}")
-        if params.wind_regime not in WIND_REGIMES:
-            problems.append(f"wind_regime must be one of {WIND_REGIMES}, got {params.wind_regime!r}")
         positive = (
             "width",
             "height",
@@ -274,9 +269,6 @@ class OdorPlume(NeuroEnv[OdorPlumeState, OdorPlumeParams]):
             "gradient_scale",
             "odour_max",
         )
-        for name in positive:
-            if not float(getattr(params, name)) > 0:
-                problems.append(f"{name} must be > 0, got {getattr(params, name)}")
         non_negative = (
             "wind_speed",
             "wind_drift",
@@ -292,11 +284,13 @@ class OdorPlume(NeuroEnv[OdorPlumeState, OdorPlumeParams]):
             "switch_time",
             "start_distance_min",
         )
-        for name in non_negative:
-            if not float(getattr(params, name)) >= 0:
-                problems.append(f"{name} must be >= 0, got {getattr(params, name)}")
-        if int(params.n_puffs) < 1:
-            problems.append(f"n_puffs must be >= 1, got {params.n_puffs}")
+        problems = super().validate_params(params) + self.check_fields(
+            params,
+            choices={"mode": MODES, "wind_regime": WIND_REGIMES},
+            positive=positive,
+            non_negative=non_negative,
+            at_least_one=("n_puffs",),
+        )
         sx, sy, w, h = (
             float(params.source_x),
             float(params.source_y),

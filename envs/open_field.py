@@ -120,21 +120,14 @@ class OpenField(NeuroEnv[OpenFieldState, OpenFieldParams]):
 
     # -- parameters ---------------------------------------------------------------------------------------
     def validate_params(self, params: OpenFieldParams) -> list[str]:
-        problems = super().validate_params(params)
-        if params.arena_shape not in ARENA_SHAPES:
-            problems.append(f"arena_shape must be one of {ARENA_SHAPES}, got {params.arena_shape!r}")
-        if params.reward_type not in REWARD_TYPES:
-            problems.append(f"reward_type must be one of {REWARD_TYPES}, got {params.reward_type!r}")
-        for name in ("width", "height", "radius", "dt", "max_speed", "max_acceleration", "max_angular_velocity",
-                     "image_extent", "episode_duration"):
-            if not float(getattr(params, name)) > 0:
-                problems.append(f"{name} must be > 0, got {getattr(params, name)}")
-        if not 0 < float(params.field_of_view) <= 2 * np.pi:
-            problems.append(f"field_of_view must be in (0, 2*pi] rad, got {params.field_of_view}")
-        for name in ("n_rays", "image_size", "coverage_bins"):
-            if int(getattr(params, name)) < 1:
-                problems.append(f"{name} must be >= 1, got {getattr(params, name)}")
-        return problems
+        return super().validate_params(params) + self.check_fields(
+            params,
+            choices={"arena_shape": ARENA_SHAPES, "reward_type": REWARD_TYPES},
+            positive=("width", "height", "radius", "dt", "max_speed", "max_acceleration", "max_angular_velocity",
+                      "image_extent", "episode_duration"),
+            angles=("field_of_view",),
+            at_least_one=("n_rays", "image_size", "coverage_bins"),
+        )
 
     # -- arena --------------------------------------------------------------------------------------------
     @staticmethod

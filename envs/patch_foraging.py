@@ -401,36 +401,17 @@ class PatchForaging(NeuroEnv[PatchForagingState, PatchForagingParams]):
 
     # -- parameters ---------------------------------------------------------------------------------------
     def validate_params(self, params: PatchForagingParams) -> list[str]:
-        problems = super().validate_params(params)
-        for name, allowed in (
-            ("mode", MODES),
-            ("reward_noise", REWARD_NOISES),
-            ("travel_distribution", TRAVEL_DISTRIBUTIONS),
-            ("arena_shape", ARENA_SHAPES),
-        ):
-            if getattr(params, name) not in allowed:
-                problems.append(f"{name} must be one of {allowed}, got {getattr(params, name)!r}")
-        for name in (
-            "initial_rate",
-            "depletion_tau",
-            "replenish_tau",
-            "reward_size",
-            "dt",
-            "episode_duration",
-            "width",
-            "height",
-            "radius",
-            "patch_radius",
-            "max_speed",
-            "max_acceleration",
-            "max_angular_velocity",
-            "image_extent",
-        ):
-            if not _concrete(params, name) > 0:
-                problems.append(f"{name} must be > 0, got {getattr(params, name)}")
-        for name in ("travel_time", "travel_time_range", "patch_ring_radius"):
-            if not _concrete(params, name) >= 0:
-                problems.append(f"{name} must be >= 0, got {getattr(params, name)}")
+        problems = super().validate_params(params) + self.check_fields(
+            params,
+            choices={"mode": MODES, "reward_noise": REWARD_NOISES, "travel_distribution": TRAVEL_DISTRIBUTIONS,
+                     "arena_shape": ARENA_SHAPES},
+            positive=("initial_rate", "depletion_tau", "replenish_tau", "reward_size", "dt", "episode_duration",
+                      "width", "height", "radius", "patch_radius", "max_speed", "max_acceleration",
+                      "max_angular_velocity", "image_extent"),
+            non_negative=("travel_time", "travel_time_range", "patch_ring_radius"),
+            angles=("field_of_view",),
+            at_least_one=("n_rays", "image_size"),
+        )
         if params.travel_distribution == "uniform" and _concrete(params, "travel_time") < (
             _concrete(params, "travel_time_range") / 2
         ):
@@ -438,11 +419,6 @@ class PatchForaging(NeuroEnv[PatchForagingState, PatchForagingParams]):
                 f"uniform travel times must stay >= 0: travel_time ({params.travel_time}) must be at least "
                 f"travel_time_range / 2 ({_concrete(params, 'travel_time_range') / 2})"
             )
-        if not 0 < _concrete(params, "field_of_view") <= 2 * np.pi:
-            problems.append(f"field_of_view must be in (0, 2*pi] rad, got {params.field_of_view}")
-        for name in ("n_rays", "image_size"):
-            if int(getattr(params, name)) < 1:
-                problems.append(f"{name} must be >= 1, got {getattr(params, name)}")
         if problems:
             return problems  # the checks below need sane values
         if params.reward_noise == "bernoulli" and float(params.step_yield) > _concrete(params, "reward_size"):

@@ -350,26 +350,14 @@ class TMaze(NeuroEnv[TMazeState, TMazeParams]):
 
     # -- parameters ---------------------------------------------------------------------------------------
     def validate_params(self, params: TMazeParams) -> list[str]:
-        problems = super().validate_params(params)
-        if params.mode not in MODES:
-            problems.append(f"mode must be one of {MODES}, got {params.mode!r}")
-        if params.task not in TASKS:
-            problems.append(f"task must be one of {TASKS}, got {params.task!r}")
-        if int(params.n_trials) < 1:
-            problems.append(f"n_trials must be >= 1, got {params.n_trials}")
-        for name in (
-            "dt",
-            "session_duration",
-            "stem_length",
-            "arm_length",
-            "corridor_width",
-            "goal_length",
-            "max_speed",
-            "max_acceleration",
-            "max_angular_velocity",
-        ):
-            if not float(getattr(params, name)) > 0:
-                problems.append(f"{name} must be > 0, got {getattr(params, name)}")
+        problems = super().validate_params(params) + self.check_fields(
+            params,
+            choices={"mode": MODES, "task": TASKS},
+            positive=("dt", "session_duration", "stem_length", "arm_length", "corridor_width", "goal_length",
+                      "max_speed", "max_acceleration", "max_angular_velocity"),
+            angles=("field_of_view",),
+            at_least_one=("n_trials", "n_rays"),
+        )
         for name in ("cue_duration", "delay_duration"):
             if not float(getattr(params, name)) >= 0:
                 problems.append(f"{name} must be >= 0 s, got {getattr(params, name)}")
@@ -404,10 +392,6 @@ class TMaze(NeuroEnv[TMazeState, TMazeParams]):
                 "the start (half a corridor width up the stem) must lie in the stem: stem_length "
                 f"{params.stem_length} m <= corridor_width / 2 = {0.5 * float(params.corridor_width)} m"
             )
-        if not 0 < float(params.field_of_view) <= 2 * np.pi:
-            problems.append(f"field_of_view must be in (0, 2*pi] rad, got {params.field_of_view}")
-        if int(params.n_rays) < 1:
-            problems.append(f"n_rays must be >= 1, got {params.n_rays}")
         return problems
 
     # -- helpers ------------------------------------------------------------------------------------------

@@ -195,24 +195,14 @@ class WaterMaze(NeuroEnv[WaterMazeState, WaterMazeParams]):
 
     # -- parameters ---------------------------------------------------------------------------------------
     def validate_params(self, params: WaterMazeParams) -> list[str]:
-        problems = super().validate_params(params)
-        if params.platform_mode not in PLATFORM_MODES:
-            problems.append(f"platform_mode must be one of {PLATFORM_MODES}, got {params.platform_mode!r}")
-        if params.start_facing not in START_FACINGS:
-            problems.append(f"start_facing must be one of {START_FACINGS}, got {params.start_facing!r}")
-        for name in (
-            "pool_radius",
-            "platform_radius",
-            "dt",
-            "trial_duration",
-            "max_speed",
-            "max_acceleration",
-            "max_angular_velocity",
-            "cue_radius",
-            "cue_size",
-        ):
-            if not float(getattr(params, name)) > 0:
-                problems.append(f"{name} must be > 0, got {getattr(params, name)}")
+        problems = super().validate_params(params) + self.check_fields(
+            params,
+            choices={"platform_mode": PLATFORM_MODES, "start_facing": START_FACINGS},
+            positive=("pool_radius", "platform_radius", "dt", "trial_duration", "max_speed", "max_acceleration",
+                      "max_angular_velocity", "cue_radius", "cue_size"),
+            angles=("field_of_view",),
+            at_least_one=("trials_per_episode", "n_rays", "image_size"),
+        )
         radius = float(params.pool_radius)
         if not 0 <= float(params.platform_offset) * radius + float(params.platform_radius) < radius:
             problems.append(
@@ -227,13 +217,6 @@ class WaterMaze(NeuroEnv[WaterMazeState, WaterMazeParams]):
                 f"(1 - platform_offset) * pool_radius + platform_radius = {reach:.3f} m), got "
                 f"{params.body_radius}"
             )
-        if int(params.trials_per_episode) < 1:
-            problems.append(f"trials_per_episode must be >= 1, got {params.trials_per_episode}")
-        if not 0 < float(params.field_of_view) <= 2 * np.pi:
-            problems.append(f"field_of_view must be in (0, 2*pi] rad, got {params.field_of_view}")
-        for name in ("n_rays", "image_size"):
-            if int(getattr(params, name)) < 1:
-                problems.append(f"{name} must be >= 1, got {getattr(params, name)}")
         try:
             angles = np.asarray(params.cue_angles, float)
             if angles.ndim != 1 or angles.size < 1 or not np.all(np.isfinite(angles)):
