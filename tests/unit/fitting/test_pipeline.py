@@ -180,3 +180,19 @@ def test_shipped_fit_config_is_the_default_and_the_prior_config_loads(fitted_run
     _, _, out = fitted_run
     config = load_config(configs / "open_field_animal_prior.yaml", [f"prior.run={out}"], schema=TrainConfig)
     assert config.prior.weight > 0 and config.env.params["reward_type"] == "coverage"
+
+
+@pytest.mark.parametrize(
+    "overrides",
+    [{"model": "lstm"}, {"model": "rnn"}, {"model": "gru", "image": True, "env_params": {"image_size": 16}}],
+    ids=["lstm", "leaky_rnn", "gru_cnn_image"],
+)
+def test_every_network_kind_fits_saves_loads_and_simulates(tmp_path, overrides):
+    rec = _recording(seconds=60.0, seed=5)
+    config = FitConfig(**{**TINY, "num_seeds": 1, "total_steps": 50, "select": "likelihood", **overrides})
+    result = fit_recording(rec, config, out=tmp_path / "run", say=lambda m: None)
+    assert np.isfinite(result.scores["network"]["log_likelihood_per_step"])
+    model = load_fitted(tmp_path / "run")
+    assert model.kind == config.model and bool(model.env_params.observe_image) == config.image
+    sim = simulate(model, duration=1.0, key=jax.random.key(0))
+    assert np.isfinite(sim["position"].values).all()
