@@ -65,7 +65,6 @@ __all__ = [
     "save_fitted",
     "load_fitted",
     "simulate",
-    "heldout_scores",
     "movement_samples",
     "closed_loop_check",
 ]
@@ -107,6 +106,10 @@ class FitConfig:
 
     def validate(self) -> list[str]:
         problems = []
+        for name, allowed in (("model", MODELS), ("select", ("likelihood", "closed_loop")),
+                              ("noise_inputs", ("speed_and_turn", "speed", "turn"))):
+            if getattr(self, name) not in allowed:
+                problems.append(f"{name} must be one of {allowed}, got {getattr(self, name)!r}")
         if self.env not in SUPPORTED_ENVS:
             problems.append(f"env: fitting supports {SUPPORTED_ENVS}, got {self.env!r}")
         if not 0 < self.holdout_fraction < 1:
@@ -450,10 +453,6 @@ def _arena_text(params: OpenFieldParams) -> str:
     if params.arena_shape == "circle":
         return f"circular arena of radius {float(params.radius):g} m"
     return f"{float(params.width):g} x {float(params.height):g} m box"
-
-
-def heldout_scores(result: FitResult) -> dict[str, Any]:
-    return result.scores
 
 
 # ---------------------------------------------------------------------------------------------------------

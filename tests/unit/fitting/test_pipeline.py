@@ -98,7 +98,7 @@ def test_closed_loop_check_tells_the_true_model_from_a_wrong_one():
 
 
 def test_cross_validation_over_time_blocks():
-    rec = _recording(seconds=120.0, seed=4)
+    rec = _recording(seconds=90.0, seed=4)
     result = fit_recording(rec, FitConfig(model="ou", folds=3), say=lambda m: None)
     cv = result.scores["cross_validation"]
     assert len(cv["folds"]) == 3
@@ -109,6 +109,8 @@ def test_fit_rejects_bad_configs_and_recordings():
     rec = _recording(seconds=20.0)
     with pytest.raises(ValueError, match="holdout_fraction"):
         fit_recording(rec, FitConfig(model="ou", holdout_fraction=1.5), say=lambda m: None)
+    with pytest.raises(ValueError, match="model must be one of"):
+        fit_recording(rec, FitConfig(model="transformer"), say=lambda m: None)
     two = from_arrays(np.zeros((100, 2, 1, 2)) + 0.5, fps=50.0, arena={"shape": "box", "width": 1.0, "height": 1.0})
     with pytest.raises(ValueError, match="2 individuals"):
         fit_recording(two, FitConfig(model="ou"), say=lambda m: None)
