@@ -25,7 +25,7 @@ demo: $(STAMP)
 	$(BIN)/neuroethology demo --out $(OUT)
 
 test: $(STAMP)
-	$(BIN)/python -m pytest
+	$(BIN)/python -m pytest --durations=15
 
 test-fast: $(STAMP)
 	$(BIN)/python -m pytest -m "not slow"

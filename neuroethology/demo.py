@@ -71,9 +71,13 @@ def run_demo(
     total_steps: int = 1500,
     num_seeds: int = 4,
     runs: int = 8,
+    config: Any = None,
     say: Callable[[str], None] = print,
 ) -> dict[str, Any]:
-    """Run the demo and write its figures and report to ``out``; returns the numbers of the report."""
+    """Run the demo and write its figures and report to ``out``; returns the numbers of the report.
+
+    ``config`` (a :class:`~neuroethology.fitting.FitConfig`, e.g. from ``configs/fit_open_field.yaml``) replaces
+    the fit settings; ``seed``, ``total_steps`` and ``num_seeds`` then come from it."""
     from . import analysis, datasets
     from .analysis import plots
     from .data import arena_of, save
@@ -83,7 +87,14 @@ def run_demo(
     start = time.perf_counter()
     out = Path(out)
     out.mkdir(parents=True, exist_ok=True)
-    run_dir = out / "fitted_gru"
+    if config is None:
+        config = FitConfig(seed=seed, total_steps=total_steps, model="gru", num_seeds=num_seeds)
+    elif config.model == "ou":
+        raise ValueError("run_demo: the demo fits a network; config.model must be gru, lstm or rnn")
+    seed, total_steps, num_seeds = config.seed, config.total_steps, config.num_seeds
+    net = config.model.upper()
+    label = f"{net} (fitted)"
+    run_dir = out / f"fitted_{config.model}"
     if run_dir.exists():
         import shutil
 
@@ -92,7 +103,6 @@ def run_demo(
     say("[1/5] loading the rat of Sargolini et al. (2006), bundled with RatInABox")
     rat = datasets.sargolini()
     arena = arena_of(rat)
-    config = FitConfig(seed=seed, total_steps=total_steps, model="gru", num_seeds=num_seeds, holdout_fraction=0.2)
     t = rat["time"].values
     cut = float(t[-1]) + 1e-9 - config.holdout_fraction * (float(t[-1]) + 1e-9 - float(t[0]))
     heldout = rat.isel(time=np.flatnonzero(t >= cut))
@@ -105,7 +115,7 @@ def run_demo(
     say(f"[2/5] fitting on the first {1 - config.holdout_fraction:.0%} ({cut - float(t[0]):.0f} s)")
     from tqdm.auto import tqdm
 
-    bar = tqdm(total=total_steps, desc="      GRU updates", unit="upd", leave=False)
+    bar = tqdm(total=total_steps, desc=f"      {net} updates", unit="upd", leave=False)
 
     def progress(done: int, losses: np.ndarray, val: np.ndarray | None) -> None:
         bar.update(done - bar.n)
@@ -118,7 +128,7 @@ def run_demo(
 
     say(f"[3/5] simulating {runs} animals x {duration:.0f} s of each model in the same {arena['width']:g} x {arena['height']:g} m box")
     sims = {
-        "GRU (fitted)": simulate(model, duration=duration, key=jax.random.key(seed + 1), num_runs=runs),
+        label: simulate(model, duration=duration, key=jax.random.key(seed + 1), num_runs=runs),
         "baseline (fitted)": simulate(model._replace(kind="ou"), duration=duration, key=jax.random.key(seed + 2), num_runs=runs),
         "RatInABox default": ratinabox_default_agent(duration, runs=runs, dt=float(model.env_params.dt), arena=arena, seed=seed),
     }
@@ -138,13 +148,13 @@ def run_demo(
         "simulated_animals_per_model": runs,
         "ks_vs_heldout": ks,
         "heldout_log_likelihood_per_step": {
-            "GRU (fitted)": scores["network"]["log_likelihood_per_step"],
+            label: scores["network"]["log_likelihood_per_step"],
             "baseline (fitted)": scores["baseline"]["log_likelihood_per_step"],
             "null (Gaussian)": scores["null"]["log_likelihood_per_step"],
         },
         "heldout_steps_scored": scores["test_steps"],
         "baseline_params": {f.name: float(getattr(model.baseline, f.name)) for f in dataclasses.fields(model.baseline)},
-        "gru": {"seeds": num_seeds, "selected_seed": scores["selected_seed"], "updates": scores["updates_of_selected_seed"]},
+        "network": {"model": config.model, "seeds": num_seeds, "selected_seed": scores["selected_seed"], "updates": scores["updates_of_selected_seed"]},
         "wall_time_s": None,
     }
 
@@ -153,8 +163,8 @@ def run_demo(
     report["wall_time_s"] = round(time.perf_counter() - start, 1)
     (out / "report.json").write_text(json.dumps(report, indent=2) + "\n")
     (out / "report.md").write_text(_markdown(report))
-    gru, base, rib = (ks[k] for k in ("GRU (fitted)", "baseline (fitted)", "RatInABox default"))
-    wins = sum(gru[s] < min(base[s], rib[s]) for s in STATISTICS)
+    fitted, base, rib = (ks[k] for k in (label, "baseline (fitted)", "RatInABox default"))
+    wins = sum(fitted[s] < min(base[s], rib[s]) for s in STATISTICS)
     ll = report["heldout_log_likelihood_per_step"]
     say(f"done in {report['wall_time_s']:.0f} s. Figures and report in {out}/:")
     for path in figures + [out / "report.md", out / "report.json"]:
@@ -162,11 +172,11 @@ def run_demo(
     say("verdict:")
     say("  KS vs held-out rat (speed / turning / wall): " + "; ".join(
         f"{name} {k['speed']:.3f} / {k['turning_rate']:.3f} / {k['wall_distance']:.3f}" for name, k in ks.items()))
-    say(f"  held-out log-likelihood per step: GRU {ll['GRU (fitted)']:.2f}, baseline {ll['baseline (fitted)']:.2f}, "
+    say(f"  held-out log-likelihood per step: {net} {ll[label]:.2f}, baseline {ll['baseline (fitted)']:.2f}, "
         f"null Gaussian {ll['null (Gaussian)']:.2f} nats")
-    say(f"  the fitted GRU is closest to the rat on {wins} of 3 statistics and "
-        f"{'beats' if ll['GRU (fitted)'] > ll['baseline (fitted)'] else 'does not beat'} the baseline's likelihood")
-    report["gru_wins"] = int(wins)
+    say(f"  the fitted {net} is closest to the rat on {wins} of 3 statistics and "
+        f"{'beats' if ll[label] > ll['baseline (fitted)'] else 'does not beat'} the baseline's likelihood")
+    report["network_wins"] = int(wins)
     return report
 
 
