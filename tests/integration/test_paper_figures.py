@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import importlib.util
-import json
 from pathlib import Path
 
 ROOT = Path(__file__).resolve().parents[2]
@@ -24,12 +23,19 @@ def test_environments_figure(tmp_path, monkeypatch):
     assert all(p.stat().st_size > 5000 for p in written)
 
 
-def test_fitted_rat_figure_from_the_config(tmp_path):
+def test_fitted_rat_figure_reads_its_config(tmp_path, monkeypatch):
+    """The script hands run_demo (tested end to end by the demo's CLI test) the shipped config with overrides."""
     module = _script("fig_fitted_rat")
-    report = module.main(["model=lstm", "total_steps=50", "num_seeds=1", "selection_runs=1", "--runs", "1",
-                          "--out", str(tmp_path)])
-    assert "LSTM (fitted)" in report["ks_vs_heldout"]
-    assert json.loads((tmp_path / "report.json").read_text())["network"]["model"] == "lstm"
-    for name in ("trajectories", "distributions", "occupancy"):
-        assert (tmp_path / f"{name}.pdf").exists() and (tmp_path / f"{name}.png").exists()
-    assert (tmp_path / "fitted_lstm" / "model.json").exists()
+    seen = {}
+
+    def fake_run_demo(out, *, config, runs):
+        seen.update(out=out, config=config, runs=runs)
+        return {"network": {"model": config.model}}
+
+    monkeypatch.setattr(module, "run_demo", fake_run_demo)
+    report = module.main(["model=lstm", "total_steps=50", "--runs", "3", "--out", str(tmp_path)])
+    from neuroethology.fitting import FitConfig
+
+    assert report == {"network": {"model": "lstm"}}
+    assert seen["config"] == FitConfig(model="lstm", total_steps=50) and seen["runs"] == 3
+    assert seen["out"] == tmp_path
