@@ -26,7 +26,11 @@ import xarray as xr
 
 __all__ = ["run_demo", "ratinabox_default_agent"]
 
-STATISTICS = {"speed": "speed (m/s)", "turning_rate": "turning rate (rad/s, moving)", "wall_distance": "distance to wall (m)"}
+STATISTICS = {
+    "speed": "speed (m/s)",
+    "turning_rate": "turning rate (rad/s, moving)",
+    "wall_distance": "distance to wall (m)",
+}
 
 
 def ratinabox_default_agent(duration: float, *, runs: int, dt: float, arena: dict, seed: int) -> xr.Dataset:
@@ -42,7 +46,9 @@ def ratinabox_default_agent(duration: float, *, runs: int, dt: float, arena: dic
     steps = int(round(duration / dt))
     tracks = []
     for _ in range(runs):
-        env = Environment(params={"scale": float(arena["width"]), "aspect": float(arena["height"]) / float(arena["width"])})
+        env = Environment(
+            params={"scale": float(arena["width"]), "aspect": float(arena["height"]) / float(arena["width"])}
+        )
         agent = Agent(env, params={"dt": dt})
         for _ in range(steps):
             agent.update()
@@ -126,11 +132,17 @@ def run_demo(
     bar.close()
     model = load_fitted(run_dir)
 
-    say(f"[3/5] simulating {runs} animals x {duration:.0f} s of each model in the same {arena['width']:g} x {arena['height']:g} m box")
+    say(
+        f"[3/5] simulating {runs} animals x {duration:.0f} s of each model in the same {arena['width']:g} x {arena['height']:g} m box"
+    )
     sims = {
         label: simulate(model, duration=duration, key=jax.random.key(seed + 1), num_runs=runs),
-        "baseline (fitted)": simulate(model._replace(kind="ou"), duration=duration, key=jax.random.key(seed + 2), num_runs=runs),
-        "RatInABox default": ratinabox_default_agent(duration, runs=runs, dt=float(model.env_params.dt), arena=arena, seed=seed),
+        "baseline (fitted)": simulate(
+            model._replace(kind="ou"), duration=duration, key=jax.random.key(seed + 2), num_runs=runs
+        ),
+        "RatInABox default": ratinabox_default_agent(
+            duration, runs=runs, dt=float(model.env_params.dt), arena=arena, seed=seed
+        ),
     }
     for name, rec in sims.items():
         save(rec, out / f"sim_{name.split()[0].lower()}.nc")
@@ -153,8 +165,15 @@ def run_demo(
             "null (Gaussian)": scores["null"]["log_likelihood_per_step"],
         },
         "heldout_steps_scored": scores["test_steps"],
-        "baseline_params": {f.name: float(getattr(model.baseline, f.name)) for f in dataclasses.fields(model.baseline)},
-        "network": {"model": config.model, "seeds": num_seeds, "selected_seed": scores["selected_seed"], "updates": scores["updates_of_selected_seed"]},
+        "baseline_params": {
+            f.name: float(getattr(model.baseline, f.name)) for f in dataclasses.fields(model.baseline)
+        },
+        "network": {
+            "model": config.model,
+            "seeds": num_seeds,
+            "selected_seed": scores["selected_seed"],
+            "updates": scores["updates_of_selected_seed"],
+        },
         "wall_time_s": None,
     }
 
@@ -170,12 +189,21 @@ def run_demo(
     for path in figures + [out / "report.md", out / "report.json"]:
         say(f"  {path}")
     say("verdict:")
-    say("  KS vs held-out rat (speed / turning / wall): " + "; ".join(
-        f"{name} {k['speed']:.3f} / {k['turning_rate']:.3f} / {k['wall_distance']:.3f}" for name, k in ks.items()))
-    say(f"  held-out log-likelihood per step: {net} {ll[label]:.2f}, baseline {ll['baseline (fitted)']:.2f}, "
-        f"null Gaussian {ll['null (Gaussian)']:.2f} nats")
-    say(f"  the fitted {net} is closest to the rat on {wins} of 3 statistics and "
-        f"{'beats' if ll[label] > ll['baseline (fitted)'] else 'does not beat'} the baseline's likelihood")
+    say(
+        "  KS vs held-out rat (speed / turning / wall): "
+        + "; ".join(
+            f"{name} {k['speed']:.3f} / {k['turning_rate']:.3f} / {k['wall_distance']:.3f}"
+            for name, k in ks.items()
+        )
+    )
+    say(
+        f"  held-out log-likelihood per step: {net} {ll[label]:.2f}, baseline {ll['baseline (fitted)']:.2f}, "
+        f"null Gaussian {ll['null (Gaussian)']:.2f} nats"
+    )
+    say(
+        f"  the fitted {net} is closest to the rat on {wins} of 3 statistics and "
+        f"{'beats' if ll[label] > ll['baseline (fitted)'] else 'does not beat'} the baseline's likelihood"
+    )
     report["network_wins"] = int(wins)
     return report
 
@@ -208,8 +236,12 @@ def _figures(heldout, sims, real, samples, arena, out: Path, plots, analysis) ->
     fig.legend(handles, labels, loc="outside upper center", ncol=len(labels), frameon=False)
     written += plots.save_figure(fig, out / "distributions")
     fig, axes = plt.subplots(1, len(groups), figsize=(2.0 * len(groups), 2.2), layout="constrained")
+
     def pooled_occupancy(rec):
-        total = sum(analysis.compute_occupancy(one, bin_size=0.05, arena=arena) for one in analysis.split_individuals(rec))
+        total = sum(
+            analysis.compute_occupancy(one, bin_size=0.05, arena=arena)
+            for one in analysis.split_individuals(rec)
+        )
         return total / float(total.sum())
 
     maps = {name: pooled_occupancy(rec) for name, rec in groups.items()}
@@ -240,8 +272,12 @@ def _markdown(report: dict[str, Any]) -> str:
     ]
     for name, k in report["ks_vs_heldout"].items():
         lines.append(f"| {name} | {k['speed']:.3f} | {k['turning_rate']:.3f} | {k['wall_distance']:.3f} |")
-    lines += ["", "Held-out log-likelihood of the rat's actions, nats per step "
-              f"({report['heldout_steps_scored']} steps inside the action space):", ""]
+    lines += [
+        "",
+        "Held-out log-likelihood of the rat's actions, nats per step "
+        f"({report['heldout_steps_scored']} steps inside the action space):",
+        "",
+    ]
     for name, v in report["heldout_log_likelihood_per_step"].items():
         lines.append(f"- {name}: {v:.3f}")
     lines += ["", f"Wall time: {report['wall_time_s']} s.", ""]

@@ -21,7 +21,13 @@ from neuroethology.analysis.plots import apply_style, save_figure
 PANELS = [
     # (title, environment, parameter overrides, policy factory, seconds simulated before the frame)
     ("open field", "neuroethology/OpenField-v0", {}, lambda p: ne.policies.RandomMotion(), 8.0),
-    ("patch foraging", "neuroethology/PatchForaging-v0", {"mode": "spatial"}, lambda p: ne.policies.MVTPolicy(p), 20.0),
+    (
+        "patch foraging",
+        "neuroethology/PatchForaging-v0",
+        {"mode": "spatial"},
+        lambda p: ne.policies.MVTPolicy(p),
+        20.0,
+    ),
     ("odour plume", "neuroethology/OdorPlume-v0", {}, lambda p: ne.policies.SurgeCast(), 6.0),
     ("water maze", "neuroethology/WaterMaze-v0", {}, lambda p: ne.policies.RandomSwimmer(), 12.0),
     ("T-maze", "neuroethology/TMaze-v0", {"mode": "spatial"}, lambda p: ne.policies.CueFollower(), 4.0),
@@ -37,14 +43,17 @@ def frames(seed: int = 0) -> list[np.ndarray]:
         result = ne.rollout(env, make_policy(params), jax.random.key(seed), params, num_steps=steps)
         render_state = env.render_init(params)
         for t in range(steps):  # feed the whole path so that trails are drawn
-            render_state, image = env.render_image(jax.tree.map(lambda x, t=t: x[t], result.states), render_state,
-                                                   params)
+            render_state, image = env.render_image(
+                jax.tree.map(lambda x, t=t: x[t], result.states), render_state, params
+            )
         out.append(np.asarray(image))
     return out
 
 
 def main(argv: list[str] | None = None) -> list[Path]:
-    parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
+    parser = argparse.ArgumentParser(
+        description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter
+    )
     parser.add_argument("--seed", type=int, default=0)
     parser.add_argument("--out", type=Path, default=Path(__file__).parent / "out")
     args = parser.parse_args(argv)

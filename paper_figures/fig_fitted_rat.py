@@ -22,7 +22,9 @@ CONFIG = ROOT / "configs" / "fit_open_field.yaml"
 
 
 def main(argv: list[str] | None = None) -> dict:
-    parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
+    parser = argparse.ArgumentParser(
+        description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter
+    )
     parser.add_argument("overrides", nargs="*", metavar="key=value", help="overrides of the fit config")
     parser.add_argument("--config", type=Path, default=CONFIG, help=f"fit config (default {CONFIG.name})")
     parser.add_argument("--runs", type=int, default=8, help="simulated animals per model (default 8)")

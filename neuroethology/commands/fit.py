@@ -30,15 +30,23 @@ Then: neuroethology simulate RUN --duration 600 --out sim.nc; neuroethology comp
 
 
 def add_arguments(p: argparse.ArgumentParser) -> None:
-    p.add_argument("overrides", nargs="*", metavar="key=value", help="FitConfig overrides, e.g. total_steps=3000")
-    p.add_argument("--data", type=Path, required=True, metavar="FILE", help="the recording (any format load reads)")
+    p.add_argument(
+        "overrides", nargs="*", metavar="key=value", help="FitConfig overrides, e.g. total_steps=3000"
+    )
+    p.add_argument(
+        "--data", type=Path, required=True, metavar="FILE", help="the recording (any format load reads)"
+    )
     p.add_argument("--out", type=Path, required=True, metavar="RUN", help="run directory to create")
     p.add_argument("--config", type=Path, default=None, help="YAML file of FitConfig settings")
     p.add_argument("--model", choices=["gru", "lstm", "rnn", "ou"], default=None, help="model (default gru)")
-    p.add_argument("--env", default=None, metavar="ID", help="environment (default neuroethology/OpenField-v0)")
+    p.add_argument(
+        "--env", default=None, metavar="ID", help="environment (default neuroethology/OpenField-v0)"
+    )
     p.add_argument("--fps", type=float, default=None, help="frame rate (Hz) for files that store none")
     p.add_argument("--scale", type=float, default=None, help="metres per pixel / file unit")
-    p.add_argument("--arena", default=None, metavar="WxH|rR", help="arena in metres: 1.0x0.8 (box) or r0.6 (circle)")
+    p.add_argument(
+        "--arena", default=None, metavar="WxH|rR", help="arena in metres: 1.0x0.8 (box) or r0.6 (circle)"
+    )
     p.add_argument("--individual", default=None, help="which animal of a multi-animal file")
     p.add_argument("--no-progress", action="store_true", help="no progress bar")
 
@@ -58,7 +66,9 @@ def parse_arena(text: str | None) -> dict | None:
                 return {"shape": "box", "width": width, "height": height}
     except ValueError:
         pass
-    raise ValueError(f"--arena: expected WIDTHxHEIGHT or rRADIUS in metres (e.g. 1.0x0.8, r0.6), got {text!r}")
+    raise ValueError(
+        f"--arena: expected WIDTHxHEIGHT or rRADIUS in metres (e.g. 1.0x0.8, r0.6), got {text!r}"
+    )
 
 
 def run(args: argparse.Namespace) -> int:
@@ -109,6 +119,8 @@ def run(args: argparse.Namespace) -> int:
     if "cross_validation" in s:
         cv = {k: v for k, v in s["cross_validation"].items() if k != "folds"}
         print("cross-validated:", json.dumps(cv))
-    print(f"fitted run written to {args.out} (simulate it with: neuroethology simulate {args.out} --duration 600 "
-          f"--out sim.nc)")
+    print(
+        f"fitted run written to {args.out} (simulate it with: neuroethology simulate {args.out} --duration 600 "
+        f"--out sim.nc)"
+    )
     return 0

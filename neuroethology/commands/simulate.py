@@ -21,12 +21,18 @@ runs the fitted random-motion baseline of the same run instead of the network.
 
 def add_arguments(p: argparse.ArgumentParser) -> None:
     p.add_argument("run_dir", type=Path, metavar="RUN", help="a run directory written by `neuroethology fit`")
-    p.add_argument("--duration", type=float, required=True, metavar="SECONDS", help="simulated time per animal")
+    p.add_argument(
+        "--duration", type=float, required=True, metavar="SECONDS", help="simulated time per animal"
+    )
     p.add_argument("--out", type=Path, required=True, metavar="FILE.nc", help="Recording to write (netCDF)")
-    p.add_argument("--arena", default=None, metavar="WxH|rR", help="another arena: 1.0x0.8 (box) or r0.6 (circle)")
+    p.add_argument(
+        "--arena", default=None, metavar="WxH|rR", help="another arena: 1.0x0.8 (box) or r0.6 (circle)"
+    )
     p.add_argument("--runs", type=int, default=1, help="independent simulated animals (default 1)")
     p.add_argument("--seed", type=int, default=0, help="random seed (default 0)")
-    p.add_argument("--baseline", action="store_true", help="simulate the run's fitted baseline, not its network")
+    p.add_argument(
+        "--baseline", action="store_true", help="simulate the run's fitted baseline, not its network"
+    )
 
 
 def run(args: argparse.Namespace) -> int:
@@ -44,7 +50,11 @@ def run(args: argparse.Namespace) -> int:
     if args.baseline:
         model = model._replace(kind="ou")
     rec = simulate(
-        model, duration=args.duration, key=jax.random.key(args.seed), num_runs=args.runs, arena=parse_arena(args.arena)
+        model,
+        duration=args.duration,
+        key=jax.random.key(args.seed),
+        num_runs=args.runs,
+        arena=parse_arena(args.arena),
     )
     rec.attrs["fitted_run"] = str(args.run_dir)
     args.out.parent.mkdir(parents=True, exist_ok=True)

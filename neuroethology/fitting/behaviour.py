@@ -65,7 +65,9 @@ class FittedAgents(NamedTuple):
     graphdef: nnx.GraphDef
     weights: nnx.State
     train_nll: np.ndarray  # (chunks, seeds) mean training loss (nats per scored step) of each chunk
-    validation_ll: np.ndarray  # (chunks, seeds) validation log-likelihood per step after each chunk (or empty)
+    validation_ll: (
+        np.ndarray
+    )  # (chunks, seeds) validation log-likelihood per step after each chunk (or empty)
     best_update: np.ndarray  # (seeds,) updates done when each seed's kept weights were taken
     best: int  # index of the seed with the best validation log-likelihood (0 without validation)
 
@@ -113,6 +115,7 @@ def window_batch(
     scored = jnp.broadcast_to(jnp.arange(window)[:, None] >= burn_in, (window, batch_size))
     obs = jax.tree.map(take, observations)
     if noise_scale is not None:
+
         def add(x):
             return x + noise_scale * jax.random.normal(k_noise, x.shape, x.dtype)
 
@@ -124,7 +127,9 @@ def sequence_nll(graphdef: nnx.GraphDef, weights: nnx.State, batch: Batch) -> ja
     """Mean negative log-likelihood (nats per scored step) of the batch's actions (teacher forcing)."""
     agent = nnx.merge(graphdef, weights)
     batch_size = batch.starts.shape[1]
-    logp = agent.log_likelihood(agent.initial_state((batch_size,)), batch.observations, batch.actions, batch.starts)
+    logp = agent.log_likelihood(
+        agent.initial_state((batch_size,)), batch.observations, batch.actions, batch.starts
+    )
     scored = batch.scored.astype(jnp.float32)
     return -jnp.sum(logp * scored) / jnp.maximum(jnp.sum(scored), 1.0)
 
@@ -144,15 +149,22 @@ def make_fit_chunk(
         def update(carry, k):
             weights, opt_state = carry
             batch = window_batch(
-                k, observations, actions, starts,
-                batch_size=config.batch_size, window=config.window, burn_in=config.burn_in,
+                k,
+                observations,
+                actions,
+                starts,
+                batch_size=config.batch_size,
+                window=config.window,
+                burn_in=config.burn_in,
                 noise_scale=noise_scale,
             )
             loss, grads = jax.value_and_grad(lambda w: sequence_nll(graphdef, w, batch))(weights)
             updates, opt_state = tx.update(grads, opt_state, weights)
             return (optax.apply_updates(weights, updates), opt_state), loss
 
-        (weights, opt_state), losses = jax.lax.scan(update, (weights, opt_state), jax.random.split(key, config.chunk))
+        (weights, opt_state), losses = jax.lax.scan(
+            update, (weights, opt_state), jax.random.split(key, config.chunk)
+        )
         return weights, opt_state, losses
 
     return jax.jit(jax.vmap(one_seed, in_axes=(0, 0, 0, None)))
@@ -206,19 +218,25 @@ def fit_agent(
     seed_keys = [jax.random.fold_in(key, i) for i in range(num_seeds)]
     if init_weights is None:
         per_seed = [
-            nnx.split(make_agent(observation_space, action_space, agent_config, dt=dt, key=jax.random.fold_in(k, 0)))
+            nnx.split(
+                make_agent(observation_space, action_space, agent_config, dt=dt, key=jax.random.fold_in(k, 0))
+            )
             for k in seed_keys
         ]
         graphdef = per_seed[0][0]
         weights = jax.tree.map(lambda *xs: jnp.stack(xs), *[w for _, w in per_seed])
     else:
-        graphdef = nnx.graphdef(make_agent(observation_space, action_space, agent_config, dt=dt, key=seed_keys[0]))
+        graphdef = nnx.graphdef(
+            make_agent(observation_space, action_space, agent_config, dt=dt, key=seed_keys[0])
+        )
         weights = init_weights
     tx = optax.chain(optax.clip_by_global_norm(config.max_grad_norm), optax.adam(config.learning_rate))
     opt_state = jax.vmap(tx.init)(weights)
     noise_scale = None
     if config.input_noise > 0:
-        vector_space = observation_space["vector"] if isinstance(observation_space, spaces.Dict) else observation_space
+        vector_space = (
+            observation_space["vector"] if isinstance(observation_space, spaces.Dict) else observation_space
+        )
         half = (np.asarray(vector_space.high, np.float64) - np.asarray(vector_space.low, np.float64)) / 2
         noise_scale = config.input_noise * half
         if config.noise_features is not None:
@@ -257,7 +275,9 @@ def fit_agent(
             if improved.any():
                 mask = jnp.asarray(improved)
                 best_weights = jax.tree.map(
-                    lambda new, old, mask=mask: jnp.where(mask.reshape((-1,) + (1,) * (new.ndim - 1)), new, old),
+                    lambda new, old, mask=mask: jnp.where(
+                        mask.reshape((-1,) + (1,) * (new.ndim - 1)), new, old
+                    ),
                     weights,
                     best_weights,
                 )
@@ -274,7 +294,12 @@ def fit_agent(
         best_weights, best_update = weights, np.full(num_seeds, len(losses) * config.chunk)
     best = int(np.argmax(best_ll)) if validate is not None else 0
     return FittedAgents(
-        graphdef, best_weights, np.stack(losses), np.asarray(val_curve).reshape(-1, num_seeds), best_update, best
+        graphdef,
+        best_weights,
+        np.stack(losses),
+        np.asarray(val_curve).reshape(-1, num_seeds),
+        best_update,
+        best,
     )
 
 

@@ -90,7 +90,9 @@ class FitConfig:
     batch_size: int = 32  # training windows per update
     window: int = 128  # steps per training window
     burn_in: int = 16  # steps that only warm the recurrent state up
-    smoothing: float = 0.02  # s, Gaussian smoothing of positions before anything else (tracking jitter; 0: none)
+    smoothing: float = (
+        0.02  # s, Gaussian smoothing of positions before anything else (tracking jitter; 0: none)
+    )
     min_speed: float = 0.025  # m/s: below it the heading is undefined and held (tracking jitter)
     speed_offset: float = 0.0  # m/s: > 0 models log(next speed + speed_offset) (fitting.targets; 0: linear)
     turn_scale: float = 2.0  # rad/s: networks model asinh(angular velocity / turn_scale) (0: linear)
@@ -106,8 +108,11 @@ class FitConfig:
 
     def validate(self) -> list[str]:
         problems = []
-        for name, allowed in (("model", MODELS), ("select", ("likelihood", "closed_loop")),
-                              ("noise_inputs", ("speed_and_turn", "speed", "turn"))):
+        for name, allowed in (
+            ("model", MODELS),
+            ("select", ("likelihood", "closed_loop")),
+            ("noise_inputs", ("speed_and_turn", "speed", "turn")),
+        ):
             if getattr(self, name) not in allowed:
                 problems.append(f"{name} must be one of {allowed}, got {getattr(self, name)!r}")
         if self.env not in SUPPORTED_ENVS:
@@ -183,7 +188,9 @@ class FitResult(NamedTuple):
 # ---------------------------------------------------------------------------------------------------------
 
 
-def prepare_recording(rec: xr.Dataset, config: FitConfig, arena: dict | None = None) -> tuple[xr.Dataset, OpenFieldParams]:
+def prepare_recording(
+    rec: xr.Dataset, config: FitConfig, arena: dict | None = None
+) -> tuple[xr.Dataset, OpenFieldParams]:
     """Smooth (if asked) and place a recording in OpenField; raises a clear ``ValueError`` if it does not fit."""
     from ..data import smooth
 
@@ -226,7 +233,9 @@ def _rows(rec: xr.Dataset, params: OpenFieldParams, min_step: float) -> tuple[De
 
 def _time_blocks(rec: xr.Dataset, edges: list[float]) -> list[xr.Dataset]:
     t = rec["time"].values
-    return [rec.isel(time=np.flatnonzero((t >= a) & (t < b))) for a, b in zip(edges[:-1], edges[1:], strict=True)]
+    return [
+        rec.isel(time=np.flatnonzero((t >= a) & (t < b))) for a, b in zip(edges[:-1], edges[1:], strict=True)
+    ]
 
 
 def _split(rec: xr.Dataset, holdout: float, start: float | None = None, stop: float | None = None):
@@ -293,7 +302,9 @@ def _fit_block(
     demo_val, _ = _rows(val_part, params, min_step)
     demo_test, windows_test = _rows(test, params, min_step)
 
-    say(f"baseline: fitting RatInABox's random-motion model to {demo_train.num_steps} steps by maximum likelihood")
+    say(
+        f"baseline: fitting RatInABox's random-motion model to {demo_train.num_steps} steps by maximum likelihood"
+    )
     baseline = fit_random_motion(windows_train, params)
     inside = demo_test.in_bounds
     ll_base = action_log_likelihood(baseline.params, windows_test, params)[inside]
@@ -333,8 +344,14 @@ def _fit_block(
             say(f"selection: simulating each of the {config.num_seeds} networks freely in the arena")
             checks = [
                 closed_loop_check(
-                    FittedModel(config.model, params, baseline.params, fitted.graphdef, fitted.seed_weights(i),
-                                config.warp),
+                    FittedModel(
+                        config.model,
+                        params,
+                        baseline.params,
+                        fitted.graphdef,
+                        fitted.seed_weights(i),
+                        config.warp,
+                    ),
                     train,
                     runs=config.selection_runs,
                     key=jax.random.fold_in(key, 7),
@@ -344,7 +361,9 @@ def _fit_block(
             scores["closed_loop_check_on_training_data"] = checks
             chosen = int(np.argmin([max(c.values()) for c in checks]))
         weights = fitted.seed_weights(chosen)
-        ll_net = agent_log_likelihood(fitted.graphdef, weights, to_targets(demo_test, params, config.warp), space)
+        ll_net = agent_log_likelihood(
+            fitted.graphdef, weights, to_targets(demo_test, params, config.warp), space
+        )
         ll_net = (ll_net + target_log_jacobian(demo_test, params, config.warp))[inside]
         scores["network"] = _summary(ll_net, ll_null)
         scores["selected_seed"] = int(chosen)
@@ -439,7 +458,9 @@ def _cross_validate(rec, params, config, key, say) -> dict[str, Any]:
     for i in range(config.folds):
         say(f"cross-validation: fold {i + 1}/{config.folds} held out ({edges[i]:.0f}-{edges[i + 1]:.0f} s)")
         train, test = _split(rec, 0.0, float(edges[i]), float(edges[i + 1]))
-        _, fold_scores, _ = _fit_block(train, test, params, config, jax.random.fold_in(key, 100 + i), lambda _m: None, None)
+        _, fold_scores, _ = _fit_block(
+            train, test, params, config, jax.random.fold_in(key, 100 + i), lambda _m: None, None
+        )
         folds.append(fold_scores)
     out: dict[str, Any] = {"folds": folds}
     for name in ("null", "baseline", "network"):
@@ -461,7 +482,11 @@ def _arena_text(params: OpenFieldParams) -> str:
 
 
 def _params_dict(p: Any) -> dict[str, Any]:
-    return {f.name: (v.item() if hasattr(v, "item") else v) for f in dataclasses.fields(p) for v in [getattr(p, f.name)]}
+    return {
+        f.name: (v.item() if hasattr(v, "item") else v)
+        for f in dataclasses.fields(p)
+        for v in [getattr(p, f.name)]
+    }
 
 
 def save_fitted(result: FitResult, config: FitConfig, out: str | Path, *, source: str = "") -> Path:
@@ -495,8 +520,11 @@ def save_fitted(result: FitResult, config: FitConfig, out: str | Path, *, source
     with open(out / "metrics.jsonl", "w") as f:
         curves = result.train_curves
         for c in range(len(curves.get("train_nll", []))):
-            row = {"chunk": c + 1, "updates": (c + 1) * config.cloning(model.env_params).chunk,
-                   "train_nll": curves["train_nll"][c].tolist()}
+            row = {
+                "chunk": c + 1,
+                "updates": (c + 1) * config.cloning(model.env_params).chunk,
+                "train_nll": curves["train_nll"][c].tolist(),
+            }
             if len(curves.get("validation_ll", [])) > c:
                 row["validation_ll"] = curves["validation_ll"][c].tolist()
             f.write(json.dumps(row) + "\n")
@@ -522,7 +550,9 @@ def load_fitted(run_dir: str | Path) -> FittedModel:
     run_dir = Path(run_dir)
     path = run_dir / "model.json"
     if not path.exists():
-        raise FileNotFoundError(f"{run_dir}: not a fitted run (no model.json); fit one with `neuroethology fit`")
+        raise FileNotFoundError(
+            f"{run_dir}: not a fitted run (no model.json); fit one with `neuroethology fit`"
+        )
     info = json.loads(path.read_text())
     env, params = ne.make(info["env"], **info["env_params"])
     baseline = RandomMotionParams(**info["baseline_params"])
@@ -534,8 +564,13 @@ def load_fitted(run_dir: str | Path) -> FittedModel:
     from ..agents import make_agent
 
     warp = Warp(**info["warp"])
-    agent = make_agent(env.observation_space(params), target_space(params, warp), config.agent_config,
-                       dt=float(params.dt), key=jax.random.key(0))
+    agent = make_agent(
+        env.observation_space(params),
+        target_space(params, warp),
+        config.agent_config,
+        dt=float(params.dt),
+        key=jax.random.key(0),
+    )
     graphdef, template = nnx.split(agent)
     leaves, treedef = jax.tree.flatten(template)
     restored = ocp.StandardCheckpointer().restore((run_dir / info["checkpoint"]).absolute())
@@ -587,11 +622,17 @@ def simulate(
     actions = np.moveaxis(np.asarray(result.actions, float), 1, 2)  # (T, 2, B)
     variables = {
         "heading": (("time", "individual"), heading),
-        "action": xr.DataArray(actions, dims=("time", "action_dim", "individual"),
-                               coords={"action_dim": ["acceleration", "angular_velocity"]}),
+        "action": xr.DataArray(
+            actions,
+            dims=("time", "action_dim", "individual"),
+            coords={"action_dim": ["acceleration", "angular_velocity"]},
+        ),
     }
     if model.kind != "ou":
-        variables["hidden"] = (("time", "unit", "individual"), np.moveaxis(np.asarray(result.policy_carry, float), 1, 2))
+        variables["hidden"] = (
+            ("time", "unit", "individual"),
+            np.moveaxis(np.asarray(result.policy_carry, float), 1, 2),
+        )
     arena_attr = (
         {"shape": "circle", "radius": float(params.radius)}
         if params.arena_shape == "circle"

@@ -81,7 +81,9 @@ def _walls(x: jax.Array, env: OpenFieldParams) -> tuple[jax.Array, jax.Array]:
         r = jnp.maximum(_norm(q), 1e-12)
         return (env.radius - r)[:, None], (-q / r[:, None])[:, None, :]
     distances = jnp.stack([x[:, 0], env.width - x[:, 0], x[:, 1], env.height - x[:, 1]], axis=1)
-    normals = jnp.broadcast_to(jnp.array([[1.0, 0.0], [-1.0, 0.0], [0.0, 1.0], [0.0, -1.0]]), (x.shape[0], 4, 2))
+    normals = jnp.broadcast_to(
+        jnp.array([[1.0, 0.0], [-1.0, 0.0], [0.0, 1.0], [0.0, -1.0]]), (x.shape[0], 4, 2)
+    )
     return distances, normals
 
 

@@ -167,7 +167,9 @@ def reconstruct_path(
     x, t, runs = _runs(positions, params, time, segment)
     dt = float(params.dt)
     env = ne.OpenField()
-    rows: dict[str, list] = {k: [] for k in ("pos", "head", "speed", "omega", "action", "next", "start", "seg", "time")}
+    rows: dict[str, list] = {
+        k: [] for k in ("pos", "head", "speed", "omega", "action", "next", "start", "seg", "time")
+    }
     for seg_id, r in enumerate(runs):
         xs = x[r]
         d = np.diff(xs, axis=0)  # D_k, k = 0..n-2
@@ -203,7 +205,9 @@ def reconstruct_path(
         angular_velocity=jnp.asarray(cat["omega"], jnp.float32),
         visits=jnp.zeros((n, nbins, nbins), jnp.int32),
     )
-    observations = jax.jit(jax.vmap(env.observation, in_axes=(0, None, None)))(states, jax.random.key(0), params)
+    observations = jax.jit(jax.vmap(env.observation, in_axes=(0, None, None)))(
+        states, jax.random.key(0), params
+    )
     high = np.array([float(params.max_acceleration), float(params.max_angular_velocity)])
     actions = cat["action"]
     return Demonstration(
@@ -252,7 +256,9 @@ def open_field_params_for(rec: xr.Dataset, arena: dict | None = None, **override
     ex, ey = (float(v) for v in params.extent)
     tolerance = 0.05 * max(ex, ey)
     if xy.size and (
-        xy.min(axis=0).min() < -tolerance or xy[:, 0].max() > ex + tolerance or xy[:, 1].max() > ey + tolerance
+        xy.min(axis=0).min() < -tolerance
+        or xy[:, 0].max() > ex + tolerance
+        or xy[:, 1].max() > ey + tolerance
     ):
         raise ValueError(
             f"{source}: positions span x {xy[:, 0].min():.4g}..{xy[:, 0].max():.4g}, y {xy[:, 1].min():.4g}.."
@@ -280,7 +286,9 @@ def reconstruct(
     segment = None
     if "segment" in rec:
         seg = rec["segment"]
-        seg = seg.isel(individual=individual) if isinstance(individual, int) else seg.sel(individual=individual)
+        seg = (
+            seg.isel(individual=individual) if isinstance(individual, int) else seg.sel(individual=individual)
+        )
         segment = np.asarray(seg.values)
     demo = reconstruct_path(xy, params, time=rec["time"].values, segment=segment, min_step=min_step)
     return demo, params

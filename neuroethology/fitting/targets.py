@@ -78,7 +78,9 @@ def target_space(params: OpenFieldParams, warp: Warp = DEFAULT_WARP) -> spaces.B
 
 
 def _warp(next_speed, omega, warp: Warp, xp=np):
-    return xp.stack([_fwd_speed(next_speed, warp.speed_offset, xp), _fwd_turn(omega, warp.turn_scale, xp)], axis=-1)
+    return xp.stack(
+        [_fwd_speed(next_speed, warp.speed_offset, xp), _fwd_turn(omega, warp.turn_scale, xp)], axis=-1
+    )
 
 
 def from_targets(z, warp: Warp = DEFAULT_WARP, xp=jnp):
@@ -94,11 +96,15 @@ def to_targets(demo: Demonstration, params: OpenFieldParams, warp: Warp = DEFAUL
     a = np.asarray(demo.actions, float)
     accel = np.clip(a[:, 0], -float(params.max_acceleration), float(params.max_acceleration))
     omega = np.clip(a[:, 1], -float(params.max_angular_velocity), float(params.max_angular_velocity))
-    speed = np.clip(np.asarray(demo.states.speed, float) + accel * float(params.dt), 0.0, float(params.max_speed))
+    speed = np.clip(
+        np.asarray(demo.states.speed, float) + accel * float(params.dt), 0.0, float(params.max_speed)
+    )
     return demo._replace(actions=_warp(speed, omega, warp))
 
 
-def target_log_jacobian(demo: Demonstration, params: OpenFieldParams, warp: Warp = DEFAULT_WARP) -> np.ndarray:
+def target_log_jacobian(
+    demo: Demonstration, params: OpenFieldParams, warp: Warp = DEFAULT_WARP
+) -> np.ndarray:
     """Per step, ``log p(action) - log p(warped target)`` along a demonstration (nats)."""
     z = to_targets(demo, params, warp).actions
     speed, omega = from_targets(z, warp, xp=np)
@@ -111,7 +117,12 @@ class TargetSpeedPolicy:
     ``deterministic=True`` takes the distribution's mode."""
 
     def __init__(
-        self, graphdef: nnx.GraphDef, weights: nnx.State, *, warp: Warp = DEFAULT_WARP, deterministic: bool = False
+        self,
+        graphdef: nnx.GraphDef,
+        weights: nnx.State,
+        *,
+        warp: Warp = DEFAULT_WARP,
+        deterministic: bool = False,
     ) -> None:
         self.graphdef = graphdef
         self.weights = weights
@@ -137,7 +148,13 @@ class TargetSpeedPolicy:
         return action.astype(jnp.float32), out.state
 
     def log_prob(
-        self, carry: jax.Array, obs: Any, start: jax.Array, env_state: Any, action: jax.Array, env_params: OpenFieldParams
+        self,
+        carry: jax.Array,
+        obs: Any,
+        start: jax.Array,
+        env_state: Any,
+        action: jax.Array,
+        env_params: OpenFieldParams,
     ) -> tuple[jax.Array, jax.Array]:
         """``(log p(action | o_1..o_t), new carry)`` for a batch of environments: the fitted model's
         log-likelihood (nats) of OpenField actions ``(acceleration, angular velocity)`` taken in ``env_state``

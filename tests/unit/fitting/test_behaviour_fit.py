@@ -36,8 +36,14 @@ def _demonstration(result, envs: slice, params) -> Demonstration:
     starts[:, 1:] |= done[:, :-1]
     n = batch * steps
     demo = Demonstration(
-        flat(result.observations), flat(result.actions).astype(float), jax.tree.map(flat, result.states),
-        np.zeros((n, 2)), starts.reshape(-1), np.zeros(n, int), np.zeros(n), np.ones(n, bool),
+        flat(result.observations),
+        flat(result.actions).astype(float),
+        jax.tree.map(flat, result.states),
+        np.zeros((n, 2)),
+        starts.reshape(-1),
+        np.zeros(n, int),
+        np.zeros(n),
+        np.ones(n, bool),
     )
     return to_targets(demo, params)
 
@@ -47,7 +53,9 @@ def teacher_data():
     env, p = ne.make("neuroethology/OpenField-v0", episode_duration=20.0, n_rays=8)
     space = target_space(p)
     config = AgentConfig(core=CoreConfig(kind="gru", hidden_size=8), squash="clip", init_std=0.05)
-    graphdef, weights = nnx.split(make_agent(env.observation_space(p), space, config, dt=float(p.dt), key=jax.random.key(3)))
+    graphdef, weights = nnx.split(
+        make_agent(env.observation_space(p), space, config, dt=float(p.dt), key=jax.random.key(3))
+    )
     # A fresh network's action means hardly depend on its state (the policy layer starts near zero, as PPO
     # wants). Larger weights make the teacher's actions depend strongly on what it sees and remembers, so
     # that matching its likelihood takes learning.
@@ -55,8 +63,15 @@ def teacher_data():
     weights = jax.tree_util.tree_map_with_path(
         lambda path, x: gain.get(jax.tree_util.keystr(path).removesuffix(".value"), 1.0) * x, weights
     )
-    result = ne.rollout(env, TargetSpeedPolicy(graphdef, weights), jax.random.key(1), p, num_steps=2000, num_envs=10,
-                        record_obs=True)
+    result = ne.rollout(
+        env,
+        TargetSpeedPolicy(graphdef, weights),
+        jax.random.key(1),
+        p,
+        num_steps=2000,
+        num_envs=10,
+        record_obs=True,
+    )
     return env, p, space, graphdef, weights, result
 
 
@@ -66,7 +81,9 @@ def test_gru_fitted_to_a_known_recurrent_policy_reaches_its_heldout_likelihood(t
     ll_teacher = agent_log_likelihood(graphdef, weights, test, space).mean()
     mean, sd = train.actions.mean(axis=0), train.actions.std(axis=0)
     ll_null = (-0.5 * ((test.actions - mean) / sd) ** 2 - np.log(sd * np.sqrt(2 * np.pi))).sum(axis=1).mean()
-    assert ll_teacher > ll_null + 0.5, "the teacher must be far more predictable than a Gaussian for the test to bite"
+    assert ll_teacher > ll_null + 0.5, (
+        "the teacher must be far more predictable than a Gaussian for the test to bite"
+    )
     fitted = fit_agent(
         train,
         env.observation_space(p),
@@ -97,8 +114,16 @@ def test_targets_round_trip_and_jacobian():
     states = ne.OpenField().reset(jax.random.key(0), p)[1]
     states = jax.tree.map(lambda x: np.broadcast_to(np.asarray(x), (n, *np.shape(x))).copy(), states)
     states = states.replace(speed=speed)
-    demo = Demonstration(np.zeros((n, 1)), actions, states, np.zeros((n, 2)), np.zeros(n, bool),
-                         np.zeros(n, int), np.zeros(n), np.ones(n, bool))
+    demo = Demonstration(
+        np.zeros((n, 1)),
+        actions,
+        states,
+        np.zeros((n, 2)),
+        np.zeros(n, bool),
+        np.zeros(n, int),
+        np.zeros(n),
+        np.ones(n, bool),
+    )
     for warp in (Warp(0.02, 2.0), Warp(0.0, 2.0), Warp(0.0, 0.0)):
         _check_round_trip(demo, p, warp, speed, actions)
 
@@ -109,7 +134,9 @@ def _check_round_trip(demo, p, warp, speed, actions):
     z = to_targets(demo, p, warp).actions
     next_speed, omega = from_targets(z, warp, xp=np)
     accel = np.clip(actions[:, 0], -float(p.max_acceleration), float(p.max_acceleration))  # as the env clips
-    np.testing.assert_allclose(next_speed, np.clip(speed + accel * float(p.dt), 0, float(p.max_speed)), atol=1e-9)
+    np.testing.assert_allclose(
+        next_speed, np.clip(speed + accel * float(p.dt), 0, float(p.max_speed)), atol=1e-9
+    )
     np.testing.assert_allclose(omega, actions[:, 1], atol=1e-9)
     # log |dz/da| (what turns a density of z into one of the action) by finite differences.
     eps = 1e-6
@@ -118,4 +145,6 @@ def _check_round_trip(demo, p, warp, speed, actions):
     inside = (next_speed > 1e-3) & (np.abs(actions[:, 0]) < float(p.max_acceleration))
     with np.errstate(divide="ignore"):  # d(next speed)/da is 0 where the speed is clipped at 0
         expected = np.log(np.abs(dz[:, 0] * dz[:, 1]))
-    np.testing.assert_allclose(target_log_jacobian(demo, p, warp)[inside], expected[inside], rtol=1e-4, atol=1e-4)
+    np.testing.assert_allclose(
+        target_log_jacobian(demo, p, warp)[inside], expected[inside], rtol=1e-4, atol=1e-4
+    )

@@ -17,7 +17,9 @@ from neuroethology.fitting import FitConfig, agent_log_likelihood, fit_recording
 from neuroethology.fitting.pipeline import closed_loop_check
 from neuroethology.fitting.targets import target_log_jacobian, target_space, to_targets
 
-TINY = dict(total_steps=100, num_seeds=2, hidden_size=16, window=64, burn_in=8, batch_size=8, selection_runs=2)
+TINY = dict(
+    total_steps=100, num_seeds=2, hidden_size=16, window=64, burn_in=8, batch_size=8, selection_runs=2
+)
 
 
 def _recording(seconds: float = 240.0, seed: int = 0):
@@ -25,8 +27,12 @@ def _recording(seconds: float = 240.0, seed: int = 0):
     steps = int(seconds / float(p.dt))
     result = ne.rollout(env, ne.policies.RandomMotion(), jax.random.key(seed), p, num_steps=steps)
     xy = np.asarray(result.states.position, float)[:, :, None, None]  # (time, space, keypoint, individual)
-    return from_arrays(xy, fps=1 / float(p.dt), arena={"shape": "box", "width": 1.0, "height": 1.0},
-                       attrs={"source_file": "simulated.npz"})
+    return from_arrays(
+        xy,
+        fps=1 / float(p.dt),
+        arena={"shape": "box", "width": 1.0, "height": 1.0},
+        attrs={"source_file": "simulated.npz"},
+    )
 
 
 @pytest.fixture(scope="module")
@@ -111,7 +117,9 @@ def test_fit_rejects_bad_configs_and_recordings():
         fit_recording(rec, FitConfig(model="ou", holdout_fraction=1.5), say=lambda m: None)
     with pytest.raises(ValueError, match="model must be one of"):
         fit_recording(rec, FitConfig(model="transformer"), say=lambda m: None)
-    two = from_arrays(np.zeros((100, 2, 1, 2)) + 0.5, fps=50.0, arena={"shape": "box", "width": 1.0, "height": 1.0})
+    two = from_arrays(
+        np.zeros((100, 2, 1, 2)) + 0.5, fps=50.0, arena={"shape": "box", "width": 1.0, "height": 1.0}
+    )
     with pytest.raises(ValueError, match="2 individuals"):
         fit_recording(two, FitConfig(model="ou"), say=lambda m: None)
 
@@ -127,18 +135,30 @@ def test_prior_log_prob_matches_the_fitted_likelihood(fitted_run):
     def step(carry, xs):
         obs, state, action, start = xs
         batch = lambda x: x[None]  # noqa: E731
-        logp, carry = policy.log_prob(carry, batch(obs), batch(start), jax.tree.map(batch, state), batch(action), p)
+        logp, carry = policy.log_prob(
+            carry, batch(obs), batch(start), jax.tree.map(batch, state), batch(action), p
+        )
         return carry, logp[0]
 
     starts = jnp.zeros(300, bool).at[0].set(True)
-    _, logp = jax.lax.scan(step, jnp.zeros((1, policy.state_size)),
-                           (result.observations, result.states, result.actions, starts))
+    _, logp = jax.lax.scan(
+        step, jnp.zeros((1, policy.state_size)), (result.observations, result.states, result.actions, starts)
+    )
     from neuroethology.fitting import Demonstration
 
-    demo = Demonstration(np.asarray(result.observations), np.asarray(result.actions, float), result.states,
-                         np.zeros((300, 2)), np.asarray(starts), np.zeros(300, int), np.zeros(300), np.ones(300, bool))
-    expected = agent_log_likelihood(model.graphdef, model.weights, to_targets(demo, p, model.warp),
-                                    target_space(p, model.warp)) + target_log_jacobian(demo, p, model.warp)
+    demo = Demonstration(
+        np.asarray(result.observations),
+        np.asarray(result.actions, float),
+        result.states,
+        np.zeros((300, 2)),
+        np.asarray(starts),
+        np.zeros(300, int),
+        np.zeros(300),
+        np.ones(300, bool),
+    )
+    expected = agent_log_likelihood(
+        model.graphdef, model.weights, to_targets(demo, p, model.warp), target_space(p, model.warp)
+    ) + target_log_jacobian(demo, p, model.warp)
     np.testing.assert_allclose(np.asarray(logp), expected, rtol=1e-4, atol=1e-3)
 
 
@@ -147,22 +167,33 @@ def test_ppo_with_an_animal_prior(fitted_run):
     from neuroethology.training import TrainConfig, make_ppo
 
     _, _, out = fitted_run
-    config = config_from_dict(TrainConfig, {
-        "total_steps": 60 * 8 * 32,
-        "env": {"params": {"episode_duration": 5.0}},
-        "agent": {"encoder": {"mlp_features": [16]}, "core": {"kind": "gru", "hidden_size": 16}},
-        "ppo": {"num_envs": 8, "num_steps": 32, "bptt_length": 16, "num_minibatches": 2, "update_epochs": 2,
-                "learning_rate": 3e-3, "ent_coef": 0.0},
-        "prior": {"run": str(out), "weight": 1.0},
-    })
+    config = config_from_dict(
+        TrainConfig,
+        {
+            "total_steps": 60 * 8 * 32,
+            "env": {"params": {"episode_duration": 5.0}},
+            "agent": {"encoder": {"mlp_features": [16]}, "core": {"kind": "gru", "hidden_size": 16}},
+            "ppo": {
+                "num_envs": 8,
+                "num_steps": 32,
+                "bptt_length": 16,
+                "num_minibatches": 2,
+                "update_epochs": 2,
+                "learning_rate": 3e-3,
+                "ent_coef": 0.0,
+            },
+            "prior": {"run": str(out), "weight": 1.0},
+        },
+    )
     ppo = make_ppo(config)
     _, metrics = jax.jit(ppo.train)(jax.random.key(0))
     prior = np.asarray(metrics["prior_log_prob"])
     assert np.isfinite(prior).all()
     assert prior[-10:].mean() > prior[:10].mean() + 0.5, prior
     assert float(np.asarray(metrics["reward_mean"]).max()) == 0.0  # the task pays nothing here
-    bad = config_from_dict(TrainConfig, {"prior": {"run": str(out), "weight": 1.0},
-                                         "env": {"params": {"n_rays": 5}}})
+    bad = config_from_dict(
+        TrainConfig, {"prior": {"run": str(out), "weight": 1.0}, "env": {"params": {"n_rays": 5}}}
+    )
     with pytest.raises(ValueError, match="n_rays"):
         make_ppo(bad)
     from neuroethology.config import ConfigError

@@ -16,7 +16,9 @@ from neuroethology.fitting.reconstruct import path_segments, path_windows
 @pytest.fixture(scope="module")
 def simulated():
     env, p = ne.make("neuroethology/OpenField-v0", episode_duration=1000.0, n_rays=8)
-    result = ne.rollout(env, ne.policies.RandomMotion(), jax.random.key(7), p, num_steps=3000, record_obs=True)
+    result = ne.rollout(
+        env, ne.policies.RandomMotion(), jax.random.key(7), p, num_steps=3000, record_obs=True
+    )
     return env, p, result
 
 
@@ -34,10 +36,15 @@ def test_reconstruction_reproduces_the_environment(simulated):
     moving[0] = False  # a segment's first state cannot know the turn that led to it (set to 0)
     np.testing.assert_allclose(np.asarray(demo.states.position), positions[k], atol=1e-6)
     np.testing.assert_allclose(np.asarray(demo.states.speed), np.asarray(result.states.speed)[k], atol=1e-4)
-    heading_err = np.angle(np.exp(1j * (np.asarray(demo.states.heading) - np.asarray(result.states.heading)[k])))
+    heading_err = np.angle(
+        np.exp(1j * (np.asarray(demo.states.heading) - np.asarray(result.states.heading)[k]))
+    )
     assert np.abs(heading_err[moving]).max() < 1e-3
     np.testing.assert_allclose(
-        np.asarray(demo.observations)[moving], np.asarray(result.observations)[k][moving], atol=2e-3, rtol=1e-3
+        np.asarray(demo.observations)[moving],
+        np.asarray(result.observations)[k][moving],
+        atol=2e-3,
+        rtol=1e-3,
     )
     # Inferred actions equal the actions taken, where they were inside the action space.
     actions = np.asarray(result.actions, float)[k]
@@ -68,7 +75,9 @@ def test_segments_are_never_crossed():
     assert demo.episode_start.sum() == 2
     assert demo.num_steps == (10 - 2) + (27 - 2)
     # No step spans the gap: every next position is one step (1 cm) away.
-    np.testing.assert_allclose(np.linalg.norm(demo.next_position - np.asarray(demo.states.position), axis=1), 0.01, atol=1e-6)
+    np.testing.assert_allclose(
+        np.linalg.norm(demo.next_position - np.asarray(demo.states.position), axis=1), 0.01, atol=1e-6
+    )
     windows = path_windows(xy, p, time=t)
     assert windows.shape == (demo.num_steps, 4, 2)
     assert np.isnan(windows[demo.episode_start, 0]).all() and np.isfinite(windows[~demo.episode_start]).all()
@@ -86,7 +95,9 @@ def test_recordings_that_do_not_fit_the_environment_are_rejected():
     no_arena = from_arrays(xy, fps=50.0, source_file="/data/rat1.csv")
     with pytest.raises(ValueError, match=r"rat1\.csv.*no arena"):
         open_field_params_for(no_arena)
-    pixels = from_arrays(xy * 640, fps=50.0, arena={"shape": "box", "width": 1.0, "height": 1.0}, source_file="/data/px.csv")
+    pixels = from_arrays(
+        xy * 640, fps=50.0, arena={"shape": "box", "width": 1.0, "height": 1.0}, source_file="/data/px.csv"
+    )
     with pytest.raises(ValueError, match=r"px\.csv.*units"):
         open_field_params_for(pixels)
     ok = from_arrays(xy, fps=50.0, arena={"shape": "circle", "radius": 0.5})
