@@ -340,7 +340,7 @@ def _fit_block(
             progress=progress,
         )
         chosen = fitted.best
-        if config.select == "closed_loop":
+        if config.select == "closed_loop" and config.num_seeds > 1:  # one seed: nothing to choose
             say(f"selection: simulating each of the {config.num_seeds} networks freely in the arena")
             checks = [
                 closed_loop_check(

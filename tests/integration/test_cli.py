@@ -41,7 +41,7 @@ def test_demo_writes_its_figures_and_verdict(tmp_path):
     assert (tmp_path / "demo" / "fitted_gru" / "model.json").exists()
 
 
-def test_fit_then_simulate(tmp_path):
+def test_fit_then_simulate(tmp_path, capsys):
     import jax
 
     import neuroethology.envs as ne
@@ -51,8 +51,9 @@ def test_fit_then_simulate(tmp_path):
     data = tmp_path / "animal.npz"
     np.savez(data, t=np.arange(6000) * 0.02, pos=np.asarray(result.states.position))
     # npz files carry no arena: the command says so, and how to give one.
-    out = run_cli("fit", "--data", str(data), "--model", "ou", "--out", str(tmp_path / "no_arena"))
-    assert out.returncode == 2 and "no arena" in out.stderr and "--arena" in out.stderr and "Traceback" not in out.stderr
+    assert main(["fit", "--data", str(data), "--model", "ou", "--out", str(tmp_path / "no_arena")]) == 2
+    err = capsys.readouterr().err
+    assert "no arena" in err and "--arena" in err and "Traceback" not in err
     out = run_cli("fit", "--data", str(data), "--arena", "1x1", "--out", str(tmp_path / "gru"), "--no-progress",
                   "total_steps=50", "num_seeds=1", "hidden_size=8", "window=32", "burn_in=4", "select=likelihood")
     assert out.returncode == 0, out.stderr
@@ -65,8 +66,8 @@ def test_fit_then_simulate(tmp_path):
 
     rec = load(sim)
     assert rec.sizes["individual"] == 2 and arena_of(rec) == {"shape": "circle", "radius": 0.4}
-    out = run_cli("fit", "--data", str(data), "--arena", "1x1", "--out", str(tmp_path / "x"), "modle=gru")
-    assert out.returncode == 2 and "did you mean 'model'" in out.stderr
+    assert main(["fit", "--data", str(data), "--arena", "1x1", "--out", str(tmp_path / "x"), "modle=gru"]) == 2
+    assert "did you mean 'model'" in capsys.readouterr().err
 
 
 def test_bad_arguments_give_a_message_not_a_traceback(tmp_path, capsys):

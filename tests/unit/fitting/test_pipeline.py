@@ -104,10 +104,10 @@ def test_closed_loop_check_tells_the_true_model_from_a_wrong_one():
 
 
 def test_cross_validation_over_time_blocks():
-    rec = _recording(seconds=90.0, seed=4)
-    result = fit_recording(rec, FitConfig(model="ou", folds=3), say=lambda m: None)
+    rec = _recording(seconds=60.0, seed=4)
+    result = fit_recording(rec, FitConfig(model="ou", folds=2), say=lambda m: None)
     cv = result.scores["cross_validation"]
-    assert len(cv["folds"]) == 3
+    assert len(cv["folds"]) == 2
     assert cv["baseline"]["log_likelihood_per_step_mean"] > cv["null"]["log_likelihood_per_step_mean"]
 
 
@@ -217,8 +217,10 @@ def test_shipped_fit_config_is_the_default_and_the_prior_config_loads(fitted_run
 
 @pytest.mark.parametrize(
     "overrides",
-    [{"model": "lstm"}, {"model": "rnn"}, {"model": "gru", "image": True, "env_params": {"image_size": 16}}],
-    ids=["lstm", "leaky_rnn", "gru_cnn_image"],
+    # The pipeline treats every core alike (cores are tested in tests/unit/agents); the leaky RNN adds private
+    # noise to simulate, the image option a CNN and Dict observations to reconstruct.
+    [{"model": "rnn"}, {"model": "gru", "image": True, "env_params": {"image_size": 16}}],
+    ids=["leaky_rnn", "gru_cnn_image"],
 )
 def test_every_network_kind_fits_saves_loads_and_simulates(tmp_path, overrides):
     rec = _recording(seconds=60.0, seed=5)
