@@ -26,7 +26,6 @@ from __future__ import annotations
 import dataclasses
 import json
 import math
-import platform
 import re
 import time
 from collections.abc import Callable
@@ -40,7 +39,7 @@ from jax.sharding import NamedSharding
 from jax.sharding import PartitionSpec as P
 
 from ..config import config_from_dict, config_to_dict, dump_config, read_yaml
-from ..runs import git_commit, now, package_version, write_json
+from ..runs import environment_manifest, now, write_json
 from .config import TrainConfig, full_env_params
 from .ppo import ENV_AXIS_FIELDS, HYPERPARAMS, PPO, Hyperparams, RunnerState, make_ppo
 
@@ -265,6 +264,15 @@ _CHUNK_CACHE: dict[tuple, Callable] = {}
 _CACHE_SIZE = 8
 
 
+def _cached(cache: dict, key: Any, build: Callable[[], Any]) -> Any:
+    """``cache[key]``, built on first use; the oldest entry goes when the cache holds ``_CACHE_SIZE``."""
+    if key not in cache:
+        if len(cache) >= _CACHE_SIZE:
+            cache.pop(next(iter(cache)))
+        cache[key] = build()
+    return cache[key]
+
+
 def _ppo_key(config: TrainConfig) -> str:
     data = config_to_dict(config)
     for name in ("seed", "num_seeds", "sweep", "run"):
@@ -274,12 +282,7 @@ def _ppo_key(config: TrainConfig) -> str:
 
 def cached_ppo(config: TrainConfig) -> PPO:
     """:func:`make_ppo` for ``config``, reused for equal configurations (seeds, sweep and run aside)."""
-    key = _ppo_key(config)
-    if key not in _PPO_CACHE:
-        if len(_PPO_CACHE) >= _CACHE_SIZE:
-            _PPO_CACHE.pop(next(iter(_PPO_CACHE)))
-        _PPO_CACHE[key] = make_ppo(config)
-    return _PPO_CACHE[key]
+    return _cached(_PPO_CACHE, _ppo_key(config), lambda: make_ppo(config))
 
 
 def _compiled(ppo: PPO, shardings: RunnerState, num_updates_in_chunk: int) -> Callable:
@@ -301,11 +304,7 @@ def _compiled_init(config: TrainConfig, ppo: PPO, shardings: RunnerState) -> Cal
         tuple(d.id for d in mesh.devices.reshape(-1)),
         tuple(mesh.shape.items()),
     )
-    if key not in _CHUNK_CACHE:
-        if len(_CHUNK_CACHE) >= _CACHE_SIZE:
-            _CHUNK_CACHE.pop(next(iter(_CHUNK_CACHE)))
-        _CHUNK_CACHE[key] = jax.jit(jax.vmap(ppo.init), out_shardings=shardings)
-    return _CHUNK_CACHE[key]
+    return _cached(_CHUNK_CACHE, key, lambda: jax.jit(jax.vmap(ppo.init), out_shardings=shardings))
 
 
 def _compiled_chunk(
@@ -321,11 +320,7 @@ def _compiled_chunk(
         tuple(d.id for d in mesh.devices.reshape(-1)),
         tuple(mesh.shape.items()),
     )
-    if key not in _CHUNK_CACHE:
-        if len(_CHUNK_CACHE) >= _CACHE_SIZE:
-            _CHUNK_CACHE.pop(next(iter(_CHUNK_CACHE)))
-        _CHUNK_CACHE[key] = _compiled(ppo, shardings, n).lower(state).compile()
-    return _CHUNK_CACHE[key]
+    return _cached(_CHUNK_CACHE, key, lambda: _compiled(ppo, shardings, n).lower(state).compile())
 
 
 def train_run(
@@ -380,26 +375,19 @@ def train_run(
     start_wall = time.perf_counter()
     previous_wall = float(manifest.get("wall_time_s", 0.0))
     invocation = {"started": now(), "status": "running"}
-    manifest.update(
-        {
-            "package": "neuroethology",
-            "version": package_version(),
-            "git_commit": git_commit(),
-            "python": platform.python_version(),
-            "jax": jax.__version__,
-            "platform": jax.devices()[0].platform,
-            "devices": [str(d) for d in mesh.devices.reshape(-1)],
-            "process_count": jax.process_count(),
-            "mesh": dict(mesh.shape),
-            "seeds": sorted({label["seed"] for label in labels}),
-            "runs": labels,
-            "env_id": config.env.id,
-            "num_updates": ppo.num_updates,
-            "env_steps_per_update": ppo.steps_per_update,
-            "status": "running",
-        }
+    current = environment_manifest(
+        devices=[str(d) for d in mesh.devices.reshape(-1)],  # the devices this run is sharded over
+        mesh=dict(mesh.shape),
+        seeds=sorted({label["seed"] for label in labels}),
+        runs=labels,
+        env_id=config.env.id,
+        num_updates=ppo.num_updates,
+        env_steps_per_update=ppo.steps_per_update,
+        status="running",
     )
-    manifest.setdefault("created", now())
+    created = current.pop("created")  # a resumed run keeps the time it was first created
+    manifest.update(current)
+    manifest.setdefault("created", created)
     manifest.setdefault("invocations", []).append(invocation)
 
     def write_manifest(status: str, message: str, updates: int) -> None:
