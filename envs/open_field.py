@@ -324,12 +324,13 @@ class OpenField(NeuroEnv[OpenFieldState, OpenFieldParams]):
         params = self.default_params if params is None else params
         return {"trail": collections.deque(maxlen=max(1, int(trail_seconds / float(params.dt)))), "size": size}
 
-    def render_image(self, state: OpenFieldState, render_state: Any, params: OpenFieldParams | None = None):
-        params = self.default_params if params is None else params
-        render_state = render_state or self.render_init(params)
+    @staticmethod
+    def draw_arena(params: Any, size: int) -> tuple[Canvas, float]:
+        """A canvas with the floor and walls of ``params``' arena (box or circle; any params with
+        ``extent``, ``arena_shape`` and ``radius``) and the wall thickness drawn, in metres."""
         ex, ey = (float(v) for v in params.extent)
         pad = 0.05 * max(ex, ey)
-        canvas = Canvas((-pad, ex + pad), (-pad, ey + pad), size=render_state["size"], background=COLOURS["outside"])
+        canvas = Canvas((-pad, ex + pad), (-pad, ey + pad), size=size, background=COLOURS["outside"])
         wall = 0.015 * max(ex, ey)
         if params.arena_shape == "circle":
             r = float(params.radius)
@@ -338,6 +339,12 @@ class OpenField(NeuroEnv[OpenFieldState, OpenFieldParams]):
         else:
             canvas.fill_rect(0, 0, ex, ey, COLOURS["floor"])
             canvas.rect_outline(-wall / 2, -wall / 2, ex + wall / 2, ey + wall / 2, wall, COLOURS["wall"])
+        return canvas, wall
+
+    def render_image(self, state: OpenFieldState, render_state: Any, params: OpenFieldParams | None = None):
+        params = self.default_params if params is None else params
+        render_state = render_state or self.render_init(params)
+        canvas, wall = self.draw_arena(params, render_state["size"])
         position = np.asarray(state.position, float)
         heading = float(state.heading)
         render_state["trail"].append(position)
@@ -347,5 +354,5 @@ class OpenField(NeuroEnv[OpenFieldState, OpenFieldParams]):
         angles = heading + np.asarray(geo.sector_offsets(params.n_rays, params.field_of_view))
         for d, a in zip(distances, angles, strict=True):
             canvas.line(position, position + d * np.array([np.cos(a), np.sin(a)]), wall / 4, COLOURS["ray"], 0.5)
-        canvas.agent(position, heading, radius=0.03 * max(ex, ey))
+        canvas.agent(position, heading, radius=2 * wall)  # 3% of the arena's extent
         return render_state, canvas.image

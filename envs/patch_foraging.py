@@ -812,19 +812,7 @@ class PatchForaging(NeuroEnv[PatchForagingState, PatchForagingParams]):
         return canvas.image
 
     def _render_spatial(self, state, render_state, params) -> np.ndarray:
-        ex, ey = (float(v) for v in params.extent)
-        pad = 0.05 * max(ex, ey)
-        canvas = Canvas(
-            (-pad, ex + pad), (-pad, ey + pad), size=render_state["size"], background=COLOURS["outside"]
-        )
-        wall = 0.015 * max(ex, ey)
-        if params.arena_shape == "circle":
-            r = float(params.radius)
-            canvas.fill_circle((r, r), r, COLOURS["floor"])
-            canvas.ring((r, r), r + wall / 2, wall, COLOURS["wall"])
-        else:
-            canvas.fill_rect(0, 0, ex, ey, COLOURS["floor"])
-            canvas.rect_outline(-wall / 2, -wall / 2, ex + wall / 2, ey + wall / 2, wall, COLOURS["wall"])
+        canvas, wall = _OPEN_FIELD.draw_arena(params, render_state["size"])
         radius = float(params.patch_radius)
         for centre, level in zip(np.asarray(params.patch_centres), np.asarray(state.levels), strict=True):
             canvas.fill_circle(centre, radius, COLOURS["reward"], alpha=0.2)
@@ -843,5 +831,5 @@ class PatchForaging(NeuroEnv[PatchForagingState, PatchForagingParams]):
             canvas.line(
                 position, position + d * np.array([np.cos(a), np.sin(a)]), wall / 4, COLOURS["ray"], 0.5
             )
-        canvas.agent(position, heading, radius=0.03 * max(ex, ey))
+        canvas.agent(position, heading, radius=2 * wall)  # 3% of the arena's extent
         return canvas.image
