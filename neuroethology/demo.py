@@ -64,12 +64,6 @@ def ratinabox_default_agent(duration: float, *, runs: int, dt: float, arena: dic
     )
 
 
-def _ks(a: dict[str, np.ndarray], b: dict[str, np.ndarray]) -> dict[str, float]:
-    from scipy.stats import ks_2samp
-
-    return {name: float(ks_2samp(a[name], b[name]).statistic) for name in STATISTICS}
-
-
 def run_demo(
     out: str | Path,
     *,
@@ -88,7 +82,7 @@ def run_demo(
     from .analysis import plots
     from .data import arena_of, save
     from .fitting import FitConfig, fit_recording, load_fitted, simulate
-    from .fitting.pipeline import movement_samples
+    from .fitting.pipeline import ks_statistics, movement_samples
 
     start = time.perf_counter()
     out = Path(out)
@@ -150,7 +144,7 @@ def run_demo(
     say("[4/5] comparing with the held-out rat")
     real = movement_samples(heldout)
     samples = {name: movement_samples(rec) for name, rec in sims.items()}
-    ks = {name: _ks(s, real) for name, s in samples.items()}
+    ks = {name: ks_statistics(s, real) for name, s in samples.items()}
     scores = fit.scores
     report = {
         "data": "Sargolini et al. 2006 rat, 1 x 1 m box, 50 Hz (ratinabox/data/sargolini.npz)",

@@ -66,6 +66,7 @@ __all__ = [
     "load_fitted",
     "simulate",
     "movement_samples",
+    "ks_statistics",
     "closed_loop_check",
 ]
 
@@ -223,19 +224,16 @@ def _track(rec: xr.Dataset) -> tuple[np.ndarray, np.ndarray, np.ndarray | None]:
     return xy, rec["time"].values.astype(float), seg
 
 
-def _rows(rec: xr.Dataset, params: OpenFieldParams, min_step: float) -> tuple[Demonstration, np.ndarray]:
-    """Demonstration and matching likelihood windows of a (sub-)recording."""
+def _demo(rec: xr.Dataset, params: OpenFieldParams, min_step: float) -> Demonstration:
+    """Teacher-forcing rows of a (sub-)recording."""
     xy, t, seg = _track(rec)
-    demo = reconstruct_path(xy, params, time=t, segment=seg, min_step=min_step)
-    windows = path_windows(xy, params, time=t, segment=seg)
-    return demo, windows
+    return reconstruct_path(xy, params, time=t, segment=seg, min_step=min_step)
 
 
-def _time_blocks(rec: xr.Dataset, edges: list[float]) -> list[xr.Dataset]:
-    t = rec["time"].values
-    return [
-        rec.isel(time=np.flatnonzero((t >= a) & (t < b))) for a, b in zip(edges[:-1], edges[1:], strict=True)
-    ]
+def _windows(rec: xr.Dataset, params: OpenFieldParams) -> np.ndarray:
+    """The baseline's likelihood windows of a (sub-)recording, step for step with :func:`_demo`'s rows."""
+    xy, t, seg = _track(rec)
+    return path_windows(xy, params, time=t, segment=seg)
 
 
 def _split(rec: xr.Dataset, holdout: float, start: float | None = None, stop: float | None = None):
@@ -297,10 +295,9 @@ def _fit_block(
     t = train["time"].values
     cut = float(t[0]) + (1 - config.validation_fraction) * (float(t[-1]) - float(t[0]))
     fit_part, val_part = _split(train, config.validation_fraction, cut, float(t[-1]) + 1e-9)
-    demo_train, windows_train = _rows(train, params, min_step)
-    demo_fit, _ = _rows(fit_part, params, min_step)
-    demo_val, _ = _rows(val_part, params, min_step)
-    demo_test, windows_test = _rows(test, params, min_step)
+    demo_train, demo_test = _demo(train, params, min_step), _demo(test, params, min_step)
+    windows_train, windows_test = _windows(train, params), _windows(test, params)
+    demo_fit, demo_val = _demo(fit_part, params, min_step), _demo(val_part, params, min_step)
 
     say(
         f"baseline: fitting RatInABox's random-motion model to {demo_train.num_steps} steps by maximum likelihood"
@@ -342,6 +339,7 @@ def _fit_block(
         chosen = fitted.best
         if config.select == "closed_loop" and config.num_seeds > 1:  # one seed: nothing to choose
             say(f"selection: simulating each of the {config.num_seeds} networks freely in the arena")
+            train_samples = movement_samples(train)
             checks = [
                 closed_loop_check(
                     FittedModel(
@@ -355,6 +353,7 @@ def _fit_block(
                     train,
                     runs=config.selection_runs,
                     key=jax.random.fold_in(key, 7),
+                    reference_samples=train_samples,
                 )
                 for i in range(config.num_seeds)
             ]
@@ -394,18 +393,31 @@ def movement_samples(rec: xr.Dataset, arena: dict | None = None) -> dict[str, np
     return {name: np.concatenate(v) for name, v in out.items()}
 
 
-def closed_loop_check(
-    model: FittedModel, reference: xr.Dataset, *, runs: int, key: jax.Array, duration: float | None = None
-) -> dict[str, float]:
-    """Two-sample KS statistics between ``model``'s free simulation (``runs`` animals, as long as the
-    reference unless ``duration``) and a reference Recording, for speed, turning rate and wall distance."""
+def ks_statistics(sim: dict[str, np.ndarray], ref: dict[str, np.ndarray]) -> dict[str, float]:
+    """Two-sample KS statistic per statistic of two :func:`movement_samples` results."""
     from scipy.stats import ks_2samp
 
+    return {name: float(ks_2samp(sim[name], ref[name]).statistic) for name in sim}
+
+
+def closed_loop_check(
+    model: FittedModel,
+    reference: xr.Dataset,
+    *,
+    runs: int,
+    key: jax.Array,
+    duration: float | None = None,
+    reference_samples: dict[str, np.ndarray] | None = None,
+) -> dict[str, float]:
+    """Two-sample KS statistics between ``model``'s free simulation (``runs`` animals, as long as the
+    reference unless ``duration``) and a reference Recording, for speed, turning rate and wall distance.
+    ``reference_samples`` (``movement_samples(reference)``) saves recomputing them for several models."""
     t = reference["time"].values
     duration = duration or float(t[-1] - t[0])
     sim = movement_samples(simulate(model, duration=duration, key=key, num_runs=runs))
-    ref = movement_samples(reference)
-    return {name: float(ks_2samp(sim[name], ref[name]).statistic) for name in sim}
+    return ks_statistics(
+        sim, reference_samples if reference_samples is not None else movement_samples(reference)
+    )
 
 
 def _summary(ll: np.ndarray, ll_null: np.ndarray) -> dict[str, float]:
