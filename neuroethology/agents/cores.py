@@ -25,6 +25,7 @@ import numpy as np
 from flax import nnx
 
 from .encoders import ACTIVATIONS
+from .initializers import orthogonal
 
 __all__ = ["CoreConfig", "GRUCore", "LSTMCore", "LeakyRNNCore", "FeedForwardCore", "make_core", "CORES"]
 
@@ -53,8 +54,8 @@ def _stacked_orthogonal(key: jax.Array, rows: int, units: int, blocks: int, gain
     """``blocks`` independent orthogonal ``(rows, units)`` matrices side by side, ``(rows, blocks * units)``
     (each gate of a fused GRU/LSTM gets its own orthogonal block)."""
     keys = jax.random.split(key, blocks)
-    init = nnx.initializers.orthogonal(gain)
-    return jnp.concatenate([init(k, (rows, units), jnp.float32) for k in keys], axis=1)
+    init = orthogonal(gain)
+    return jnp.concatenate([init(k, (rows, units)) for k in keys], axis=1)
 
 
 class GRUCore(nnx.Module):
@@ -166,9 +167,9 @@ class LeakyRNNCore(nnx.Module):
         self.alpha = float(dt) / float(tau)
         self.noise_std = float(noise_std)
         self.rate_activation = rate_activation
-        self.w_x = nnx.Param(nnx.initializers.orthogonal(1.0)(rngs.params(), (in_features, h), jnp.float32))
+        self.w_x = nnx.Param(orthogonal(1.0)(rngs.params(), (in_features, h)))
         self.b_x = nnx.Param(jnp.zeros((h,), jnp.float32))
-        self.w_h = nnx.Param(nnx.initializers.orthogonal(1.0)(rngs.params(), (h, h), jnp.float32))
+        self.w_h = nnx.Param(orthogonal(1.0)(rngs.params(), (h, h)))
 
     def project(self, x: jax.Array) -> jax.Array:
         return x @ self.w_x[...] + self.b_x[...]
@@ -194,9 +195,7 @@ class FeedForwardCore(nnx.Module):
         self.hidden_size = h
         self.state_size = 0
         self.features = h
-        self.w_x = nnx.Param(
-            nnx.initializers.orthogonal(np.sqrt(2))(rngs.params(), (in_features, h), jnp.float32)
-        )
+        self.w_x = nnx.Param(orthogonal(np.sqrt(2))(rngs.params(), (in_features, h)))
         self.b_x = nnx.Param(jnp.zeros((h,), jnp.float32))
 
     def project(self, x: jax.Array) -> jax.Array:

@@ -37,6 +37,8 @@ import numpy as np
 from flax import nnx
 from gymnasium import spaces
 
+from .initializers import orthogonal
+
 __all__ = [
     "AUTO_MAX_HALF_RANGE",
     "EncoderConfig",
@@ -159,7 +161,7 @@ def _dense(
     return nnx.Linear(
         in_features,
         out_features,
-        kernel_init=nnx.initializers.orthogonal(gain),
+        kernel_init=orthogonal(gain),
         bias_init=nnx.initializers.zeros_init(),
         rngs=rngs,
     )
@@ -228,7 +230,7 @@ class PatchConv(nnx.Module):
     """
 
     def __init__(self, in_channels: int, out_channels: int, *, rngs: nnx.Rngs) -> None:
-        init = nnx.initializers.orthogonal(np.sqrt(2))
+        init = orthogonal(np.sqrt(2))
         # (9 C_in, C_out), rows in the patch feature order of conv_general_dilated_patches: (C_in, kh, kw).
         self.kernel = nnx.Param(init(rngs.params(), (9 * in_channels, out_channels), jnp.float32))
         self.bias = nnx.Param(jnp.zeros((out_channels,), jnp.float32))

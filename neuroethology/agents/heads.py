@@ -39,6 +39,8 @@ from flax import nnx, struct
 from gymnasium import spaces
 from jax.scipy.special import log_ndtr
 
+from .initializers import orthogonal
+
 __all__ = ["Categorical", "BoundedGaussian", "PolicyHead", "ValueHead", "SQUASHES"]
 
 SQUASHES = ("clip", "tanh")
@@ -158,9 +160,7 @@ class PolicyHead(nnx.Module):
         init_std: float = 0.5,
         rngs: nnx.Rngs,
     ) -> None:
-        dense = dict(
-            kernel_init=nnx.initializers.orthogonal(0.01), bias_init=nnx.initializers.zeros_init(), rngs=rngs
-        )
+        dense = dict(kernel_init=orthogonal(0.01), bias_init=nnx.initializers.zeros_init(), rngs=rngs)
         if isinstance(action_space, spaces.Discrete):
             self.kind = "categorical"
             self.start = int(action_space.start)
@@ -209,7 +209,7 @@ class ValueHead(nnx.Module):
         self.out = nnx.Linear(
             features,
             1,
-            kernel_init=nnx.initializers.orthogonal(1.0),
+            kernel_init=orthogonal(1.0),
             bias_init=nnx.initializers.zeros_init(),
             rngs=rngs,
         )
