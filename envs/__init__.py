@@ -10,7 +10,17 @@ Importing this package registers every environment with Gymnasium, so ``gymnasiu
 """
 
 from . import geometry, policies
-from .core import EnvState, GymnasiumEnv, JaxVectorEnv, NeuroEnv, make, register, registered_envs
+from .core import (
+    EnvState,
+    GymnasiumEnv,
+    JaxVectorEnv,
+    NeuroEnv,
+    arena_of,
+    env_of,
+    make,
+    register,
+    registered_envs,
+)
 from .odor_plume import OdorPlume, OdorPlumeParams, OdorPlumeState
 from .open_field import OpenField, OpenFieldParams, OpenFieldState
 from .patch_foraging import (
@@ -27,6 +37,8 @@ from .water_maze import WaterMaze, WaterMazeParams, WaterMazeState
 
 __all__ = [
     "EnvState",
+    "arena_of",
+    "env_of",
     "GymnasiumEnv",
     "JaxVectorEnv",
     "NeuroEnv",

@@ -49,6 +49,8 @@ __all__ = [
     "registered_envs",
     "resolve_params",
     "uniform21",
+    "arena_of",
+    "env_of",
 ]
 
 NAMESPACE = "neuroethology"
@@ -184,6 +186,53 @@ class NeuroEnv(FuncEnv, Generic[StateT, ParamsT]):
         ``ValueError`` that lists every problem and, for a misspelt name, the nearest valid one."""
         return resolve_params(self, self.default_params, overrides)
 
+    # -- what the environment says about itself (read by simulation, fitting and the commands) ----------
+    def arena(self, params: ParamsT) -> dict[str, Any] | None:
+        """The arena as a Recording stores it (``{"shape": "box", "width": W, "height": H}`` or
+        ``{"shape": "circle", "radius": R}``, metres), or ``None`` where the task has no such arena (a
+        non-spatial task, a maze corridor)."""
+        return None
+
+    def with_arena(self, params: ParamsT, arena: Mapping[str, Any]) -> ParamsT:
+        """``params`` placed in another arena (a mapping as :meth:`arena` returns). Environments whose
+        arena can change override this; the others refuse."""
+        raise ValueError(f"{self.env_id()} has no arena that can be changed (got {dict(arena)!r})")
+
+    def is_spatial(self, params: ParamsT) -> bool:
+        """Whether the animal has a pose (``state_info`` reports ``position`` and ``heading``)."""
+        return True
+
+    def action_names(self, params: ParamsT) -> list[str]:
+        """Names of the action dimensions (a Recording's ``action_dim`` coordinate): ``["action"]`` for a
+        discrete choice, ``a0, a1, ...`` unless the environment names them."""
+        space = self.action_space(params)
+        if isinstance(space, spaces.Discrete):
+            return ["action"]
+        return [f"a{i}" for i in range(int(np.prod(space.shape)))]
+
+    def recording_attrs(self, params: ParamsT) -> dict[str, Any]:
+        """Task constants that a simulated Recording carries as attributes (e.g. ``platform_radius``), so
+        that analyses of the task need not know the environment."""
+        return {}
+
+    def with_session(self, params: ParamsT, seconds: float) -> ParamsT:
+        """``params`` for a free-running session of at least ``seconds``: environments whose episodes are
+        only a time limit (free exploration) extend it; tasks whose episodes are trials keep them."""
+        return params
+
+    def params_dict(self, params: ParamsT) -> dict[str, Any]:
+        """Every parameter as a plain Python value (JSON-safe; arrays become lists), in field order."""
+        out = {}
+        for f in dataclasses.fields(params):
+            value = getattr(params, f.name)
+            if isinstance(value, (bool, int, float, str)) or value is None:
+                out[f.name] = value
+            elif isinstance(value, tuple):
+                out[f.name] = [np.asarray(v).tolist() for v in value]
+            else:
+                out[f.name] = np.asarray(value).tolist()
+        return out
+
     # -- the jittable contract --------------------------------------------------------------------------
     def reset(self, key: jax.Array, params: ParamsT | None = None) -> tuple[Any, StateT]:
         """Draw an initial state; returns ``(obs, state)``. Pure; safe under ``jit``/``vmap``."""
@@ -293,6 +342,8 @@ def resolve_params(env: NeuroEnv, base: Any, overrides: Mapping[str, Any]) -> An
             if not isinstance(value, str):
                 problems.append(f"'{key}' must be a string, got {value!r}")
                 continue
+        elif isinstance(default, tuple) and isinstance(value, list):
+            value = tuple(value)  # JSON and YAML have lists; a static field must be hashable
         clean[key] = value
     if problems:
         raise ValueError(f"{env.env_id()}: invalid parameters: " + "; ".join(problems) + f". Valid: {names}")
@@ -325,7 +376,9 @@ def check_action(env_id: str, space: spaces.Space, action: Any) -> np.ndarray:
         try:
             arr = np.asarray(action, dtype=np.float64)
         except (TypeError, ValueError) as e:
-            raise ValueError(f"{env_id}: action must be numbers of shape {space.shape}, got {action!r}") from e
+            raise ValueError(
+                f"{env_id}: action must be numbers of shape {space.shape}, got {action!r}"
+            ) from e
         if arr.shape != space.shape:
             raise ValueError(f"{env_id}: action must have shape {space.shape}, got shape {arr.shape}")
         if not np.all(np.isfinite(arr)):
@@ -506,7 +559,9 @@ class JaxVectorEnv(gymnasium.vector.VectorEnv):
 _REGISTRY: dict[str, type[NeuroEnv]] = {}
 
 
-def _gymnasium_entry(env_cls: type[NeuroEnv], render_mode: str | None = None, **overrides: Any) -> GymnasiumEnv:
+def _gymnasium_entry(
+    env_cls: type[NeuroEnv], render_mode: str | None = None, **overrides: Any
+) -> GymnasiumEnv:
     return env_cls().gymnasium(render_mode=render_mode, **overrides)
 
 
@@ -530,6 +585,19 @@ def register(env_cls: type[NeuroEnv]) -> type[NeuroEnv]:
             disable_env_checker=False,
         )
     return env_cls
+
+
+def env_of(params: Any) -> NeuroEnv:
+    """The registered environment whose parameter type ``params`` is (``TypeError`` for anything else)."""
+    for env_cls in _REGISTRY.values():
+        if type(params) is env_cls.params_type:
+            return env_cls()
+    raise TypeError(f"{type(params).__name__} is not the params of a registered environment")
+
+
+def arena_of(params: Any) -> dict[str, Any] | None:
+    """The arena of an environment's ``params`` as a Recording stores it (see :meth:`NeuroEnv.arena`)."""
+    return env_of(params).arena(params)
 
 
 def registered_envs() -> list[str]:

@@ -7,6 +7,9 @@ anticlockwise from the +x axis. All functions work on single points (vmap for ba
 
 from __future__ import annotations
 
+from collections.abc import Mapping
+from typing import Any
+
 import jax
 import jax.numpy as jnp
 from jax.typing import ArrayLike
@@ -22,6 +25,8 @@ __all__ = [
     "distance_to_wall_circle",
     "sector_offsets",
     "ray_directions",
+    "box_or_circle",
+    "with_box_or_circle",
 ]
 
 _TINY = 1e-12
@@ -57,7 +62,9 @@ def ray_directions(heading: ArrayLike, offsets: ArrayLike) -> jax.Array:
     return jnp.stack([c * co - s * so, s * co + c * so], axis=-1)
 
 
-def ray_distances_box(position: ArrayLike, directions: ArrayLike, width: ArrayLike, height: ArrayLike) -> jax.Array:
+def ray_distances_box(
+    position: ArrayLike, directions: ArrayLike, width: ArrayLike, height: ArrayLike
+) -> jax.Array:
     """Distance (m) from ``position`` (inside the box) to the first wall along each unit vector of
     ``directions`` ``(n, 2)``.
 
@@ -114,3 +121,27 @@ def distance_to_wall_circle(position: ArrayLike, radius: ArrayLike) -> jax.Array
     """Shortest distance (m) from a point inside the circle to its wall."""
     q = jnp.asarray(position) - radius
     return radius - jnp.sqrt(q[0] ** 2 + q[1] ** 2)
+
+
+# ---------------------------------------------------------------------------------------------------------
+# Box-or-circle arenas as Recordings store them (params with arena_shape, width, height, radius)
+# ---------------------------------------------------------------------------------------------------------
+
+
+def box_or_circle(params: Any) -> dict[str, Any]:
+    """The arena of params with ``arena_shape``, ``width``, ``height`` and ``radius`` fields as a Recording
+    stores it: ``{"shape": "box", "width": W, "height": H}`` or ``{"shape": "circle", "radius": R}`` (m)."""
+    if params.arena_shape == "circle":
+        return {"shape": "circle", "radius": float(params.radius)}
+    return {"shape": "box", "width": float(params.width), "height": float(params.height)}
+
+
+def with_box_or_circle(params: Any, arena: Mapping[str, Any], *, where: str) -> Any:
+    """``params`` (fields as in :func:`box_or_circle`) moved to ``arena``; ``where`` names the caller in the
+    error for an arena that is neither a box nor a circle."""
+    shape = arena.get("shape", "box")
+    if shape == "circle":
+        return params.replace(arena_shape="circle", radius=float(arena["radius"]))
+    if shape == "box":
+        return params.replace(arena_shape="box", width=float(arena["width"]), height=float(arena["height"]))
+    raise ValueError(f"{where}: an arena must be a box or a circle, got {dict(arena)!r}")

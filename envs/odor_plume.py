@@ -608,9 +608,21 @@ class OdorPlume(NeuroEnv[OdorPlumeState, OdorPlumeParams]):
         low = np.array([0.0, 0.0, -1.0, -1.0, 0.0, -params.max_turn_rate], np.float32)
         return spaces.Box(low, high, dtype=np.float32)
 
+    # -- what the environment says about itself ----------------------------------------------------------
+    def arena(self, params: OdorPlumeParams) -> dict[str, Any]:
+        return {"shape": "box", "width": float(params.width), "height": float(params.height)}
+
+    def with_arena(self, params: OdorPlumeParams, arena: Any) -> OdorPlumeParams:
+        if arena.get("shape") != "box":
+            raise ValueError(f"{self.env_id()}: the wind tunnel is a box; got the arena {dict(arena)!r}")
+        return params.replace(width=float(arena["width"]), height=float(arena["height"]))
+
     def action_names(self, params: OdorPlumeParams | None = None) -> list[str]:
         """Names of the action dimensions (a Recording's ``action_dim`` coordinate)."""
         return ["speed", "turn_rate"]
+
+    def recording_attrs(self, params: OdorPlumeParams) -> dict[str, Any]:
+        return {"success_radius": float(params.success_radius), "mode": params.mode}
 
     def action_space(self, params: OdorPlumeParams | None = None) -> spaces.Box:
         params = self.default_params if params is None else params

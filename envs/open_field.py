@@ -64,7 +64,9 @@ class OpenFieldParams:
     arena_shape: str = struct.field(pytree_node=False, default="box")  # "box" or "circle"
     width: float = 1.0  # m, box x extent: the 1 x 1 m box of Sargolini et al. 2006
     height: float = 1.0  # m, box y extent (Sargolini et al. 2006)
-    radius: float = 0.5  # m, circular arena radius (a 1 m diameter open field); used when arena_shape="circle"
+    radius: float = (
+        0.5  # m, circular arena radius (a 1 m diameter open field); used when arena_shape="circle"
+    )
     # Time.
     dt: float = 0.02  # s, the 50 Hz position sampling of Sargolini et al. 2006
     episode_duration: float = 600.0  # s, one 10 min recording session of Sargolini et al. 2006
@@ -123,8 +125,17 @@ class OpenField(NeuroEnv[OpenFieldState, OpenFieldParams]):
         return super().validate_params(params) + self.check_fields(
             params,
             choices={"arena_shape": ARENA_SHAPES, "reward_type": REWARD_TYPES},
-            positive=("width", "height", "radius", "dt", "max_speed", "max_acceleration", "max_angular_velocity",
-                      "image_extent", "episode_duration"),
+            positive=(
+                "width",
+                "height",
+                "radius",
+                "dt",
+                "max_speed",
+                "max_acceleration",
+                "max_angular_velocity",
+                "image_extent",
+                "episode_duration",
+            ),
             angles=("field_of_view",),
             at_least_one=("n_rays", "image_size", "coverage_bins"),
         )
@@ -239,7 +250,9 @@ class OpenField(NeuroEnv[OpenFieldState, OpenFieldParams]):
             return jnp.where(count == 1, 1.0 / self._n_floor_bins(params), 0.0).astype(jnp.float32)
         return (1.0 / jnp.sqrt(count.astype(jnp.float32))).astype(jnp.float32)
 
-    def terminal(self, state: OpenFieldState, rng: jax.Array, params: OpenFieldParams | None = None) -> jax.Array:
+    def terminal(
+        self, state: OpenFieldState, rng: jax.Array, params: OpenFieldParams | None = None
+    ) -> jax.Array:
         return jnp.zeros((), bool)
 
     def state_info(self, state: OpenFieldState, params: OpenFieldParams | None = None) -> dict:
@@ -302,17 +315,36 @@ class OpenField(NeuroEnv[OpenFieldState, OpenFieldParams]):
         params = self.default_params if params is None else params
         ex, ey = (float(v) for v in params.extent)
         longest = float(np.hypot(ex, ey))
-        low = np.concatenate([np.zeros(params.n_rays), [0.0, -params.max_angular_velocity]]).astype(np.float32)
+        low = np.concatenate([np.zeros(params.n_rays), [0.0, -params.max_angular_velocity]]).astype(
+            np.float32
+        )
         high = np.concatenate(
             [np.full(params.n_rays, longest), [params.max_speed, params.max_angular_velocity]]
         ).astype(np.float32)
         # A little slack on the upper bounds absorbs float32 rounding (a ray can be 1 ulp over the diagonal).
-        vector = spaces.Box(low, np.nextafter(high, np.float32(np.inf)) * np.float32(1 + 1e-6), dtype=np.float32)
+        vector = spaces.Box(
+            low, np.nextafter(high, np.float32(np.inf)) * np.float32(1 + 1e-6), dtype=np.float32
+        )
         if not params.observe_image:
             return vector
         channels = 2 if _bins(params) else 1
         image = spaces.Box(0.0, 1.0, (params.image_size, params.image_size, channels), np.float32)
         return spaces.Dict({"vector": vector, "image": image})
+
+    # -- what the environment says about itself ----------------------------------------------------------
+    def arena(self, params: OpenFieldParams) -> dict[str, Any]:
+        return geo.box_or_circle(params)
+
+    def with_arena(self, params: OpenFieldParams, arena: Any) -> OpenFieldParams:
+        return geo.with_box_or_circle(params, arena, where=self.env_id())
+
+    def with_session(self, params: OpenFieldParams, seconds: float) -> OpenFieldParams:
+        """Free exploration: the episode is only a time limit, extended to cover ``seconds`` (and 10 steps)."""
+        steps = max(2, int(round(seconds / float(params.dt))))
+        return params.replace(episode_duration=(steps + 10) * float(params.dt))
+
+    def action_names(self, params: OpenFieldParams) -> list[str]:
+        return ["acceleration", "angular_velocity"]
 
     def action_space(self, params: OpenFieldParams | None = None) -> spaces.Box:
         params = self.default_params if params is None else params
@@ -322,7 +354,10 @@ class OpenField(NeuroEnv[OpenFieldState, OpenFieldParams]):
     # -- rendering ----------------------------------------------------------------------------------------
     def render_init(self, params: OpenFieldParams | None = None, trail_seconds: float = 5.0, size: int = 256):
         params = self.default_params if params is None else params
-        return {"trail": collections.deque(maxlen=max(1, int(trail_seconds / float(params.dt)))), "size": size}
+        return {
+            "trail": collections.deque(maxlen=max(1, int(trail_seconds / float(params.dt)))),
+            "size": size,
+        }
 
     @staticmethod
     def draw_arena(params: Any, size: int) -> tuple[Canvas, float]:
@@ -353,6 +388,8 @@ class OpenField(NeuroEnv[OpenFieldState, OpenFieldParams]):
         distances = np.asarray(self.ray_distances(state.position, state.heading, params))
         angles = heading + np.asarray(geo.sector_offsets(params.n_rays, params.field_of_view))
         for d, a in zip(distances, angles, strict=True):
-            canvas.line(position, position + d * np.array([np.cos(a), np.sin(a)]), wall / 4, COLOURS["ray"], 0.5)
+            canvas.line(
+                position, position + d * np.array([np.cos(a), np.sin(a)]), wall / 4, COLOURS["ray"], 0.5
+            )
         canvas.agent(position, heading, radius=2 * wall)  # 3% of the arena's extent
         return render_state, canvas.image

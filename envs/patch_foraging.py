@@ -403,11 +403,28 @@ class PatchForaging(NeuroEnv[PatchForagingState, PatchForagingParams]):
     def validate_params(self, params: PatchForagingParams) -> list[str]:
         problems = super().validate_params(params) + self.check_fields(
             params,
-            choices={"mode": MODES, "reward_noise": REWARD_NOISES, "travel_distribution": TRAVEL_DISTRIBUTIONS,
-                     "arena_shape": ARENA_SHAPES},
-            positive=("initial_rate", "depletion_tau", "replenish_tau", "reward_size", "dt", "episode_duration",
-                      "width", "height", "radius", "patch_radius", "max_speed", "max_acceleration",
-                      "max_angular_velocity", "image_extent"),
+            choices={
+                "mode": MODES,
+                "reward_noise": REWARD_NOISES,
+                "travel_distribution": TRAVEL_DISTRIBUTIONS,
+                "arena_shape": ARENA_SHAPES,
+            },
+            positive=(
+                "initial_rate",
+                "depletion_tau",
+                "replenish_tau",
+                "reward_size",
+                "dt",
+                "episode_duration",
+                "width",
+                "height",
+                "radius",
+                "patch_radius",
+                "max_speed",
+                "max_acceleration",
+                "max_angular_velocity",
+                "image_extent",
+            ),
             non_negative=("travel_time", "travel_time_range", "patch_ring_radius"),
             angles=("field_of_view",),
             at_least_one=("n_rays", "image_size"),
@@ -724,6 +741,27 @@ class PatchForaging(NeuroEnv[PatchForagingState, PatchForagingParams]):
             return vector
         image = spaces.Box(0.0, 1.0, (params.image_size, params.image_size, 2), np.float32)
         return spaces.Dict({"vector": vector, "image": image})
+
+    # -- what the environment says about itself ----------------------------------------------------------
+    def arena(self, params: PatchForagingParams) -> dict[str, Any] | None:
+        return geo.box_or_circle(params) if params.mode == "spatial" else None
+
+    def with_arena(self, params: PatchForagingParams, arena: Any) -> PatchForagingParams:
+        if params.mode != "spatial":
+            return super().with_arena(params, arena)
+        return geo.with_box_or_circle(params, arena, where=self.env_id())
+
+    def is_spatial(self, params: PatchForagingParams) -> bool:
+        return params.mode == "spatial"
+
+    def action_names(self, params: PatchForagingParams) -> list[str]:
+        return ["acceleration", "angular_velocity"] if params.mode == "spatial" else ["action"]
+
+    def recording_attrs(self, params: PatchForagingParams) -> dict[str, Any]:
+        attrs: dict[str, Any] = {"mode": params.mode}
+        if params.mode == "spatial":
+            attrs.update(patch_radius=float(params.patch_radius), n_patches=float(params.n_patches))
+        return attrs
 
     def action_space(self, params: PatchForagingParams | None = None) -> spaces.Space:
         params = self.default_params if params is None else params

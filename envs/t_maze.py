@@ -353,8 +353,17 @@ class TMaze(NeuroEnv[TMazeState, TMazeParams]):
         problems = super().validate_params(params) + self.check_fields(
             params,
             choices={"mode": MODES, "task": TASKS},
-            positive=("dt", "session_duration", "stem_length", "arm_length", "corridor_width", "goal_length",
-                      "max_speed", "max_acceleration", "max_angular_velocity"),
+            positive=(
+                "dt",
+                "session_duration",
+                "stem_length",
+                "arm_length",
+                "corridor_width",
+                "goal_length",
+                "max_speed",
+                "max_acceleration",
+                "max_angular_velocity",
+            ),
             angles=("field_of_view",),
             at_least_one=("n_trials", "n_rays"),
         )
@@ -629,6 +638,16 @@ class TMaze(NeuroEnv[TMazeState, TMazeParams]):
         return spaces.Box(
             low, np.nextafter(high, np.float32(np.inf)) * np.float32(1 + 1e-6), dtype=np.float32
         )
+
+    # -- what the environment says about itself ----------------------------------------------------------
+    def is_spatial(self, params: TMazeParams) -> bool:
+        return params.mode == "spatial"
+
+    def action_names(self, params: TMazeParams) -> list[str]:
+        return ["acceleration", "angular_velocity"] if params.mode == "spatial" else ["action"]
+
+    def recording_attrs(self, params: TMazeParams) -> dict[str, Any]:
+        return {"task": params.task, "mode": params.mode}
 
     def action_space(self, params: TMazeParams | None = None) -> spaces.Space:
         params = self.default_params if params is None else params

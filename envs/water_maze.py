@@ -198,8 +198,17 @@ class WaterMaze(NeuroEnv[WaterMazeState, WaterMazeParams]):
         problems = super().validate_params(params) + self.check_fields(
             params,
             choices={"platform_mode": PLATFORM_MODES, "start_facing": START_FACINGS},
-            positive=("pool_radius", "platform_radius", "dt", "trial_duration", "max_speed", "max_acceleration",
-                      "max_angular_velocity", "cue_radius", "cue_size"),
+            positive=(
+                "pool_radius",
+                "platform_radius",
+                "dt",
+                "trial_duration",
+                "max_speed",
+                "max_acceleration",
+                "max_angular_velocity",
+                "cue_radius",
+                "cue_size",
+            ),
             angles=("field_of_view",),
             at_least_one=("trials_per_episode", "n_rays", "image_size"),
         )
@@ -455,6 +464,21 @@ class WaterMaze(NeuroEnv[WaterMazeState, WaterMazeParams]):
         channels = 3 if params.visible_platform else 2
         image = spaces.Box(0.0, 1.0, (params.image_size, params.image_size, channels), np.float32)
         return spaces.Dict({"vector": vector, "image": image})
+
+    # -- what the environment says about itself ----------------------------------------------------------
+    def arena(self, params: WaterMazeParams) -> dict[str, Any]:
+        return {"shape": "circle", "radius": float(params.pool_radius)}
+
+    def with_arena(self, params: WaterMazeParams, arena: Any) -> WaterMazeParams:
+        if arena.get("shape") != "circle":
+            raise ValueError(f"{self.env_id()}: the pool is a circle; got the arena {dict(arena)!r}")
+        return params.replace(pool_radius=float(arena["radius"]))
+
+    def action_names(self, params: WaterMazeParams) -> list[str]:
+        return ["acceleration", "angular_velocity"]
+
+    def recording_attrs(self, params: WaterMazeParams) -> dict[str, Any]:
+        return {"platform_radius": float(params.platform_radius), "pool_radius": float(params.pool_radius)}
 
     def action_space(self, params: WaterMazeParams | None = None) -> spaces.Box:
         params = self.default_params if params is None else params

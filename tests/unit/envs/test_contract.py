@@ -84,7 +84,9 @@ def test_same_key_same_trajectory(env_id):
     for x, y in zip(jax.tree.leaves(a), jax.tree.leaves(b), strict=True):
         np.testing.assert_array_equal(np.asarray(x), np.asarray(y))
     first_obs_a, first_obs_c = jax.tree.leaves(a[0])[0], jax.tree.leaves(c[0])[0]
-    assert not np.array_equal(np.asarray(first_obs_a), np.asarray(first_obs_c)), "different keys, same episode"
+    assert not np.array_equal(np.asarray(first_obs_a), np.asarray(first_obs_c)), (
+        "different keys, same episode"
+    )
 
 
 @pytest.mark.parametrize("env_id", ENV_IDS)
@@ -211,3 +213,60 @@ def test_observations_lie_in_the_observation_space(env_id):
     for t, act in enumerate(sample_actions(env, params, 200)):
         obs, state, *_ = step(jax.random.key(t), state, jnp.asarray(act), params)
         assert space.contains(jax.tree.map(np.asarray, obs)), f"step {t}: {obs} not in {space}"
+
+
+# -- what each environment says about itself (read by simulation, fitting and the commands) -----------------
+
+SPATIAL_MODES = {
+    "neuroethology/PatchForaging-v0": {"mode": "spatial"},
+    "neuroethology/TMaze-v0": {"mode": "spatial"},
+}
+
+
+@pytest.mark.parametrize("env_id", ENV_IDS)
+@pytest.mark.parametrize("spatial_mode", [False, True])
+def test_self_description_matches_state_and_spaces(env_id, spatial_mode):
+    import json
+
+    from gymnasium import spaces
+
+    env, params = ne.make(env_id, **(SPATIAL_MODES.get(env_id, {}) if spatial_mode else {}))
+    names = env.action_names(params)
+    space = env.action_space(params)
+    assert len(names) == (1 if isinstance(space, spaces.Discrete) else int(np.prod(space.shape)))
+    _, state = env.reset(jax.random.key(0), params)
+    info = env.state_info(state, params)
+    assert env.is_spatial(params) == ("position" in info)
+    # params_dict is JSON-safe and rebuilds the same params.
+    as_dict = env.params_dict(params)
+    assert list(as_dict) == [f.name for f in __import__("dataclasses").fields(params)]
+    rebuilt = env.make_params(**json.loads(json.dumps(as_dict)))
+    assert env.params_dict(rebuilt) == as_dict
+    arena = env.arena(params)
+    assert ne.arena_of(params) == arena
+    if arena is not None:
+        assert arena["shape"] in ("box", "circle")
+        moved = env.with_arena(params, arena)  # the same arena round-trips
+        assert env.arena(moved) == arena
+    for value in env.recording_attrs(params).values():
+        assert isinstance(value, (str, float))
+
+
+def test_with_arena_moves_open_field_and_refuses_what_cannot_move():
+    env, params = ne.make("neuroethology/OpenField-v0")
+    circle = env.with_arena(params, {"shape": "circle", "radius": 0.7})
+    assert env.arena(circle) == {"shape": "circle", "radius": 0.7}
+    box = env.with_arena(circle, {"shape": "box", "width": 2.0, "height": 0.5})
+    assert env.arena(box) == {"shape": "box", "width": 2.0, "height": 0.5}
+    maze, maze_params = ne.make("neuroethology/WaterMaze-v0")
+    with pytest.raises(ValueError, match="pool is a circle"):
+        maze.with_arena(maze_params, {"shape": "box", "width": 1.0, "height": 1.0})
+    assert maze.arena(maze.with_arena(maze_params, {"shape": "circle", "radius": 0.8}))["radius"] == 0.8
+    tmaze, tmaze_params = ne.make("neuroethology/TMaze-v0")
+    with pytest.raises(ValueError, match="no arena that can be changed"):
+        tmaze.with_arena(tmaze_params, {"shape": "circle", "radius": 0.5})
+    with pytest.raises(TypeError, match="not the params of a registered environment"):
+        ne.arena_of(object())
+    session = env.with_session(params, 3600.0)
+    assert float(session.episode_duration) >= 3600.0
+    assert maze.with_session(maze_params, 3600.0) == maze_params  # trials keep their own limits
