@@ -19,57 +19,13 @@ import numpy as np
 import xarray as xr
 
 from neuroethology.data import arena_of  # the one reader of the arena attrs
+from neuroethology.data.model import as_recording  # data's validator, dims normalised first
 
 __all__ = ["Track", "as_recording", "select_track", "arena_of", "split_individuals", "contiguous_runs"]
-
-# movement 0.15 names the dims in the plural; movement >= 0.16 and this package use the singular.
-_SINGULAR = {"keypoints": "keypoint", "individuals": "individual"}
-POSITION_DIMS = ("time", "space", "keypoint", "individual")
 
 
 def _source(rec: xr.Dataset) -> str:
     return str(rec.attrs.get("source_file") or "") or "<in-memory recording>"
-
-
-def as_recording(rec: Any, *, caller: str) -> xr.Dataset:
-    """Check that ``rec`` is a Recording and return it with singular dim names and ``position`` ordered
-    ``(time, space, keypoint, individual)``. Every problem is reported in one ``ValueError``."""
-    if not isinstance(rec, xr.Dataset):
-        raise ValueError(
-            f"{caller}: expected a Recording (an xarray.Dataset in movement's poses layout, as returned by "
-            f"neuroethology.data.load), got {type(rec).__name__}"
-        )
-    rename = {k: v for k, v in _SINGULAR.items() if k in rec.dims}
-    if rename:
-        rec = rec.rename(rename)
-    problems = []
-    if "position" not in rec.data_vars:
-        problems.append(f"no 'position' variable (found variables: {sorted(map(str, rec.data_vars))})")
-    else:
-        dims = rec["position"].dims
-        if set(dims) != set(POSITION_DIMS):
-            problems.append(f"'position' must have dims {POSITION_DIMS}, found {dims}")
-        elif "space" in rec.coords and not {"x", "y"} <= {str(s) for s in rec["space"].values}:
-            problems.append(
-                f"'space' must hold the coordinates 'x' and 'y', found {list(rec['space'].values)}"
-            )
-    if "time" not in rec.coords:
-        problems.append("no 'time' coordinate (seconds)")
-    else:
-        t = np.asarray(rec["time"].values, dtype=float)
-        if t.ndim != 1 or t.size < 1:
-            problems.append(f"'time' must be a non-empty 1-D coordinate, found shape {t.shape}")
-        elif not np.all(np.isfinite(t)):
-            problems.append(f"'time' has {int((~np.isfinite(t)).sum())} non-finite values")
-        elif t.size > 1 and not np.all(np.diff(t) > 0):
-            problems.append("'time' must be strictly increasing (seconds)")
-    if problems:
-        raise ValueError(
-            f"{caller}: {_source(rec)} is not a valid Recording:\n  - " + "\n  - ".join(problems)
-        )
-    if rec["position"].dims != POSITION_DIMS:
-        rec = rec.assign(position=rec["position"].transpose(*POSITION_DIMS))
-    return rec
 
 
 def _pick(names: list[str], which: str | int | None, what: str, caller: str, source: str) -> int:

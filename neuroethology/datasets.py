@@ -59,14 +59,14 @@ def sargolini(*, max_gap: float = SARGOLINI_MAX_GAP, dt: float | None = None) ->
         ``citation`` attribute.
     """
     from .data.formats import read_npz
-    from .data.io import LoadOptions, process_raw
+    from .data.pipeline import LoadOptions, process
 
     path = sargolini_path()
     raw = read_npz(path, None)
     raw.individual_names = ["rat"]
     raw.source_software = "ratinabox"
     options = LoadOptions(fps=SARGOLINI_FPS, max_gap=max_gap, dt=dt, arena=SARGOLINI_ARENA)
-    rec = process_raw(raw, str(path), options)
+    rec = process(raw, str(path), options)
     rec.attrs.update(
         citation=SARGOLINI_CITATION,
         species="Rattus norvegicus",

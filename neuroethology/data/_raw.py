@@ -1,5 +1,6 @@
 """What a format reader hands to :func:`neuroethology.data.load`: arrays in the file's own units, before
-calibration, keypoint selection, gap handling and validation."""
+calibration, keypoint selection, gap handling and validation; and what every reader shares (the format
+names, the error naming the file, the guard that turns any reader failure into that error)."""
 
 from __future__ import annotations
 
@@ -10,11 +11,25 @@ from pathlib import Path
 from typing import Any
 
 import numpy as np
+import xarray as xr
 
-from .model import RecordingError
+from .schema import CONFIDENCE_DIMS, POSITION_DIMS, RecordingError, singular_dims
 
 #: Tracking programs whose coordinates are image pixels.
 PIXEL_SOFTWARE = ("SLEAP", "DeepLabCut", "LightningPose", "Anipose", "idtracker.ai", "VIA-tracks")
+
+#: Format name (what ``load(format=...)`` accepts) -> human label used in messages.
+FORMATS: dict[str, str] = {
+    "npz": "a NumPy .npz archive with arrays t (s) and pos (m) (RatInABox)",
+    "csv": "a CSV table (time, x, y[, individual, keypoint, confidence])",
+    "parquet": "a Parquet table (time, x, y[, individual, keypoint, confidence])",
+    "netcdf": "a netCDF Recording",
+    "sleap": "a SLEAP labels file (.slp)",
+    "sleap-analysis": "a SLEAP analysis file (.h5)",
+    "deeplabcut": "a DeepLabCut predictions file (.h5 or .csv)",
+    "idtracker": "an idtracker.ai trajectories.h5 file",
+    "nwb": "an NWB file (Position/SpatialSeries or ndx-pose PoseEstimation)",
+}
 
 
 @dataclass
@@ -83,3 +98,26 @@ def reading(path: Path | str, what: str) -> Iterator[None]:
         ) from None
     finally:
         logger.enable("movement")
+
+
+def raw_from_movement(mds: xr.Dataset, software: str) -> RawTracks:
+    """The tracks of a movement poses dataset (either dim naming; time in frames unless ``time_unit`` says
+    otherwise), in pixels until the caller says better."""
+    mds = singular_dims(mds)
+    pos = np.asarray(mds["position"].transpose(*POSITION_DIMS).values, dtype=np.float64)
+    if pos.shape[1] != 2:
+        raise ValueError(f"only 2-D tracks are supported; the file has {pos.shape[1]} space dimensions")
+    conf = np.asarray(mds["confidence"].transpose(*CONFIDENCE_DIMS).values, dtype=np.float64)
+    in_frames = mds.attrs.get("time_unit", "frames") == "frames"
+    t = np.asarray(mds["time"].values)
+    return RawTracks(
+        position=pos,
+        confidence=conf,
+        time=None if in_frames else t.astype(np.float64),
+        frames=t.astype(np.float64) if in_frames else None,
+        fps=None,
+        individual_names=[str(v) for v in mds["individual"].values],
+        keypoint_names=[str(v) for v in mds["keypoint"].values],
+        space_unit="pixels",
+        source_software=software,
+    )

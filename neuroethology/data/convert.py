@@ -9,11 +9,10 @@ from typing import Any, Literal
 import xarray as xr
 
 from .model import validate
+from .pipeline import process_dataset
+from .schema import PLURAL_DIMS, SINGULAR_DIMS, singular_dims
 
 __all__ = ["from_movement", "movement_naming", "singular_dims", "to_movement"]
-
-_TO_PLURAL = {"keypoint": "keypoints", "individual": "individuals"}
-_TO_SINGULAR = {v: k for k, v in _TO_PLURAL.items()}
 
 
 def movement_naming() -> Literal["plural", "singular"]:
@@ -26,15 +25,7 @@ def movement_naming() -> Literal["plural", "singular"]:
         names = tuple(getattr(cls, "DIM_NAMES", ()) or ())
         if names:
             break
-    return "plural" if "keypoints" in names or "individuals" in names else "singular"
-
-
-def singular_dims(ds: xr.Dataset) -> xr.Dataset:
-    """``ds`` with movement 0.15's plural dims (``keypoints``, ``individuals``) renamed to the singular."""
-    both = [d for d in _TO_SINGULAR if d in ds.dims and _TO_SINGULAR[d] in ds.dims]
-    if both:
-        raise ValueError(f"the dataset has both plural and singular dims ({both} and their singular forms)")
-    return ds.rename({k: v for k, v in _TO_SINGULAR.items() if k in ds.dims or k in ds.coords})
+    return "plural" if any(name in SINGULAR_DIMS for name in names) else "singular"
 
 
 def to_movement(rec: xr.Dataset, naming: Literal["auto", "plural", "singular"] = "auto") -> xr.Dataset:
@@ -54,7 +45,7 @@ def to_movement(rec: xr.Dataset, naming: Literal["auto", "plural", "singular"] =
     validate(rec)
     if naming == "auto":
         naming = movement_naming()
-    out = rec.rename(_TO_PLURAL) if naming == "plural" else rec.copy()
+    out = rec.rename(PLURAL_DIMS) if naming == "plural" else rec.copy()
     out.attrs = {**rec.attrs, "ds_type": "poses", "time_unit": "seconds"}
     return out
 
@@ -71,8 +62,6 @@ def from_movement(ds: xr.Dataset, **options: Any) -> xr.Dataset:
     Raises:
         ValueError (:class:`~neuroethology.data.model.RecordingError`): every problem found, in one message.
     """
-    from .io import process_dataset
-
     if not isinstance(ds, xr.Dataset):
         raise ValueError(f"from_movement expects an xarray.Dataset, got {type(ds).__name__}")
     return process_dataset(singular_dims(ds), source=str(ds.attrs.get("source_file", "") or ""), **options)

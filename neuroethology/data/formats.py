@@ -4,29 +4,17 @@ idtracker.ai ``trajectories.h5``, our netCDF)."""
 
 from __future__ import annotations
 
-import json
 from collections.abc import Mapping
 from pathlib import Path
 from typing import Any
 
 import numpy as np
 
-from ._raw import RawTracks, file_error, reading
+from ._raw import FORMATS, RawTracks, file_error, raw_from_movement, reading
+from .schema import decode_attrs
 
 __all__ = ["FORMATS", "detect_format", "read_idtracker", "read_npz", "read_table"]
 
-#: Format name -> human label used in messages.
-FORMATS: dict[str, str] = {
-    "npz": "a NumPy .npz archive with arrays t (s) and pos (m) (RatInABox)",
-    "csv": "a CSV table (time, x, y[, individual, keypoint, confidence])",
-    "parquet": "a Parquet table (time, x, y[, individual, keypoint, confidence])",
-    "netcdf": "a netCDF Recording",
-    "sleap": "a SLEAP labels file (.slp)",
-    "sleap-analysis": "a SLEAP analysis file (.h5)",
-    "deeplabcut": "a DeepLabCut predictions file (.h5 or .csv)",
-    "idtracker": "an idtracker.ai trajectories.h5 file",
-    "nwb": "an NWB file (Position/SpatialSeries or ndx-pose PoseEstimation)",
-}
 _ALIASES = {
     "nc": "netcdf",
     "netcdf4": "netcdf",
@@ -437,37 +425,12 @@ def read_table(path: Path, fmt: str, columns: Mapping[str, str] | None) -> RawTr
 # -------------------------------------------------------------------------------------------- movement
 
 
-def _from_movement_dataset(mds, software: str) -> RawTracks:
-    from .convert import singular_dims
-
-    mds = singular_dims(mds)
-    pos = np.asarray(
-        mds["position"].transpose("time", "space", "keypoint", "individual").values, dtype=np.float64
-    )
-    if pos.shape[1] != 2:
-        raise ValueError(f"only 2-D tracks are supported; the file has {pos.shape[1]} space dimensions")
-    conf = np.asarray(mds["confidence"].transpose("time", "keypoint", "individual").values, dtype=np.float64)
-    in_frames = mds.attrs.get("time_unit", "frames") == "frames"
-    t = np.asarray(mds["time"].values)
-    return RawTracks(
-        position=pos,
-        confidence=conf,
-        time=None if in_frames else t.astype(np.float64),
-        frames=t.astype(np.float64) if in_frames else None,
-        fps=None,
-        individual_names=[str(v) for v in mds["individual"].values],
-        keypoint_names=[str(v) for v in mds["keypoint"].values],
-        space_unit="pixels",
-        source_software=software,
-    )
-
-
 def read_sleap(path: Path, fmt: str) -> RawTracks:
     from movement.io import load_poses
 
     with reading(path, FORMATS[fmt]):
         mds = load_poses.from_sleap_file(path, fps=None)
-        raw = _from_movement_dataset(mds, "SLEAP")
+        raw = raw_from_movement(mds, "SLEAP")
     raw.attrs["fps_note"] = "SLEAP files store no frame rate"
     return raw
 
@@ -486,7 +449,7 @@ def read_deeplabcut(path: Path) -> RawTracks:
             )
     with reading(path, FORMATS["deeplabcut"]):
         mds = load_poses.from_dlc_file(path, fps=None)
-        raw = _from_movement_dataset(mds, "DeepLabCut")
+        raw = raw_from_movement(mds, "DeepLabCut")
     raw.attrs["fps_note"] = "DeepLabCut files store no frame rate"
     return raw
 
@@ -551,22 +514,6 @@ def read_idtracker(path: Path) -> RawTracks:
 
 
 # ----------------------------------------------------------------------------------------------- netCDF
-
-JSON_ATTRS_KEY = "_json_attrs"  # names of attrs stored as JSON strings by save()
-
-
-def decode_attrs(attrs: Mapping[str, Any]) -> dict[str, Any]:
-    out = dict(attrs)
-    encoded = out.pop(JSON_ATTRS_KEY, None)
-    for key in json.loads(encoded) if isinstance(encoded, str) else []:
-        if key in out:
-            out[key] = json.loads(out[key])
-    for key, value in list(out.items()):
-        if isinstance(value, np.ndarray) and value.ndim == 0:
-            out[key] = value.item()
-        elif isinstance(value, np.generic):
-            out[key] = value.item()
-    return out
 
 
 def read_netcdf(path: Path):

@@ -15,100 +15,36 @@ from typing import Any
 import numpy as np
 import xarray as xr
 
+from .schema import (
+    ARENA_SHAPES,
+    CONFIDENCE_DIMS,
+    POSITION_DIMS,
+    SEGMENT_DIMS,
+    SINGULAR_DIMS,
+    SPACE_UNITS,
+    RecordingError,
+    arena_attrs,
+    arena_of,
+    arena_problems,
+    describe_source,
+    jsonable,
+    normalise_dims,
+)
+
 __all__ = [
     "ARENA_SHAPES",
-    "POSITION_DIMS",
     "CONFIDENCE_DIMS",
+    "POSITION_DIMS",
     "RecordingError",
     "add_processing_step",
     "arena_of",
+    "as_recording",
     "from_arrays",
     "processing_of",
+    "recording_problems",
+    "time_problems",
     "validate",
 ]
-
-POSITION_DIMS = ("time", "space", "keypoint", "individual")
-CONFIDENCE_DIMS = ("time", "keypoint", "individual")
-SEGMENT_DIMS = ("time", "individual")
-ARENA_SHAPES = ("box", "circle", "unknown")
-SPACE_UNITS = ("m", "pixels")
-_PLURAL = {"keypoints": "keypoint", "individuals": "individual"}
-
-
-class RecordingError(ValueError):
-    """Every problem found in one input, raised together.
-
-    Attributes:
-        source: the file (or ``"<in-memory recording>"``) the problems are about.
-        problems: one line per problem, each saying what was expected and what was found.
-    """
-
-    def __init__(self, source: str, problems: Sequence[str], *, what: str = "is not a valid Recording"):
-        self.source = str(source)
-        self.problems = [str(p) for p in problems]
-        lines = "\n".join(f"  - {p}" for p in self.problems)
-        n = len(self.problems)
-        super().__init__(f"{self.source} {what} ({n} problem{'s' if n != 1 else ''}):\n{lines}")
-
-
-def _describe(source_file: str) -> str:
-    return source_file if source_file else "<in-memory recording>"
-
-
-# --------------------------------------------------------------------------------------------------- arena
-
-
-def _arena_problems(arena: Any) -> list[str]:
-    if not isinstance(arena, Mapping):
-        return [f"arena must be a dict like {{'shape': 'box', 'width': W, 'height': H}}, got {arena!r}"]
-    shape = arena.get("shape")
-    if shape not in ARENA_SHAPES:
-        return [f"arena['shape'] must be one of {ARENA_SHAPES}, got {shape!r}"]
-    needed = {"box": ("width", "height"), "circle": ("radius",), "unknown": ()}[shape]
-    problems = []
-    for key in needed:
-        value = arena.get(key)
-        if not isinstance(value, int | float | np.number) or not (math.isfinite(value) and value > 0):
-            problems.append(
-                f"arena['{key}'] must be a positive number of metres for a {shape}, got {value!r}"
-            )
-    extra = set(arena) - {"shape", *needed}
-    if extra:
-        problems.append(
-            f"arena has keys {sorted(extra)} that a {shape} does not use (expected {list(needed)})"
-        )
-    return problems
-
-
-def _arena_attrs(arena: Mapping[str, Any] | None) -> dict[str, Any]:
-    if arena is None:
-        return {"arena_shape": "unknown"}
-    attrs: dict[str, Any] = {"arena_shape": arena["shape"]}
-    for key in ("width", "height", "radius"):
-        if key in arena:
-            attrs[f"arena_{key}"] = float(arena[key])
-    return attrs
-
-
-def arena_of(rec: xr.Dataset) -> dict[str, Any] | None:
-    """The arena geometry stored in a Recording's attrs.
-
-    Returns:
-        ``{"shape": "box", "width": W, "height": H}`` (m; the box spans ``[0, W] x [0, H]``),
-        ``{"shape": "circle", "radius": R}`` (m; centred at ``(R, R)``), or ``None`` when the arena is
-        unknown.
-    """
-    shape = rec.attrs.get("arena_shape", "unknown")
-    if shape == "box":
-        return {
-            "shape": "box",
-            "width": float(rec.attrs["arena_width"]),
-            "height": float(rec.attrs["arena_height"]),
-        }
-    if shape == "circle":
-        return {"shape": "circle", "radius": float(rec.attrs["arena_radius"])}
-    return None
-
 
 # ---------------------------------------------------------------------------------------------- processing
 
@@ -128,25 +64,8 @@ def add_processing_step(rec: xr.Dataset, step: Mapping[str, Any]) -> xr.Dataset:
         raise ValueError(f"a processing step needs a 'step' key naming what was done, got {dict(step)!r}")
     out = rec.copy()
     out.attrs = dict(rec.attrs)
-    out.attrs["processing"] = json.dumps([*processing_of(rec), _jsonable(dict(step))])
+    out.attrs["processing"] = json.dumps([*processing_of(rec), jsonable(dict(step))])
     return out
-
-
-def _jsonable(value: Any) -> Any:
-    """Plain Python (JSON-serialisable) copy of nested dicts/lists of numpy scalars and arrays."""
-    if isinstance(value, Mapping):
-        return {str(k): _jsonable(v) for k, v in value.items()}
-    if isinstance(value, list | tuple):
-        return [_jsonable(v) for v in value]
-    if isinstance(value, np.ndarray):
-        return _jsonable(value.tolist())
-    if isinstance(value, np.bool_):
-        return bool(value)
-    if isinstance(value, np.integer):
-        return int(value)
-    if isinstance(value, np.floating):
-        return float(value)
-    return value
 
 
 # ---------------------------------------------------------------------------------------------- from_arrays
@@ -240,9 +159,9 @@ def _build(
         individual_names, n_ind, [f"id_{i}" for i in range(n_ind)], "individual_names", problems
     )
     if arena is not None:
-        arena_problems = _arena_problems(arena)
-        problems.extend(arena_problems)
-        if arena_problems:
+        found = arena_problems(arena)
+        problems.extend(found)
+        if found:
             arena = None
     if t is None or len(keypoints) != n_kp or len(individuals) != n_ind:
         return None
@@ -273,12 +192,12 @@ def _build(
         "space_unit": "m",
         "source_software": str(source_software),
         "source_file": str(source_file),
-        **_arena_attrs(arena),
+        **arena_attrs(arena),
         "processing": "[]",
     }
     for key, value in (attrs or {}).items():
         ds.attrs[key] = (
-            json.dumps(_jsonable(value)) if key == "processing" and not isinstance(value, str) else value
+            json.dumps(jsonable(value)) if key == "processing" and not isinstance(value, str) else value
         )
     if ds.attrs.get("space_unit") == "pixels":
         ds["position"].attrs["units"] = "pixels"
@@ -341,7 +260,7 @@ def from_arrays(
     if ds is not None:
         problems.extend(recording_problems(ds))
     if problems:
-        raise RecordingError(_describe(str(source_file)), _unique(problems))
+        raise RecordingError(describe_source(str(source_file)), _unique(problems))
     return ds
 
 
@@ -383,12 +302,18 @@ def time_problems(time: np.ndarray, label: str = "time") -> list[str]:
     return problems
 
 
-def recording_problems(rec: Any) -> list[str]:
-    """Every way ``rec`` departs from the Recording data model (empty list when it conforms)."""
+def recording_problems(rec: Any, *, strict: bool = True) -> list[str]:
+    """Every way ``rec`` departs from the Recording data model (empty list when it conforms).
+
+    ``strict=False`` checks what functions reading a Recording need (:func:`as_recording`) and allows two
+    things a stored Recording may not have: an individual never tracked (a recording of choices only) and
+    a ``segment`` that disagrees with the missing positions (-1 marks samples untracked even where a
+    position exists).
+    """
     if not isinstance(rec, xr.Dataset):
         return [f"a Recording is an xarray.Dataset, got {type(rec).__name__}"]
     problems: list[str] = []
-    plural = sorted(set(rec.dims) & set(_PLURAL))
+    plural = sorted(set(rec.dims) & set(SINGULAR_DIMS))
     if plural:
         problems.append(
             f"dims {plural} use movement 0.15's plural names; convert with neuroethology.data.from_movement "
@@ -419,7 +344,7 @@ def recording_problems(rec: Any) -> list[str]:
             if pos.sizes["space"] != 2 or [str(s) for s in rec["space"].values] != ["x", "y"]:
                 problems.append(f"space must be ['x', 'y'], got {rec['space'].values.tolist()}")
             tracked = np.isfinite(values).any(axis=(0, 1, 2))
-            for name in rec["individual"].values[~tracked]:
+            for name in rec["individual"].values[~tracked] if strict else []:
                 problems.append(f"individual {str(name)!r} is never tracked: its positions are all NaN")
     if "confidence" not in rec:
         problems.append(
@@ -438,12 +363,12 @@ def recording_problems(rec: Any) -> list[str]:
             if len(set(names)) != len(names):
                 problems.append(f"{coord} names must be unique, got {names}")
     if "segment" in rec and "position" in rec and rec["position"].dims == POSITION_DIMS:
-        problems.extend(_segment_problems(rec))
+        problems.extend(_segment_problems(rec, strict=strict))
     problems.extend(_attr_problems(rec.attrs))
     return problems
 
 
-def _segment_problems(rec: xr.Dataset) -> list[str]:
+def _segment_problems(rec: xr.Dataset, *, strict: bool) -> list[str]:
     seg = rec["segment"]
     if seg.dims != SEGMENT_DIMS:
         return [f"segment must have dims {SEGMENT_DIMS}, got {seg.dims}"]
@@ -452,7 +377,7 @@ def _segment_problems(rec: xr.Dataset) -> list[str]:
     complete = np.isfinite(rec["position"].values).all(axis=(1, 2))  # (time, individual)
     s = seg.values
     problems = []
-    if ((s == -1) == complete).any():
+    if strict and ((s == -1) == complete).any():
         problems.append("segment must be -1 exactly where a position is missing (NaN) and >= 0 elsewhere")
     if (s < -1).any():
         problems.append("segment values must be >= -1")
@@ -476,7 +401,7 @@ def _attr_problems(attrs: Mapping[str, Any]) -> list[str]:
         arena = {"shape": shape}
         for key in {"box": ("width", "height"), "circle": ("radius",), "unknown": ()}[shape]:
             arena[key] = attrs.get(f"arena_{key}")
-        problems.extend(f"attrs: {p}" for p in _arena_problems(arena))
+        problems.extend(f"attrs: {p}" for p in arena_problems(arena))
     processing = attrs.get("processing", "[]")
     try:
         steps = json.loads(processing) if isinstance(processing, str) else None
@@ -503,5 +428,30 @@ def validate(rec: xr.Dataset) -> xr.Dataset:
     problems = recording_problems(rec)
     if problems:
         source = rec.attrs.get("source_file", "") if isinstance(rec, xr.Dataset) else ""
-        raise RecordingError(_describe(str(source)), problems)
+        raise RecordingError(describe_source(str(source)), problems)
+    return rec
+
+
+def as_recording(rec: Any, *, caller: str) -> xr.Dataset:
+    """``rec`` as the functions that take a Recording (analysis, plots) read it: dims normalised first
+    (:func:`~neuroethology.data.schema.normalise_dims`: movement 0.15's plural names accepted, ``position``
+    in any dim order), then checked as :func:`validate` checks.
+
+    Raises:
+        ValueError (:class:`RecordingError`): every problem found, in one message that starts with ``caller``
+        and names the source file.
+    """
+    if not isinstance(rec, xr.Dataset):
+        raise ValueError(
+            f"{caller}: expected a Recording (an xarray.Dataset in movement's poses layout, as returned by "
+            f"neuroethology.data.load), got {type(rec).__name__}"
+        )
+    label = f"{caller}: {describe_source(str(rec.attrs.get('source_file') or ''))}"
+    try:
+        rec = normalise_dims(rec)
+    except ValueError as err:
+        raise RecordingError(label, [str(err)]) from None
+    problems = recording_problems(rec, strict=False)
+    if problems:
+        raise RecordingError(label, problems)
     return rec

@@ -25,9 +25,9 @@ from typing import Any
 import numpy as np
 import xarray as xr
 
-from ._raw import RawTracks, file_error, reading
-from .formats import FORMATS
-from .model import _jsonable, validate
+from ._raw import FORMATS, RawTracks, file_error, reading
+from .model import validate
+from .schema import CONFIDENCE_DIMS, POSITION_DIMS, jsonable, singular_dims
 
 __all__ = ["read_nwb", "to_nwb"]
 
@@ -156,13 +156,13 @@ def to_nwb(rec: xr.Dataset, path: str | os.PathLike, *, session_description: str
                 )
         module.add(container)
     layout = {
-        "attrs": _jsonable({k: (str(v) if isinstance(v, Path) else v) for k, v in rec.attrs.items()}),
+        "attrs": jsonable({k: (str(v) if isinstance(v, Path) else v) for k, v in rec.attrs.items()}),
         "individual": individuals,
         "keypoint": keypoints,
         "variable_order": [v for v in rec.data_vars if v not in ("position", "confidence")],
-        "variable_attrs": {v: _jsonable(dict(rec[v].attrs)) for v in rec.data_vars},
+        "variable_attrs": {v: jsonable(dict(rec[v].attrs)) for v in rec.data_vars},
         "coords": {
-            c: {"dims": list(rec[c].dims), "values": _jsonable(rec[c].values)}
+            c: {"dims": list(rec[c].dims), "values": jsonable(rec[c].values)}
             for c in rec.coords
             if c not in ("time", "space", "keypoint", "individual")
         },
@@ -308,8 +308,8 @@ def _read_own(nwbfile: Any, path: Path) -> xr.Dataset:
         variables[name] = (tuple(meta["dims"]), data.astype(meta["dtype"]))
     ds = xr.Dataset(
         {
-            "position": (("time", "space", "keypoint", "individual"), pos),
-            "confidence": (("time", "keypoint", "individual"), conf),
+            "position": (POSITION_DIMS, pos),
+            "confidence": (CONFIDENCE_DIMS, conf),
         },
         coords={
             "time": ("time", t),
@@ -336,8 +336,6 @@ def _read_own(nwbfile: Any, path: Path) -> xr.Dataset:
 def _read_pose_estimation(nwbfile: Any, pose: list[tuple[str, str]], path: Path) -> RawTracks:
     """ndx-pose PoseEstimation containers through movement's loader, one individual per container."""
     from movement.io import load_poses
-
-    from .convert import singular_dims
 
     subject = getattr(getattr(nwbfile, "subject", None), "subject_id", None)
     datasets, units, times = [], set(), []
@@ -368,10 +366,8 @@ def _read_pose_estimation(nwbfile: Any, pose: list[tuple[str, str]], path: Path)
     ((unit, conversion),) = units
     space_unit, factor = _unit_factor(unit)
     mds = xr.concat(datasets, dim="individual", join="outer") if len(datasets) > 1 else datasets[0]
-    pos = np.asarray(
-        mds["position"].transpose("time", "space", "keypoint", "individual").values, dtype=np.float64
-    )
-    conf = np.asarray(mds["confidence"].transpose("time", "keypoint", "individual").values, dtype=np.float64)
+    pos = np.asarray(mds["position"].transpose(*POSITION_DIMS).values, dtype=np.float64)
+    conf = np.asarray(mds["confidence"].transpose(*CONFIDENCE_DIMS).values, dtype=np.float64)
     raw = RawTracks(
         position=pos * factor * conversion,
         confidence=conf,

@@ -19,7 +19,8 @@ from typing import Any
 import numpy as np
 import xarray as xr
 
-from .model import POSITION_DIMS, add_processing_step
+from .model import add_processing_step
+from .schema import POSITION_DIMS
 
 __all__ = [
     "calibrate",

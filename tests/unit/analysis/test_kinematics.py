@@ -160,3 +160,18 @@ def test_bad_input_gives_one_clear_error(make_recording):
     with pytest.raises(ValueError) as err:
         na.compute_speed(bad)
     assert "no 'position' variable" in str(err.value) and "strictly increasing" in str(err.value)
+
+
+def test_recordings_are_checked_by_the_data_validator(line):
+    """Analysis reads Recordings through neuroethology.data's checks: dims in any order and movement 0.15's
+    plural names are accepted, the data model's attrs are required."""
+    rec, v, _ = line
+    shuffled = rec.assign(position=rec["position"].transpose("individual", "keypoint", "time", "space"))
+    np.testing.assert_allclose(na.compute_speed(shuffled).values, v)
+    no_fps = rec.copy()
+    no_fps.attrs = {k: x for k, x in rec.attrs.items() if k != "fps"}
+    with pytest.raises(
+        ValueError, match=r"compute_speed: <in-memory recording> is not a valid Recording"
+    ) as err:
+        na.compute_speed(no_fps)
+    assert "attrs['fps'] must be a positive frame rate" in str(err.value)

@@ -1,0 +1,204 @@
+"""The names the Recording data model is written in, for every module of :mod:`neuroethology.data` (this
+module imports none of them): dims and their movement 0.15 plural forms, the arena checks and attrs, the
+JSON encoding of structured attrs, and the error that reports every problem at once."""
+
+from __future__ import annotations
+
+import json
+import math
+from collections.abc import Mapping, Sequence
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+import xarray as xr
+
+__all__ = [
+    "ARENA_SHAPES",
+    "CONFIDENCE_DIMS",
+    "JSON_ATTRS_KEY",
+    "PLURAL_DIMS",
+    "POSITION_DIMS",
+    "SEGMENT_DIMS",
+    "SINGULAR_DIMS",
+    "SPACE_UNITS",
+    "RecordingError",
+    "arena_attrs",
+    "arena_of",
+    "arena_problems",
+    "decode_attrs",
+    "describe_source",
+    "encode_attrs",
+    "jsonable",
+    "normalise_dims",
+    "singular_dims",
+]
+
+POSITION_DIMS = ("time", "space", "keypoint", "individual")
+CONFIDENCE_DIMS = ("time", "keypoint", "individual")
+SEGMENT_DIMS = ("time", "individual")
+ARENA_SHAPES = ("box", "circle", "unknown")
+SPACE_UNITS = ("m", "pixels")
+#: movement 0.15 names the pose dims in the plural; movement >= 0.16 and Recordings use the singular.
+SINGULAR_DIMS = {"keypoints": "keypoint", "individuals": "individual"}
+PLURAL_DIMS = {v: k for k, v in SINGULAR_DIMS.items()}
+
+
+class RecordingError(ValueError):
+    """Every problem found in one input, raised together.
+
+    Attributes:
+        source: the file (or ``"<in-memory recording>"``) the problems are about.
+        problems: one line per problem, each saying what was expected and what was found.
+    """
+
+    def __init__(self, source: str, problems: Sequence[str], *, what: str = "is not a valid Recording"):
+        self.source = str(source)
+        self.problems = [str(p) for p in problems]
+        lines = "\n".join(f"  - {p}" for p in self.problems)
+        n = len(self.problems)
+        super().__init__(f"{self.source} {what} ({n} problem{'s' if n != 1 else ''}):\n{lines}")
+
+
+def describe_source(source_file: str) -> str:
+    """How messages name a source: the file, or ``<in-memory recording>``."""
+    return source_file if source_file else "<in-memory recording>"
+
+
+# ---------------------------------------------------------------------------------------------------- dims
+
+
+def singular_dims(ds: xr.Dataset) -> xr.Dataset:
+    """``ds`` with movement 0.15's plural dims (``keypoints``, ``individuals``) renamed to the singular."""
+    both = [d for d in SINGULAR_DIMS if d in ds.dims and SINGULAR_DIMS[d] in ds.dims]
+    if both:
+        raise ValueError(f"the dataset has both plural and singular dims ({both} and their singular forms)")
+    return ds.rename({k: v for k, v in SINGULAR_DIMS.items() if k in ds.dims or k in ds.coords})
+
+
+def normalise_dims(ds: xr.Dataset) -> xr.Dataset:
+    """``ds`` with singular dim names (:func:`singular_dims`) and ``position``, ``confidence`` and ``segment``
+    in the data model's dim order, where they hold the right dims in another order."""
+    ds = singular_dims(ds)
+    for name, dims in (
+        ("position", POSITION_DIMS),
+        ("confidence", CONFIDENCE_DIMS),
+        ("segment", SEGMENT_DIMS),
+    ):
+        if name in ds.data_vars and ds[name].dims != dims and set(ds[name].dims) == set(dims):
+            ds = ds.assign({name: ds[name].transpose(*dims)})
+    return ds
+
+
+# --------------------------------------------------------------------------------------------------- arena
+
+
+def arena_problems(arena: Any) -> list[str]:
+    """Every problem of an arena mapping (``{"shape": "box", "width": W, "height": H}`` or
+    ``{"shape": "circle", "radius": R}`` in metres, or ``{"shape": "unknown"}``)."""
+    if not isinstance(arena, Mapping):
+        return [f"arena must be a dict like {{'shape': 'box', 'width': W, 'height': H}}, got {arena!r}"]
+    shape = arena.get("shape")
+    if shape not in ARENA_SHAPES:
+        return [f"arena['shape'] must be one of {ARENA_SHAPES}, got {shape!r}"]
+    needed = {"box": ("width", "height"), "circle": ("radius",), "unknown": ()}[shape]
+    problems = []
+    for key in needed:
+        value = arena.get(key)
+        if not isinstance(value, int | float | np.number) or not (math.isfinite(value) and value > 0):
+            problems.append(
+                f"arena['{key}'] must be a positive number of metres for a {shape}, got {value!r}"
+            )
+    extra = set(arena) - {"shape", *needed}
+    if extra:
+        problems.append(
+            f"arena has keys {sorted(extra)} that a {shape} does not use (expected {list(needed)})"
+        )
+    return problems
+
+
+def arena_attrs(arena: Mapping[str, Any] | None) -> dict[str, Any]:
+    """The ``arena_*`` attrs of a checked arena mapping (``None``: unknown), read back by :func:`arena_of`."""
+    if arena is None:
+        return {"arena_shape": "unknown"}
+    attrs: dict[str, Any] = {"arena_shape": arena["shape"]}
+    for key in ("width", "height", "radius"):
+        if key in arena:
+            attrs[f"arena_{key}"] = float(arena[key])
+    return attrs
+
+
+def arena_of(rec: xr.Dataset) -> dict[str, Any] | None:
+    """The arena geometry stored in a Recording's attrs.
+
+    Returns:
+        ``{"shape": "box", "width": W, "height": H}`` (m; the box spans ``[0, W] x [0, H]``),
+        ``{"shape": "circle", "radius": R}`` (m; centred at ``(R, R)``), or ``None`` when the arena is
+        unknown.
+    """
+    shape = rec.attrs.get("arena_shape", "unknown")
+    if shape == "box":
+        return {
+            "shape": "box",
+            "width": float(rec.attrs["arena_width"]),
+            "height": float(rec.attrs["arena_height"]),
+        }
+    if shape == "circle":
+        return {"shape": "circle", "radius": float(rec.attrs["arena_radius"])}
+    return None
+
+
+# ---------------------------------------------------------------------------------------------- JSON attrs
+
+
+def jsonable(value: Any) -> Any:
+    """Plain Python (JSON-serialisable) copy of nested dicts/lists of numpy scalars and arrays."""
+    if isinstance(value, Mapping):
+        return {str(k): jsonable(v) for k, v in value.items()}
+    if isinstance(value, list | tuple):
+        return [jsonable(v) for v in value]
+    if isinstance(value, np.ndarray):
+        return jsonable(value.tolist())
+    if isinstance(value, np.bool_):
+        return bool(value)
+    if isinstance(value, np.integer):
+        return int(value)
+    if isinstance(value, np.floating):
+        return float(value)
+    return value
+
+
+JSON_ATTRS_KEY = "_json_attrs"  # names of the attrs that encode_attrs stored as JSON strings
+
+
+def encode_attrs(attrs: Mapping[str, Any]) -> dict[str, Any]:
+    """Attrs a netCDF file can hold: structured values (dicts, lists, booleans, ``None``) as JSON strings,
+    named in ``attrs[JSON_ATTRS_KEY]``; paths as strings. :func:`decode_attrs` undoes it."""
+    out: dict[str, Any] = {}
+    encoded = []
+    for key, value in attrs.items():
+        if isinstance(value, Mapping | list | tuple | bool | np.bool_) or value is None:
+            out[key] = json.dumps(jsonable(value))
+            encoded.append(key)
+        elif isinstance(value, Path):
+            out[key] = str(value)
+        else:
+            out[key] = value
+    if encoded:
+        out[JSON_ATTRS_KEY] = json.dumps(encoded)
+    return out
+
+
+def decode_attrs(attrs: Mapping[str, Any]) -> dict[str, Any]:
+    """The attrs :func:`encode_attrs` stored, with numpy scalars as Python numbers."""
+    out = dict(attrs)
+    encoded = out.pop(JSON_ATTRS_KEY, None)
+    for key in json.loads(encoded) if isinstance(encoded, str) else []:
+        if key in out:
+            out[key] = json.loads(out[key])
+    for key, value in list(out.items()):
+        if isinstance(value, np.ndarray) and value.ndim == 0:
+            out[key] = value.item()
+        elif isinstance(value, np.generic):
+            out[key] = value.item()
+    return out
