@@ -11,7 +11,16 @@ import jax.numpy as jnp
 from .core import NeuroEnv, _select
 from .policies.base import Policy
 
-__all__ = ["Rollout", "rollout", "make_rollout"]
+__all__ = ["Rollout", "rollout", "make_rollout", "policy_extras"]
+
+
+def policy_extras(policy: Policy, key: jax.Array, carry: Any, obs: Any, state: Any, params: Any):
+    """``(action, carry, extras)``: the policy's ``act_with_extras`` where it has one, else its ``act`` with
+    no extras (``{}``). The action and carry are the same as ``act``'s for the same key."""
+    if hasattr(policy, "act_with_extras"):
+        return policy.act_with_extras(key, carry, obs, state, params)
+    action, carry = policy.act(key, carry, obs, state, params)
+    return action, carry, {}
 
 
 class Rollout(NamedTuple):
@@ -20,6 +29,10 @@ class Rollout(NamedTuple):
     ``states[t]`` is the state in which ``actions[t]`` was taken; ``rewards[t]``, ``terminated[t]`` and
     ``truncated[t]`` describe that transition. After a step with ``terminated | truncated`` the next state
     starts a new episode (autoreset). ``final_state`` is the state after the last step.
+
+    ``extras`` (with ``record_extras``) is what the policy reports about each step: a dict of arrays from its
+    ``act_with_extras`` (see :class:`~neuroethology.envs.policies.base.Policy`), such as an agent's
+    ``hidden`` units, its ``value`` estimate and the ``log_prob`` of the action; ``{}`` otherwise.
     """
 
     states: Any
@@ -29,7 +42,7 @@ class Rollout(NamedTuple):
     truncated: jax.Array
     observations: Any
     final_state: Any
-    policy_carry: Any = ()  # with record_carry: the policy's carry after each action (e.g. an agent's core state)
+    extras: Any = ()  # with record_extras: the policy's report of each step (dict of arrays), else ()
 
 
 def make_rollout(
@@ -38,7 +51,7 @@ def make_rollout(
     num_steps: int,
     num_envs: int | None = None,
     record_obs: bool = False,
-    record_carry: bool = False,
+    record_extras: bool = False,
 ):
     """A jitted ``run(key, params) -> Rollout`` for fixed sizes (compile once, call many times)."""
 
@@ -50,17 +63,20 @@ def make_rollout(
         def body(loop, key_t):
             obs, state, carry = loop
             k_act, k_step, k_init = jax.random.split(key_t, 3)
-            action, carry = policy.act(k_act, carry, obs, state, params)
+            if record_extras:
+                action, carry, extras = policy_extras(policy, k_act, carry, obs, state, params)
+            else:
+                action, carry = policy.act(k_act, carry, obs, state, params)
+                extras = ()
             next_obs, next_state, reward, terminated, truncated, _ = env.step(k_step, state, action, params)
-            recorded_carry = carry if record_carry else ()
             carry = _select(terminated | truncated, policy.init(k_init, next_state, params), carry)
-            out = (state, action, reward, terminated, truncated, obs if record_obs else (), recorded_carry)
+            out = (state, action, reward, terminated, truncated, obs if record_obs else (), extras)
             return (next_obs, next_state, carry), out
 
-        (_, final_state, _), (states, actions, rewards, term, trunc, observations, carries) = jax.lax.scan(
+        (_, final_state, _), (states, actions, rewards, term, trunc, observations, extras) = jax.lax.scan(
             body, (obs, state, carry), jax.random.split(key_loop, num_steps)
         )
-        return Rollout(states, actions, rewards, term, trunc, observations, final_state, carries)
+        return Rollout(states, actions, rewards, term, trunc, observations, final_state, extras)
 
     if num_envs is None:
         return jax.jit(run_one)
@@ -76,15 +92,15 @@ def make_rollout(
             terminated=swap(batch.terminated),
             truncated=swap(batch.truncated),
             observations=jax.tree.map(swap, batch.observations),
-            policy_carry=jax.tree.map(swap, batch.policy_carry),
+            extras=jax.tree.map(swap, batch.extras),
         )
 
     return jax.jit(run_batch)
 
 
 @functools.lru_cache(maxsize=32)
-def _cached(env, policy, num_steps: int, num_envs: int | None, record_obs: bool, record_carry: bool):
-    return make_rollout(env, policy, num_steps, num_envs, record_obs, record_carry)
+def _cached(env, policy, num_steps: int, num_envs: int | None, record_obs: bool, record_extras: bool):
+    return make_rollout(env, policy, num_steps, num_envs, record_obs, record_extras)
 
 
 def rollout(
@@ -96,15 +112,21 @@ def rollout(
     num_steps: int,
     num_envs: int | None = None,
     record_obs: bool = False,
-    record_carry: bool = False,
+    record_extras: bool = False,
 ) -> Rollout:
     """Run ``policy`` for ``num_steps`` steps in one (``num_envs=None``) or ``num_envs`` environments.
 
-    ``record_obs``/``record_carry`` keep the observations and the policy's carry (an agent's recurrent state).
+    ``record_obs`` keeps the observations; ``record_extras`` what the policy reports of each step (an agent's
+    hidden units, value and log-probability; see :class:`Rollout`).
     The compiled function is cached per (env, policy, sizes), so repeated calls do not recompile.
     """
     params = env.default_params if params is None else params
     run = _cached(
-        env, policy, int(num_steps), None if num_envs is None else int(num_envs), bool(record_obs), bool(record_carry)
+        env,
+        policy,
+        int(num_steps),
+        None if num_envs is None else int(num_envs),
+        bool(record_obs),
+        bool(record_extras),
     )
     return run(key, params)

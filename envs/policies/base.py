@@ -22,7 +22,14 @@ class Policy(Protocol):
         """The policy's carried state at the start of an episode (``()`` for a memoryless policy)."""
 
     def act(self, key: jax.Array, carry: Any, obs: Any, env_state: Any, env_params: Any) -> tuple[Any, Any]:
-        """``(action, new_carry)``."""
+        """``(action, new_carry)``.
+
+        A policy may also have ``act_with_extras(key, carry, obs, env_state, env_params) -> (action,
+        new_carry, extras)``, the same action and carry for the same key plus a dict of what it can report
+        of the step: ``hidden`` (its units, ``(features,)``), ``value`` (a state-value estimate) and
+        ``log_prob`` (of the action taken, nats). Rollouts with ``record_extras`` keep them, and the
+        simulated Recordings carry them as variables.
+        """
 
 
 class UniformRandomPolicy:

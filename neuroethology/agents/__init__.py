@@ -23,7 +23,7 @@ from .encoders import (
     symlog,
 )
 from .heads import SQUASHES, BoundedGaussian, Categorical, PolicyHead, ValueHead
-from .policy import AgentPolicy, AgentRollout, make_agent_rollout, rollout_agent
+from .policy import AgentPolicy
 
 __all__ = [
     "CORES",
@@ -32,7 +32,6 @@ __all__ = [
     "AgentConfig",
     "AgentOutput",
     "AgentPolicy",
-    "AgentRollout",
     "BoundedGaussian",
     "BoundsNormalizer",
     "CNNEncoder",
@@ -49,9 +48,7 @@ __all__ = [
     "PolicyHead",
     "ValueHead",
     "make_agent",
-    "make_agent_rollout",
     "make_core",
     "make_encoder",
-    "rollout_agent",
     "symlog",
 ]

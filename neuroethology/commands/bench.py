@@ -18,11 +18,24 @@ bare JAX kernel and RatInABox's Agent.update(), all measured in this run on this
 
 def add_arguments(p: argparse.ArgumentParser) -> None:
     p.add_argument("--env", nargs="+", metavar="ID", help="environment ids (default: all registered)")
-    p.add_argument("--batch", nargs="+", type=int, default=[1, 64, 1024, 4096], metavar="N",
-                   help="batch sizes (default: 1 64 1024 4096)")
-    p.add_argument("--repeats", type=int, default=5, help="timed runs per cell; the median is shown (default 5)")
-    p.add_argument("--steps", type=int, default=400_000, metavar="N",
-                   help="env-steps per timed run (default 400000; the scan length is N / batch)")
+    p.add_argument(
+        "--batch",
+        nargs="+",
+        type=int,
+        default=[1, 64, 1024, 4096],
+        metavar="N",
+        help="batch sizes (default: 1 64 1024 4096)",
+    )
+    p.add_argument(
+        "--repeats", type=int, default=5, help="timed runs per cell; the median is shown (default 5)"
+    )
+    p.add_argument(
+        "--steps",
+        type=int,
+        default=400_000,
+        metavar="N",
+        help="env-steps per timed run (default 400000; the scan length is N / batch)",
+    )
     p.add_argument("--no-ratinabox", action="store_true", help="skip the RatInABox reference")
 
 

@@ -6,7 +6,9 @@ import argparse
 from pathlib import Path
 
 NAME = "demo"
-HELP = "fit a GRU and the random-motion baseline to a real rat, simulate them, compare (what `make demo` runs)"
+HELP = (
+    "fit a GRU and the random-motion baseline to a real rat, simulate them, compare (what `make demo` runs)"
+)
 DESCRIPTION = """\
 The whole pipe on the rat of Sargolini et al. (2006) that ships with RatInABox (10 min, 50 Hz, 1 x 1 m box):
 fit RatInABox's random-motion model (maximum likelihood) and GRU agents (maximum likelihood of the rat's

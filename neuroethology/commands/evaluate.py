@@ -6,20 +6,27 @@ import argparse
 from pathlib import Path
 
 NAME = "evaluate"
-HELP = "roll out the agents of a training run and write a Recording (.nc)"
+HELP = "roll out the agents of a run (trained or fitted) for N episodes and write a Recording (.nc)"
 DESCRIPTION = """\
-Run every trained agent of a run directory (each seed / sweep value is one individual) for N complete
-episodes in its environment and write positions, headings, actions, rewards, hidden units, episode index and
-the task's variables as a Recording (netCDF), the same data model as animal recordings, so every analysis
-and comparison runs on it unchanged.
+Run every agent of a run directory (from `neuroethology train`: each seed / sweep value is one individual;
+from `neuroethology fit`: the fitted model) for N complete episodes in its environment and write positions,
+headings, actions, rewards, hidden units, value and log-probability, episode index and the task's variables
+as a Recording (netCDF), the same data model as animal recordings, so every analysis and comparison runs on
+it unchanged. `neuroethology simulate` writes the same variables for one free-running session.
 
   neuroethology evaluate runs/open_field --episodes 10 --out out/open_field_agents.nc
   neuroethology evaluate runs/t_maze --episodes 50 --deterministic --runs 0 --out out/tmaze.nc
+  neuroethology evaluate runs/rat-gru --episodes 4 --out out/rat_gru_episodes.nc
 """
 
 
 def add_arguments(p: argparse.ArgumentParser) -> None:
-    p.add_argument("run_dir", type=Path, metavar="RUN", help="run directory written by `neuroethology train`")
+    p.add_argument(
+        "run_dir",
+        type=Path,
+        metavar="RUN",
+        help="run directory written by `neuroethology train` or `neuroethology fit`",
+    )
     p.add_argument("--episodes", type=int, required=True, metavar="N", help="episodes per trained run")
     p.add_argument("--out", type=Path, required=True, metavar="FILE.nc", help="output Recording (netCDF)")
     p.add_argument("--seed", type=int, default=0, help="random seed of the rollouts (default 0)")
@@ -42,11 +49,11 @@ def run(args: argparse.Namespace) -> int:
     import numpy as np
 
     from .. import data
-    from ..training.evaluate import evaluate_run
+    from ..run_policies import evaluate
 
     if args.out.suffix != ".nc":
         raise ValueError(f"--out must be a netCDF file ending in .nc, got {args.out}")
-    rec = evaluate_run(
+    rec = evaluate(
         args.run_dir,
         episodes=args.episodes,
         seed=args.seed,

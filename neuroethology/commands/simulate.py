@@ -1,4 +1,4 @@
-"""``neuroethology simulate RUN --duration SECONDS --out FILE.nc``: let a fitted model loose."""
+"""``neuroethology simulate RUN --duration SECONDS --out FILE.nc``: let a trained or fitted agent loose."""
 
 from __future__ import annotations
 
@@ -6,12 +6,14 @@ import argparse
 from pathlib import Path
 
 NAME = "simulate"
-HELP = "run a fitted model (network or baseline) freely in the arena and write a Recording"
+HELP = "run a fitted or trained agent freely for a while and write a Recording"
 DESCRIPTION = """\
-Run a model fitted by `neuroethology fit` freely in OpenField (closed loop: it acts on what it observes) and
-write the trajectories as a Recording (netCDF: position, heading, actions and, for networks, the recurrent
-state of every unit). By default it runs in the recorded arena; --arena puts it in another one. --baseline
-runs the fitted random-motion baseline of the same run instead of the network.
+Run the agents of a run directory (fitted by `neuroethology fit`, or trained by `neuroethology train`)
+freely in their environment (closed loop: they act on what they observe) for a session of --duration
+seconds, and write what they do as a Recording (netCDF: position, heading, actions, rewards, episode index
+and, for networks, the activity of every unit, value and log-probability); `neuroethology evaluate` writes
+the same variables for complete episodes. By default the session is in the run's own arena; --arena puts
+it in another one. --baseline runs a fitted run's random-motion baseline instead of its network.
 
   neuroethology simulate runs/rat-gru --duration 600 --out sim.nc
   neuroethology simulate runs/rat-gru --duration 300 --runs 16 --arena r0.75 --out circle.nc
@@ -20,7 +22,12 @@ runs the fitted random-motion baseline of the same run instead of the network.
 
 
 def add_arguments(p: argparse.ArgumentParser) -> None:
-    p.add_argument("run_dir", type=Path, metavar="RUN", help="a run directory written by `neuroethology fit`")
+    p.add_argument(
+        "run_dir",
+        type=Path,
+        metavar="RUN",
+        help="a run directory written by `neuroethology fit` or `neuroethology train`",
+    )
     p.add_argument(
         "--duration", type=float, required=True, metavar="SECONDS", help="simulated time per animal"
     )
@@ -28,7 +35,7 @@ def add_arguments(p: argparse.ArgumentParser) -> None:
     p.add_argument(
         "--arena", default=None, metavar="WxH|rR", help="another arena: 1.0x0.8 (box) or r0.6 (circle)"
     )
-    p.add_argument("--runs", type=int, default=1, help="independent simulated animals (default 1)")
+    p.add_argument("--runs", type=int, default=1, help="independent simulated animals per agent (default 1)")
     p.add_argument("--seed", type=int, default=0, help="random seed (default 0)")
     p.add_argument(
         "--baseline", action="store_true", help="simulate the run's fitted baseline, not its network"
@@ -36,28 +43,24 @@ def add_arguments(p: argparse.ArgumentParser) -> None:
 
 
 def run(args: argparse.Namespace) -> int:
-    import jax
-
     from ..data import save
-    from ..fitting import load_fitted, simulate
+    from ..run_policies import simulate
     from .fit import parse_arena
 
     if args.runs < 1:
         raise ValueError(f"--runs must be >= 1, got {args.runs}")
     if str(args.out.suffix) != ".nc":
         raise ValueError(f"--out: expected a .nc file, got {str(args.out)!r}")
-    model = load_fitted(args.run_dir)
-    if args.baseline:
-        model = model._replace(kind="ou")
     rec = simulate(
-        model,
+        args.run_dir,
         duration=args.duration,
-        key=jax.random.key(args.seed),
+        seed=args.seed,
         num_runs=args.runs,
         arena=parse_arena(args.arena),
+        baseline=args.baseline,
     )
-    rec.attrs["fitted_run"] = str(args.run_dir)
     args.out.parent.mkdir(parents=True, exist_ok=True)
     save(rec, args.out)
-    print(f"{args.runs} x {args.duration:g} s of {model.kind} written to {args.out}")
+    who = rec.attrs.get("model", rec.attrs.get("run_kind", "agent"))
+    print(f"{rec.sizes['individual']} x {args.duration:g} s of {who} written to {args.out}")
     return 0

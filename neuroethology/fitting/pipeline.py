@@ -603,60 +603,21 @@ def simulate(
     num_runs: int = 1,
     arena: dict | None = None,
 ) -> xr.Dataset:
-    """Run a fitted model freely in OpenField for ``duration`` seconds (``num_runs`` independent animals)
-    and return the trajectories as a Recording (``position``, ``heading``, ``action``, and for networks the
-    recurrent state ``hidden``)."""
-    from ..data import from_arrays
+    """Run a fitted model freely for ``duration`` seconds (``num_runs`` independent animals, named
+    ``<kind><i>``), in the recorded arena or ``arena``; the Recording of
+    :func:`neuroethology.simulation.run_session` (positions, headings, actions and, for networks, the units'
+    activity ``hidden``)."""
+    from ..simulation import run_session
 
-    if not duration > 0:
-        raise ValueError(f"simulate: duration must be > 0 s, got {duration}")
-    params = model.env_params
-    if arena is not None:
-        shape = arena.get("shape", "box")
-        geometry = (
-            {"arena_shape": "circle", "radius": float(arena["radius"])}
-            if shape == "circle"
-            else {"arena_shape": "box", "width": float(arena["width"]), "height": float(arena["height"])}
-        )
-        params = params.replace(**geometry)
-    dt = float(params.dt)
-    steps = max(2, int(round(duration / dt)))
-    params = params.replace(episode_duration=(steps + 10) * dt)
-    env = ne.OpenField()
-    problems = env.validate_params(params)
-    if problems:
-        raise ValueError("simulate: " + "; ".join(problems))
-    result = ne.rollout(
-        env, model.policy(), key, params, num_steps=steps, num_envs=num_runs, record_carry=model.kind != "ou"
-    )
-    pos = np.moveaxis(np.asarray(result.states.position, float), 1, 2)[:, :, None, :]  # (T, 2, 1, B)
-    heading = np.asarray(result.states.heading, float)
-    actions = np.moveaxis(np.asarray(result.actions, float), 1, 2)  # (T, 2, B)
-    variables = {
-        "heading": (("time", "individual"), heading),
-        "action": xr.DataArray(
-            actions,
-            dims=("time", "action_dim", "individual"),
-            coords={"action_dim": ["acceleration", "angular_velocity"]},
-        ),
-    }
-    if model.kind != "ou":
-        variables["hidden"] = (
-            ("time", "unit", "individual"),
-            np.moveaxis(np.asarray(result.policy_carry, float), 1, 2),
-        )
-    arena_attr = (
-        {"shape": "circle", "radius": float(params.radius)}
-        if params.arena_shape == "circle"
-        else {"shape": "box", "width": float(params.width), "height": float(params.height)}
-    )
-    return from_arrays(
-        pos,
-        fps=1.0 / dt,
-        individual_names=[f"{model.kind}{i}" for i in range(num_runs)],
-        keypoint_names=["centroid"],
-        arena=arena_attr,
-        source_software="neuroethology",
-        variables=variables,
-        attrs={"model": model.kind, "simulated_duration_s": steps * dt},
+    env = ne.env_of(model.env_params)
+    params = model.env_params if arena is None else env.with_arena(model.env_params, arena)
+    return run_session(
+        env,
+        params,
+        [model.policy()],
+        duration=duration,
+        key=key,
+        names=[model.kind],
+        num_runs=num_runs,
+        attrs={"model": model.kind},
     )

@@ -136,6 +136,15 @@ class TargetSpeedPolicy:
         return jnp.zeros((self.state_size,), jnp.float32)
 
     def act(self, key: jax.Array, carry: jax.Array, obs: Any, env_state: Any, env_params: OpenFieldParams):
+        action, carry, _ = self.act_with_extras(key, carry, obs, env_state, env_params)
+        return action, carry
+
+    def act_with_extras(
+        self, key: jax.Array, carry: jax.Array, obs: Any, env_state: Any, env_params: OpenFieldParams
+    ):
+        """``(action, carry, {"hidden", "log_prob"})``: the network's units and the log-density (nats) of
+        the drawn ``(next speed, angular velocity)`` in OpenField's action units. A fitted network has no
+        critic, so it reports no value."""
         agent = nnx.merge(self.graphdef, self.weights)
         k_sample, k_noise = jax.random.split(key)
         noise = None
@@ -145,7 +154,8 @@ class TargetSpeedPolicy:
         z = out.dist.mode() if self.deterministic else out.dist.sample(k_sample)[0]
         speed, omega = from_targets(z, self.warp)
         action = jnp.stack([(speed - env_state.speed) / env_params.dt, omega])
-        return action.astype(jnp.float32), out.state
+        log_prob = out.dist.log_prob(z) + jnp.log(env_params.dt) + _log_dfwd(speed, omega, self.warp, jnp)
+        return action.astype(jnp.float32), out.state, {"hidden": out.hidden, "log_prob": log_prob}
 
     def log_prob(
         self,

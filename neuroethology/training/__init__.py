@@ -15,7 +15,6 @@ from .config import (
     load_train_config,
     resolve_env_params,
 )
-from .evaluate import evaluate_run
 from .ppo import (
     HYPERPARAMS,
     PPO,
@@ -47,7 +46,6 @@ __all__ = [
     "TrainConfig",
     "Transition",
     "compute_gae",
-    "evaluate_run",
     "load_run",
     "load_train_config",
     "make_ppo",

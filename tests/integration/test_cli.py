@@ -77,7 +77,7 @@ def test_bad_arguments_give_a_message_not_a_traceback(tmp_path, capsys):
     assert main(["bench", "--env", "NoSuchEnv-v0", "--no-ratinabox"]) == 2
     assert "unknown environment" in capsys.readouterr().err
     assert main(["simulate", str(tmp_path), "--duration", "5", "--out", str(tmp_path / "s.nc")]) == 2
-    assert "not a fitted run" in capsys.readouterr().err
+    assert "is not a run directory" in capsys.readouterr().err
     assert main(["fit", "--data", "x.npz", "--arena", "1by1", "--out", str(tmp_path / "r")]) == 2
     assert "--arena: expected" in capsys.readouterr().err
 

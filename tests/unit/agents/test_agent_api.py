@@ -110,24 +110,39 @@ def test_agent_is_a_policy_for_the_envs_rollout(open_field):
     np.testing.assert_array_equal(a, b)
 
 
+def _starts(roll):
+    """Episode starts of a time-major rollout: the first step and every step after an episode end."""
+    done = np.asarray(roll.terminated | roll.truncated)
+    return np.concatenate([np.ones_like(done[:1]), done[:-1]], axis=0)
+
+
 def test_rollout_records_hidden_states_that_replay_exactly(open_field):
     env, params, graphdef, weights = open_field
-    roll = agents.rollout_agent(env, graphdef, weights, jax.random.key(3), params, num_steps=25, num_envs=3)
-    assert roll.hidden.shape == (25, 3, 8) and roll.values.shape == (25, 3)
-    starts = np.asarray(roll.starts)
+    policy = agents.AgentPolicy(graphdef, weights)
+    roll = ne.rollout(
+        env, policy, jax.random.key(3), params, num_steps=25, num_envs=3, record_obs=True, record_extras=True
+    )
+    hidden, values = roll.extras["hidden"], roll.extras["value"]
+    assert hidden.shape == (25, 3, 8) and values.shape == (25, 3)
+    starts = _starts(roll)
     np.testing.assert_array_equal(starts[[0, 10, 20]], True)  # episodes of 10 steps begin at 0, 10, 20
     assert starts.sum() == 9
+    # The extras do not change what the policy does: same key, same actions as without them.
+    plain = ne.rollout(env, policy, jax.random.key(3), params, num_steps=25, num_envs=3)
+    np.testing.assert_array_equal(np.asarray(plain.actions), np.asarray(roll.actions))
     agent = nnx.merge(graphdef, weights)
-    replay = agent.unroll(agent.initial_state((3,)), roll.observations, roll.starts)
-    np.testing.assert_allclose(np.asarray(replay.hidden), np.asarray(roll.hidden), atol=1e-5)
+    replay = agent.unroll(agent.initial_state((3,)), roll.observations, jnp.asarray(starts))
+    np.testing.assert_allclose(np.asarray(replay.hidden), np.asarray(hidden), atol=1e-5)
     # The log-likelihood of the rollout's own actions is its sampling log-probability (clip: the Gaussian
     # density where no action hit a bound).
-    logl = agent.log_likelihood(agent.initial_state((3,)), roll.observations, roll.actions, roll.starts)
+    logl = agent.log_likelihood(
+        agent.initial_state((3,)), roll.observations, roll.actions, jnp.asarray(starts)
+    )
     space = env.action_space(params)
     inside = np.all((np.asarray(roll.actions) > space.low) & (np.asarray(roll.actions) < space.high), -1)
     assert inside.mean() > 0.5
     np.testing.assert_allclose(
-        np.asarray(logl)[inside], np.asarray(roll.log_probs)[inside], rtol=1e-4, atol=1e-4
+        np.asarray(logl)[inside], np.asarray(roll.extras["log_prob"])[inside], rtol=1e-4, atol=1e-4
     )
 
 
@@ -169,6 +184,10 @@ def test_cnn_agent_on_image_observations():
     )
     assert type(agent.encoder).__name__ == "DictEncoder"
     graphdef, weights = nnx.split(agent)
-    roll = agents.rollout_agent(env, graphdef, weights, jax.random.key(0), params, num_steps=7, num_envs=2)
+    policy = agents.AgentPolicy(graphdef, weights)
+    roll = ne.rollout(
+        env, policy, jax.random.key(0), params, num_steps=7, num_envs=2, record_obs=True, record_extras=True
+    )
     assert roll.observations["image"].shape == (7, 2, 16, 16, 2)
-    assert roll.hidden.shape == (7, 2, 6) and np.all(np.isfinite(np.asarray(roll.hidden)))
+    hidden = np.asarray(roll.extras["hidden"])
+    assert hidden.shape == (7, 2, 6) and np.all(np.isfinite(hidden))

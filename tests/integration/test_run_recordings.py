@@ -1,0 +1,125 @@
+"""One way from a run to a Recording: `evaluate` and `simulate` accept a PPO-trained run and a fitted run
+alike, and write the same variables for the same environment (neuroethology.simulation is the one writer)."""
+
+from __future__ import annotations
+
+import jax
+import numpy as np
+import pytest
+
+import neuroethology.envs as ne
+from neuroethology import data
+from neuroethology.cli import main
+from neuroethology.config import config_from_dict
+from neuroethology.fitting import FitConfig, fit_recording
+from neuroethology.training import TrainConfig
+from neuroethology.training.run import train_run
+
+# OpenField, a GRU of 16 units either way: trained by PPO (two seeds), or fitted to a simulated animal.
+TRAIN = {
+    "seed": 0,
+    "total_steps": 256,
+    "num_seeds": 2,
+    "env": {"params": {"reward_type": "coverage", "episode_duration": 0.4}},
+    "agent": {"encoder": {"mlp_features": [8]}, "core": {"kind": "gru", "hidden_size": 16}},
+    "ppo": {"num_envs": 4, "num_steps": 16, "bptt_length": 8, "num_minibatches": 2, "update_epochs": 1},
+    "run": {"chunk_updates": 2, "checkpoint_every": 1},
+}
+FIT = dict(
+    total_steps=50, num_seeds=1, hidden_size=16, window=32, burn_in=4, batch_size=8, select="likelihood"
+)
+
+
+@pytest.fixture(scope="module")
+def runs(tmp_path_factory):
+    root = tmp_path_factory.mktemp("runs")
+    assert train_run(config_from_dict(TrainConfig, TRAIN), root / "ppo", progress=False).status == "completed"
+    env, p = ne.make("neuroethology/OpenField-v0", episode_duration=1e4)
+    roll = ne.rollout(env, ne.policies.RandomMotion(), jax.random.key(0), p, num_steps=3000)
+    rec = data.from_arrays(
+        np.asarray(roll.states.position, float)[:, :, None, None],
+        fps=50.0,
+        arena={"shape": "box", "width": 1.0, "height": 1.0},
+    )
+    fit_recording(rec, FitConfig(**FIT), out=root / "fitted", say=lambda m: None)
+    return root
+
+
+def _cli(*args):
+    assert main(list(args)) == 0
+
+
+def test_evaluate_and_simulate_accept_both_kinds_of_run(runs, tmp_path):
+    _cli("evaluate", str(runs / "fitted"), "--episodes", "2", "--out", str(tmp_path / "fitted_eval.nc"))
+    _cli(
+        "simulate", str(runs / "ppo"), "--duration", "3", "--runs", "2", "--out", str(tmp_path / "ppo_sim.nc")
+    )
+    _cli("evaluate", str(runs / "ppo"), "--episodes", "2", "--out", str(tmp_path / "ppo_eval.nc"))
+    _cli("simulate", str(runs / "fitted"), "--duration", "3", "--out", str(tmp_path / "fitted_sim.nc"))
+    recs = {
+        name: data.load(tmp_path / f"{name}.nc")
+        for name in ("fitted_eval", "ppo_sim", "ppo_eval", "fitted_sim")
+    }
+    variables = {name: set(rec.data_vars) for name, rec in recs.items()}
+    assert len({frozenset(v) for v in variables.values()}) == 1, variables
+    for name in (
+        "position",
+        "heading",
+        "action",
+        "reward",
+        "episode",
+        "segment",
+        "hidden",
+        "value",
+        "log_prob",
+    ):
+        assert name in variables["ppo_sim"], name
+    for rec in recs.values():
+        data.validate(rec)
+        assert rec.attrs["env_id"] == "neuroethology/OpenField-v0"
+        assert list(rec["action"].coords["action_dim"].values) == ["acceleration", "angular_velocity"]
+        assert rec.sizes["unit"] == 16 and rec["hidden"].attrs["source"] == "model"
+    # Individuals: one per trained run for evaluate, one per animal for simulate.
+    assert list(recs["ppo_eval"]["individual"].values) == ["seed0", "seed1"]
+    assert list(recs["ppo_sim"]["individual"].values) == ["seed00", "seed01", "seed10", "seed11"]
+    # 3 s at 50 Hz in one free-running session: OpenField's time limit is extended for either kind of run.
+    assert recs["ppo_sim"].sizes["time"] == 150 and recs["ppo_sim"]["episode"].values.max() == 0
+    assert recs["fitted_sim"]["episode"].values.max() == 0  # free exploration: one session
+    # A fitted network has no critic: its value is NaN and the Recording says so; the PPO agent's is finite.
+    assert (
+        np.isnan(recs["fitted_eval"]["value"].values).all()
+        and recs["fitted_eval"].attrs["missing_extras"] == "value"
+    )
+    assert np.isfinite(recs["ppo_eval"]["value"].values[recs["ppo_eval"]["episode"].values >= 0]).all()
+    assert recs["ppo_eval"].attrs["run_kind"] == "ppo" and recs["fitted_sim"].attrs["run_kind"] == "fitted"
+
+
+def test_simulate_in_another_arena_and_what_does_not_apply(runs, tmp_path, capsys):
+    _cli("simulate", str(runs / "ppo"), "--duration", "1", "--arena", "r0.4", "--out", str(tmp_path / "c.nc"))
+    rec = data.load(tmp_path / "c.nc")
+    assert data.arena_of(rec) == {"shape": "circle", "radius": 0.4}
+    centre = rec["position"].values - 0.4
+    assert np.all(np.hypot(centre[:, 0], centre[:, 1]) <= 0.4 + 1e-5)
+    assert (
+        main(
+            ["simulate", str(runs / "ppo"), "--duration", "1", "--baseline", "--out", str(tmp_path / "b.nc")]
+        )
+        == 2
+    )
+    assert "--baseline needs a fitted run" in capsys.readouterr().err
+    assert (
+        main(
+            [
+                "evaluate",
+                str(runs / "fitted"),
+                "--episodes",
+                "1",
+                "--checkpoint",
+                "3",
+                "--out",
+                str(tmp_path / "x.nc"),
+            ]
+        )
+        == 2
+    )
+    assert "--checkpoint does not apply" in capsys.readouterr().err
