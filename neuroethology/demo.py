@@ -82,7 +82,7 @@ def run_demo(
     from .analysis import plots
     from .data import arena_of, save
     from .fitting import FitConfig, fit_recording, load_fitted, simulate
-    from .fitting.pipeline import ks_statistics, movement_samples
+    from .fitting.closed_loop import ks_statistics, movement_samples
 
     start = time.perf_counter()
     out = Path(out)

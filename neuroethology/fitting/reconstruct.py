@@ -30,6 +30,8 @@ from ..envs.open_field import OpenFieldParams, OpenFieldState
 
 __all__ = [
     "Demonstration",
+    "demonstration",
+    "baseline_windows",
     "open_field_params_for",
     "path_segments",
     "path_windows",
@@ -244,12 +246,11 @@ def open_field_params_for(rec: xr.Dataset, arena: dict | None = None, **override
         problems.append("it is not sampled at a constant interval; load it with dt= to resample it")
     if problems:
         raise ValueError(f"{source}: cannot place this recording in OpenField: " + "; ".join(problems))
-    geometry = (
-        {"arena_shape": "circle", "radius": float(arena["radius"])}
-        if arena["shape"] == "circle"
-        else {"arena_shape": "box", "width": float(arena["width"]), "height": float(arena["height"])}
-    )
-    env, params = ne.make("neuroethology/OpenField-v0", dt=float(np.median(steps)), **geometry, **overrides)
+    env = ne.OpenField()
+    params = env.with_arena(env.make_params(dt=float(np.median(steps)), **overrides), arena)
+    problems = env.validate_params(params)
+    if problems:
+        raise ValueError(f"{source}: cannot place this recording in OpenField: " + "; ".join(problems))
     xy = np.asarray(rec["position"].values, float)
     xy = np.moveaxis(xy, 1, -1).reshape(-1, 2)
     xy = xy[np.all(np.isfinite(xy), axis=1)]
@@ -292,3 +293,22 @@ def reconstruct(
         segment = np.asarray(seg.values)
     demo = reconstruct_path(xy, params, time=rec["time"].values, segment=segment, min_step=min_step)
     return demo, params
+
+
+def _track(rec: xr.Dataset) -> tuple[np.ndarray, np.ndarray, np.ndarray | None]:
+    xy = rec["position"].isel(keypoint=0, individual=0).transpose("time", "space").values.astype(float)
+    seg = rec["segment"].isel(individual=0).values if "segment" in rec else None
+    return xy, rec["time"].values.astype(float), seg
+
+
+def demonstration(rec: xr.Dataset, params: OpenFieldParams, min_step: float) -> Demonstration:
+    """Teacher-forcing rows of a one-animal (sub-)recording: :func:`reconstruct_path` of its first keypoint."""
+    xy, t, seg = _track(rec)
+    return reconstruct_path(xy, params, time=t, segment=seg, min_step=min_step)
+
+
+def baseline_windows(rec: xr.Dataset, params: OpenFieldParams) -> np.ndarray:
+    """The baseline's likelihood windows of a (sub-)recording, step for step with :func:`demonstration`'s
+    rows (:func:`path_windows`)."""
+    xy, t, seg = _track(rec)
+    return path_windows(xy, params, time=t, segment=seg)

@@ -1,0 +1,132 @@
+"""What fitting is asked to do and what it returns: :class:`FitConfig`, :class:`FittedModel`, :class:`FitResult`."""
+
+from __future__ import annotations
+
+import dataclasses
+from typing import Any, Literal, NamedTuple
+
+import numpy as np
+from flax import nnx
+
+from ..agents import AgentConfig
+from ..agents.cores import CoreConfig
+from ..agents.encoders import EncoderConfig
+from ..envs.open_field import OpenFieldParams
+from ..envs.policies import RandomMotion, RandomMotionParams
+from .behaviour import CloningConfig
+from .targets import DEFAULT_WARP, TargetSpeedPolicy, Warp
+
+__all__ = ["FitConfig", "FittedModel", "FitResult", "MODELS", "SUPPORTED_ENVS"]
+
+MODELS = ("gru", "lstm", "rnn", "ou")
+_CORE_OF = {"gru": "gru", "lstm": "lstm", "rnn": "leaky_rnn"}
+SUPPORTED_ENVS = ("neuroethology/OpenField-v0",)
+
+
+@dataclasses.dataclass(frozen=True)
+class FitConfig:
+    """How ``neuroethology fit`` models a recording (every field can be overridden as ``key=value``)."""
+
+    seed: int = 0
+    total_steps: int = 1500  # gradient updates of the networks ("ou" ignores it)
+    model: Literal["gru", "lstm", "rnn", "ou"] = "gru"  # "rnn" is the leaky rate RNN
+    env: str = "neuroethology/OpenField-v0"
+    env_params: dict[str, Any] = dataclasses.field(default_factory=dict)  # OpenField overrides, e.g. n_rays
+    hidden_size: int = 64  # recurrent units
+    image: bool = False  # add OpenField's egocentric image and a CNN encoder
+    num_seeds: int = 4  # networks trained at once (vmap); the best on validation is kept
+    learning_rate: float = 3e-3
+    batch_size: int = 32  # training windows per update
+    window: int = 128  # steps per training window
+    burn_in: int = 16  # steps that only warm the recurrent state up
+    smoothing: float = (
+        0.02  # s, Gaussian smoothing of positions before anything else (tracking jitter; 0: none)
+    )
+    min_speed: float = 0.025  # m/s: below it the heading is undefined and held (tracking jitter)
+    speed_offset: float = 0.0  # m/s: > 0 models log(next speed + speed_offset) (fitting.targets; 0: linear)
+    turn_scale: float = 2.0  # rad/s: networks model asinh(angular velocity / turn_scale) (0: linear)
+    self_motion_noise: float = 0.1  # s.d. of noise added to the speed and turn-rate inputs while training,
+    # in units of their half range (teaches the network to correct its own deviations; 0: none)
+    noise_inputs: Literal["speed_and_turn", "speed", "turn"] = "speed"  # which inputs get that noise
+    holdout_fraction: float = 0.2  # the last part of the recording, held out for testing
+    validation_fraction: float = 0.1  # the last part of the rest, for early stopping
+    folds: int = 1  # > 1: also cross-validate held-out likelihoods over this many contiguous blocks
+    patience: int = 10  # chunks of updates without validation improvement before stopping early
+    select: Literal["likelihood", "closed_loop"] = "closed_loop"  # how the kept seed is chosen (see below)
+    selection_runs: int = 8  # closed-loop selection: simulated animals per seed
+
+    def validate(self) -> list[str]:
+        problems = []
+        for name, allowed in (
+            ("model", MODELS),
+            ("select", ("likelihood", "closed_loop")),
+            ("noise_inputs", ("speed_and_turn", "speed", "turn")),
+        ):
+            if getattr(self, name) not in allowed:
+                problems.append(f"{name} must be one of {allowed}, got {getattr(self, name)!r}")
+        if self.env not in SUPPORTED_ENVS:
+            problems.append(f"env: fitting supports {SUPPORTED_ENVS}, got {self.env!r}")
+        if not 0 < self.holdout_fraction < 1:
+            problems.append(f"holdout_fraction must be in (0, 1), got {self.holdout_fraction}")
+        if not 0 < self.validation_fraction < 1:
+            problems.append(f"validation_fraction must be in (0, 1), got {self.validation_fraction}")
+        for name in ("total_steps", "hidden_size", "num_seeds", "batch_size", "window", "folds", "patience"):
+            if getattr(self, name) < 1:
+                problems.append(f"{name} must be >= 1, got {getattr(self, name)}")
+        if not 0 <= self.burn_in < self.window:
+            problems.append(f"burn_in must be in [0, window), got {self.burn_in} (window {self.window})")
+        if self.smoothing < 0 or self.min_speed < 0:
+            problems.append("smoothing and min_speed must be >= 0")
+        if not (self.speed_offset >= 0 and self.turn_scale >= 0):
+            problems.append("speed_offset and turn_scale must be >= 0 (0: no warp)")
+        return problems
+
+    @property
+    def warp(self) -> Warp:
+        return Warp(self.speed_offset, self.turn_scale)
+
+    @property
+    def agent_config(self) -> AgentConfig:
+        if self.model == "ou":
+            raise ValueError("the 'ou' model has no network")
+        return AgentConfig(
+            encoder=EncoderConfig(),
+            core=CoreConfig(kind=_CORE_OF[self.model], hidden_size=self.hidden_size),
+            squash="clip",
+            init_std=0.2,
+        )
+
+    def cloning(self, params: OpenFieldParams) -> CloningConfig:
+        """Optimisation settings; the self-motion inputs are OpenField's last two vector features."""
+        n = int(params.n_rays)
+        return CloningConfig(
+            learning_rate=self.learning_rate,
+            batch_size=self.batch_size,
+            window=self.window,
+            burn_in=self.burn_in,
+            input_noise=self.self_motion_noise,
+            noise_features={"speed_and_turn": (n, n + 1), "speed": (n,), "turn": (n + 1,)}[self.noise_inputs],
+        )
+
+
+class FittedModel(NamedTuple):
+    """A fitted model ready to simulate: ``kind`` "ou" or a network kind, with what it needs."""
+
+    kind: str
+    env_params: OpenFieldParams
+    baseline: RandomMotionParams
+    graphdef: nnx.GraphDef | None = None
+    weights: nnx.State | None = None  # the selected network's weights (no seed axis)
+    warp: Warp = DEFAULT_WARP  # how the network's outputs map to speed and angular velocity
+
+    def policy(self, *, deterministic: bool = False):
+        """The model behind the environments' policy protocol."""
+        if self.kind == "ou":
+            return RandomMotion(self.baseline)
+        return TargetSpeedPolicy(self.graphdef, self.weights, warp=self.warp, deterministic=deterministic)
+
+
+class FitResult(NamedTuple):
+    model: FittedModel
+    scores: dict[str, Any]  # held-out log-likelihoods and more (what model.json stores)
+    train_curves: dict[str, np.ndarray]
