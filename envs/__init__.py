@@ -9,7 +9,7 @@ Importing this package registers every environment with Gymnasium, so ``gymnasiu
 ``gymnasium.make_vec(..., vectorization_mode="vector_entry_point")`` work with the same ids.
 """
 
-from . import geometry, policies
+from . import body, geometry, policies
 from .core import (
     EnvState,
     GymnasiumEnv,
@@ -38,6 +38,7 @@ from .water_maze import WaterMaze, WaterMazeParams, WaterMazeState
 __all__ = [
     "EnvState",
     "arena_of",
+    "body",
     "env_of",
     "GymnasiumEnv",
     "JaxVectorEnv",

@@ -27,6 +27,11 @@ __all__ = [
     "ray_directions",
     "box_or_circle",
     "with_box_or_circle",
+    "project_into_box_or_circle",
+    "inside_box_or_circle",
+    "distance_to_wall_box_or_circle",
+    "ray_distances_box_or_circle",
+    "pose_in_box_or_circle",
 ]
 
 _TINY = 1e-12
@@ -124,8 +129,51 @@ def distance_to_wall_circle(position: ArrayLike, radius: ArrayLike) -> jax.Array
 
 
 # ---------------------------------------------------------------------------------------------------------
-# Box-or-circle arenas as Recordings store them (params with arena_shape, width, height, radius)
+# Box-or-circle arenas: params with arena_shape ("box" or "circle"), width, height and radius (m)
 # ---------------------------------------------------------------------------------------------------------
+
+
+def project_into_box_or_circle(position: ArrayLike, params: Any) -> jax.Array:
+    """The nearest point of the floor of ``params``' box or circle (see :func:`project_into_box` and
+    :func:`project_into_circle`)."""
+    if params.arena_shape == "circle":
+        return project_into_circle(position, params.radius)
+    return project_into_box(position, params.width, params.height)
+
+
+def inside_box_or_circle(xy: ArrayLike, params: Any) -> jax.Array:
+    """Whether points ``(..., 2)`` lie on the floor of ``params``' box or circle."""
+    xy = jnp.asarray(xy)
+    x, y = xy[..., 0], xy[..., 1]
+    if params.arena_shape == "circle":
+        return (x - params.radius) ** 2 + (y - params.radius) ** 2 <= params.radius**2
+    return (x >= 0) & (x <= params.width) & (y >= 0) & (y <= params.height)
+
+
+def distance_to_wall_box_or_circle(position: ArrayLike, params: Any) -> jax.Array:
+    """Shortest distance (m) from a point on the floor of ``params``' box or circle to a wall."""
+    if params.arena_shape == "circle":
+        return distance_to_wall_circle(position, params.radius)
+    return distance_to_wall_box(position, params.width, params.height)
+
+
+def ray_distances_box_or_circle(position: ArrayLike, directions: ArrayLike, params: Any) -> jax.Array:
+    """Distance (m) from ``position`` to the wall of ``params``' box or circle along each unit vector of
+    ``directions`` ``(n, 2)``."""
+    if params.arena_shape == "circle":
+        return ray_distances_circle(position, directions, params.radius)
+    return ray_distances_box(position, directions, params.width, params.height)
+
+
+def pose_in_box_or_circle(u: jax.Array, params: Any) -> tuple[jax.Array, jax.Array]:
+    """A pose from three uniform numbers ``u`` in [0, 1): a position ``(2,)`` uniform over the floor of
+    ``params``' box or circle (from ``u[0]``, ``u[1]``; just inside a circle's wall at most) and a heading
+    uniform in [-pi, pi) (from ``u[2]``)."""
+    heading = (2.0 * u[2] - 1.0) * jnp.pi
+    if params.arena_shape == "circle":
+        r = params.radius * jnp.sqrt(u[0]) * (1 - 1e-6)
+        return params.radius + r * unit((2.0 * u[1] - 1.0) * jnp.pi), heading
+    return u[:2] * jnp.array([params.width, params.height]), heading
 
 
 def box_or_circle(params: Any) -> dict[str, Any]:

@@ -9,8 +9,11 @@ Physics (one step of ``dt`` seconds)::
     a, w      = clip(action)                        # forward acceleration (m/s^2), angular velocity (rad/s)
     v'        = clip(v + a dt, 0, max_speed)        # intended speed
     theta'    = wrap(theta + w dt)                  # heading: the body turns, then moves along its heading
-    x'        = project(x + v' dt (cos theta', sin theta'))   # solid walls: a step into a wall slides along it
-    speed     = |x' - x| / dt                       # the speed actually achieved (0 when walking into a wall)
+    x'        = project(x + v' dt (cos theta', sin theta'))   # solid walls: a step into a wall slides on it
+    speed     = min(|x' - x| / dt, v')              # the speed actually achieved (0 when walking into a wall)
+
+The body (bounds, action handling and these kinematics) is :mod:`neuroethology.envs.body`'s, shared by every
+spatial environment; only ``project`` is this arena's.
 
 Observation (``Box``, float32, SI units)::
 
@@ -46,6 +49,7 @@ from flax import struct
 from gymnasium import spaces
 
 from . import geometry as geo
+from .body import RAT, clip_action, move, view_directions
 from .core import EnvState, NeuroEnv, register, uniform21
 from .rendering import COLOURS, Canvas
 
@@ -70,16 +74,13 @@ class OpenFieldParams:
     # Time.
     dt: float = 0.02  # s, the 50 Hz position sampling of Sargolini et al. 2006
     episode_duration: float = 600.0  # s, one 10 min recording session of Sargolini et al. 2006
-    # Body and action bounds.
-    max_speed: float = 1.0  # m/s, above the fastest 50 Hz step of the Sargolini rat (0.87 m/s)
-    max_acceleration: float = 10.0  # m/s^2, above the 99.9th percentile (8.2) of the Sargolini rat's
-    # smoothed (2-sample Gaussian) speed changes
-    max_angular_velocity: float = 8 * np.pi  # rad/s (1440 deg/s), above the 95th percentile of the
-    # Sargolini rat's heading changes at 50 Hz; RatInABox's rotational velocity s.d. is 2.1 rad/s
+    # Body and action bounds: the Sargolini rat's, from envs.body.RAT (its comments give the sources).
+    max_speed: float = RAT.max_speed  # m/s: 1.0, above the rat's fastest 50 Hz step
+    max_acceleration: float = RAT.max_acceleration  # m/s^2: 10, above its 99.9th percentile
+    max_angular_velocity: float = RAT.max_angular_velocity  # rad/s: 8 pi, above its 95th percentile
     # Senses.
     n_rays: int = struct.field(pytree_node=False, default=12)  # wall-distance rays
-    field_of_view: float = 1.5 * np.pi  # rad (270 deg): most of the rat's panoramic visual field
-    # (laterally placed eyes; Wallace et al. 2013, Nature 498:65)
+    field_of_view: float = RAT.field_of_view  # rad (270 deg): the rat's panoramic field (envs.body.RAT)
     observe_image: bool = struct.field(pytree_node=False, default=False)  # add the egocentric image
     image_size: int = struct.field(pytree_node=False, default=32)  # pixels per side of that image
     image_extent: float = 0.6  # m, side of the square the image covers (about three rat body lengths)
@@ -143,40 +144,27 @@ class OpenField(NeuroEnv[OpenFieldState, OpenFieldParams]):
     # -- arena --------------------------------------------------------------------------------------------
     @staticmethod
     def project(position: jax.Array, params: OpenFieldParams) -> jax.Array:
-        if params.arena_shape == "circle":
-            return geo.project_into_circle(position, params.radius)
-        return geo.project_into_box(position, params.width, params.height)
+        """The nearest point of the floor: a step into a wall slides along it."""
+        return geo.project_into_box_or_circle(position, params)
 
     @staticmethod
     def inside(xy: jax.Array, params: OpenFieldParams) -> jax.Array:
         """Whether points ``(..., 2)`` lie on the arena floor."""
-        x, y = xy[..., 0], xy[..., 1]
-        if params.arena_shape == "circle":
-            return (x - params.radius) ** 2 + (y - params.radius) ** 2 <= params.radius**2
-        return (x >= 0) & (x <= params.width) & (y >= 0) & (y <= params.height)
+        return geo.inside_box_or_circle(xy, params)
 
     @staticmethod
     def wall_distance(position: jax.Array, params: OpenFieldParams) -> jax.Array:
         """Shortest distance (m) from ``position`` to a wall."""
-        if params.arena_shape == "circle":
-            return geo.distance_to_wall_circle(position, params.radius)
-        return geo.distance_to_wall_box(position, params.width, params.height)
+        return geo.distance_to_wall_box_or_circle(position, params)
 
     @staticmethod
     def ray_distances(position: jax.Array, heading: jax.Array, params: OpenFieldParams) -> jax.Array:
-        directions = geo.ray_directions(heading, geo.sector_offsets(params.n_rays, params.field_of_view))
-        if params.arena_shape == "circle":
-            return geo.ray_distances_circle(position, directions, params.radius)
-        return geo.ray_distances_box(position, directions, params.width, params.height)
+        return geo.ray_distances_box_or_circle(position, view_directions(heading, params), params)
 
-    def sample_pose(self, key: jax.Array, params: OpenFieldParams) -> tuple[jax.Array, jax.Array]:
+    @staticmethod
+    def sample_pose(key: jax.Array, params: OpenFieldParams) -> tuple[jax.Array, jax.Array]:
         """A position drawn uniformly over the arena floor and a uniform heading (two random words)."""
-        u = uniform21(key, 3)
-        heading = (2.0 * u[2] - 1.0) * jnp.pi
-        if params.arena_shape == "circle":
-            r = params.radius * jnp.sqrt(u[0]) * (1 - 1e-6)
-            return params.radius + r * geo.unit((2.0 * u[1] - 1.0) * jnp.pi), heading
-        return u[:2] * jnp.array([params.width, params.height]), heading
+        return geo.pose_in_box_or_circle(uniform21(key, 3), params)
 
     # -- FuncEnv pieces -----------------------------------------------------------------------------------
     def initial(self, rng: jax.Array, params: OpenFieldParams | None = None) -> OpenFieldState:
@@ -196,28 +184,17 @@ class OpenField(NeuroEnv[OpenFieldState, OpenFieldParams]):
 
     def clip_action(self, action: jax.Array, params: OpenFieldParams) -> jax.Array:
         """Documented handling of any action: NaN -> 0, +-inf -> bound, then clip into the action box."""
-        high = jnp.array([params.max_acceleration, params.max_angular_velocity], jnp.float32)
-        action = jnp.nan_to_num(jnp.asarray(action, jnp.float32), nan=0.0, posinf=1e30, neginf=-1e30)
-        return jnp.clip(action, -high, high)
+        return clip_action(action, params)
 
     def transition(
         self, state: OpenFieldState, action: jax.Array, rng: jax.Array, params: OpenFieldParams | None = None
     ) -> OpenFieldState:
         params = self.default_params if params is None else params
-        accel, omega = self.clip_action(action, params)
-        speed = jnp.clip(state.speed + accel * params.dt, 0.0, params.max_speed)
-        heading = geo.wrap_angle(state.heading + omega * params.dt)
-        proposed = state.position + speed * params.dt * geo.unit(heading)
-        position = self.project(proposed, params)
-        step = position - state.position
-        # Never more than the intended speed (the projection only shortens a step; min() absorbs rounding).
-        achieved = jnp.minimum(jnp.sqrt(step[0] ** 2 + step[1] ** 2) / params.dt, speed)
+        body = move(state.position, state.heading, state.speed, action, params, self.project)
         visits = state.visits
         if _bins(params):
-            visits = visits.at[self._bin(position, params)].add(1)
-        return state.replace(
-            position=position, heading=heading, speed=achieved, angular_velocity=omega, visits=visits
-        )
+            visits = visits.at[self._bin(body.position, params)].add(1)
+        return state.replace(**body._asdict(), visits=visits)
 
     def observation(
         self, state: OpenFieldState, rng: jax.Array, params: OpenFieldParams | None = None

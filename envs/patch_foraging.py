@@ -39,10 +39,11 @@ in a fresh patch (as in the lab tasks, where the next patch is a new one). Obser
 The patch's level and the travel time still to go are hidden (to be inferred, as the animals must).
 
 Mode ``"spatial"``. ``n_patches`` circular patches (radius ``patch_radius``) sit evenly on a circle of radius
-``patch_ring_radius`` around the centre of an OpenField arena, and travel is walking: the motion physics,
-wall rays and action space (forward acceleration m/s^2, angular velocity rad/s) are OpenField's. A step that
-ends inside a patch harvests it (patches never overlap); every patch not being harvested replenishes,
-``rho' = 1 - (1 - rho) exp(-dt / replenish_tau)``. Observation (``Box``, float32)::
+``patch_ring_radius`` around the centre of an OpenField arena, and travel is walking: the body (motion
+physics, wall rays, action space: forward acceleration m/s^2, angular velocity rad/s) is OpenField's, from
+:mod:`neuroethology.envs.body`. A step that ends inside a patch harvests it (patches never overlap); every
+patch not being harvested replenishes, ``rho' = 1 - (1 - rho) exp(-dt / replenish_tau)``. Observation
+(``Box``, float32)::
 
     [ray_0 .. ray_{n_rays-1} (m), speed (m/s), angular velocity (rad/s),
      for each patch i: distance to its centre (m), cos and sin of its egocentric bearing,
@@ -54,7 +55,7 @@ floor, channel 1 the patches) under ``"image"``.
 
 Random draws (few, cheap: see ``uniform21``): a discrete transition draws ``uniform21(rng, 2)`` (reward,
 travel time), a spatial one ``uniform21(rng, 1)`` with Bernoulli rewards; a spatial episode starts at a
-uniform pose (OpenField's sampler), a discrete one in a fresh patch.
+uniform pose (as OpenField's), a discrete one in a fresh patch.
 
 The JAX core never rejects an action: in discrete mode any value ``> 0.5`` means leave and anything else
 (NaN included) stay; in spatial mode NaN becomes 0, +-inf the bound, and the action is clipped into the
@@ -86,6 +87,7 @@ from flax import struct
 from gymnasium import spaces
 
 from . import geometry as geo
+from .body import RAT, clip_action, move, view_directions
 from .core import EnvState, NeuroEnv, register, uniform21
 from .open_field import OpenField
 from .rendering import COLOURS, Canvas
@@ -147,15 +149,13 @@ class PatchForagingParams:
     patch_radius: float = 0.08  # m: 0.16 m across, about a rat's body length without the tail (chosen)
     patch_ring_radius: float = 0.3  # m, distance of the patch centres from the arena centre (chosen: the
     # patches sit well inside the walls, 0.42 m apart with 4 patches)
-    # Body and action bounds (spatial mode): OpenField's, fitted to the Sargolini rat.
-    max_speed: float = 1.0  # m/s, above the fastest 50 Hz step of the Sargolini rat (0.87 m/s)
-    max_acceleration: float = 10.0  # m/s^2, above the 99.9th percentile (8.2) of the Sargolini rat's
-    # smoothed speed changes (OpenField)
-    max_angular_velocity: float = 8 * np.pi  # rad/s, above the 95th percentile of the Sargolini rat's
-    # heading changes at 50 Hz (OpenField)
+    # Body and action bounds (spatial mode): the Sargolini rat's, from envs.body.RAT (sources there).
+    max_speed: float = RAT.max_speed  # m/s: 1.0, above the rat's fastest 50 Hz step
+    max_acceleration: float = RAT.max_acceleration  # m/s^2: 10, above its 99.9th percentile
+    max_angular_velocity: float = RAT.max_angular_velocity  # rad/s: 8 pi, above its 95th percentile
     # Senses (spatial mode), as in OpenField.
     n_rays: int = struct.field(pytree_node=False, default=12)  # wall-distance rays
-    field_of_view: float = 1.5 * np.pi  # rad (270 deg): the rat's panoramic field (Wallace et al. 2013)
+    field_of_view: float = RAT.field_of_view  # rad (270 deg): the rat's panoramic field (envs.body.RAT)
     observe_image: bool = struct.field(pytree_node=False, default=False)  # add the egocentric image
     image_size: int = struct.field(pytree_node=False, default=32)  # pixels per side of that image
     image_extent: float = 0.6  # m, side of the square the image covers (about three rat body lengths)
@@ -389,8 +389,6 @@ def mvt_optimum(params: PatchForagingParams) -> MVTOptimum:
 # The environment
 # ---------------------------------------------------------------------------------------------------------
 
-_OPEN_FIELD = OpenField()  # spatial mode reuses its arena geometry, start-pose sampler and wall rays
-
 
 @register
 class PatchForaging(NeuroEnv[PatchForagingState, PatchForagingParams]):
@@ -531,7 +529,7 @@ class PatchForaging(NeuroEnv[PatchForagingState, PatchForagingParams]):
         )
         if params.mode == "discrete":
             return state
-        position, heading = _OPEN_FIELD.sample_pose(rng, params)
+        position, heading = geo.pose_in_box_or_circle(uniform21(rng, 3), params)
         inside = self.inside_patches(position, params)
         return state.replace(
             position=position.astype(jnp.float32),
@@ -577,18 +575,14 @@ class PatchForaging(NeuroEnv[PatchForagingState, PatchForagingParams]):
         )
 
     def clip_action(self, action: jax.Array, params: PatchForagingParams) -> jax.Array:
-        """Spatial mode: NaN -> 0, +-inf -> bound, then clip into the action box (as OpenField)."""
-        high = jnp.array([params.max_acceleration, params.max_angular_velocity], jnp.float32)
-        action = jnp.nan_to_num(jnp.asarray(action, jnp.float32), nan=0.0, posinf=1e30, neginf=-1e30)
-        return jnp.clip(action, -high, high)
+        """Spatial mode: NaN -> 0, +-inf -> bound, then clip into the action box (the body's handling)."""
+        return clip_action(action, params)
 
     def _transition_spatial(self, state, action, rng, params):
-        accel, omega = self.clip_action(action, params)
-        speed = jnp.clip(state.speed + accel * params.dt, 0.0, params.max_speed)
-        heading = geo.wrap_angle(state.heading + omega * params.dt)
-        position = OpenField.project(state.position + speed * params.dt * geo.unit(heading), params)
-        step = position - state.position
-        achieved = jnp.sqrt(step[0] ** 2 + step[1] ** 2) / params.dt
+        body = move(
+            state.position, state.heading, state.speed, action, params, geo.project_into_box_or_circle
+        )
+        position = body.position
         inside = self.inside_patches(position, params)
         in_patch = jnp.any(inside)
         patch = jnp.where(in_patch, jnp.argmax(inside), -1).astype(jnp.int32)
@@ -607,10 +601,7 @@ class PatchForaging(NeuroEnv[PatchForagingState, PatchForagingParams]):
             last_reward=reward,
             patch_reward=jnp.where(in_patch, jnp.where(same, state.patch_reward, 0.0) + reward, 0.0),
             left=(state.patch >= 0) & (patch != state.patch),
-            position=position,
-            heading=heading,
-            speed=achieved,
-            angular_velocity=omega,
+            **body._asdict(),
             levels=levels.astype(jnp.float32),
         )
 
@@ -631,7 +622,7 @@ class PatchForaging(NeuroEnv[PatchForagingState, PatchForagingParams]):
         distance, cos_b, sin_b = self.patch_bearings(state.position, state.heading, params)
         vector = jnp.concatenate(
             [
-                OpenField.ray_distances(state.position, state.heading, params),
+                self.ray_distances(state.position, state.heading, params),
                 jnp.stack([state.speed, state.angular_velocity]),
                 jnp.stack([distance, cos_b, sin_b], axis=-1).reshape(-1),
                 jnp.stack(
@@ -675,6 +666,11 @@ class PatchForaging(NeuroEnv[PatchForagingState, PatchForagingParams]):
 
     # -- spatial geometry ---------------------------------------------------------------------------------
     @staticmethod
+    def ray_distances(position: jax.Array, heading: jax.Array, params: PatchForagingParams) -> jax.Array:
+        """Spatial mode: the ``(n_rays,)`` wall distances (m) of the observation."""
+        return geo.ray_distances_box_or_circle(position, view_directions(heading, params), params)
+
+    @staticmethod
     def inside_patches(position: jax.Array, params: PatchForagingParams) -> jax.Array:
         """``(n_patches,)`` bool: whether ``position`` lies in each patch."""
         d = params.patch_centres - position
@@ -705,7 +701,7 @@ class PatchForaging(NeuroEnv[PatchForagingState, PatchForagingParams]):
         world = jnp.stack(
             [state.position[0] + forward * c - left * s, state.position[1] + forward * s + left * c], axis=-1
         )
-        floor = OpenField.inside(world, params)
+        floor = geo.inside_box_or_circle(world, params)
         d = world[:, :, None, :] - params.patch_centres
         patches = jnp.any(d[..., 0] ** 2 + d[..., 1] ** 2 <= params.patch_radius**2, axis=-1) & floor
         return jnp.stack([floor, patches], axis=-1).astype(jnp.float32)
@@ -733,10 +729,10 @@ class PatchForaging(NeuroEnv[PatchForagingState, PatchForagingParams]):
                     [1.0, reward, duration],
                 ]
             ).astype(np.float32)
-        # Slack on the upper bounds absorbs float32 rounding (a unit vector's component can be 1 ulp over 1).
-        vector = spaces.Box(
-            low, np.nextafter(high, np.float32(np.inf)) * np.float32(1 + 1e-6), dtype=np.float32
-        )
+        # Slack on the bounds absorbs float32 rounding (a unit vector's component can be 1 ulp beyond +-1).
+        high = np.nextafter(high, np.float32(np.inf)) * np.float32(1 + 1e-6)
+        low = np.where(low < 0, np.nextafter(low, np.float32(-np.inf)) * np.float32(1 + 1e-6), low)
+        vector = spaces.Box(low.astype(np.float32), high.astype(np.float32), dtype=np.float32)
         if not params.observe_image:
             return vector
         image = spaces.Box(0.0, 1.0, (params.image_size, params.image_size, 2), np.float32)
@@ -850,7 +846,7 @@ class PatchForaging(NeuroEnv[PatchForagingState, PatchForagingParams]):
         return canvas.image
 
     def _render_spatial(self, state, render_state, params) -> np.ndarray:
-        canvas, wall = _OPEN_FIELD.draw_arena(params, render_state["size"])
+        canvas, wall = OpenField.draw_arena(params, render_state["size"])
         radius = float(params.patch_radius)
         for centre, level in zip(np.asarray(params.patch_centres), np.asarray(state.levels), strict=True):
             canvas.fill_circle(centre, radius, COLOURS["reward"], alpha=0.2)
@@ -863,7 +859,7 @@ class PatchForaging(NeuroEnv[PatchForagingState, PatchForagingParams]):
         render_state["trail"].append(position)
         if len(render_state["trail"]) > 1:
             canvas.polyline(np.array(render_state["trail"]), wall / 2, COLOURS["trail"])
-        distances = np.asarray(OpenField.ray_distances(state.position, state.heading, params))
+        distances = np.asarray(self.ray_distances(state.position, state.heading, params))
         angles = heading + np.asarray(geo.sector_offsets(params.n_rays, params.field_of_view))
         for d, a in zip(distances, angles, strict=True):
             canvas.line(

@@ -35,7 +35,7 @@ and whether it held a reward.
 ``mode="spatial"``: a T-shaped corridor in metres: the stem (``corridor_width`` wide) along +y from ``y = 0``
 to ``stem_length``, the cross-bar of two ``arm_length`` arms above it, the whole T spanning
 ``[0, 2 arm_length + corridor_width] x [0, stem_length + corridor_width]``. It is walked with OpenField's
-kinematics, one step of ``dt``::
+body and kinematics (:mod:`neuroethology.envs.body`), one step of ``dt``::
 
     a, w   = clip(action)                       # [forward acceleration (m/s^2), angular velocity (rad/s)]
     v'     = clip(v + a dt, 0, max_speed);  theta' = wrap(theta + w dt)
@@ -63,7 +63,7 @@ import numpy as np
 from flax import struct
 from gymnasium import spaces
 
-from . import geometry as geo
+from .body import RAT, clip_action, move, view_directions
 from .core import EnvState, NeuroEnv, register, uniform21
 from .rendering import COLOURS, Canvas
 
@@ -127,12 +127,12 @@ class TMazeParams:
     body_radius: float = 0.015  # m, how close the body centre comes to a wall (half the ~3 cm body width
     # of a mouse); it also keeps wall rays well conditioned (a ray grazing a wall from a point on it has a
     # length infinitely sensitive to rounding)
-    # Body and action bounds (spatial mode), as in OpenField.
-    max_speed: float = 1.0  # m/s (OpenField; Sargolini et al. 2006)
-    max_acceleration: float = 10.0  # m/s^2 (OpenField; Sargolini et al. 2006)
-    max_angular_velocity: float = 8 * np.pi  # rad/s (OpenField; Sargolini et al. 2006)
+    # Body and action bounds (spatial mode): OpenField's rat, from envs.body.RAT (sources there).
+    max_speed: float = RAT.max_speed  # m/s: 1.0 (Sargolini et al. 2006)
+    max_acceleration: float = RAT.max_acceleration  # m/s^2: 10 (Sargolini et al. 2006)
+    max_angular_velocity: float = RAT.max_angular_velocity  # rad/s: 8 pi (Sargolini et al. 2006)
     n_rays: int = struct.field(pytree_node=False, default=12)  # wall-distance rays (spatial mode)
-    field_of_view: float = 1.5 * np.pi  # rad (270 deg), as in OpenField (Wallace et al. 2013)
+    field_of_view: float = RAT.field_of_view  # rad (270 deg), as in OpenField (Wallace et al. 2013)
 
     @property
     def max_steps(self) -> jax.Array:
@@ -413,8 +413,7 @@ class TMaze(NeuroEnv[TMazeState, TMazeParams]):
 
     @staticmethod
     def ray_distances(position: jax.Array, heading: jax.Array, params: TMazeParams) -> jax.Array:
-        directions = geo.ray_directions(heading, geo.sector_offsets(params.n_rays, params.field_of_view))
-        return ray_distances_maze(position, directions, params)
+        return ray_distances_maze(position, view_directions(heading, params), params)
 
     @staticmethod
     def judge(choice: jax.Array, cue: jax.Array, prev_choice: jax.Array, params: TMazeParams) -> jax.Array:
@@ -470,9 +469,7 @@ class TMaze(NeuroEnv[TMazeState, TMazeParams]):
                 else a.astype(jnp.int32)
             )
             return jnp.where((a >= 0) & (a <= 2), a, 0)
-        high = jnp.array([params.max_acceleration, params.max_angular_velocity], jnp.float32)
-        action = jnp.nan_to_num(jnp.asarray(action, jnp.float32), nan=0.0, posinf=1e30, neginf=-1e30)
-        return jnp.clip(action, -high, high)
+        return clip_action(action, params)
 
     def transition(
         self, state: TMazeState, action: jax.Array, rng: jax.Array, params: TMazeParams | None = None
@@ -518,16 +515,11 @@ class TMaze(NeuroEnv[TMazeState, TMazeParams]):
         )
 
     def _transition_spatial(self, state: TMazeState, action: jax.Array, params: TMazeParams) -> TMazeState:
-        accel, omega = self.clip_action(action, params)
         in_outcome = state.phase == OUTCOME
         ps = state.phase_step + 1
         # Walking (ignored during the outcome period).
-        speed = jnp.clip(state.speed + accel * params.dt, 0.0, params.max_speed)
-        heading = geo.wrap_angle(state.heading + omega * params.dt)
-        proposed = state.position + speed * params.dt * geo.unit(heading)
-        moved = project_into_maze(proposed, params)
-        step = moved - state.position
-        achieved = jnp.minimum(jnp.sqrt(step[0] ** 2 + step[1] ** 2) / params.dt, speed)
+        body = move(state.position, state.heading, state.speed, action, params, project_into_maze)
+        moved = body.position
         arm = goal_reached(moved, params)
         done = ~in_outcome & (arm >= 0)
         choice = jnp.where(done, arm, state.choice)
@@ -550,9 +542,9 @@ class TMaze(NeuroEnv[TMazeState, TMazeParams]):
             correct=jnp.where(new_trial, nxt["correct"], correct),
             trial_done=done,
             position=position,
-            heading=jnp.where(new_trial, 0.5 * jnp.pi, jnp.where(in_outcome, state.heading, heading)),
-            speed=jnp.where(in_outcome, 0.0, achieved),
-            angular_velocity=jnp.where(in_outcome, 0.0, omega),
+            heading=jnp.where(new_trial, 0.5 * jnp.pi, jnp.where(in_outcome, state.heading, body.heading)),
+            speed=jnp.where(in_outcome, 0.0, body.speed),
+            angular_velocity=jnp.where(in_outcome, 0.0, body.angular_velocity),
         )
 
     def observation(self, state: TMazeState, rng: jax.Array, params: TMazeParams | None = None) -> jax.Array:

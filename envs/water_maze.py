@@ -27,7 +27,8 @@ Platform modes (``platform_mode``): ``"fixed"`` (reference memory: the same plac
 ``"movable"`` (a new place on the same ring, at a uniform random angle, every episode: working memory /
 delayed matching-to-place when ``trials_per_episode > 1``), ``"probe"`` (no platform: trials never end early).
 
-Physics (one step of ``dt`` seconds), as in OpenField::
+Physics (one step of ``dt`` seconds): the body of :mod:`neuroethology.envs.body` (OpenField's rat, swimming
+more slowly: ``SWIMMING_RAT``)::
 
     a, w      = clip(action)                        # forward acceleration (m/s^2), angular velocity (rad/s)
     v'        = clip(v + a dt, 0, max_speed)        # intended swim speed
@@ -70,6 +71,7 @@ from flax import struct
 from gymnasium import spaces
 
 from . import geometry as geo
+from .body import SWIMMING_RAT, clip_action, move, view_directions
 from .core import EnvState, NeuroEnv, register, uniform21
 from .rendering import COLOURS, Canvas
 
@@ -110,12 +112,12 @@ class WaterMazeParams:
     dt: float = 0.1  # s, the time step of the water-maze model of Foster, Morris & Dayan 2000
     trial_duration: float = 60.0  # s: the usual limit after which an unsuccessful rat is guided to the
     # platform (60-120 s are used; Vorhees & Williams 2006)
-    # Body and action bounds.
-    max_speed: float = 0.3  # m/s: rats swim at about 0.2-0.3 m/s; the model rat of Foster et al. 2000
-    # swims at 0.3 m/s
-    max_acceleration: float = 10.0  # m/s^2: OpenField's bound (Sargolini et al. 2006 rat); at dt = 0.1 s the
-    # swimmer reaches max_speed within one step
-    max_angular_velocity: float = 8 * np.pi  # rad/s: OpenField's bound (Sargolini et al. 2006 rat)
+    # Body and action bounds: the swimming rat of envs.body.SWIMMING_RAT (sources there).
+    max_speed: float = SWIMMING_RAT.max_speed  # m/s: 0.3, rats swim at about 0.2-0.3 m/s; the model rat
+    # of Foster et al. 2000 swims at 0.3 m/s
+    max_acceleration: float = SWIMMING_RAT.max_acceleration  # m/s^2: 10, OpenField's bound (Sargolini et
+    # al. 2006 rat); at dt = 0.1 s the swimmer reaches max_speed within one step
+    max_angular_velocity: float = SWIMMING_RAT.max_angular_velocity  # rad/s: 8 pi, OpenField's bound
     # Senses.
     cue_angles: tuple = struct.field(pytree_node=False, default=(0.35, 1.95, 3.4, 4.75))  # rad, bearings of
     # the distal cues from the pool centre (irregular, so that no rotation maps the room onto itself;
@@ -123,8 +125,8 @@ class WaterMazeParams:
     cue_radius: float = 1.6  # m from the pool centre: cues on curtains or walls beyond the pool edge
     cue_size: float = 0.15  # m, radius of each cue as drawn in the image observation and in frames
     n_rays: int = struct.field(pytree_node=False, default=12)  # wall-distance rays, as in OpenField
-    field_of_view: float = 1.5 * np.pi  # rad (270 deg): the rat's panoramic visual field (Wallace et al.
-    # 2013, Nature 498:65), as in OpenField
+    field_of_view: float = SWIMMING_RAT.field_of_view  # rad (270 deg): the rat's panoramic visual field
+    # (Wallace et al. 2013, Nature 498:65), as in OpenField (envs.body)
     visible_platform: bool = struct.field(pytree_node=False, default=False)  # the visible-platform control
     # (the "cue" condition of Morris 1981): the platform's bearing and distance are observed
     observe_image: bool = struct.field(pytree_node=False, default=False)  # add the egocentric image
@@ -259,9 +261,14 @@ class WaterMaze(NeuroEnv[WaterMazeState, WaterMazeParams]):
         ) ** 2 <= params.pool_radius**2
 
     @staticmethod
+    def project(position: jax.Array, params: WaterMazeParams) -> jax.Array:
+        """The nearest point at most ``pool_radius - body_radius`` from the centre: a stroke into the wall
+        slides along it."""
+        return geo.project_into_circle(position, params.pool_radius, skin=params.body_radius)
+
+    @staticmethod
     def ray_distances(position: jax.Array, heading: jax.Array, params: WaterMazeParams) -> jax.Array:
-        directions = geo.ray_directions(heading, geo.sector_offsets(params.n_rays, params.field_of_view))
-        return geo.ray_distances_circle(position, directions, params.pool_radius)
+        return geo.ray_distances_circle(position, view_directions(heading, params), params.pool_radius)
 
     @staticmethod
     def start_pose(index: jax.Array, params: WaterMazeParams) -> tuple[jax.Array, jax.Array]:
@@ -311,9 +318,7 @@ class WaterMaze(NeuroEnv[WaterMazeState, WaterMazeParams]):
 
     def clip_action(self, action: jax.Array, params: WaterMazeParams) -> jax.Array:
         """Documented handling of any action: NaN -> 0, +-inf -> bound, then clip into the action box."""
-        high = jnp.array([params.max_acceleration, params.max_angular_velocity], jnp.float32)
-        action = jnp.nan_to_num(jnp.asarray(action, jnp.float32), nan=0.0, posinf=1e30, neginf=-1e30)
-        return jnp.clip(action, -high, high)
+        return clip_action(action, params)
 
     def transition(
         self, state: WaterMazeState, action: jax.Array, rng: jax.Array, params: WaterMazeParams | None = None
@@ -323,24 +328,16 @@ class WaterMaze(NeuroEnv[WaterMazeState, WaterMazeParams]):
         trial = state.trial + ended.astype(jnp.int32)
         trial_step = jnp.where(ended, 0, state.trial_step) + 1
         position, heading, speed = self.acting_pose(state, params)
-        accel, omega = self.clip_action(action, params)
-        speed = jnp.clip(speed + accel * params.dt, 0.0, params.max_speed)
-        heading = geo.wrap_angle(heading + omega * params.dt)
-        proposed = position + speed * params.dt * geo.unit(heading)
-        new_position = geo.project_into_circle(proposed, params.pool_radius, skin=params.body_radius)
-        step = new_position - position
+        body = move(position, heading, speed, action, params, self.project)
+        step = body.position - position
         length2 = step[0] ** 2 + step[1] ** 2
-        achieved = jnp.minimum(jnp.sqrt(length2) / params.dt, speed)  # never above the intended speed
         # The swim path crosses the platform if the segment comes within platform_radius of its centre.
         t = jnp.clip(jnp.dot(state.platform - position, step) / jnp.maximum(length2, 1e-12), 0.0, 1.0)
         gap = state.platform - (position + t * step)
         found = (gap[0] ** 2 + gap[1] ** 2 <= params.platform_radius**2) & (params.platform_mode != "probe")
         timeout = (trial_step >= params.trial_steps) & ~found
         return state.replace(
-            position=new_position,
-            heading=heading,
-            speed=achieved,
-            angular_velocity=omega,
+            **body._asdict(),
             trial=trial,
             trial_step=trial_step,
             found=found,

@@ -638,6 +638,23 @@ def test_spatial_mvt_forager_nears_the_ring_tour_optimum():
     assert late < 0.95 * mvt, (late, mvt)
 
 
+def test_patch_bearings_fit_the_observation_space_from_any_pose():
+    """A unit vector's component can round to 1 ulp beyond -1 as well as +1: both bounds have slack."""
+    env, p = ne.make(ENV_ID, mode="spatial")
+    rng = np.random.default_rng(0)
+    pos = jnp.asarray(rng.uniform(0.0, 1.0, (100_000, 2)), jnp.float32)
+    heading = jnp.asarray(rng.uniform(-np.pi, np.pi, 100_000), jnp.float32)
+    _, cos_b, sin_b = jax.jit(jax.vmap(lambda x, h: env.patch_bearings(x, h, p)))(pos, heading)
+    bearings = np.stack([np.asarray(cos_b), np.asarray(sin_b)], -1)  # (N, n_patches, 2)
+    assert bearings.min() < -1.0 or bearings.max() > 1.0, "no rounding beyond +-1 at all: the test is moot"
+    low, high = env.observation_space(p).low, env.observation_space(p).high
+    start = p.n_rays + 2
+    for i in range(p.n_patches):
+        for j in (0, 1):  # cos, sin of patch i's bearing
+            k = start + 3 * i + 1 + j
+            assert low[k] <= bearings[:, i, j].min() and bearings[:, i, j].max() <= high[k], (i, j)
+
+
 # ---------------------------------------------------------------------------------------------------------
 # Throughput kernel
 # ---------------------------------------------------------------------------------------------------------

@@ -1,0 +1,108 @@
+"""The simulated animal's body, shared by every spatial environment: its motor bounds and eyes (with their
+sources), the handling of any action, and one step of its kinematics.
+
+One step of ``dt`` seconds (OpenField, PatchForaging's spatial mode, TMaze's spatial mode, WaterMaze)::
+
+    a, w      = clip_action(action)                 # forward acceleration (m/s^2), angular velocity (rad/s)
+    v'        = clip(v + a dt, 0, max_speed)        # intended speed
+    theta'    = wrap(theta + w dt)                  # heading: the body turns, then moves along its heading
+    x'        = project(x + v' dt (cos theta', sin theta'))   # the arena's walls (see below)
+    speed     = min(|x' - x| / dt, v')              # the speed actually achieved
+
+Only ``project`` differs between arenas: it maps the proposed position to the nearest place the body centre
+may occupy (a box or circle floor, the pool less ``body_radius``, the corridors of a maze), so a step into a
+wall slides along it. A projection onto a convex floor never lengthens a step (``|x' - x| <= v' dt``); the
+``min`` absorbs float rounding (``|(x + s) - x|`` can exceed ``|s|`` by an ulp) and floors that are not
+convex (a maze's corridors), so the achieved speed never exceeds the intended one, nor ``max_speed``.
+
+The functions take any params object with the fields named in their docstrings (each environment's params
+keep ``max_speed``, ``max_acceleration``, ``max_angular_velocity`` and ``field_of_view`` fields, so they
+can be overridden and vmapped over, with defaults taken from :data:`RAT` or :data:`SWIMMING_RAT`).
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from typing import Any, NamedTuple
+
+import jax
+import jax.numpy as jnp
+import numpy as np
+from flax import struct
+from jax.typing import ArrayLike
+
+from . import geometry as geo
+
+__all__ = ["Body", "Move", "RAT", "SWIMMING_RAT", "clip_action", "move", "view_directions"]
+
+
+@struct.dataclass
+class Body:
+    """Motor bounds and visual field of a simulated animal, SI units (frozen)."""
+
+    max_speed: float = 1.0  # m/s, above the fastest 50 Hz step of the Sargolini rat (0.87 m/s;
+    # Sargolini et al. 2006, Science 312:758)
+    max_acceleration: float = 10.0  # m/s^2, above the 99.9th percentile (8.2) of the Sargolini rat's
+    # smoothed (2-sample Gaussian) speed changes
+    max_angular_velocity: float = 8 * np.pi  # rad/s (1440 deg/s), above the 95th percentile of the
+    # Sargolini rat's heading changes at 50 Hz; RatInABox's rotational velocity s.d. is 2.1 rad/s
+    field_of_view: float = 1.5 * np.pi  # rad (270 deg): most of the rat's panoramic visual field
+    # (laterally placed eyes; Wallace et al. 2013, Nature 498:65)
+
+
+RAT = Body()  # the rat of Sargolini et al. 2006 on dry land: OpenField, PatchForaging, TMaze
+# WaterMaze's swimmer: the same rat, slower. 0.3 m/s: rats swim at about 0.2-0.3 m/s; the model rat of
+# Foster, Morris & Dayan 2000 (Hippocampus 10:1) swims at 0.3 m/s (at dt = 0.1 s, max_acceleration takes it
+# there within one step).
+SWIMMING_RAT = RAT.replace(max_speed=0.3)
+
+
+class Move(NamedTuple):
+    """The body after one step: ``position (2,)`` m, ``heading ()`` rad in [-pi, pi), ``speed ()`` m/s
+    achieved, ``angular_velocity ()`` rad/s commanded (after clipping)."""
+
+    position: jax.Array
+    heading: jax.Array
+    speed: jax.Array
+    angular_velocity: jax.Array
+
+
+def clip_action(action: ArrayLike, params: Any) -> jax.Array:
+    """Any action ``(2,)`` as the body executes it: NaN -> 0, +-inf -> the bound, then clipped into
+    ``[-max_acceleration, max_acceleration] x [-max_angular_velocity, max_angular_velocity]``; float32.
+
+    ``params`` needs ``max_acceleration`` (m/s^2) and ``max_angular_velocity`` (rad/s)."""
+    high = jnp.array([params.max_acceleration, params.max_angular_velocity], jnp.float32)
+    action = jnp.nan_to_num(jnp.asarray(action, jnp.float32), nan=0.0, posinf=1e30, neginf=-1e30)
+    return jnp.clip(action, -high, high)
+
+
+def move(
+    position: jax.Array,
+    heading: jax.Array,
+    speed: jax.Array,
+    action: ArrayLike,
+    params: Any,
+    project: Callable[[jax.Array, Any], jax.Array],
+) -> Move:
+    """One step of the kinematics in the module docstring, from ``position (2,)`` m, ``heading ()`` rad and
+    ``speed ()`` m/s under ``action`` ``[acceleration, angular velocity]`` (any values: see
+    :func:`clip_action`). ``project(proposed, params)`` maps a proposed position ``(2,)`` to the nearest one
+    the arena's walls allow (e.g. :func:`geometry.project_into_box_or_circle`).
+
+    ``params`` needs ``dt`` (s), ``max_speed`` (m/s), ``max_acceleration`` and ``max_angular_velocity``."""
+    accel, omega = clip_action(action, params)
+    intended = jnp.clip(speed + accel * params.dt, 0.0, params.max_speed)
+    heading = geo.wrap_angle(heading + omega * params.dt)
+    new = project(position + intended * params.dt * geo.unit(heading), params)
+    step = new - position
+    # Never more than the intended speed (the projection only shortens a step; min() absorbs rounding).
+    achieved = jnp.minimum(jnp.sqrt(step[0] ** 2 + step[1] ** 2) / params.dt, intended)
+    return Move(position=new, heading=heading, speed=achieved, angular_velocity=omega)
+
+
+def view_directions(heading: ArrayLike, params: Any) -> jax.Array:
+    """Unit vectors ``(n_rays, 2)`` of the wall-distance rays: the centres of ``n_rays`` equal sectors of
+    the ``field_of_view`` about ``heading`` (ray 0 on the right). ``params`` needs ``n_rays`` and
+    ``field_of_view`` (rad)."""
+    return geo.ray_directions(heading, geo.sector_offsets(params.n_rays, params.field_of_view))
