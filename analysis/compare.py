@@ -18,6 +18,10 @@ each group has at least ``min_units`` of them; otherwise, e.g. one rat against o
 recording is cut into consecutive time blocks of one duration (default: a tenth of the shorter group's
 total, so that each group has at least ten), and the report says so. Blocks should be long against the
 behaviour's autocorrelation time.
+
+Length: the metric table (which metric, on which variable, with which distance) and the group
+comparison with its bootstrap and permutation statistics; the metric table is to be split into its own
+module (issue 16: ``_build_metrics`` and ``compare_groups`` are over 100 lines).
 """
 
 from __future__ import annotations
@@ -763,7 +767,7 @@ def _ci(boot: np.ndarray, confidence: float) -> tuple[float, float]:
     return float(np.quantile(boot, a)), float(np.quantile(boot, 1 - a))
 
 
-def compare_groups(
+def compare_groups(  # noqa: C901 (one branch per field or format; to be split, issue 16)
     sim: xr.Dataset | Sequence[xr.Dataset],
     real: xr.Dataset | Sequence[xr.Dataset],
     *,

@@ -75,7 +75,7 @@ def _orthogonal(key, shape, gain=1.0):
     return gain * (q if shape[0] >= shape[1] else q.T)[: shape[0], : shape[1]]
 
 
-def bare_ppo(config: TrainConfig):
+def bare_ppo(config: TrainConfig):  # noqa: C901 (one branch per field or format; to be split, issue 16)
     """``(init(key) -> state, run(state, n) -> state)`` for the config's sizes, in plain JAX."""
     cfg = config.ppo
     env, env_params = ne.make(config.env.id, **config.env.params)

@@ -19,6 +19,10 @@ The base turns these into
 * :class:`JaxVectorEnv`, the ``gymnasium.vector.VectorEnv`` behind
   ``gymnasium.make_vec(..., vectorization_mode="vector_entry_point")``: one compiled function for all steps,
   states kept on the device.
+
+Length: the base class, the Gymnasium single and vector adapters that wrap it, and the registry
+that ``gymnasium.make`` reaches are one contract (DESIGN.md, "Environments"); splitting them would put
+the adapters and the registry in an import circle with the base.
 """
 
 from __future__ import annotations

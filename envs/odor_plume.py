@@ -72,6 +72,10 @@ Randomness is drawn first and applied second: :meth:`OdorPlume.draw_step_noise` 
 :meth:`OdorPlume.draw_initial_noise` return every random number a step or a reset uses (one ``threefry``
 call each), and :meth:`OdorPlume.advance` and :meth:`OdorPlume.initial_from_noise` are deterministic
 functions of them, which the tests hold against a plain NumPy implementation.
+
+Length: one environment per file (STYLE.md): the puff plume's physics (release, advection by a
+switching wind, growth, crosswind diffusion, the concentration field), the gradient mode, the agent's
+sensors and the rendering are one task; the physics is checked step by step against NumPy as a whole.
 """
 
 from __future__ import annotations

@@ -50,6 +50,10 @@ is the arm whose end (its last ``goal_length`` metres, the food well) the animal
 then stays there for ``iti_duration`` (phase 3; actions ignored) and is put back at the start for the next
 trial. The observation is
 ``[cue_left, cue_right, reward, ray_0 .. ray_{n_rays-1} (m), speed (m/s), angular velocity (rad/s)]``.
+
+Length: one environment per file (STYLE.md): the trial structure shared by both modes, the discrete
+task, the spatial maze's geometry (walls, rays, zones) and the rendering. Moving the maze geometry into the
+general arena module of the polygon-arena issue (10) will bring it under 600 lines.
 """
 
 from __future__ import annotations

@@ -77,7 +77,7 @@ def _type_name(tp: Any) -> str:
     return {int: "an integer", float: "a number", bool: "true or false", str: "a string"}.get(tp, str(tp))
 
 
-def _convert(value: Any, tp: Any, where: str, problems: list[str]) -> Any:
+def _convert(value: Any, tp: Any, where: str, problems: list[str]) -> Any:  # noqa: C901 (one branch per field or format; to be split, issue 16)
     """``value`` converted to ``tp`` or, with a problem appended, ``None``."""
     origin = typing.get_origin(tp)
     if tp is Any:

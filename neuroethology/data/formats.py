@@ -274,7 +274,7 @@ def _short_lines(path: Path, n_fields: int) -> list[int]:
         ]
 
 
-def read_table(path: Path, fmt: str, columns: Mapping[str, str] | None) -> RawTracks:
+def read_table(path: Path, fmt: str, columns: Mapping[str, str] | None) -> RawTracks:  # noqa: C901 (one branch per field or format; to be split, issue 16)
     """A long table: one row per (time, individual, keypoint) with x, y (and optional confidence)."""
     import pandas as pd
 
