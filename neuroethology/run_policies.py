@@ -37,9 +37,15 @@ class RunPolicies(NamedTuple):
 
 
 def run_kind(run_dir: str | Path) -> str:
-    """``"fitted"`` (``model.json``) or ``"ppo"`` (``config.yaml`` and checkpoints); ``FileNotFoundError``
-    naming what is missing for anything else."""
+    """``"fitted"`` or ``"ppo"``: the manifest's ``kind``, else (runs written before manifests had one) what
+    the directory holds (``model.json``: fitted; ``config.yaml``: PPO); ``FileNotFoundError`` naming what is
+    missing for anything else."""
+    from .runs import manifest_kind
+
     run_dir = Path(run_dir)
+    kind = manifest_kind(run_dir)
+    if kind is not None and (run_dir / ("model.json" if kind == "fitted" else "config.yaml")).exists():
+        return kind
     if (run_dir / "model.json").exists():
         return "fitted"
     if (run_dir / "config.yaml").exists():

@@ -1,8 +1,10 @@
 """Run directories: what every command that trains or fits writes next to its results.
 
 A run directory holds ``config.yaml`` (the resolved config), ``metrics.jsonl``, ``checkpoints/`` and
-``manifest.json``: package version, git commit (when running from a checkout), Python and JAX versions,
-devices, seeds and wall time, so that a result can be traced to what produced it.
+``manifest.json``: the run's ``kind`` (``"ppo"`` from ``neuroethology train``, ``"fitted"`` from
+``neuroethology fit``), package version, git commit (when running from a checkout), Python and JAX versions,
+devices, seeds and wall time, so that a result can be traced to what produced it. Both kinds are read back
+by :func:`neuroethology.run_policies.load_policy`.
 """
 
 from __future__ import annotations
@@ -18,7 +20,18 @@ from typing import Any
 
 import jax
 
-__all__ = ["now", "git_commit", "package_version", "write_json", "environment_manifest"]
+__all__ = [
+    "RUN_KINDS",
+    "now",
+    "git_commit",
+    "package_version",
+    "write_json",
+    "environment_manifest",
+    "manifest_kind",
+]
+
+RUN_KINDS = ("ppo", "fitted")
+MANIFEST_FILE = "manifest.json"
 
 
 def now() -> str:
@@ -31,7 +44,11 @@ def git_commit() -> str | None:
     here = Path(__file__).resolve().parent
     try:
         out = subprocess.run(
-            ["git", "-C", str(here), "rev-parse", "HEAD"], capture_output=True, text=True, timeout=5, check=False
+            ["git", "-C", str(here), "rev-parse", "HEAD"],
+            capture_output=True,
+            text=True,
+            timeout=5,
+            check=False,
         )
     except (OSError, subprocess.SubprocessError):
         return None
@@ -46,16 +63,30 @@ def package_version() -> str:
 
 
 def write_json(path: str | os.PathLike, data: dict[str, Any]) -> None:
-    """Write JSON atomically (a temporary file renamed over the target): a crash never leaves half a file."""
+    """Write JSON atomically: a uniquely named temporary file in the same folder, flushed to disk and
+    renamed over the target, so a crash never leaves half a file and two writers never share a temporary."""
+    import tempfile
+
     path = Path(path)
-    tmp = path.with_suffix(path.suffix + ".tmp")
-    tmp.write_text(json.dumps(data, indent=2, default=str) + "\n")
-    os.replace(tmp, path)
+    fd, tmp = tempfile.mkstemp(prefix=f".{path.name}.", suffix=".tmp", dir=path.parent)
+    try:
+        with os.fdopen(fd, "w") as fh:
+            fh.write(json.dumps(data, indent=2, default=str) + "\n")
+            fh.flush()
+            os.fsync(fh.fileno())
+        os.replace(tmp, path)
+    except BaseException:
+        Path(tmp).unlink(missing_ok=True)
+        raise
 
 
-def environment_manifest(**fields: Any) -> dict[str, Any]:
-    """The manifest entries that describe the software and hardware, plus ``fields``."""
+def environment_manifest(*, kind: str, **fields: Any) -> dict[str, Any]:
+    """The manifest of a run of ``kind`` (one of :data:`RUN_KINDS`): the entries that describe the
+    software and hardware, plus ``fields``."""
+    if kind not in RUN_KINDS:
+        raise ValueError(f"environment_manifest: kind must be one of {RUN_KINDS}, got {kind!r}")
     return {
+        "kind": kind,
         "package": "neuroethology",
         "version": package_version(),
         "git_commit": git_commit(),
@@ -67,3 +98,13 @@ def environment_manifest(**fields: Any) -> dict[str, Any]:
         "created": now(),
         **fields,
     }
+
+
+def manifest_kind(run_dir: str | os.PathLike) -> str | None:
+    """The ``kind`` a run directory's manifest records (``None`` for a manifest without one or none)."""
+    path = Path(run_dir) / MANIFEST_FILE
+    try:
+        kind = json.loads(path.read_text()).get("kind")
+    except (OSError, ValueError, AttributeError):
+        return None
+    return kind if kind in RUN_KINDS else None

@@ -54,8 +54,9 @@ def run(args: argparse.Namespace) -> int:
         # Reads the coordinator address, process count and id from the cluster (SLURM, Open MPI, TPU pods, or
         # JAX_COORDINATOR_ADDRESS / JAX_NUM_PROCESSES / JAX_PROCESS_ID); must come before any other JAX call.
         jax.distributed.initialize()
+    from ..priors import load_animal_prior
     from ..training import load_train_config
-    from ..training.run import train_run
+    from ..training.run import CONFIG_FILE, load_run_config, train_run
 
     overrides = list(args.overrides)
     config = None
@@ -68,8 +69,18 @@ def run(args: argparse.Namespace) -> int:
         raise ValueError("overrides need a config file: neuroethology train CONFIG key=value ... --out RUN")
     elif not args.resume:
         raise ValueError("give a config file (e.g. configs/open_field.yaml), or --resume to continue a run")
+    # The animal prior (config.prior) is built here, above training: a resumed run uses its saved config's.
+    source = config
+    if source is None and (args.out / CONFIG_FILE).exists():
+        source = load_run_config(args.out)
+    prior = load_animal_prior(source) if source is not None else None
     result = train_run(
-        config, args.out, resume=args.resume, progress=not args.no_progress, max_chunks=args.max_chunks
+        config,
+        args.out,
+        prior=prior,
+        resume=args.resume,
+        progress=not args.no_progress,
+        max_chunks=args.max_chunks,
     )
     if result.status == "nonfinite":
         print(f"neuroethology train: {result.message}", file=sys.stderr)

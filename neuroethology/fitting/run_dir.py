@@ -73,6 +73,7 @@ def save_fitted(result: FitResult, config: FitConfig, out: str | Path, *, source
     write_json(
         out / "manifest.json",
         environment_manifest(
+            kind="fitted",
             command="fit",
             model=model.kind,
             data=source,

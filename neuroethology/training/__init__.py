@@ -7,38 +7,34 @@
 """
 
 from .config import (
+    HYPERPARAMS,
     CurriculumStage,
     EnvConfig,
+    PPOConfig,
+    PriorConfig,
     RunConfig,
     SweepConfig,
     TrainConfig,
     load_train_config,
     resolve_env_params,
 )
-from .ppo import (
-    HYPERPARAMS,
-    PPO,
-    Hyperparams,
-    PPOConfig,
-    PPOLossInfo,
-    RunnerState,
-    Transition,
-    compute_gae,
-    make_ppo,
-    make_train,
-    ppo_loss,
-)
+from .ppo import PPO, Hyperparams, PPOSetup, RunnerState, make_ppo, make_train
+from .ppo_math import PPOLossInfo, compute_gae, ppo_loss
+from .ppo_rollout import AnimalPrior, Transition
 from .run import LoadedRun, RunResult, load_run, train_run
 
 __all__ = [
     "HYPERPARAMS",
     "PPO",
+    "AnimalPrior",
     "CurriculumStage",
     "EnvConfig",
     "Hyperparams",
     "LoadedRun",
     "PPOConfig",
     "PPOLossInfo",
+    "PPOSetup",
+    "PriorConfig",
     "RunConfig",
     "RunResult",
     "RunnerState",

@@ -30,9 +30,10 @@ from typing import Any, Literal
 
 from ..agents import AgentConfig
 from ..config import load_config
-from .ppo import HYPERPARAMS, PPOConfig
 
 __all__ = [
+    "HYPERPARAMS",
+    "PPOConfig",
     "CurriculumStage",
     "PriorConfig",
     "EnvConfig",
@@ -43,6 +44,83 @@ __all__ = [
     "load_train_config",
     "resolve_env_params",
 ]
+
+
+@dataclasses.dataclass(frozen=True)
+class PPOConfig:
+    """PPO settings. Defaults follow the continuous-control setting of Schulman et al. 2017 (Table 3) and the
+    recommendations of Andrychowicz et al. 2021 (ICLR, "What matters in on-policy RL?")."""
+
+    num_envs: int = 64  # environments stepped in parallel per run
+    num_steps: int = 128  # rollout length per update (steps per environment)
+    bptt_length: int = 32  # truncated BPTT: training-sequence length in steps; divides num_steps
+    update_epochs: int = 4  # passes over each rollout
+    num_minibatches: int = 4  # minibatches per epoch; divides num_envs * num_steps / bptt_length
+    learning_rate: float = 3e-4  # Adam step size (Schulman et al. 2017)
+    anneal_lr: bool = True  # decay the step size linearly to 0 over training
+    gamma: float = 0.99  # discount per step
+    gae_lambda: float = 0.95  # GAE lambda (Schulman et al. 2016)
+    clip_eps: float = 0.2  # probability-ratio clip (Schulman et al. 2017)
+    ent_coef: float = 0.0  # entropy bonus weight
+    vf_coef: float = 0.5  # value-loss weight
+    max_grad_norm: float = 0.5  # global gradient-norm clip
+    adam_eps: float = 1e-5  # Adam epsilon (Andrychowicz et al. 2021)
+    clip_value_loss: bool = (
+        False  # PPO2's clipped value loss (Andrychowicz et al. 2021 find it does not help)
+    )
+    normalize_advantages: bool = True  # per minibatch
+    reward_scale: float = 1.0  # rewards are multiplied by this before GAE
+    bootstrap_truncation: bool = True  # bootstrap at time limits instead of treating them as terminal
+
+    @property
+    def steps_per_update(self) -> int:
+        """Environment steps per update: ``num_envs * num_steps``."""
+        return self.num_envs * self.num_steps
+
+    @property
+    def num_sequences(self) -> int:
+        """Training sequences per update: ``num_envs * num_steps / bptt_length``."""
+        return self.num_envs * (self.num_steps // max(self.bptt_length, 1))
+
+    def validate(self, where: str = "ppo") -> list[str]:
+        problems = []
+        for name in ("num_envs", "num_steps", "bptt_length", "update_epochs", "num_minibatches"):
+            if getattr(self, name) < 1:
+                problems.append(f"'{where}.{name}' must be >= 1, got {getattr(self, name)}")
+        if problems:
+            return problems
+        if self.num_steps % self.bptt_length:
+            problems.append(
+                f"'{where}.bptt_length' ({self.bptt_length}) must divide '{where}.num_steps' "
+                f"({self.num_steps})"
+            )
+        elif self.num_sequences % self.num_minibatches:
+            problems.append(
+                f"'{where}.num_minibatches' ({self.num_minibatches}) must divide the number of "
+                f"training sequences num_envs * num_steps / bptt_length = {self.num_sequences}"
+            )
+        for name in ("learning_rate", "max_grad_norm", "adam_eps", "clip_eps", "reward_scale"):
+            if not getattr(self, name) > 0:
+                problems.append(f"'{where}.{name}' must be > 0, got {getattr(self, name)}")
+        for name in ("gamma", "gae_lambda"):
+            if not 0 <= getattr(self, name) <= 1:
+                problems.append(f"'{where}.{name}' must be in [0, 1], got {getattr(self, name)}")
+        for name in ("ent_coef", "vf_coef"):
+            if getattr(self, name) < 0:
+                problems.append(f"'{where}.{name}' must be >= 0, got {getattr(self, name)}")
+        return problems
+
+
+HYPERPARAMS = (
+    "learning_rate",
+    "ent_coef",
+    "vf_coef",
+    "clip_eps",
+    "gamma",
+    "gae_lambda",
+    "max_grad_norm",
+    "reward_scale",
+)
 
 
 @dataclasses.dataclass(frozen=True)
@@ -110,6 +188,11 @@ class TrainConfig:
     prior: PriorConfig = dataclasses.field(default_factory=PriorConfig)
 
     @property
+    def num_updates(self) -> int:
+        """PPO updates per run: ``total_steps // (num_envs * num_steps)``, at least 1."""
+        return max(1, int(self.total_steps) // self.ppo.steps_per_update)
+
+    @property
     def num_runs(self) -> int:
         """Runs trained side by side: ``max(1, len(sweep.values)) * num_seeds``."""
         return max(1, len(self.sweep.values)) * self.num_seeds
@@ -126,7 +209,7 @@ class TrainConfig:
                 labels.append(label)
         return labels
 
-    def validate(self) -> list[str]:
+    def validate(self) -> list[str]:  # noqa: C901 (one check per field)
         problems = []
         if self.total_steps < 1:
             problems.append(f"'total_steps' must be >= 1, got {self.total_steps}")
@@ -156,7 +239,9 @@ class TrainConfig:
         if not (math.isfinite(self.prior.weight) and self.prior.weight >= 0):
             problems.append(f"'prior.weight' must be >= 0, got {self.prior.weight}")
         if self.prior.weight > 0 and not self.prior.run:
-            problems.append("'prior.weight' > 0 needs 'prior.run': a run directory written by `neuroethology fit`")
+            problems.append(
+                "'prior.weight' > 0 needs 'prior.run': a run directory written by `neuroethology fit`"
+            )
         if self.prior.run and not (Path(self.prior.run) / "model.json").is_file():
             problems.append(f"'prior.run': {self.prior.run} is not a fitted run (no model.json)")
         try:

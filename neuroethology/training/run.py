@@ -40,8 +40,9 @@ from jax.sharding import PartitionSpec as P
 
 from ..config import config_from_dict, config_to_dict, dump_config, read_yaml
 from ..runs import environment_manifest, now, write_json
-from .config import TrainConfig, full_env_params
-from .ppo import ENV_AXIS_FIELDS, HYPERPARAMS, PPO, Hyperparams, RunnerState, make_ppo
+from .config import HYPERPARAMS, PriorConfig, TrainConfig, full_env_params
+from .ppo import ENV_AXIS_FIELDS, PPO, Hyperparams, RunnerState, check_prior, make_ppo
+from .ppo_rollout import AnimalPrior
 
 __all__ = ["RunResult", "LoadedRun", "train_run", "load_run", "make_mesh", "run_hyperparams", "run_keys"]
 
@@ -258,8 +259,9 @@ def _restore(manager, step: int, abstract: Any) -> tuple[Any, dict]:
 
 # Compiled functions are kept per configuration, so that repeated runs in one process (a resume, a notebook,
 # a test suite) do not compile again. The seeds, the sweep and the run section do not change the PPO
-# functions; the number of runs and the mesh change the compiled chunk.
-_PPO_CACHE: dict[str, PPO] = {}
+# functions; the number of runs and the mesh change the compiled chunk. An animal prior is told apart by its
+# identity (the cached PPO holds it, so the identity is not reused while the entry lives).
+_PPO_CACHE: dict[tuple[str, int], PPO] = {}
 _CHUNK_CACHE: dict[tuple, Callable] = {}
 _CACHE_SIZE = 8
 
@@ -280,9 +282,11 @@ def _ppo_key(config: TrainConfig) -> str:
     return json.dumps(data, sort_keys=True, default=str)
 
 
-def cached_ppo(config: TrainConfig) -> PPO:
-    """:func:`make_ppo` for ``config``, reused for equal configurations (seeds, sweep and run aside)."""
-    return _cached(_PPO_CACHE, _ppo_key(config), lambda: make_ppo(config))
+def cached_ppo(config: TrainConfig, prior: AnimalPrior | None = None) -> PPO:
+    """:func:`make_ppo` for ``config`` (and ``prior``), reused for equal configurations (seeds, sweep and
+    run aside) and the same prior object."""
+    key = (_ppo_key(config), id(prior) if prior is not None else 0)
+    return _cached(_PPO_CACHE, key, lambda: make_ppo(config, prior))
 
 
 def _compiled(ppo: PPO, shardings: RunnerState, num_updates_in_chunk: int) -> Callable:
@@ -323,59 +327,13 @@ def _compiled_chunk(
     return _cached(_CHUNK_CACHE, key, lambda: _compiled(ppo, shardings, n).lower(state).compile())
 
 
-def train_run(
-    config: TrainConfig | None,
-    run_dir: str | Path,
-    *,
-    resume: bool = False,
-    progress: bool = True,
-    max_chunks: int | None = None,
-    log: Callable[[str], None] = print,
-) -> RunResult:
-    """Train ``config`` into ``run_dir`` (see the module docstring); returns a :class:`RunResult`.
-
-    ``resume=True`` continues the run in ``run_dir`` from its newest checkpoint (``config`` may be ``None``:
-    the run's own ``config.yaml`` is used; if given it must equal it). ``max_chunks`` stops after that many
-    chunks in this call with a checkpoint (status ``"paused"``), for time-limited jobs; resume continues.
-    A ``KeyboardInterrupt`` leaves the newest checkpoint in place and is re-raised.
-    """
-    run_dir = Path(run_dir)
-    saved_path = run_dir / CONFIG_FILE
-    if resume:
-        if not saved_path.exists():
-            raise FileNotFoundError(f"cannot resume: {run_dir} holds no run ({CONFIG_FILE} is missing)")
-        saved = load_run_config(run_dir)
-        if config is not None:
-            diff = _config_differences(config_to_dict(saved), config_to_dict(resolved_config(config)))
-            if diff:
-                raise ValueError(f"cannot resume {run_dir} with a different config: " + "; ".join(diff))
-        config = saved
-    else:
-        if config is None:
-            raise ValueError("train_run: a config is needed unless resume=True")
-        if saved_path.exists() or (run_dir / CHECKPOINT_DIR).exists():
-            raise FileExistsError(
-                f"{run_dir} already holds a run; resume it (--resume) or choose another --out"
-            )
-        config = resolved_config(config)
-        if jax.process_index() == 0:  # on many hosts, the first writes the files
-            run_dir.mkdir(parents=True, exist_ok=True)
-            dump_config(config, saved_path)
-
-    ppo = cached_ppo(config)
-    labels = config.run_labels()
-    mesh = make_mesh(config.num_runs, config.ppo.num_envs, config.run.devices)
-    keys, hparams = run_keys(config), run_hyperparams(config)
-    abstract = jax.eval_shape(jax.vmap(ppo.init), keys, hparams)
-    shardings = state_shardings(mesh, abstract)
-    manager = _checkpoint_manager(run_dir, config.run.keep_checkpoints)
-
-    manifest_path = run_dir / MANIFEST_FILE
-    manifest = json.loads(manifest_path.read_text()) if (resume and manifest_path.exists()) else {}
-    start_wall = time.perf_counter()
-    previous_wall = float(manifest.get("wall_time_s", 0.0))
+def _start_manifest(
+    manifest: dict, config: TrainConfig, ppo: PPO, mesh: jax.sharding.Mesh, labels: list
+) -> dict:
+    """Bring ``manifest`` (empty, or a resumed run's) up to date for a new invocation; returns its entry."""
     invocation = {"started": now(), "status": "running"}
     current = environment_manifest(
+        kind="ppo",
         devices=[str(d) for d in mesh.devices.reshape(-1)],  # the devices this run is sharded over
         mesh=dict(mesh.shape),
         seeds=sorted({label["seed"] for label in labels}),
@@ -389,6 +347,65 @@ def train_run(
     manifest.update(current)
     manifest.setdefault("created", created)
     manifest.setdefault("invocations", []).append(invocation)
+    return invocation
+
+
+def train_run(  # noqa: C901 (the run loop: to split into stages, issue 16)
+    config: TrainConfig | None,
+    run_dir: str | Path,
+    *,
+    prior: AnimalPrior | None = None,
+    resume: bool = False,
+    progress: bool = True,
+    max_chunks: int | None = None,
+    log: Callable[[str], None] = print,
+) -> RunResult:
+    """Train ``config`` into ``run_dir`` (see the module docstring); returns a :class:`RunResult`.
+
+    ``resume=True`` continues the run in ``run_dir`` from its newest checkpoint (``config`` may be ``None``:
+    the run's own ``config.yaml`` is used; if given it must equal it). ``max_chunks`` stops after that many
+    chunks in this call with a checkpoint (status ``"paused"``), for time-limited jobs; resume continues.
+    A ``KeyboardInterrupt`` leaves the newest checkpoint in place and is re-raised. ``prior``: the animal
+    prior, needed exactly when ``config.prior.weight > 0`` (:func:`neuroethology.priors.load_animal_prior`).
+    """
+    run_dir = Path(run_dir)
+    saved_path = run_dir / CONFIG_FILE
+    if resume:
+        if not saved_path.exists():
+            raise FileNotFoundError(f"cannot resume: {run_dir} holds no run ({CONFIG_FILE} is missing)")
+        saved = load_run_config(run_dir)
+        if config is not None:
+            diff = _config_differences(config_to_dict(saved), config_to_dict(resolved_config(config)))
+            if diff:
+                raise ValueError(f"cannot resume {run_dir} with a different config: " + "; ".join(diff))
+        config = saved
+        check_prior(config, prior)
+    else:
+        if config is None:
+            raise ValueError("train_run: a config is needed unless resume=True")
+        check_prior(config, prior)
+        if saved_path.exists() or (run_dir / CHECKPOINT_DIR).exists():
+            raise FileExistsError(
+                f"{run_dir} already holds a run; resume it (--resume) or choose another --out"
+            )
+        config = resolved_config(config)
+        if jax.process_index() == 0:  # on many hosts, the first writes the files
+            run_dir.mkdir(parents=True, exist_ok=True)
+            dump_config(config, saved_path)
+
+    ppo = cached_ppo(config, prior)
+    labels = config.run_labels()
+    mesh = make_mesh(config.num_runs, config.ppo.num_envs, config.run.devices)
+    keys, hparams = run_keys(config), run_hyperparams(config)
+    abstract = jax.eval_shape(jax.vmap(ppo.init), keys, hparams)
+    shardings = state_shardings(mesh, abstract)
+    manager = _checkpoint_manager(run_dir, config.run.keep_checkpoints)
+
+    manifest_path = run_dir / MANIFEST_FILE
+    manifest = json.loads(manifest_path.read_text()) if (resume and manifest_path.exists()) else {}
+    start_wall = time.perf_counter()
+    previous_wall = float(manifest.get("wall_time_s", 0.0))
+    invocation = _start_manifest(manifest, config, ppo, mesh, labels)
 
     def write_manifest(status: str, message: str, updates: int) -> None:
         invocation.update(status=status, ended=now())
@@ -503,11 +520,13 @@ def train_run(
     return RunResult(status, message, run_dir, done, state, labels)
 
 
-def load_run(run_dir: str | Path, step: int | None = None) -> LoadedRun:
+def load_run(run_dir: str | Path, step: int | None = None, *, prior: AnimalPrior | None = None) -> LoadedRun:
     """The config, PPO functions and runner state (newest checkpoint, or ``step``) of a run directory.
 
     The state's leaves have a leading run axis (``labels[i]`` describes run ``i``); the agent of run ``i``
     is ``nnx.merge(loaded.ppo.graphdef, jax.tree.map(lambda x: x[i], loaded.runner_state.weights))``.
+    A run trained with an animal prior loads without one (the agent and its state do not depend on it);
+    ``loaded.ppo.update`` then leaves the prior's reward out unless ``prior`` is given.
     """
     run_dir = Path(run_dir)
     if not (run_dir / CONFIG_FILE).exists():
@@ -523,7 +542,10 @@ def load_run(run_dir: str | Path, step: int | None = None) -> LoadedRun:
     elif step not in steps:
         manager.close()
         raise ValueError(f"{run_dir}: no checkpoint at update {step}; available: {sorted(steps)}")
-    ppo = cached_ppo(config)
+    if prior is None and config.prior.weight > 0:
+        ppo = cached_ppo(dataclasses.replace(config, prior=PriorConfig()))
+    else:
+        ppo = cached_ppo(config, prior)
     abstract = jax.eval_shape(jax.vmap(ppo.init), run_keys(config), run_hyperparams(config))
     device = jax.sharding.SingleDeviceSharding(jax.devices()[0])
     target = jax.tree.map(lambda a: jax.ShapeDtypeStruct(a.shape, a.dtype, sharding=device), abstract)

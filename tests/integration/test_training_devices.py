@@ -10,6 +10,7 @@ import textwrap
 
 import jax
 import numpy as np
+from helpers import tiny_train
 
 from neuroethology.config import config_from_dict
 from neuroethology.training import TrainConfig
@@ -17,15 +18,7 @@ from neuroethology.training.run import train_run
 
 # Two seeds x 4 environments: on 4 devices the mesh is 2 (runs) x 2 (environments), so both the run axis and
 # the environment batch are split, and each minibatch's gradient is summed across devices.
-TINY = {
-    "seed": 0,
-    "total_steps": 384,
-    "num_seeds": 2,
-    "env": {"params": {"reward_type": "coverage", "episode_duration": 0.4}},
-    "agent": {"encoder": {"mlp_features": [8]}, "core": {"kind": "gru", "hidden_size": 8}},
-    "ppo": {"num_envs": 4, "num_steps": 16, "bptt_length": 8, "num_minibatches": 2, "update_epochs": 2},
-    "run": {"chunk_updates": 2, "checkpoint_every": 1},
-}
+TINY = tiny_train()
 
 SCRIPT = textwrap.dedent("""
     import json, sys

@@ -163,7 +163,9 @@ def test_prior_log_prob_matches_the_fitted_likelihood(fitted_run):
 
 
 def test_ppo_with_an_animal_prior(fitted_run):
-    """With a prior weight and no task reward, PPO moves the policy towards the fitted animal model."""
+    """With a prior weight and no task reward, PPO moves the policy towards the fitted animal model. The
+    prior is built outside training (neuroethology.priors) and passed in."""
+    from neuroethology.priors import load_animal_prior
     from neuroethology.training import TrainConfig, make_ppo
 
     _, _, out = fitted_run
@@ -185,7 +187,9 @@ def test_ppo_with_an_animal_prior(fitted_run):
             "prior": {"run": str(out), "weight": 1.0},
         },
     )
-    ppo = make_ppo(config)
+    with pytest.raises(ValueError, match="load_animal_prior"):
+        make_ppo(config)  # training loads no fitted run itself
+    ppo = make_ppo(config, prior=load_animal_prior(config))
     _, metrics = jax.jit(ppo.train)(jax.random.key(0))
     prior = np.asarray(metrics["prior_log_prob"])
     assert np.isfinite(prior).all()
@@ -195,7 +199,8 @@ def test_ppo_with_an_animal_prior(fitted_run):
         TrainConfig, {"prior": {"run": str(out), "weight": 1.0}, "env": {"params": {"n_rays": 5}}}
     )
     with pytest.raises(ValueError, match="n_rays"):
-        make_ppo(bad)
+        load_animal_prior(bad)
+    assert load_animal_prior(TrainConfig()) is None  # no prior.weight, no prior
     from neuroethology.config import ConfigError
 
     with pytest.raises(ConfigError, match="prior.run"):

@@ -7,21 +7,16 @@ import jax
 import jax.numpy as jnp
 import numpy as np
 import pytest
+from helpers import tiny_train
 
 from neuroethology.config import config_from_dict
 from neuroethology.training import Hyperparams, TrainConfig, make_ppo
 
-TINY = {
-    "seed": 0,
-    "total_steps": 256,
-    "num_seeds": 2,
-    "env": {"params": {"reward_type": "coverage", "episode_duration": 0.4}},
-    "agent": {"encoder": {"mlp_features": [8]}, "core": {"kind": "gru", "hidden_size": 8}},
-    "ppo": {"num_envs": 4, "num_steps": 16, "bptt_length": 8, "num_minibatches": 2, "update_epochs": 2},
-    "run": {"chunk_updates": 2, "checkpoint_every": 1},
+TINY = tiny_train(
+    total_steps=256,
     # Episodes of 0.2 s (10 steps) for the first half of training, then the task's 0.4 s (20 steps).
-    "curriculum": [{"until": 0.5, "params": {"episode_duration": 0.2}}],
-}
+    curriculum=[{"until": 0.5, "params": {"episode_duration": 0.2}}],
+)
 
 
 def _leaves(tree, i=None):

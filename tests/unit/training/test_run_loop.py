@@ -13,21 +13,14 @@ import jax
 import jax.numpy as jnp
 import numpy as np
 import pytest
+from helpers import tiny_train
 
 from neuroethology.config import config_from_dict
 from neuroethology.training import TrainConfig
 from neuroethology.training import run as run_module
 from neuroethology.training.run import load_run, train_run
 
-TINY = {
-    "seed": 0,
-    "total_steps": 384,
-    "num_seeds": 2,
-    "env": {"params": {"reward_type": "coverage", "episode_duration": 0.4}},
-    "agent": {"encoder": {"mlp_features": [8]}, "core": {"kind": "gru", "hidden_size": 8}},
-    "ppo": {"num_envs": 4, "num_steps": 16, "bptt_length": 8, "num_minibatches": 2, "update_epochs": 2},
-    "run": {"chunk_updates": 2, "checkpoint_every": 1},
-}
+TINY = tiny_train()
 
 
 def tiny(**sections) -> TrainConfig:
