@@ -19,7 +19,8 @@ task measures when the recordings carry them), and hold the groups against each 
 distances, Jensen-Shannon divergence of occupancy maps, bootstrap confidence intervals and permutation
 tests over individuals/sessions (or time blocks when a group has too few).
 
-SIM and REAL are each a file, a comma-separated list of files, or a quoted glob pattern; the word
+SIM and REAL are each a file, a comma-separated list of files, or a quoted glob pattern (an existing file
+is always taken as a file first, so names holding `,` or `[` work); the word
 `sargolini` stands for the rat of Sargolini et al. (2006) that ships with RatInABox (with its 1 x 1 m box). Writes
 DIR/report.json (every number), DIR/report.md and the figures (PDF and PNG).
 
@@ -62,27 +63,36 @@ def add_arguments(p: argparse.ArgumentParser) -> None:
     p.add_argument("--bootstrap", type=int, default=2000, help="bootstrap resamples (default 2000)")
     p.add_argument("--seed", type=int, default=0, help="random seed (default 0)")
     p.add_argument("--no-figures", action="store_true", help="write report.json and report.md only")
+    p.add_argument(
+        "--allow-implausible",
+        action="store_true",
+        help="load recordings with values no animal can have (far outside the arena, faster than 50 m/s, "
+        "time stamps implying a huge grid): load(..., allow_implausible=True)",
+    )
 
 
 BUNDLED = "sargolini"  # a group name that means the bundled rat of Sargolini et al. (2006)
 
 
 def _expand(spec: str, what: str) -> list[Path]:
+    """The files of a group: ``spec`` itself when it is an existing file (whatever characters its name
+    holds), else its comma-separated parts, each an existing file first, else a glob pattern."""
+    if Path(spec).is_file():
+        return [Path(spec)]
     paths: list[Path] = []
     missing = []
     for part in (s.strip() for s in spec.split(",")):
         if not part:
             continue
-        if any(c in part for c in "*?["):
-            hits = sorted(glob.glob(part))
-            if not hits:
-                missing.append(f"{part} (pattern matches no file)")
-            paths += [Path(h) for h in hits]
-        else:
-            path = Path(part)
-            if not path.exists():
+        if Path(part).exists() or not any(c in part for c in "*?["):
+            if not Path(part).exists():
                 missing.append(f"{part} (no such file)")
-            paths.append(path)
+            paths.append(Path(part))
+            continue
+        hits = sorted(glob.glob(part))
+        if not hits:
+            missing.append(f"{part} (pattern matches no file)")
+        paths += [Path(h) for h in hits]
     if missing:
         raise FileNotFoundError(f"{what}: " + "; ".join(missing))
     if not paths:
@@ -103,11 +113,13 @@ def run(args: argparse.Namespace) -> int:
     if args.labels[0] == args.labels[1]:
         raise ValueError(f"--labels must be two different names, got {args.labels}")
     options = {k: v for k, v in (("fps", args.fps), ("scale", args.scale)) if v is not None}
+    if getattr(args, "allow_implausible", False):
+        options["allow_implausible"] = True
     groups = []
     problems = []
     for spec, label in ((args.sim, args.labels[0]), (args.real, args.labels[1])):
         recs = []
-        parts = [part.strip() for part in spec.split(",")]
+        parts = [] if Path(spec).is_file() else [part.strip() for part in spec.split(",")]
         if BUNDLED in parts:  # the rat that ships with RatInABox, with its arena
             from ..datasets import sargolini
 

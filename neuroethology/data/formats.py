@@ -4,6 +4,7 @@ idtracker.ai ``trajectories.h5``, our netCDF)."""
 
 from __future__ import annotations
 
+import re
 from collections.abc import Mapping
 from pathlib import Path
 from typing import Any
@@ -117,6 +118,23 @@ def _sniff_hdf5(path: Path) -> tuple[str | None, list[str]]:
         ]
 
 
+_CONTROL = re.compile("[\x00-\x08\x0e-\x1f\x7f]")  # characters no text table holds
+
+
+def _text_of(head: bytes) -> str | None:
+    """The first bytes of a file as text (UTF-8, else latin-1, which decodes any byte), or ``None`` when they
+    hold control characters (a binary file). A UTF-8 character cut at the end of ``head`` is dropped."""
+    for encoding in ("utf-8", "latin-1"):
+        try:
+            text = head.decode(encoding)
+        except UnicodeDecodeError as err:
+            if err.start < len(head) - 3:
+                continue
+            text = head[: err.start].decode(encoding)
+        return None if _CONTROL.search(text) else text
+    return None
+
+
 def detect_format(path: Path) -> str:
     """The format of ``path`` from its content (magic bytes, HDF5 layout, CSV header) and its extension.
 
@@ -156,11 +174,8 @@ def detect_format(path: Path) -> str:
                 "truncated or corrupt"
             ],
         )
-    try:
-        text = head.decode("utf-8")
-    except UnicodeDecodeError:
-        text = None
-    if text is not None and ("\x00" not in text):
+    text = _text_of(head)
+    if text is not None:
         first = text.lstrip("\ufeff").split("\n", 1)[0].strip().lower()
         if first.startswith("scorer,"):
             return "deeplabcut"
@@ -245,7 +260,12 @@ def _read_csv_frame(path: Path):
     import pandas as pd
 
     sep = "\t" if path.suffix.lower() == ".tsv" else ","
-    df = pd.read_csv(path, sep=sep, dtype=str, keep_default_na=False, skipinitialspace=True)
+    try:
+        df = pd.read_csv(path, sep=sep, dtype=str, keep_default_na=False, skipinitialspace=True)
+    except UnicodeDecodeError:  # not UTF-8: latin-1 (Windows/Excel exports) decodes every byte
+        df = pd.read_csv(
+            path, sep=sep, dtype=str, keep_default_na=False, skipinitialspace=True, encoding="latin-1"
+        )
     df.columns = [str(c).strip() for c in df.columns]
     return df
 

@@ -5,6 +5,7 @@ Every reader is registered in :data:`READERS`; what it returns goes through the 
 
 from __future__ import annotations
 
+import dataclasses
 import os
 import tempfile
 from collections.abc import Callable, Mapping, Sequence
@@ -56,6 +57,7 @@ def load(
     dt: float | None = None,
     arena: Mapping[str, Any] | None = None,
     columns: Mapping[str, str] | None = None,
+    allow_implausible: bool = False,
 ) -> xr.Dataset:
     """Load a tracking file as a validated Recording (metres, seconds; see :mod:`neuroethology.data`).
 
@@ -79,7 +81,8 @@ def load(
     What happens, in order (each step is recorded in ``attrs["processing"]``): select ``individuals``;
     calibrate to metres; keep one ``keypoint`` or the ``centroid``; put a frame-grid time axis with missing
     frames onto the complete grid (missing frames become untracked samples); fill gaps up to ``max_gap``;
-    number the tracked stretches (``segment``); resample. Netcdf files and :func:`to_nwb` exports are
+    number the tracked stretches (``segment``); refuse implausible values (see ``allow_implausible``);
+    resample. Netcdf files and :func:`to_nwb` exports are
     Recordings already: only the steps asked for are applied to them.
 
     Args:
@@ -105,6 +108,12 @@ def load(
         columns: column names for tables, ``{"time"|"frame"|"x"|"y"|"individual"|"keypoint"|"confidence":
             name}`` (defaults: time/t, frame, x, y, individual, keypoint, confidence/likelihood); for npz the
             array names ``{"time": "t", "position": "pos"}``.
+        allow_implausible: load values no animal can have, deliberately (default ``False``: refused, see
+            :mod:`neuroethology.data.plausibility` for the bounds and their sources): positions more than half
+            the arena's extent outside it or beyond 1e8 m; steps faster than 50 m/s within a tracked segment
+            (metres only; GPS-tagged or flying animals may exceed it); infinite positions (then loaded as
+            untracked); time stamps that would make a time grid over 20 times the recorded samples (and over
+            a million). The command line's ``neuroethology compare --allow-implausible`` passes it.
 
     Returns:
         The Recording: ``position (time, space, keypoint, individual)`` m, ``confidence``, ``segment`` and
@@ -115,28 +124,20 @@ def load(
         ValueError (:class:`~neuroethology.data.model.RecordingError`): every problem with the file or the
             options, in one message naming the file (unknown format, truncated or corrupt file, no time axis,
             non-monotonic or duplicated times, all-NaN tracks, pixels without calibration, missing
-            columns...).
+            columns, implausible values: see ``allow_implausible``).
         ImportError: a Parquet file without pyarrow/fastparquet installed.
     """
     path = _tracking_file(path)
-    options = LoadOptions(
-        fps=fps,
-        scale=scale,
-        arena_corners=arena_corners,
-        arena_size=arena_size,
-        units=units,
-        keypoint=keypoint,
-        centroid=centroid,
-        individuals=list(individuals) if individuals is not None else None,
-        max_gap=max_gap,
-        resample=resample,
-        dt=dt,
-        arena=arena,
-    )
+    given = {name: value for name, value in locals().items() if name in _OPTION_NAMES}  # the arguments above
+    given["individuals"] = list(individuals) if individuals is not None else None
+    options = LoadOptions(**given)
     option_problems = options.problems()
     if option_problems:
         raise RecordingError(str(path), option_problems, what="cannot be loaded with these options")
     return process(READERS[_format_of(path, format)](path, columns), str(path), options, own_file=True)
+
+
+_OPTION_NAMES = frozenset(f.name for f in dataclasses.fields(LoadOptions))
 
 
 def _tracking_file(path: str | os.PathLike) -> Path:

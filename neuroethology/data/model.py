@@ -284,7 +284,10 @@ def time_problems(time: np.ndarray, label: str = "time") -> list[str]:
     t = t.astype(np.float64)
     bad = np.flatnonzero(~np.isfinite(t))
     if bad.size:
-        problems.append(f"{label} has {bad.size} non-finite values (first at index {int(bad[0])})")
+        problems.append(
+            f"{label} has {bad.size} non-finite values (first at index {int(bad[0])}); "
+            "expected finite seconds, strictly increasing"
+        )
     d = np.diff(t[np.isfinite(t)]) if bad.size else np.diff(t)
     dup = np.flatnonzero(d == 0)
     if dup.size:

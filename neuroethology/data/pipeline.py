@@ -23,6 +23,7 @@ from .model import (
     recording_problems,
     time_problems,
 )
+from .plausibility import ACCEPT_HINT, position_problems, speed_problems
 from .processing import (
     calibrate,
     interpolate_gaps,
@@ -55,6 +56,7 @@ class LoadOptions:
     resample: float | None = None
     dt: float | None = None
     arena: Mapping[str, Any] | None = None
+    allow_implausible: bool = False
 
     @property
     def calibrating(self) -> bool:
@@ -302,6 +304,17 @@ def _raw_time(
     return time, fps
 
 
+def _infinite_problem(pos: np.ndarray, time: np.ndarray | None, raw: RawTracks) -> str:
+    """The first infinite position of raw tracks ``(time, 2, keypoint, individual)``, in words."""
+    ti, _, k, i = (int(v) for v in np.argwhere(np.isinf(pos))[0])
+    when = f" (t = {time[ti]:.6g} s)" if time is not None and ti < len(time) else ""
+    return (
+        f"position has {int(np.isinf(pos).sum())} infinite value(s), first at sample {ti}{when}, keypoint "
+        f"{raw.keypoint_names[k]!r}, individual {raw.individual_names[i]!r}: expected finite positions, or "
+        f"NaN where not tracked; {ACCEPT_HINT} (infinite points become untracked)"
+    )
+
+
 def _check_raw(raw: RawTracks, source: str, opts: LoadOptions) -> tuple[xr.Dataset, str, list[str]]:
     """Raw tracks checked against the options and built into a Recording (not yet processed).
 
@@ -328,8 +341,8 @@ def _check_raw(raw: RawTracks, source: str, opts: LoadOptions) -> tuple[xr.Datas
         for i in keep:
             if not tracked[i]:
                 problems.append(f"individual {individuals[i]!r} is never tracked: its positions are all NaN")
-        if np.isinf(pos).any():
-            problems.append(f"positions have {int(np.isinf(pos).sum())} infinite values")
+        if np.isinf(pos).any() and not opts.allow_implausible:
+            problems.append(_infinite_problem(pos, time, raw))
     unit = raw.space_unit
     if unit == "file units":
         unit = "file units" if opts.calibrating else ("pixels" if opts.units == "pixels" else "m")
@@ -337,6 +350,9 @@ def _check_raw(raw: RawTracks, source: str, opts: LoadOptions) -> tuple[xr.Datas
     if problems:
         raise RecordingError(label, _unique(problems), what="cannot be loaded")
     build_problems: list[str] = []
+    n_inf = int(np.isinf(pos).sum())
+    if n_inf:  # accepted (allow_implausible=True): untracked
+        pos = np.where(np.isinf(pos).any(axis=1, keepdims=True), np.nan, pos)
     conf = raw.confidence
     attrs = {**raw.attrs, "space_unit": "pixels" if unit in ("pixels", "file units") else "m"}
     attrs.pop("fps_note", None)
@@ -357,6 +373,8 @@ def _check_raw(raw: RawTracks, source: str, opts: LoadOptions) -> tuple[xr.Datas
         raise RecordingError(
             label, build_problems or ["the arrays do not form a recording"], what="cannot be loaded"
         )
+    if n_inf:
+        ds = add_processing_step(ds, {"step": "mask_infinite", "n_infinite_values": n_inf})
     return ds, unit, [individuals[i] for i in range(len(individuals)) if i not in keep]
 
 
@@ -439,7 +457,7 @@ def _apply_steps(
         if opts.keypoint is not None or opts.centroid:
             ds = select_keypoints(ds, keypoint=opts.keypoint, centroid=opts.centroid)
     if full:
-        ds = regularise_time(ds)
+        ds = regularise_time(ds, check=not opts.allow_implausible)
     max_gap = float(opts.max_gap) if opts.max_gap is not None else 0.0
     if max_gap > 0:
         ds = interpolate_gaps(ds, max_gap=max_gap)
@@ -449,9 +467,15 @@ def _apply_steps(
 
 
 def _finish(ds: xr.Dataset, source: str, opts: LoadOptions) -> xr.Dataset:
-    """Resample, clip confidence to [0, 1], set the arena, order the variables and validate."""
+    """Set the arena, check plausibility, resample, clip confidence to [0, 1], order the variables and
+    validate."""
+    ds = _set_arena(ds, opts)
+    if not opts.allow_implausible:
+        problems = position_problems(ds) or speed_problems(ds)  # a far-off position is a fast step too
+        if problems:
+            raise RecordingError(describe_source(source), problems, what="has implausible values")
     if opts.resample is not None or opts.dt is not None:
-        ds = resample_recording(ds, dt=opts.dt, fps=opts.resample)
+        ds = resample_recording(ds, dt=opts.dt, fps=opts.resample, check=not opts.allow_implausible)
     conf = ds["confidence"].values
     outside = np.isfinite(conf) & ((conf < 0) | (conf > 1))
     if outside.any():
@@ -459,17 +483,24 @@ def _finish(ds: xr.Dataset, source: str, opts: LoadOptions) -> xr.Dataset:
         ds = add_processing_step(
             ds, {"step": "clip_confidence", "range": [0, 1], "n_clipped": int(outside.sum())}
         )
-    if opts.arena is not None:
-        arena = arena_attrs(opts.arena)
-        attrs: dict[str, Any] = {}
-        for key, value in ds.attrs.items():
-            if key == "arena_shape":
-                attrs.update(arena)
-            elif not key.startswith("arena_"):
-                attrs[key] = value
-        ds.attrs = {**attrs, **arena}
     ds = ds[["position", "confidence", *[v for v in ds.data_vars if v not in ("position", "confidence")]]]
     problems = recording_problems(ds)
     if problems:
         raise RecordingError(describe_source(source), problems)
+    return ds
+
+
+def _set_arena(ds: xr.Dataset, opts: LoadOptions) -> xr.Dataset:
+    """The arena= option in place of the file's arena attrs (in the same place among the attrs)."""
+    if opts.arena is None:
+        return ds
+    ds = ds.copy()
+    arena = arena_attrs(opts.arena)
+    attrs: dict[str, Any] = {}
+    for key, value in ds.attrs.items():
+        if key == "arena_shape":
+            attrs.update(arena)
+        elif not key.startswith("arena_"):
+            attrs[key] = value
+    ds.attrs = {**attrs, **arena}
     return ds

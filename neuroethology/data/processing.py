@@ -20,6 +20,7 @@ import numpy as np
 import xarray as xr
 
 from .model import add_processing_step
+from .plausibility import grid_problem
 from .schema import POSITION_DIMS
 
 __all__ = [
@@ -182,12 +183,16 @@ def select_keypoints(rec: xr.Dataset, *, keypoint: str | None = None, centroid: 
 # ------------------------------------------------------------------------------------------------ regularise
 
 
-def regularise_time(rec: xr.Dataset) -> xr.Dataset:
+def regularise_time(rec: xr.Dataset, *, check: bool = True) -> xr.Dataset:
     """Put a time axis of whole frames with missing frames (e.g. ``t = 0.10, 0.12, 0.16``) onto the complete
     grid ``t0 + k / fps``, inserting untracked (NaN) samples for the missing frames.
 
     Axes that are not whole frames of ``attrs["fps"]`` (more than 5 % of a frame off) are returned unchanged,
     as are axes without missing frames.
+
+    Raises:
+        ValueError: with ``check``, a grid implausibly larger than the recording (a corrupt time stamp; see
+            :func:`~neuroethology.data.plausibility.grid_problem`), before anything is allocated.
     """
     fps = _fps(rec)
     t = rec["time"].values
@@ -200,6 +205,9 @@ def regularise_time(rec: xr.Dataset) -> xr.Dataset:
     n = int(r[-1]) + 1
     if n == t.size:
         return rec
+    problem = grid_problem(t, fps, n, "inserting the missing frames") if check else None
+    if problem:
+        raise ValueError(problem)
     grid = t[0] + np.arange(n) / fps
     idx = r.astype(np.int64)
     out = xr.Dataset(coords={c: rec.coords[c] for c in rec.coords if "time" not in rec.coords[c].dims})
@@ -370,7 +378,9 @@ def _runs(seg: np.ndarray) -> list[tuple[int, int]]:
     return [(int(a), int(b)) for a, b in zip(starts, stops, strict=True) if seg[a] >= 0]
 
 
-def resample(rec: xr.Dataset, *, dt: float | None = None, fps: float | None = None) -> xr.Dataset:
+def resample(
+    rec: xr.Dataset, *, dt: float | None = None, fps: float | None = None, check: bool = True
+) -> xr.Dataset:
     """Resample onto a regular grid of step ``dt`` seconds (or ``fps`` Hz), e.g. an environment's ``dt``.
 
     Linear interpolation in time inside each segment only, never across a gap: grid times that fall in a
@@ -381,9 +391,11 @@ def resample(rec: xr.Dataset, *, dt: float | None = None, fps: float | None = No
     Args:
         dt: new sampling interval, seconds; or
         fps: new sampling rate, Hz.
+        check: refuse a grid implausibly larger than the recording (a corrupt time stamp; see
+            :func:`~neuroethology.data.plausibility.grid_problem`), before anything is allocated.
 
     Raises:
-        ValueError: for extra time-dependent variables (heading, reward, ...), whose resampling this function
+        ValueError: for an implausible grid (with ``check``); for extra time-dependent variables (heading, reward, ...), whose resampling this function
             cannot know; drop them first.
     """
     if (dt is None) == (fps is None):
@@ -405,6 +417,9 @@ def resample(rec: xr.Dataset, *, dt: float | None = None, fps: float | None = No
         rec = label_segments(rec)
     t = rec["time"].values
     n_new = int(math.floor((t[-1] - t[0]) / new_dt + 1e-9)) + 1
+    problem = grid_problem(t, _fps(rec), n_new, f"resampling to {1 / new_dt:.6g} Hz") if check else None
+    if problem:
+        raise ValueError(problem)
     grid = t[0] + np.arange(n_new) * new_dt
     pos = rec["position"].values
     conf = rec["confidence"].values

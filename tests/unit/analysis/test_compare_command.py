@@ -83,3 +83,42 @@ def test_compare_help(args, capsys):
     with pytest.raises(SystemExit) as e:
         main(args)
     assert e.value.code == 0 and "report.json" in capsys.readouterr().out
+
+
+def test_compare_takes_existing_paths_with_commas_and_brackets_as_paths(tmp_path, rng, capsys):
+    from neuroethology.commands.compare import _expand
+
+    sim = saved(tmp_path / "a,b.nc", rng, 0.08, "agent")
+    real = saved(tmp_path / "x[1].nc", rng, 0.14, "rat")
+    other = saved(tmp_path / "x[2].nc", rng, 0.14, "rat_2")
+    assert _expand(str(sim), "sim") == [sim]
+    assert _expand(str(real), "real") == [real]
+    assert _expand(f"{real},{other}", "real") == [real, other]
+    out = tmp_path / "cmp"
+    argv = ["compare", str(sim), str(real), "--out", str(out), "--no-figures"]
+    assert main([*argv, "--permutations", "9", "--bootstrap", "10", "--metrics", "speed"]) == 0
+    printed = capsys.readouterr().out
+    assert "sim: 1 recording(s)" in printed and "real: 1 recording(s)" in printed
+    assert (out / "report.json").exists()
+
+
+def test_compare_refuses_implausible_recordings_unless_asked(tmp_path, rng, capsys, monkeypatch):
+    import neuroethology.data as nd
+
+    m = np.mod(ou_track(rng, 200, sigma_v=0.1), 2.0)
+    xy = np.where(m > 1, 2 - m, m)
+    xy[50] = 1e30
+    bad = save(from_arrays(xy, fps=50.0, arena=BOX), tmp_path / "far.nc")
+    assert main(["compare", str(bad), str(bad), "--out", str(tmp_path / "o")]) == 2
+    err = capsys.readouterr().err
+    assert "far.nc has implausible values" in err and "sample 50 (t = 1 s)" in err
+    assert "allow_implausible=True" in err
+    seen = []
+
+    def spy(path, **options):
+        seen.append(options)
+        raise ValueError("stop here: only the options matter")
+
+    monkeypatch.setattr(nd, "load", spy)
+    assert main(["compare", str(bad), str(bad), "--out", str(tmp_path / "o"), "--allow-implausible"]) == 2
+    assert seen and all(options.get("allow_implausible") is True for options in seen)
