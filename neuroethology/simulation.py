@@ -64,6 +64,22 @@ class Piece(NamedTuple):
     extras: dict[str, np.ndarray]  # the policy's extras, (n, ...)
 
 
+MAX_BYTES = 4 * 2**30  # a simulation's arrays on the host; beyond this the caller is asked to shorten it
+
+
+def _check_size(env: ne.NeuroEnv, params: Any, steps: int, count: int, hint: str) -> None:
+    """Refuse a simulation whose recorded arrays would not fit in memory (estimated before anything runs:
+    every state leaf, the action, reward and up to 256 units per step, as float64 in the Recording)."""
+    state = jax.eval_shape(env.reset, jax.random.key(0), params)[1]
+    per_step = sum(int(np.prod(leaf.shape)) for leaf in jax.tree.leaves(state)) + 256 + 8
+    need = 8 * per_step * int(steps) * int(count)
+    if need > MAX_BYTES:
+        raise ValueError(
+            f"{steps:,} steps x {count} simulated animal(s) would need about {need / 2**30:,.1f} GiB of memory "
+            f"(limit {MAX_BYTES / 2**30:.0f} GiB); {hint}"
+        )
+
+
 def _policy_keys(key: jax.Array, n: int) -> list[jax.Array]:
     """One key per policy: the key itself for a single policy, ``fold_in(key, i)`` for several."""
     return [key] if n == 1 else [jax.random.fold_in(key, i) for i in range(n)]
@@ -103,6 +119,7 @@ def run_episodes(
     if int(episodes) < 1:
         raise ValueError(f"--episodes must be >= 1, got {episodes}")
     max_steps = int(params.max_steps)
+    _check_size(env, params, max_steps, int(episodes) * len(policies), "ask for fewer --episodes")
     pieces = []
     for policy, name, k in zip(policies, names, _policy_keys(key, len(policies)), strict=True):
         if log:
@@ -144,6 +161,7 @@ def run_session(
     if problems:
         raise ValueError(f"{env.env_id()}: " + "; ".join(problems))
     steps = max(2, int(round(float(duration) / float(params.dt))))
+    _check_size(env, params, steps, int(num_runs) * len(policies), "shorten --duration or lower --runs")
     pieces, animals = [], []
     for policy, name, k in zip(policies, names, _policy_keys(key, len(policies)), strict=True):
         roll = ne.rollout(env, policy, k, params, num_steps=steps, num_envs=int(num_runs), record_extras=True)

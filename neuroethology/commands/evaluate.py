@@ -50,9 +50,9 @@ def run(args: argparse.Namespace) -> int:
 
     from .. import data
     from ..run_policies import evaluate
+    from ._paths import check_output_file
 
-    if args.out.suffix != ".nc":
-        raise ValueError(f"--out must be a netCDF file ending in .nc, got {args.out}")
+    check_output_file(args.out, "--out")
     rec = evaluate(
         args.run_dir,
         episodes=args.episodes,

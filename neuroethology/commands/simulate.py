@@ -45,12 +45,12 @@ def add_arguments(p: argparse.ArgumentParser) -> None:
 def run(args: argparse.Namespace) -> int:
     from ..data import save
     from ..run_policies import simulate
+    from ._paths import check_output_file
     from .fit import parse_arena
 
     if args.runs < 1:
         raise ValueError(f"--runs must be >= 1, got {args.runs}")
-    if str(args.out.suffix) != ".nc":
-        raise ValueError(f"--out: expected a .nc file, got {str(args.out)!r}")
+    check_output_file(args.out, "--out")
     rec = simulate(
         args.run_dir,
         duration=args.duration,

@@ -6,6 +6,7 @@ from __future__ import annotations
 import jax
 import numpy as np
 import pytest
+from helpers import tiny_train
 
 import neuroethology.envs as ne
 from neuroethology import data
@@ -16,15 +17,7 @@ from neuroethology.training import TrainConfig
 from neuroethology.training.run import train_run
 
 # OpenField, a GRU of 16 units either way: trained by PPO (two seeds), or fitted to a simulated animal.
-TRAIN = {
-    "seed": 0,
-    "total_steps": 256,
-    "num_seeds": 2,
-    "env": {"params": {"reward_type": "coverage", "episode_duration": 0.4}},
-    "agent": {"encoder": {"mlp_features": [8]}, "core": {"kind": "gru", "hidden_size": 16}},
-    "ppo": {"num_envs": 4, "num_steps": 16, "bptt_length": 8, "num_minibatches": 2, "update_epochs": 1},
-    "run": {"chunk_updates": 2, "checkpoint_every": 1},
-}
+TRAIN = tiny_train(total_steps=256, agent={"core": {"hidden_size": 16}}, ppo={"update_epochs": 1})
 FIT = dict(
     total_steps=50, num_seeds=1, hidden_size=16, window=32, burn_in=4, batch_size=8, select="likelihood"
 )
@@ -123,3 +116,42 @@ def test_simulate_in_another_arena_and_what_does_not_apply(runs, tmp_path, capsy
         == 2
     )
     assert "--checkpoint does not apply" in capsys.readouterr().err
+
+
+def test_both_kinds_of_run_share_one_manifest_format(runs):
+    import json
+
+    from neuroethology.run_policies import run_kind
+
+    for name, kind in (("ppo", "ppo"), ("fitted", "fitted")):
+        manifest = json.loads((runs / name / "manifest.json").read_text())
+        assert manifest["kind"] == kind and run_kind(runs / name) == kind
+        for key in ("version", "git_commit", "jax", "devices", "seeds", "status", "created"):
+            assert key in manifest, (name, key)
+        assert (runs / name / "config.yaml").exists() and (runs / name / "metrics.jsonl").exists()
+        assert (runs / name / "checkpoints").is_dir()
+
+
+def test_bad_simulation_requests_are_refused_before_any_work(runs, tmp_path, capsys):
+    cases = [
+        (["--duration", "inf"], "--duration must be a positive number of seconds"),
+        (["--duration", "1e9"], "GiB of memory"),
+        (["--duration", "-1"], "--duration must be a positive number of seconds"),
+        (["--duration", "1", "--runs", "0"], "--runs must be >= 1"),
+    ]
+    for extra, message in cases:
+        assert main(["simulate", str(runs / "ppo"), *extra, "--out", str(tmp_path / "s.nc")]) == 2, extra
+        err = capsys.readouterr().err
+        assert message in err and "Traceback" not in err, (extra, err)
+    folder = tmp_path / "existing.nc"
+    folder.mkdir()
+    assert main(["simulate", str(runs / "ppo"), "--duration", "1", "--out", str(folder)]) == 2
+    assert "is a folder" in capsys.readouterr().err
+    blocker = tmp_path / "file"
+    blocker.write_text("")
+    assert main(["evaluate", str(runs / "ppo"), "--episodes", "1", "--out", str(blocker / "x.nc")]) == 2
+    assert "is a file, not a folder" in capsys.readouterr().err
+    assert (
+        main(["evaluate", str(runs / "ppo"), "--episodes", "100000000", "--out", str(tmp_path / "e.nc")]) == 2
+    )
+    assert "ask for fewer --episodes" in capsys.readouterr().err
