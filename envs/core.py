@@ -53,6 +53,7 @@ __all__ = [
     "registered_envs",
     "resolve_params",
     "uniform21",
+    "subkeys",
     "arena_of",
     "env_of",
 ]
@@ -75,7 +76,7 @@ StateT = TypeVar("StateT", bound=EnvState)
 ParamsT = TypeVar("ParamsT")
 
 
-def _subkeys(key: jax.Array, n: int) -> tuple[jax.Array, ...]:
+def subkeys(key: jax.Array, n: int) -> tuple[jax.Array, ...]:
     """``n`` independent keys derived with ``fold_in``: a key that a pure function never uses costs nothing
     once compiled (``split`` would hash all ``n`` every step)."""
     return tuple(jax.random.fold_in(key, i) for i in range(n))
@@ -241,7 +242,7 @@ class NeuroEnv(FuncEnv, Generic[StateT, ParamsT]):
     def reset(self, key: jax.Array, params: ParamsT | None = None) -> tuple[Any, StateT]:
         """Draw an initial state; returns ``(obs, state)``. Pure; safe under ``jit``/``vmap``."""
         params = self.default_params if params is None else params
-        key_init, key_obs = _subkeys(key, 2)
+        key_init, key_obs = subkeys(key, 2)
         state = self._initial(key_init, params)
         return self.observation(state, key_obs, params), state
 
@@ -250,7 +251,7 @@ class NeuroEnv(FuncEnv, Generic[StateT, ParamsT]):
     ) -> tuple[Any, StateT, jax.Array, jax.Array, jax.Array, dict]:
         """One transition without autoreset (what the single Gymnasium env uses)."""
         params = self.default_params if params is None else params
-        key_step, key_obs = _subkeys(key, 2)
+        key_step, key_obs = subkeys(key, 2)
         next_state, reward, terminated, truncated, info = self._transition(key_step, state, action, params)
         return self.observation(next_state, key_obs, params), next_state, reward, terminated, truncated, info
 
@@ -264,7 +265,7 @@ class NeuroEnv(FuncEnv, Generic[StateT, ParamsT]):
         is computed once, on the state that is returned.
         """
         params = self.default_params if params is None else params
-        key_step, key_reset, key_obs = _subkeys(key, 3)
+        key_step, key_reset, key_obs = subkeys(key, 3)
         next_state, reward, terminated, truncated, info = self._transition(key_step, state, action, params)
         state_out = _select(terminated | truncated, self._initial(key_reset, params), next_state)
         return self.observation(state_out, key_obs, params), state_out, reward, terminated, truncated, info

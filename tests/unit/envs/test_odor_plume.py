@@ -13,7 +13,7 @@ from hypothesis import strategies as st
 
 import neuroethology.envs as ne
 from neuroethology.envs import policies
-from neuroethology.envs.core import _subkeys
+from neuroethology.envs.core import subkeys
 from neuroethology.envs.odor_plume import MAX_BIRTHS_PER_STEP, OdorPlume, OdorPlumeState
 
 ENV_ID = "neuroethology/OdorPlume-v0"
@@ -228,7 +228,7 @@ def assert_state_close(got: dict, expected: dict, where: str):
 def test_physics_matches_numpy_step_by_step(overrides):
     env, p = ne.make(ENV_ID, **overrides)
     key = jax.random.key(11)
-    k_init, k_obs = _subkeys(key, 2)
+    k_init, k_obs = subkeys(key, 2)
     obs, state = reset(key, p)
     expected = np_initial(noise_dict(env.draw_initial_noise(k_init, p)), p)
     assert_state_close(as_dict(state), expected, "reset")
@@ -243,7 +243,7 @@ def test_physics_matches_numpy_step_by_step(overrides):
     )
     free = expected  # a free-running NumPy copy, checked at the end
     draw = jax.jit(
-        lambda k: (env.draw_step_noise(_subkeys(k, 2)[0], p), env.draw_sensor_noise(_subkeys(k, 2)[1]))
+        lambda k: (env.draw_step_noise(subkeys(k, 2)[0], p), env.draw_sensor_noise(subkeys(k, 2)[1]))
     )
     births, switches, deaths, odour_seen = 0, 0, 0, 0
     for t, action in enumerate(random_actions(p, 300, seed=len(overrides))):
@@ -595,9 +595,18 @@ def test_bare_kernel_does_the_env_arithmetic():
     # rates (same actions in both) cancel, and the egocentric wind terms add noise of about 1% of the odour.
     from neuroethology.benchmarking import BARE_KERNELS, env_kernel
 
-    near = dict(start_distance_min=0.2, start_distance_max=0.6, start_lateral=0.0, max_speed=1e-3,
-                wind_drift=0.0, success_radius=0.05, max_turn_rate=1000.0, puff_rate=20.0, n_puffs=512,
-                odour_max=100.0)
+    near = dict(
+        start_distance_min=0.2,
+        start_distance_max=0.6,
+        start_lateral=0.0,
+        max_speed=1e-3,
+        wind_drift=0.0,
+        success_radius=0.05,
+        max_turn_rate=1000.0,
+        puff_rate=20.0,
+        n_puffs=512,
+        odour_max=100.0,
+    )
     env, p = ne.make(ENV_ID, **near)
     _, blind = ne.make(ENV_ID, **dict(near, odour_max=1e-30))  # every reading clipped below the threshold
     key = jax.random.key(0)

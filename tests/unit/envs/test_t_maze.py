@@ -9,6 +9,7 @@ import jax.numpy as jnp
 import numpy as np
 import pytest
 from gymnasium.utils.env_checker import check_env
+from helpers import run_with_info, state_as_numpy, wrap_angle_np
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
@@ -81,17 +82,6 @@ def test_invalid_params_are_reported_together():
 # ---------------------------------------------------------------------------------------------------------
 # NumPy reference: the trial logic (both modes) and the corridor physics (spatial mode)
 # ---------------------------------------------------------------------------------------------------------
-
-
-def _np(state):
-    return {
-        k: np.asarray(v, np.float64) if np.asarray(v).dtype.kind == "f" else np.asarray(v)
-        for k, v in vars(state).items()
-    }
-
-
-def _wrap(a):
-    return (a + np.pi) % (2 * np.pi) - np.pi
 
 
 def _judge(choice, cue, prev, p):
@@ -192,7 +182,7 @@ def ref_spatial(s, action, p):
     accel = np.clip(act[0], -p.max_acceleration, p.max_acceleration)
     omega = np.clip(act[1], -p.max_angular_velocity, p.max_angular_velocity)
     v = np.clip(float(s["speed"]) + accel * p.dt, 0.0, p.max_speed)
-    heading = _wrap(float(s["heading"]) + omega * p.dt)
+    heading = wrap_angle_np(float(s["heading"]) + omega * p.dt)
     proposed = s["position"] + v * p.dt * np.array([np.cos(heading), np.sin(heading)])
     # Nearest point at least body_radius from every wall: of the stem (run up to the top) or of the bar.
     candidates = [
@@ -245,7 +235,7 @@ def _compare(got, expected, p, t):
         assert got[k] == expected[k], (t, k, got[k], expected[k])
     if p.mode == "spatial":
         np.testing.assert_allclose(got["position"], expected["position"], atol=1e-6)
-        assert abs(_wrap(got["heading"] - expected["heading"])) < 2e-6
+        assert abs(wrap_angle_np(got["heading"] - expected["heading"])) < 2e-6
         np.testing.assert_allclose(got["speed"], expected["speed"], atol=2e-5)
         np.testing.assert_allclose(got["angular_velocity"], expected["angular_velocity"], rtol=1e-6)
 
@@ -282,10 +272,10 @@ def test_steps_match_the_numpy_reference(overrides):
             action = rng.uniform(-1.3, 1.3, 2) * [p.max_acceleration, p.max_angular_velocity]
         else:
             action = rng.choice([np.nan, np.inf, -np.inf, 1e9], size=2)
-        s = _np(state)
+        s = state_as_numpy(state)
         expected = (ref_discrete if p.mode == "discrete" else ref_spatial)(s, action, p)
         obs, state, reward, term, trunc, info = step(jax.random.key(t), state, jnp.asarray(action), p)
-        got = _np(state)
+        got = state_as_numpy(state)
         _compare(got, expected, p, t)
         rewarding = p.task != "spontaneous_alternation"
         assert float(reward) == (
@@ -445,28 +435,6 @@ def _run_discrete(actions):
 # ---------------------------------------------------------------------------------------------------------
 
 
-def _run(env, policy, params, key, num_envs, num_steps):
-    """``num_steps`` steps of ``num_envs`` envs driven by ``policy``; returns (infos, rewards, terminated)."""
-
-    def one(key):
-        k0, k1, key = jax.random.split(key, 3)
-        obs, state = env.reset(k0, params)
-        carry = policy.init(k1, state, params)
-
-        def body(loop, k):
-            obs, state, carry = loop
-            k_act, k_step, k_init = jax.random.split(k, 3)
-            action, carry = policy.act(k_act, carry, obs, state, params)
-            obs, state, reward, term, trunc, info = env.step(k_step, state, action, params)
-            fresh = policy.init(k_init, state, params)
-            carry = jax.tree.map(lambda a, b: jnp.where(term | trunc, a, b), fresh, carry)
-            return (obs, state, carry), (info, reward, term)
-
-        return jax.lax.scan(body, (obs, state, carry), jax.random.split(key, num_steps))[1]
-
-    return jax.tree.map(np.asarray, jax.jit(jax.vmap(one))(jax.random.split(key, num_envs)))
-
-
 def _accuracy(infos, skip_first=False):
     done = infos["trial_done"]
     if skip_first:
@@ -480,7 +448,7 @@ STEPS = 520  # a 10-trial block takes 490 discrete steps (51 per trial) and abou
 @pytest.mark.parametrize("mode", ["discrete", "spatial"])
 def test_cue_follower_is_always_right(mode):
     env, p = ne.make(ENV_ID, mode=mode)
-    infos, rewards, term = _run(env, CueFollower(), p, jax.random.key(0), 16, STEPS)
+    infos, rewards, term, _ = run_with_info(env, CueFollower(), p, jax.random.key(0), 16, STEPS)
     accuracy, n = _accuracy(infos)
     assert accuracy == 1.0 and n >= 16 * p.n_trials
     assert term.sum() >= 16  # every block finished
@@ -493,7 +461,7 @@ def test_cue_follower_is_always_right(mode):
 @pytest.mark.parametrize("mode", ["discrete", "spatial"])
 def test_alternator_is_always_right_in_alternation(mode):
     env, p = ne.make(ENV_ID, mode=mode, task="alternation")
-    infos, rewards, term = _run(env, Alternator(), p, jax.random.key(2), 16, STEPS)
+    infos, rewards, term, _ = run_with_info(env, Alternator(), p, jax.random.key(2), 16, STEPS)
     accuracy, n = _accuracy(infos, skip_first=True)
     assert accuracy == 1.0 and n >= 16 * (p.n_trials - 1)
     assert _accuracy(infos)[0] == 1.0  # the first trial of a block is correct whatever the arm
@@ -505,7 +473,7 @@ def test_alternator_is_always_right_in_alternation(mode):
 
 def test_spontaneous_alternation_pays_nothing():
     env, p = ne.make(ENV_ID, task="spontaneous_alternation")
-    infos, rewards, _ = _run(env, Alternator(), p, jax.random.key(5), 4, STEPS)
+    infos, rewards, _, _ = run_with_info(env, Alternator(), p, jax.random.key(5), 4, STEPS)
     assert rewards.sum() == 0 and not infos["rewarded"].any()
     assert _accuracy(infos, skip_first=True)[0] == 1.0  # correct, unrewarded
 
@@ -523,7 +491,7 @@ def test_choosers_that_ignore_the_task_are_at_chance(mode):
     ]
     for i, (task, policy, skip_first) in enumerate(cases):
         env, p = ne.make(ENV_ID, mode=mode, task=task)
-        infos, rewards, _ = _run(env, policy, p, jax.random.key(10 + i), 64, STEPS)
+        infos, rewards, _, _ = run_with_info(env, policy, p, jax.random.key(10 + i), 64, STEPS)
         accuracy, n = _accuracy(infos, skip_first=skip_first)
         assert n >= 64 * (p.n_trials - 1)
         assert abs(accuracy - 0.5) < 4 * 0.5 / np.sqrt(n), (task, type(policy).__name__, accuracy, n)

@@ -10,6 +10,7 @@ import jax.numpy as jnp
 import numpy as np
 import pytest
 from gymnasium.utils.env_checker import check_env
+from helpers import run_with_info, state_as_numpy, wrap_angle_np
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
@@ -85,23 +86,12 @@ def test_invalid_params_are_reported_together():
 # ---------------------------------------------------------------------------------------------------------
 
 
-def _np(state):
-    return {
-        k: np.asarray(v, np.float64) if np.asarray(v).dtype.kind == "f" else np.asarray(v)
-        for k, v in vars(state).items()
-    }
-
-
-def _wrap(a):
-    return (a + np.pi) % (2 * np.pi) - np.pi
-
-
 def ref_start(index, p):
     angle = CARDINAL_ANGLES[int(index)]
     r = float(p.pool_radius)
     pos = r + (r - float(p.body_radius)) * np.array([np.cos(angle), np.sin(angle)])
     heading = angle if p.start_facing == "wall" else angle + np.pi
-    return pos, _wrap(heading)
+    return pos, wrap_angle_np(heading)
 
 
 def ref_transition(s, action, p):
@@ -119,7 +109,7 @@ def ref_transition(s, action, p):
     accel = np.clip(a[0], -p.max_acceleration, p.max_acceleration)
     omega = np.clip(a[1], -p.max_angular_velocity, p.max_angular_velocity)
     v = np.clip(speed + accel * dt, 0.0, p.max_speed)
-    heading = _wrap(heading + omega * dt)
+    heading = wrap_angle_np(heading + omega * dt)
     proposed = pos + v * dt * np.array([np.cos(heading), np.sin(heading)])
     q = proposed - r
     dist = np.hypot(*q)
@@ -211,13 +201,13 @@ def test_steps_match_the_numpy_reference(overrides):
             action = rng.uniform(-1.3 * high, 1.3 * high)  # some outside the bounds: clipped
         else:
             action = rng.choice([np.nan, np.inf, -np.inf, 1e9], size=2)
-        expected, reward, term, trunc = ref_transition(_np(state), action, p)
+        expected, reward, term, trunc = ref_transition(state_as_numpy(state), action, p)
         obs, state, r, terminated, truncated, _ = step(
             jax.random.key(t), state, jnp.asarray(action, jnp.float32), p
         )
-        got = _np(state)
+        got = state_as_numpy(state)
         np.testing.assert_allclose(got["position"], expected["position"], atol=2e-6)
-        assert abs(_wrap(got["heading"] - expected["heading"])) < 2e-6
+        assert abs(wrap_angle_np(got["heading"] - expected["heading"])) < 2e-6
         np.testing.assert_allclose(got["speed"], expected["speed"], atol=2e-5)
         np.testing.assert_allclose(got["angular_velocity"], expected["angular_velocity"], rtol=1e-6)
         for k in ("trial", "trial_step", "found", "timeout", "step"):
@@ -312,7 +302,7 @@ def test_starts_are_the_cardinal_points_in_a_random_order():
     np.testing.assert_allclose(np.hypot(*(pos - p.pool_radius).T), p.pool_radius - p.body_radius, atol=1e-6)
     # Facing the wall: the heading points away from the centre.
     outward = np.arctan2(pos[:, 1] - p.pool_radius, pos[:, 0] - p.pool_radius)
-    assert np.all(np.abs(_wrap(np.asarray(states.heading) - outward)) < 1e-5)
+    assert np.all(np.abs(wrap_angle_np(np.asarray(states.heading) - outward)) < 1e-5)
 
 
 def test_platform_is_fixed_by_default_and_moves_in_the_movable_mode():
@@ -332,28 +322,6 @@ def test_platform_is_fixed_by_default_and_moves_in_the_movable_mode():
             quadrants = np.asarray(env.quadrant(jnp.asarray(platforms), p))
             assert set(quadrants.tolist()) == {0, 1, 2, 3}
             assert len(np.unique(platforms[:, 0])) > 100
-
-
-def _run(env, policy, params, key, num_envs, num_steps):
-    """``num_steps`` steps of ``num_envs`` envs driven by ``policy``: (infos, rewards, term, trunc)."""
-
-    def one(key):
-        k0, k1, key = jax.random.split(key, 3)
-        obs, state = env.reset(k0, params)
-        carry = policy.init(k1, state, params)
-
-        def body(loop, k):
-            obs, state, carry = loop
-            k_act, k_step, k_init = jax.random.split(k, 3)
-            action, carry = policy.act(k_act, carry, obs, state, params)
-            obs, state, reward, term, trunc, info = env.step(k_step, state, action, params)
-            fresh = policy.init(k_init, state, params)
-            carry = jax.tree.map(lambda a, b: jnp.where(term | trunc, a, b), fresh, carry)
-            return (obs, state, carry), (info, reward, term, trunc)
-
-        return jax.lax.scan(body, (obs, state, carry), jax.random.split(key, num_steps))[1]
-
-    return jax.jit(jax.vmap(one))(jax.random.split(key, num_envs))
 
 
 def _oracle_latencies(env, p, *, n=300):
@@ -392,7 +360,7 @@ def _expected_steps(env, p, start):
     away, then accelerate (bounded) to max_speed along the line, until within platform_radius."""
     position, heading = (np.asarray(x, np.float64) for x in env.start_pose(start, p))
     to_platform = np.asarray(p.platform_position, np.float64) - position
-    error = abs(_wrap(np.arctan2(to_platform[1], to_platform[0]) - heading))
+    error = abs(wrap_angle_np(np.arctan2(to_platform[1], to_platform[0]) - heading))
     max_turn = p.max_angular_velocity * p.dt
     turning = max(math.ceil(error / max_turn - 1e-9) - 1, 0)
     remaining = np.hypot(*to_platform) - p.platform_radius
@@ -423,7 +391,7 @@ def test_oracle_escape_latency_is_the_straight_line_time(overrides):
 
 def test_a_day_of_trials_uses_each_start_once_and_rewards_every_escape():
     env, p = ne.make(ENV_ID, platform_mode="movable", trials_per_episode=4)
-    infos, rewards, term, trunc = _run(env, PlatformOracle(), p, jax.random.key(3), 8, 240)
+    infos, rewards, term, trunc = run_with_info(env, PlatformOracle(), p, jax.random.key(3), 8, 240)
     infos = jax.tree.map(np.asarray, infos)
     rewards, term, trunc = np.asarray(rewards), np.asarray(term), np.asarray(trunc)
     for i in range(8):
@@ -438,7 +406,9 @@ def test_a_day_of_trials_uses_each_start_once_and_rewards_every_escape():
 
 def test_probe_trial_has_no_platform_and_runs_to_the_time_limit():
     env, p = ne.make(ENV_ID, platform_mode="probe")
-    infos, rewards, term, trunc = _run(env, PlatformOracle(), p, jax.random.key(4), 16, int(p.max_steps))
+    infos, rewards, term, trunc = run_with_info(
+        env, PlatformOracle(), p, jax.random.key(4), 16, int(p.max_steps)
+    )
     term, trunc = np.asarray(term), np.asarray(trunc)
     assert not term.any() and np.asarray(rewards).sum() == 0
     assert trunc[:, -1].all() and not trunc[:, :-1].any()  # exactly trial_duration
@@ -474,7 +444,7 @@ def test_random_swimmer_occupies_each_quadrant_a_quarter_of_a_probe_trial():
     occupancies vary a lot (s.d. about 0.25 within 60 s), so the tolerance is four standard errors."""
     env, p = ne.make(ENV_ID, platform_mode="probe")
     n = 512
-    infos, *_ = _run(env, RandomSwimmer(), p, jax.random.key(5), n, int(p.max_steps))
+    infos, *_ = run_with_info(env, RandomSwimmer(), p, jax.random.key(5), n, int(p.max_steps))
     quadrant = np.asarray(infos["quadrant"])  # (n, steps): one whole probe trial per env
     occupancy = np.stack([(quadrant == q).mean(axis=1) for q in range(4)], axis=1)  # (n, 4)
     mean = occupancy.mean(axis=0)
