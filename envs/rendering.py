@@ -81,7 +81,9 @@ class Canvas:
         mask = np.broadcast_to(inside(self._wx, self._wy), (self.height, self.width))
         self.fill_mask(mask, colour, alpha)
 
-    def fill_rect(self, x0: float, y0: float, x1: float, y1: float, colour: Colour, alpha: float = 1.0) -> None:
+    def fill_rect(
+        self, x0: float, y0: float, x1: float, y1: float, colour: Colour, alpha: float = 1.0
+    ) -> None:
         self.fill_where(lambda x, y: (x >= x0) & (x <= x1) & (y >= y0) & (y <= y1), colour, alpha)
 
     def fill_circle(self, centre: Sequence[float], radius: float, colour: Colour, alpha: float = 1.0) -> None:

@@ -24,9 +24,20 @@ import numpy as np
 
 from . import envs as ne
 
-__all__ = ["Measurement", "time_call", "time_calls", "env_kernel", "open_field_bare_kernel",
-           "patch_foraging_bare_kernel", "odor_plume_bare_kernel", "water_maze_bare_kernel", "t_maze_bare_kernel",
-           "ratinabox_steps_per_second", "run_env_throughput", "format_table"]
+__all__ = [
+    "Measurement",
+    "time_call",
+    "time_calls",
+    "env_kernel",
+    "open_field_bare_kernel",
+    "patch_foraging_bare_kernel",
+    "odor_plume_bare_kernel",
+    "water_maze_bare_kernel",
+    "t_maze_bare_kernel",
+    "ratinabox_steps_per_second",
+    "run_env_throughput",
+    "format_table",
+]
 
 
 @dataclass(frozen=True)
@@ -124,7 +135,9 @@ def open_field_bare_kernel(params, batch: int, num_steps: int):
             total = total + jnp.sum(new_pos) + jnp.sum(new_speed)
             return (new_pos, new_heading, new_speed, steps, total), None
 
-        carry, _ = jax.lax.scan(body, (pos, heading, speed, steps, jnp.zeros(())), jax.random.split(key, num_steps))
+        carry, _ = jax.lax.scan(
+            body, (pos, heading, speed, steps, jnp.zeros(())), jax.random.split(key, num_steps)
+        )
         return carry[-1]
 
     return jax.jit(run)
@@ -277,7 +290,11 @@ def odor_plume_bare_kernel(params, batch: int, num_steps: int):
             done = success | (steps >= max_steps)
             new = fresh(k_new)
             col = done[:, None]
-            x, y, heading = jnp.where(done, new[0], x), jnp.where(done, new[1], y), jnp.where(done, new[2], heading)
+            x, y, heading = (
+                jnp.where(done, new[0], x),
+                jnp.where(done, new[1], y),
+                jnp.where(done, new[2], heading),
+            )
             px, py = jnp.where(col, new[3], px), jnp.where(col, new[4], py)
             age, active = jnp.where(col, new[5], age), jnp.where(col, new[6], active)
             head, steps = jnp.where(done, 0, head), jnp.where(done, 0, steps)
@@ -427,8 +444,12 @@ def t_maze_bare_kernel(params, batch: int, num_steps: int):
             cue = jnp.where(cued, ((cues >> trial.astype(jnp.uint32)) & 1).astype(jnp.int32), -1)
             outcome = phase == 3
             flags = (
-                ((phase == 0) & (cue == 0)).astype(jnp.float32) + ((phase == 0) & (cue == 1)) + (phase == 2)
-                + (outcome & (choice == 0)) + (outcome & (choice == 1)) + (outcome & correct & rewarding)
+                ((phase == 0) & (cue == 0)).astype(jnp.float32)
+                + ((phase == 0) & (cue == 1))
+                + (phase == 2)
+                + (outcome & (choice == 0))
+                + (outcome & (choice == 1))
+                + (outcome & correct & rewarding)
             )
             total = total + jnp.sum(flags) + jnp.sum(reward)
             return (cues, phase, ps, trial, choice, prev, correct, steps, total), None
@@ -527,7 +548,9 @@ def format_table(rows: Sequence[Measurement], ratinabox_sps: float | None) -> st
     for r in rows:
         kernel = f"{r.kernel_steps_per_second:,.0f}" if r.kernel_steps_per_second else "n/a"
         ratio = f"{r.ratio_to_kernel:.2f}" if r.ratio_to_kernel else "n/a"
-        lines.append(f"| {r.name} | {r.batch} | {r.steps_per_second:,.0f} | {kernel} | {ratio} | {rib(r.steps_per_second)} |")
+        lines.append(
+            f"| {r.name} | {r.batch} | {r.steps_per_second:,.0f} | {kernel} | {ratio} | {rib(r.steps_per_second)} |"
+        )
     if ratinabox_sps:
         lines.append(f"| RatInABox Agent.update() (NumPy, 1 agent) | 1 | {ratinabox_sps:,.0f} | | | 1x |")
     return "\n".join(lines)

@@ -33,7 +33,13 @@ from jax.scipy.special import log_ndtr, ndtri
 from .. import geometry as geo
 from ..open_field import OpenFieldParams, OpenFieldState
 
-__all__ = ["RandomMotion", "RandomMotionCarry", "RandomMotionParams", "rayleigh_to_normal", "normal_to_rayleigh"]
+__all__ = [
+    "RandomMotion",
+    "RandomMotionCarry",
+    "RandomMotionParams",
+    "rayleigh_to_normal",
+    "normal_to_rayleigh",
+]
 
 
 @struct.dataclass
@@ -67,7 +73,9 @@ def normal_to_rayleigh(z: jax.Array, sigma: jax.Array) -> jax.Array:
     return sigma * jnp.sqrt(-2.0 * log_ndtr(-z))
 
 
-def ou_increment(key: jax.Array, x: jax.Array, *, dt: float, noise_scale, coherence_time, drift=0.0) -> jax.Array:
+def ou_increment(
+    key: jax.Array, x: jax.Array, *, dt: float, noise_scale, coherence_time, drift=0.0
+) -> jax.Array:
     """Euler-Maruyama step of an OU process with stationary s.d. ``noise_scale`` (RatInABox's
     ``utils.ornstein_uhlenbeck``): ``dx = (drift - x) dt / tau + sqrt(2 s^2 dt / tau) N(0, 1)``."""
     sigma = jnp.sqrt(2.0 * noise_scale**2 / (coherence_time * dt))
@@ -119,10 +127,14 @@ class RandomMotion:
     def __init__(self, params: RandomMotionParams | None = None, **overrides: Any) -> None:
         self.params = (params or RandomMotionParams()).replace(**overrides)
 
-    def init(self, key: jax.Array, env_state: OpenFieldState, env_params: OpenFieldParams) -> RandomMotionCarry:
+    def init(
+        self, key: jax.Array, env_state: OpenFieldState, env_params: OpenFieldParams
+    ) -> RandomMotionCarry:
         """Start at the mean speed along the animal's heading with no rotation (as RatInABox does)."""
         velocity = self.params.speed_mean * geo.unit(env_state.heading)
-        return RandomMotionCarry(velocity=velocity.astype(jnp.float32), rotational_velocity=jnp.zeros((), jnp.float32))
+        return RandomMotionCarry(
+            velocity=velocity.astype(jnp.float32), rotational_velocity=jnp.zeros((), jnp.float32)
+        )
 
     def displacement(
         self, key: jax.Array, carry: RandomMotionCarry, env_state: OpenFieldState, env_params: OpenFieldParams

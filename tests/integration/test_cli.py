@@ -36,7 +36,7 @@ def test_demo_writes_its_figures_and_verdict(tmp_path):
             assert str(path) in out.stdout, "the demo must print where its figures are"
     report = json.loads((tmp_path / "demo" / "report.json").read_text())
     assert set(report["ks_vs_heldout"]) == {"GRU (fitted)", "baseline (fitted)", "RatInABox default"}
-    verdict = out.stdout[out.stdout.index("verdict:"):].strip().splitlines()
+    verdict = out.stdout[out.stdout.index("verdict:") :].strip().splitlines()
     assert len(verdict) == 4, verdict  # the heading and three lines
     assert (tmp_path / "demo" / "fitted_gru" / "model.json").exists()
 
@@ -54,19 +54,45 @@ def test_fit_then_simulate(tmp_path, capsys):
     assert main(["fit", "--data", str(data), "--model", "ou", "--out", str(tmp_path / "no_arena")]) == 2
     err = capsys.readouterr().err
     assert "no arena" in err and "--arena" in err and "Traceback" not in err
-    out = run_cli("fit", "--data", str(data), "--arena", "1x1", "--out", str(tmp_path / "gru"), "--no-progress",
-                  "total_steps=50", "num_seeds=1", "hidden_size=8", "window=32", "burn_in=4", "select=likelihood")
+    out = run_cli(
+        "fit",
+        "--data",
+        str(data),
+        "--arena",
+        "1x1",
+        "--out",
+        str(tmp_path / "gru"),
+        "--no-progress",
+        "total_steps=50",
+        "num_seeds=1",
+        "hidden_size=8",
+        "window=32",
+        "burn_in=4",
+        "select=likelihood",
+    )
     assert out.returncode == 0, out.stderr
     assert "held-out log-likelihood" in out.stdout and "baseline" in out.stdout
     sim = tmp_path / "sim.nc"
-    out = run_cli("simulate", str(tmp_path / "gru"), "--duration", "5", "--runs", "2", "--arena", "r0.4",
-                  "--out", str(sim))
+    out = run_cli(
+        "simulate",
+        str(tmp_path / "gru"),
+        "--duration",
+        "5",
+        "--runs",
+        "2",
+        "--arena",
+        "r0.4",
+        "--out",
+        str(sim),
+    )
     assert out.returncode == 0, out.stderr
     from neuroethology.data import arena_of, load
 
     rec = load(sim)
     assert rec.sizes["individual"] == 2 and arena_of(rec) == {"shape": "circle", "radius": 0.4}
-    assert main(["fit", "--data", str(data), "--arena", "1x1", "--out", str(tmp_path / "x"), "modle=gru"]) == 2
+    assert (
+        main(["fit", "--data", str(data), "--arena", "1x1", "--out", str(tmp_path / "x"), "modle=gru"]) == 2
+    )
     assert "did you mean 'model'" in capsys.readouterr().err
 
 
@@ -83,8 +109,19 @@ def test_bad_arguments_give_a_message_not_a_traceback(tmp_path, capsys):
 
 
 def test_bench_prints_the_table():
-    out = run_cli("bench", "--env", "OpenField-v0", "--batch", "1", "8", "--repeats", "2", "--steps", "2000",
-                  "--no-ratinabox")
+    out = run_cli(
+        "bench",
+        "--env",
+        "OpenField-v0",
+        "--batch",
+        "1",
+        "8",
+        "--repeats",
+        "2",
+        "--steps",
+        "2000",
+        "--no-ratinabox",
+    )
     assert out.returncode == 0, out.stderr
     assert "| neuroethology/OpenField-v0 | 8 |" in out.stdout
     assert "bare kernel" in out.stdout

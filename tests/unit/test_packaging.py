@@ -13,7 +13,11 @@ from pathlib import Path
 import pytest
 
 REPO = Path(__file__).resolve().parents[2]
-MAPPING = {"neuroethology": "neuroethology", "neuroethology.envs": "envs", "neuroethology.analysis": "analysis"}
+MAPPING = {
+    "neuroethology": "neuroethology",
+    "neuroethology.envs": "envs",
+    "neuroethology.analysis": "analysis",
+}
 
 
 def declared_packages() -> list[str]:
@@ -46,7 +50,18 @@ def test_package_dir_mapping_matches_the_design_card():
 def test_wheel_installs_into_a_fresh_venv_and_imports(tmp_path):
     wheel_dir = tmp_path / "wheels"
     subprocess.run(
-        [sys.executable, "-m", "pip", "wheel", str(REPO), "--no-deps", "--no-build-isolation", "-q", "-w", str(wheel_dir)],
+        [
+            sys.executable,
+            "-m",
+            "pip",
+            "wheel",
+            str(REPO),
+            "--no-deps",
+            "--no-build-isolation",
+            "-q",
+            "-w",
+            str(wheel_dir),
+        ],
         check=True,
         cwd=tmp_path,
     )
@@ -55,20 +70,34 @@ def test_wheel_installs_into_a_fresh_venv_and_imports(tmp_path):
     for pkg in declared_packages():
         assert f"{pkg.replace('.', '/')}/__init__.py" in names, f"{pkg} missing from the wheel"
     assert "neuroethology/envs/open_field.py" in names and "neuroethology/analysis/occupancy.py" in names
-    assert not any(n.startswith(("envs/", "analysis/", "tests/")) for n in names), "generic top-level names leaked"
+    assert not any(n.startswith(("envs/", "analysis/", "tests/")) for n in names), (
+        "generic top-level names leaked"
+    )
 
     fresh = tmp_path / "fresh"
     venv.EnvBuilder(with_pip=False).create(fresh)
     fresh_python = fresh / "bin" / "python"
     subprocess.run(
-        [sys.executable, "-m", "pip", "--python", str(fresh_python), "install", "--no-deps", "-q", str(wheel)],
+        [
+            sys.executable,
+            "-m",
+            "pip",
+            "--python",
+            str(fresh_python),
+            "install",
+            "--no-deps",
+            "-q",
+            str(wheel),
+        ],
         check=True,
     )
     # Dependencies come from this environment's site-packages (appended after the fresh venv's own), so the
     # wheel's copy of neuroethology is the one imported, not the editable checkout.
     fresh_site = subprocess.run(
         [str(fresh_python), "-c", "import sysconfig; print(sysconfig.get_paths()['purelib'])"],
-        check=True, capture_output=True, text=True,
+        check=True,
+        capture_output=True,
+        text=True,
     ).stdout.strip()
     deps = Path(sysconfig.get_paths()["purelib"])
     (Path(fresh_site) / "zz_deps.pth").write_text(f"{deps}\n")

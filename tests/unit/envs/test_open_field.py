@@ -40,7 +40,12 @@ def np_ray_hits(pos, heading, p):
             continue
         w, h = float(p.width), float(p.height)
         best = np.inf
-        walls = [((0, 0), (w, 0), (0, -1)), ((w, 0), (w, h), (1, 0)), ((w, h), (0, h), (0, 1)), ((0, h), (0, 0), (-1, 0))]
+        walls = [
+            ((0, 0), (w, 0), (0, -1)),
+            ((w, 0), (w, h), (1, 0)),
+            ((w, h), (0, h), (0, 1)),
+            ((0, h), (0, 0), (-1, 0)),
+        ]
         for a0, a1, outward in walls:
             if d @ np.array(outward, float) <= 0:
                 continue
@@ -82,7 +87,9 @@ def np_observation(state: dict, p) -> np.ndarray:
 
 
 def as_dict(state: OpenFieldState) -> dict:
-    return {k: np.asarray(getattr(state, k), float) for k in ("position", "heading", "speed", "angular_velocity")}
+    return {
+        k: np.asarray(getattr(state, k), float) for k in ("position", "heading", "speed", "angular_velocity")
+    }
 
 
 def random_actions(p, n, seed):
@@ -133,7 +140,9 @@ def test_rays_from_the_centre_of_the_unit_box():
     ahead = env.ray_distances(jnp.array([0.2, 0.7]), jnp.float32(np.pi / 2), p)  # facing +y
     np.testing.assert_allclose(np.asarray(ahead), [0.3], rtol=1e-5)
     env, p = ne.make("neuroethology/OpenField-v0", arena_shape="circle", radius=0.5, n_rays=1)
-    np.testing.assert_allclose(np.asarray(env.ray_distances(jnp.array([0.5, 0.5]), 1.234, p)), [0.5], rtol=1e-6)
+    np.testing.assert_allclose(
+        np.asarray(env.ray_distances(jnp.array([0.5, 0.5]), 1.234, p)), [0.5], rtol=1e-6
+    )
 
 
 def test_ray_order_is_right_to_left():
@@ -156,7 +165,9 @@ def test_walking_into_a_wall_stops_and_slides():
 
 def test_egocentric_image_shows_the_wall_ahead():
     env, p = ne.make("neuroethology/OpenField-v0", observe_image=True, image_size=16, image_extent=0.6)
-    state = env.initial(jax.random.key(0), p).replace(position=jnp.array([0.5, 0.9]), heading=jnp.float32(np.pi / 2))
+    state = env.initial(jax.random.key(0), p).replace(
+        position=jnp.array([0.5, 0.9]), heading=jnp.float32(np.pi / 2)
+    )
     image = np.asarray(env.observation(state, jax.random.key(0), p)["image"])[..., 0]
     assert image.shape == (16, 16)
     # 0.1 m ahead is the wall: pixels more than 0.1 m ahead (rows near the top) are outside.
@@ -172,12 +183,16 @@ def test_egocentric_image_shows_the_wall_ahead():
 
 
 def test_coverage_reward_sums_to_the_visited_fraction():
-    env, p = ne.make("neuroethology/OpenField-v0", reward_type="coverage", coverage_bins=8, episode_duration=60.0)
+    env, p = ne.make(
+        "neuroethology/OpenField-v0", reward_type="coverage", coverage_bins=8, episode_duration=60.0
+    )
     result = ne.rollout(env, ne.policies.RandomMotion(), jax.random.key(2), p, num_steps=2000)
     pos = np.asarray(result.states.position)
     final = np.asarray(result.final_state.position)
     visited = {tuple(np.minimum((q * 8).astype(int), 7)) for q in np.vstack([pos, final[None]])}
-    assert float(result.rewards.sum()) == pytest.approx((len(visited) - 1) / 64, abs=1e-5)  # start cell is free
+    assert float(result.rewards.sum()) == pytest.approx(
+        (len(visited) - 1) / 64, abs=1e-5
+    )  # start cell is free
 
 
 def test_novelty_reward_is_inverse_sqrt_of_visits():
@@ -277,7 +292,13 @@ def test_any_action_keeps_the_animal_inside_and_finite(shape, seed, actions):
         assert env.observation_space(p).contains(np.asarray(obs))
 
 
-VARIANT = {"arena_shape": "circle", "radius": 0.6, "observe_image": True, "reward_type": "novelty", "n_rays": 7}
+VARIANT = {
+    "arena_shape": "circle",
+    "radius": 0.6,
+    "observe_image": True,
+    "reward_type": "novelty",
+    "n_rays": 7,
+}
 
 
 @pytest.mark.filterwarnings("ignore:.*symmetric and normalized space.*")
@@ -300,7 +321,9 @@ def test_circle_image_novelty_variant_vmap_equals_single_steps():
         step_keys = jax.random.split(jax.random.key(50 + t), 3)
         obs_b, batch, rew_b, *_ = step_b(step_keys, batch, jnp.asarray(acts, jnp.float32), p)
         for i in range(3):
-            obs_i, singles[i], rew_i, *_ = step_1(step_keys[i], singles[i], jnp.asarray(acts[i], jnp.float32), p)
+            obs_i, singles[i], rew_i, *_ = step_1(
+                step_keys[i], singles[i], jnp.asarray(acts[i], jnp.float32), p
+            )
             for a, b in zip(jax.tree.leaves(singles[i]), jax.tree.leaves(batch), strict=True):
                 np.testing.assert_allclose(np.asarray(a), np.asarray(b)[i], rtol=1e-6, atol=1e-6)
             # A ray leaving a point that touches the curved wall at a grazing angle has a length of order

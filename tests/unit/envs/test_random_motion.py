@@ -69,9 +69,13 @@ def test_each_step_equals_ratinabox_agent_update(monkeypatch, start):
         before = rib.pos.copy()
         rib.update()
         assert not draws, "RatInABox drew a different number of Gaussians"
-        np.testing.assert_allclose(np.asarray(shift), rib.pos - before, rtol=1e-3, atol=2e-6, err_msg=f"step {t}")
+        np.testing.assert_allclose(
+            np.asarray(shift), rib.pos - before, rtol=1e-3, atol=2e-6, err_msg=f"step {t}"
+        )
         np.testing.assert_allclose(np.asarray(new_carry.velocity), rib.velocity, rtol=1e-3, atol=1e-5)
-        np.testing.assert_allclose(float(new_carry.rotational_velocity), rib.rotational_velocity, rtol=1e-4, atol=1e-5)
+        np.testing.assert_allclose(
+            float(new_carry.rotational_velocity), rib.rotational_velocity, rtol=1e-4, atol=1e-5
+        )
         near_wall += int(float(env.wall_distance(state.position, p)) < 0.1)
         # Move on with the environment itself, driven by the policy's action.
         action, carry = policy.act(key, carry, None, state, p)
@@ -101,7 +105,9 @@ def test_wall_repulsion_and_thigmotaxis_parameters_matter():
     def wall_time(**kw):
         result = ne.rollout(env, RandomMotion(**kw), jax.random.key(0), p, num_steps=20000, num_envs=4)
         pos = np.asarray(result.states.position).reshape(-1, 2)
-        return np.mean(np.minimum(np.minimum(pos[:, 0], 1 - pos[:, 0]), np.minimum(pos[:, 1], 1 - pos[:, 1])) < 0.05)
+        return np.mean(
+            np.minimum(np.minimum(pos[:, 0], 1 - pos[:, 0]), np.minimum(pos[:, 1], 1 - pos[:, 1])) < 0.05
+        )
 
     hug = wall_time(thigmotaxis=0.9)
     avoid = wall_time(thigmotaxis=0.1)
