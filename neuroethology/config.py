@@ -20,6 +20,7 @@ from __future__ import annotations
 import dataclasses
 import difflib
 import math
+import re
 import types
 import typing
 from collections.abc import Mapping, Sequence
@@ -232,6 +233,31 @@ def config_to_dict(obj: Any) -> Any:
     return obj
 
 
+class _Loader(yaml.SafeLoader):
+    """PyYAML's safe loader, reading numbers as people write them: YAML 1.1 (PyYAML) takes ``1e3`` and
+    ``1.0e38`` for strings (its floats need a dot and a signed exponent); YAML 1.2 and every user read them as
+    numbers."""
+
+
+_Loader.add_implicit_resolver(
+    "tag:yaml.org,2002:float",
+    re.compile(
+        r"""^(?:[-+]?(?:[0-9][0-9_]*)\.[0-9_]*(?:[eE][-+]?[0-9]+)?
+        |[-+]?(?:[0-9][0-9_]*)(?:[eE][-+]?[0-9]+)
+        |\.[0-9_]+(?:[eE][-+]?[0-9]+)?
+        |[-+]?\.(?:inf|Inf|INF)
+        |\.(?:nan|NaN|NAN))$""",
+        re.X,
+    ),
+    list("-+0123456789."),
+)
+
+
+def parse_yaml(text: str) -> Any:
+    """``text`` parsed as YAML with numbers as written (``1e3``, ``1.0e38``; see :class:`_Loader`)."""
+    return yaml.load(text, Loader=_Loader)  # a SafeLoader: builds plain values only
+
+
 def parse_overrides(overrides: Sequence[str]) -> list[tuple[str, Any]]:
     """``["a.b=1", "c=[1, 2]"]`` -> ``[("a.b", 1), ("c", [1, 2])]`` (values parsed as YAML)."""
     parsed = []
@@ -243,7 +269,7 @@ def parse_overrides(overrides: Sequence[str]) -> list[tuple[str, Any]]:
             problems.append(f"override {item!r} is not of the form key=value (dotted keys for sections)")
             continue
         try:
-            value = yaml.safe_load(raw) if raw.strip() else ""
+            value = parse_yaml(raw) if raw.strip() else ""
         except yaml.YAMLError as e:
             problems.append(f"override {item!r}: the value is not valid YAML ({e.__class__.__name__})")
             continue
@@ -290,11 +316,13 @@ def read_yaml(path: str | Path) -> dict[str, Any]:
     if not path.is_file():
         raise FileNotFoundError(f"config file {path} does not exist")
     try:
-        data = yaml.safe_load(path.read_text())
+        data = parse_yaml(path.read_text(encoding="utf-8"))
+    except UnicodeDecodeError as e:
+        raise ValueError(f"{path}: not a YAML text file (byte {e.start} is not UTF-8 text)") from None
     except yaml.YAMLError as e:
         raise ValueError(f"{path}: not valid YAML: {e}") from None
     if data is None:
-        data = {}
+        raise ValueError(f"{path} is empty: expected a YAML mapping of settings (see the files in configs/)")
     if not isinstance(data, dict):
         raise ValueError(f"{path}: expected a mapping of keys at the top level, got {type(data).__name__}")
     return data

@@ -62,8 +62,8 @@ def package_version() -> str:
         return "unknown"
 
 
-def write_json(path: str | os.PathLike, data: dict[str, Any]) -> None:
-    """Write JSON atomically: a uniquely named temporary file in the same folder, flushed to disk and
+def write_text_atomic(path: str | os.PathLike, text: str) -> None:
+    """Write ``text`` atomically: a uniquely named temporary file in the same folder, flushed to disk and
     renamed over the target, so a crash never leaves half a file and two writers never share a temporary."""
     import tempfile
 
@@ -71,13 +71,18 @@ def write_json(path: str | os.PathLike, data: dict[str, Any]) -> None:
     fd, tmp = tempfile.mkstemp(prefix=f".{path.name}.", suffix=".tmp", dir=path.parent)
     try:
         with os.fdopen(fd, "w") as fh:
-            fh.write(json.dumps(data, indent=2, default=str) + "\n")
+            fh.write(text)
             fh.flush()
             os.fsync(fh.fileno())
         os.replace(tmp, path)
     except BaseException:
         Path(tmp).unlink(missing_ok=True)
         raise
+
+
+def write_json(path: str | os.PathLike, data: dict[str, Any]) -> None:
+    """Write JSON atomically (:func:`write_text_atomic`)."""
+    write_text_atomic(path, json.dumps(data, indent=2, default=str) + "\n")
 
 
 def environment_manifest(*, kind: str, **fields: Any) -> dict[str, Any]:

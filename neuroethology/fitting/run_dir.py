@@ -95,7 +95,13 @@ def load_fitted(run_dir: str | Path) -> FittedModel:
         raise FileNotFoundError(
             f"{run_dir}: not a fitted run (no model.json); fit one with `neuroethology fit`"
         )
-    info = json.loads(path.read_text())
+    try:
+        info = json.loads(path.read_text())
+    except json.JSONDecodeError as e:
+        raise ValueError(
+            f"{path} is not valid JSON ({e.msg} at line {e.lineno}; was the fit interrupted while saving?): "
+            "fit again into a new --out"
+        ) from None
     env, params = ne.make(info["env"], **info["env_params"])
     baseline = RandomMotionParams(**info["baseline_params"])
     if info["kind"] == "ou":

@@ -218,6 +218,12 @@ class TrainConfig:
         if self.seed < 0:
             problems.append(f"'seed' must be >= 0, got {self.seed}")
         problems += self.ppo.validate()
+        if not problems and self.total_steps < self.ppo.num_envs * self.ppo.num_steps:
+            per_update = self.ppo.num_envs * self.ppo.num_steps
+            problems.append(
+                f"'total_steps' ({self.total_steps}) is less than one update (ppo.num_envs x ppo.num_steps = "
+                f"{per_update} env steps): set total_steps >= {per_update} or lower ppo.num_envs / ppo.num_steps"
+            )
         if self.sweep.param is None and self.sweep.values:
             problems.append("'sweep.values' is given but 'sweep.param' is not")
         if self.sweep.param is not None:

@@ -39,7 +39,7 @@ from jax.sharding import NamedSharding
 from jax.sharding import PartitionSpec as P
 
 from ..config import config_from_dict, config_to_dict, dump_config, read_yaml
-from ..runs import environment_manifest, now, write_json
+from ..runs import environment_manifest, manifest_kind, now, write_json, write_text_atomic
 from .config import HYPERPARAMS, PriorConfig, TrainConfig, full_env_params
 from .ppo import ENV_AXIS_FIELDS, PPO, Hyperparams, RunnerState, check_prior, make_ppo
 from .ppo_rollout import AnimalPrior
@@ -150,7 +150,16 @@ def _config_differences(a: Any, b: Any, prefix: str = "") -> list[str]:
     return [] if a == b else [f"{prefix}: {a!r} in the run, {b!r} now"]
 
 
+def _refuse_fitted(run_dir: Path) -> None:
+    if manifest_kind(run_dir) == "fitted" or (run_dir / "model.json").exists():
+        raise ValueError(
+            f"{run_dir} is a fitted run (neuroethology fit), not a PPO training run: `neuroethology evaluate` "
+            "and `simulate` accept it; train into another --out"
+        )
+
+
 def load_run_config(run_dir: str | Path) -> TrainConfig:
+    _refuse_fitted(Path(run_dir))
     path = Path(run_dir) / CONFIG_FILE
     return config_from_dict(TrainConfig, read_yaml(path), source=str(path))
 
@@ -191,12 +200,21 @@ def _metric_lines(metrics: dict, first_update: int, steps_per_update: int, label
 def _truncate_metrics(path: Path, updates: int) -> None:
     if not path.exists():
         return
-    keep = [
-        line
-        for line in path.read_text().splitlines()
-        if line.strip() and json.loads(line)["update"] <= updates
-    ]
-    path.write_text("".join(line + "\n" for line in keep))
+    lines = [line for line in path.read_text().splitlines() if line.strip()]
+    keep = []
+    for i, line in enumerate(lines):
+        try:
+            row = json.loads(line)
+        except ValueError:
+            if i == len(lines) - 1:  # the last line torn by a crash while it was written: drop it
+                break
+            raise ValueError(
+                f"{path}: line {i + 1} is not valid JSON (the metrics file was edited or corrupted); "
+                "restore it or remove that line, then --resume"
+            ) from None
+        if row.get("update", 0) <= updates:
+            keep.append(line)
+    write_text_atomic(path, "".join(line + "\n" for line in keep))
 
 
 def _checkpoint_manager(run_dir: Path, keep: int):
@@ -350,26 +368,11 @@ def _start_manifest(
     return invocation
 
 
-def train_run(  # noqa: C901 (the run loop: to split into stages, issue 16)
-    config: TrainConfig | None,
-    run_dir: str | Path,
-    *,
-    prior: AnimalPrior | None = None,
-    resume: bool = False,
-    progress: bool = True,
-    max_chunks: int | None = None,
-    log: Callable[[str], None] = print,
-) -> RunResult:
-    """Train ``config`` into ``run_dir`` (see the module docstring); returns a :class:`RunResult`.
-
-    ``resume=True`` continues the run in ``run_dir`` from its newest checkpoint (``config`` may be ``None``:
-    the run's own ``config.yaml`` is used; if given it must equal it). ``max_chunks`` stops after that many
-    chunks in this call with a checkpoint (status ``"paused"``), for time-limited jobs; resume continues.
-    A ``KeyboardInterrupt`` leaves the newest checkpoint in place and is re-raised. ``prior``: the animal
-    prior, needed exactly when ``config.prior.weight > 0`` (:func:`neuroethology.priors.load_animal_prior`).
-    """
-    run_dir = Path(run_dir)
+def _prepare_run_dir(config: TrainConfig | None, run_dir: Path, prior: Any, resume: bool) -> TrainConfig:
+    """The resolved config of a new run (written to ``run_dir`` once everything that can refuse it has
+    run) or of the run to resume (compared with ``config`` if given)."""
     saved_path = run_dir / CONFIG_FILE
+    _refuse_fitted(run_dir)
     if resume:
         if not saved_path.exists():
             raise FileNotFoundError(f"cannot resume: {run_dir} holds no run ({CONFIG_FILE} is missing)")
@@ -389,10 +392,36 @@ def train_run(  # noqa: C901 (the run loop: to split into stages, issue 16)
                 f"{run_dir} already holds a run; resume it (--resume) or choose another --out"
             )
         config = resolved_config(config)
+        # Everything that can refuse the config runs before the run directory is written, so a corrected
+        # rerun into the same --out is not refused.
+        make_mesh(config.num_runs, config.ppo.num_envs, config.run.devices)
         if jax.process_index() == 0:  # on many hosts, the first writes the files
             run_dir.mkdir(parents=True, exist_ok=True)
             dump_config(config, saved_path)
 
+    return config
+
+
+def train_run(  # noqa: C901 (the run loop: to split into stages, issue 16)
+    config: TrainConfig | None,
+    run_dir: str | Path,
+    *,
+    prior: AnimalPrior | None = None,
+    resume: bool = False,
+    progress: bool = True,
+    max_chunks: int | None = None,
+    log: Callable[[str], None] = print,
+) -> RunResult:
+    """Train ``config`` into ``run_dir`` (see the module docstring); returns a :class:`RunResult`.
+
+    ``resume=True`` continues the run in ``run_dir`` from its newest checkpoint (``config`` may be ``None``:
+    the run's own ``config.yaml`` is used; if given it must equal it). ``max_chunks`` stops after that many
+    chunks in this call with a checkpoint (status ``"paused"``), for time-limited jobs; resume continues.
+    A ``KeyboardInterrupt`` leaves the newest checkpoint in place and is re-raised. ``prior``: the animal
+    prior, needed exactly when ``config.prior.weight > 0`` (:func:`neuroethology.priors.load_animal_prior`).
+    """
+    run_dir = Path(run_dir)
+    config = _prepare_run_dir(config, run_dir, prior, resume)
     ppo = cached_ppo(config, prior)
     labels = config.run_labels()
     mesh = make_mesh(config.num_runs, config.ppo.num_envs, config.run.devices)
