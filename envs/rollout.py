@@ -33,6 +33,7 @@ class Rollout(NamedTuple):
     ``extras`` (with ``record_extras``) is what the policy reports about each step: a dict of arrays from its
     ``act_with_extras`` (see :class:`~neuroethology.envs.policies.base.Policy`), such as an agent's
     ``hidden`` units, its ``value`` estimate and the ``log_prob`` of the action; ``{}`` otherwise.
+    ``infos`` (with ``record_info``) is the ``info`` dict ``env.step`` returned for each transition.
     """
 
     states: Any
@@ -43,6 +44,7 @@ class Rollout(NamedTuple):
     observations: Any
     final_state: Any
     extras: Any = ()  # with record_extras: the policy's report of each step (dict of arrays), else ()
+    infos: Any = ()  # with record_info: each transition's info dict from env.step, else ()
 
 
 def make_rollout(
@@ -52,6 +54,7 @@ def make_rollout(
     num_envs: int | None = None,
     record_obs: bool = False,
     record_extras: bool = False,
+    record_info: bool = False,
 ):
     """A jitted ``run(key, params) -> Rollout`` for fixed sizes (compile once, call many times)."""
 
@@ -68,15 +71,18 @@ def make_rollout(
             else:
                 action, carry = policy.act(k_act, carry, obs, state, params)
                 extras = ()
-            next_obs, next_state, reward, terminated, truncated, _ = env.step(k_step, state, action, params)
+            next_obs, next_state, reward, terminated, truncated, info = env.step(
+                k_step, state, action, params
+            )
             carry = _select(terminated | truncated, policy.init(k_init, next_state, params), carry)
-            out = (state, action, reward, terminated, truncated, obs if record_obs else (), extras)
+            recorded = (obs if record_obs else (), extras, info if record_info else ())
+            out = (state, action, reward, terminated, truncated, *recorded)
             return (next_obs, next_state, carry), out
 
-        (_, final_state, _), (states, actions, rewards, term, trunc, observations, extras) = jax.lax.scan(
-            body, (obs, state, carry), jax.random.split(key_loop, num_steps)
+        (_, final_state, _), (states, actions, rewards, term, trunc, observations, extras, infos) = (
+            jax.lax.scan(body, (obs, state, carry), jax.random.split(key_loop, num_steps))
         )
-        return Rollout(states, actions, rewards, term, trunc, observations, final_state, extras)
+        return Rollout(states, actions, rewards, term, trunc, observations, final_state, extras, infos)
 
     if num_envs is None:
         return jax.jit(run_one)
@@ -93,14 +99,17 @@ def make_rollout(
             truncated=swap(batch.truncated),
             observations=jax.tree.map(swap, batch.observations),
             extras=jax.tree.map(swap, batch.extras),
+            infos=jax.tree.map(swap, batch.infos),
         )
 
     return jax.jit(run_batch)
 
 
 @functools.lru_cache(maxsize=32)
-def _cached(env, policy, num_steps: int, num_envs: int | None, record_obs: bool, record_extras: bool):
-    return make_rollout(env, policy, num_steps, num_envs, record_obs, record_extras)
+def _cached(
+    env, policy, num_steps: int, num_envs: int | None, record_obs: bool, record_extras: bool, record_info
+):
+    return make_rollout(env, policy, num_steps, num_envs, record_obs, record_extras, record_info)
 
 
 def rollout(
@@ -113,11 +122,13 @@ def rollout(
     num_envs: int | None = None,
     record_obs: bool = False,
     record_extras: bool = False,
+    record_info: bool = False,
 ) -> Rollout:
     """Run ``policy`` for ``num_steps`` steps in one (``num_envs=None``) or ``num_envs`` environments.
 
     ``record_obs`` keeps the observations; ``record_extras`` what the policy reports of each step (an agent's
-    hidden units, value and log-probability; see :class:`Rollout`).
+    hidden units, value and log-probability; see :class:`Rollout`); ``record_info`` each transition's
+    ``info``.
     The compiled function is cached per (env, policy, sizes), so repeated calls do not recompile.
     """
     params = env.default_params if params is None else params
@@ -128,5 +139,6 @@ def rollout(
         None if num_envs is None else int(num_envs),
         bool(record_obs),
         bool(record_extras),
+        bool(record_info),
     )
     return run(key, params)

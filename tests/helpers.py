@@ -54,27 +54,14 @@ def wrap_angle_np(a: Any) -> Any:
 
 
 def run_with_info(env: Any, policy: Any, params: Any, key: Any, num_envs: int, num_steps: int):
-    """``num_steps`` autoresetting steps of ``num_envs`` environments driven by ``policy`` (its carry reset
-    with each episode), keeping each transition's ``info``: NumPy ``(infos, rewards, terminated,
-    truncated)``, env-major ``(num_envs, num_steps, ...)``."""
+    """``num_steps`` autoresetting steps of ``num_envs`` environments driven by ``policy``
+    (:func:`neuroethology.envs.rollout` with ``record_info``), each transition's ``info`` kept: NumPy
+    ``(infos, rewards, terminated, truncated)``, env-major ``(num_envs, num_steps, ...)``."""
     import jax
-    import jax.numpy as jnp
     import numpy as np
 
-    def one(key):
-        k0, k1, key = jax.random.split(key, 3)
-        obs, state = env.reset(k0, params)
-        carry = policy.init(k1, state, params)
+    import neuroethology.envs as ne
 
-        def body(loop, k):
-            obs, state, carry = loop
-            k_act, k_step, k_init = jax.random.split(k, 3)
-            action, carry = policy.act(k_act, carry, obs, state, params)
-            obs, state, reward, term, trunc, info = env.step(k_step, state, action, params)
-            fresh = policy.init(k_init, state, params)
-            carry = jax.tree.map(lambda a, b: jnp.where(term | trunc, a, b), fresh, carry)
-            return (obs, state, carry), (info, reward, term, trunc)
-
-        return jax.lax.scan(body, (obs, state, carry), jax.random.split(key, num_steps))[1]
-
-    return jax.tree.map(np.asarray, jax.jit(jax.vmap(one))(jax.random.split(key, num_envs)))
+    roll = ne.rollout(env, policy, key, params, num_steps=num_steps, num_envs=num_envs, record_info=True)
+    env_major = (roll.infos, roll.rewards, roll.terminated, roll.truncated)
+    return jax.tree.map(lambda x: np.swapaxes(np.asarray(x), 0, 1), env_major)
