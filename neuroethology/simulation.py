@@ -35,6 +35,7 @@ The Recording (see :mod:`neuroethology.data`):
 
 from __future__ import annotations
 
+import functools
 import json
 from collections.abc import Callable, Mapping, Sequence
 from typing import Any, NamedTuple
@@ -85,10 +86,15 @@ def _policy_keys(key: jax.Array, n: int) -> list[jax.Array]:
     return [key] if n == 1 else [jax.random.fold_in(key, i) for i in range(n)]
 
 
+@functools.lru_cache(maxsize=16)
+def _batched_state_info(env: ne.NeuroEnv) -> Callable:
+    """``env.state_info`` over ``(time, env)`` states, compiled once per environment."""
+    return jax.jit(jax.vmap(jax.vmap(env.state_info, in_axes=(0, None)), in_axes=(0, None)))
+
+
 def _host(env: ne.NeuroEnv, params: Any, roll: ne.Rollout) -> tuple[dict, ne.Rollout]:
     """``state_info`` of every ``(time, env)`` state and the rest of the rollout as NumPy arrays."""
-    state_info = jax.jit(jax.vmap(jax.vmap(env.state_info, in_axes=(0, None)), in_axes=(0, None)))
-    info = jax.tree.map(np.asarray, state_info(roll.states, params))
+    info = jax.tree.map(np.asarray, _batched_state_info(env)(roll.states, params))
     rest = jax.tree.map(np.asarray, roll._replace(states=None, final_state=None, observations=()))
     return info, rest
 

@@ -39,7 +39,7 @@ from jax.sharding import NamedSharding
 from jax.sharding import PartitionSpec as P
 
 from ..config import config_from_dict, config_to_dict, dump_config, read_yaml
-from ..runs import environment_manifest, manifest_kind, now, write_json, write_text_atomic
+from ..runs import MANIFEST_FILE, environment_manifest, manifest_kind, now, write_json, write_text_atomic
 from .config import HYPERPARAMS, PriorConfig, TrainConfig, full_env_params
 from .ppo import ENV_AXIS_FIELDS, PPO, Hyperparams, RunnerState, check_prior, make_ppo
 from .ppo_rollout import AnimalPrior
@@ -47,7 +47,6 @@ from .ppo_rollout import AnimalPrior
 __all__ = ["RunResult", "LoadedRun", "train_run", "load_run", "make_mesh", "run_hyperparams", "run_keys"]
 
 CONFIG_FILE = "config.yaml"
-MANIFEST_FILE = "manifest.json"
 METRICS_FILE = "metrics.jsonl"
 CHECKPOINT_DIR = "checkpoints"
 
