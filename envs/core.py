@@ -30,6 +30,7 @@ from __future__ import annotations
 import dataclasses
 import difflib
 import functools
+import typing
 from collections.abc import Callable, Mapping
 from typing import Any, ClassVar, Generic, TypeVar
 
@@ -42,6 +43,8 @@ from gymnasium import spaces
 from gymnasium.experimental.functional import FuncEnv
 from gymnasium.vector import AutoresetMode
 from gymnasium.vector.utils import batch_space
+
+from neuroethology.problems import ProblemsError, convert, unknown_name
 
 __all__ = [
     "EnvState",
@@ -318,44 +321,39 @@ def _field_names(params_type: type) -> list[str]:
     return [f.name for f in dataclasses.fields(params_type)]
 
 
+class ParamsError(ProblemsError):
+    """Environment parameters that cannot be used: every problem found, naming the environment."""
+
+    def __init__(self, env_id: str, problems: list[str]) -> None:
+        super().__init__(env_id, problems, what="cannot take these parameters")
+
+
+@functools.cache
+def _field_types(params_type: type) -> dict[str, Any]:
+    return typing.get_type_hints(params_type)
+
+
 def resolve_params(env: NeuroEnv, base: Any, overrides: Mapping[str, Any]) -> Any:
-    """``base.replace(**overrides)`` with every problem gathered into one ``ValueError``."""
+    """``base.replace(**overrides)``, each value converted to its field's type by the package's one typed
+    converter (:func:`neuroethology.problems.convert`: ``1e3`` is a number, a list a tuple), with every
+    problem gathered into one :class:`ParamsError` (a ``ValueError``)."""
     names = _field_names(type(base))
-    problems = []
+    types_ = _field_types(type(base))
+    problems: list[str] = []
     clean = {}
     for key, value in overrides.items():
         if key not in names:
-            near = difflib.get_close_matches(key, names, n=1)
-            hint = f" (did you mean '{near[0]}'?)" if near else ""
-            problems.append(f"unknown parameter '{key}'{hint}")
+            problems.append(unknown_name("parameter", key, names))
             continue
-        default = getattr(base, key)
-        if isinstance(default, bool):
-            if not isinstance(value, (bool, np.bool_)):
-                problems.append(f"'{key}' must be true or false, got {value!r}")
-                continue
-            value = bool(value)
-        elif isinstance(default, (int, float)) and not isinstance(default, bool):
-            if isinstance(value, (bool, np.bool_)) or not isinstance(value, (int, float, np.number)):
-                problems.append(f"'{key}' must be a number, got {value!r}")
-                continue
-            value = int(value) if isinstance(default, int) else float(value)
-            if not np.isfinite(value):
-                problems.append(f"'{key}' must be finite, got {value!r}")
-                continue
-        elif isinstance(default, str):
-            if not isinstance(value, str):
-                problems.append(f"'{key}' must be a string, got {value!r}")
-                continue
-        elif isinstance(default, tuple) and isinstance(value, list):
-            value = tuple(value)  # JSON and YAML have lists; a static field must be hashable
-        clean[key] = value
+        converted = convert(value, types_[key], key, problems)
+        if converted is not None:
+            clean[key] = converted
     if problems:
-        raise ValueError(f"{env.env_id()}: invalid parameters: " + "; ".join(problems) + f". Valid: {names}")
+        raise ParamsError(env.env_id(), problems)
     params = base.replace(**clean)
     problems = env.validate_params(params)
     if problems:
-        raise ValueError(f"{env.env_id()}: invalid parameters: " + "; ".join(problems))
+        raise ParamsError(env.env_id(), problems)
     return params
 
 

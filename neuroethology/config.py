@@ -2,13 +2,17 @@
 
 A config schema is a frozen ``dataclasses.dataclass`` whose fields are typed (``int``, ``float``, ``bool``,
 ``str``, ``Literal[...]``, ``tuple[T, ...]``, ``X | None``, ``dict[str, Any]`` or a nested dataclass for a
-section). Loading checks the whole file against the schema and raises one ``ValueError`` that lists every
-problem, naming the file and the dotted key, what was expected and what was found, and for a misspelt key or
-choice the nearest valid one::
+section). Loading checks the whole file against the schema and raises one :class:`ConfigError` (the package's
+one error type for bad input, :class:`neuroethology.problems.ProblemsError`) that lists every problem, naming
+the file and the dotted key, what was expected and what was found, and for a misspelt key or choice the
+nearest valid one::
 
-    configs/open_field.yaml: invalid config:
-      - unknown key 'ppo.learnin_rate' (did you mean 'ppo.learning_rate'?)
+    configs/open_field.yaml is not a valid config (2 problems):
+      - unknown key 'ppo.learnin_rate' (did you mean 'ppo.learning_rate'?); valid keys in 'ppo': ...
       - 'ppo.num_envs' must be an integer, got 'many'
+
+Values are converted by the one typed converter, :func:`neuroethology.problems.convert`, which environment
+parameters use too.
 
 Overrides use dotted keys for nested sections and YAML for values (``ppo.learning_rate=1e-3``,
 ``agent.encoder.mlp_features=[128,128]``, ``env.params.reward_type=coverage``). A schema may define
@@ -18,16 +22,16 @@ Overrides use dotted keys for nested sections and YAML for values (``ppo.learnin
 from __future__ import annotations
 
 import dataclasses
-import difflib
-import math
 import re
 import types
 import typing
 from collections.abc import Mapping, Sequence
 from pathlib import Path
-from typing import Any, Literal, TypeVar, Union
+from typing import Any, TypeVar, Union
 
 import yaml
+
+from .problems import ProblemsError, convert, type_name, unknown_name
 
 __all__ = [
     "load_config",
@@ -42,136 +46,21 @@ __all__ = [
 T = TypeVar("T")
 
 
-class ConfigError(ValueError):
+class ConfigError(ProblemsError):
     """A config that does not fit its schema; ``problems`` lists every problem found."""
 
     def __init__(self, source: str, problems: Sequence[str]) -> None:
-        self.source = source
-        self.problems = list(problems)
-        lines = "\n".join(f"  - {p}" for p in self.problems)
-        super().__init__(f"{source}: invalid config:\n{lines}")
+        super().__init__(source, problems, what="is not a valid config")
 
 
-def _nearest(name: str, valid: Sequence[str], prefix: str = "") -> str:
-    near = difflib.get_close_matches(name, list(valid), n=1, cutoff=0.5)
-    return f" (did you mean '{_join(prefix, near[0])}'?)" if near else ""
+def _convert(value: Any, tp: Any, where: str, problems: list[str]) -> Any:
+    """``value`` converted to the schema type ``tp`` (:func:`neuroethology.problems.convert`, sections built
+    by :func:`_build`) or, with a problem appended, ``None``."""
+    return convert(value, tp, where, problems, section=_build)
 
 
 def _join(prefix: str, name: str) -> str:
     return f"{prefix}.{name}" if prefix else name
-
-
-def _type_name(tp: Any) -> str:
-    origin = typing.get_origin(tp)
-    if origin is Literal:
-        return "one of " + ", ".join(repr(a) for a in typing.get_args(tp))
-    if origin in (Union, types.UnionType):
-        return " or ".join(_type_name(a) for a in typing.get_args(tp))
-    if origin is tuple:
-        return f"a list of {_type_name(typing.get_args(tp)[0])}"
-    if origin in (dict, Mapping):
-        return "a mapping"
-    if tp is type(None):
-        return "null"
-    if dataclasses.is_dataclass(tp):
-        return "a section (mapping)"
-    return {int: "an integer", float: "a number", bool: "true or false", str: "a string"}.get(tp, str(tp))
-
-
-def _convert(value: Any, tp: Any, where: str, problems: list[str]) -> Any:  # noqa: C901 (one branch per field or format; to be split, issue 16)
-    """``value`` converted to ``tp`` or, with a problem appended, ``None``."""
-    origin = typing.get_origin(tp)
-    if tp is Any:
-        return value
-    if origin in (Union, types.UnionType):
-        args = typing.get_args(tp)
-        if value is None and type(None) in args:
-            return None
-        for arg in args:
-            if arg is type(None):
-                continue
-            trial: list[str] = []
-            out = _convert(value, arg, where, trial)
-            if not trial:
-                return out
-        problems.append(f"'{where}' must be {_type_name(tp)}, got {value!r}")
-        return None
-    if origin is Literal:
-        choices = typing.get_args(tp)
-        if value in choices and type(value) is type(choices[0]):
-            return value
-        problems.append(
-            f"'{where}' must be {_type_name(tp)}, got {value!r}"
-            + (_nearest(value, [str(c) for c in choices]) if isinstance(value, str) else "")
-        )
-        return None
-    if dataclasses.is_dataclass(tp):
-        if not isinstance(value, Mapping):
-            problems.append(f"'{where}' must be a section (a mapping of keys), got {value!r}")
-            return None
-        return _build(tp, value, where, problems)
-    if origin is tuple:
-        args = typing.get_args(tp)
-        if isinstance(value, (str, bytes)) or not isinstance(value, Sequence):
-            problems.append(f"'{where}' must be {_type_name(tp)}, got {value!r}")
-            return None
-        item_types = [args[0]] * len(value) if (len(args) == 2 and args[1] is Ellipsis) else list(args)
-        if len(item_types) != len(value):
-            problems.append(f"'{where}' must have {len(item_types)} items, got {len(value)}")
-            return None
-        return tuple(
-            _convert(v, t, f"{where}[{i}]", problems)
-            for i, (v, t) in enumerate(zip(value, item_types, strict=True))
-        )
-    if origin in (dict, Mapping) or tp in (dict, Mapping):
-        if not isinstance(value, Mapping):
-            problems.append(f"'{where}' must be a mapping, got {value!r}")
-            return None
-        bad = [k for k in value if not isinstance(k, str)]
-        if bad:
-            problems.append(f"'{where}' keys must be strings, got {bad}")
-        return dict(value)
-    if tp is bool:
-        if isinstance(value, bool):
-            return value
-        problems.append(f"'{where}' must be true or false, got {value!r}")
-        return None
-    if tp is int:
-        number = _as_number(value)
-        if number is not None and float(number).is_integer() and math.isfinite(number):
-            return int(number)
-        problems.append(f"'{where}' must be an integer, got {value!r}")
-        return None
-    if tp is float:
-        number = _as_number(value)
-        if number is not None and math.isfinite(number):
-            return float(number)
-        problems.append(f"'{where}' must be a finite number, got {value!r}")
-        return None
-    if tp is str:
-        if isinstance(value, str):
-            return value
-        problems.append(f"'{where}' must be a string, got {value!r}")
-        return None
-    raise TypeError(f"config schema: unsupported field type {tp!r} at '{where}'")
-
-
-def _as_number(value: Any) -> float | int | None:
-    """Numbers, and strings YAML 1.1 leaves unparsed such as ``3e-4`` or ``1e6``; never booleans."""
-    if isinstance(value, bool):
-        return None
-    if isinstance(value, (int, float)):
-        return value
-    if isinstance(value, str):
-        try:
-            return (
-                int(value.replace("_", ""))
-                if value.strip().lstrip("+-").replace("_", "").isdigit()
-                else float(value)
-            )
-        except ValueError:
-            return None
-    return None
 
 
 def _build(cls: type[T], data: Mapping[str, Any], prefix: str, problems: list[str]) -> T | None:
@@ -180,11 +69,7 @@ def _build(cls: type[T], data: Mapping[str, Any], prefix: str, problems: list[st
     kwargs = {}
     for key, value in data.items():
         if key not in fields:
-            near = _nearest(str(key), list(fields), prefix)
-            problems.append(
-                f"unknown key '{_join(prefix, str(key))}'{near}; valid keys"
-                f"{' in ' + repr(prefix) if prefix else ''}: {', '.join(fields)}"
-            )
+            problems.append(unknown_name("key", str(key), list(fields), prefix))
             continue
         kwargs[key] = _convert(value, hints[key], _join(prefix, key), problems)
     for name, f in fields.items():
@@ -193,7 +78,7 @@ def _build(cls: type[T], data: Mapping[str, Any], prefix: str, problems: list[st
             and f.default is dataclasses.MISSING
             and f.default_factory is dataclasses.MISSING
         ):
-            problems.append(f"missing key '{_join(prefix, name)}' ({_type_name(hints[name])})")
+            problems.append(f"missing key '{_join(prefix, name)}' ({type_name(hints[name])})")
     if any(v is None and _required_not_none(hints[k]) for k, v in kwargs.items()):
         return None
     try:

@@ -13,6 +13,8 @@ from typing import Any
 import numpy as np
 import xarray as xr
 
+from ..problems import ProblemsError
+
 __all__ = [
     "ARENA_SHAPES",
     "CONFIDENCE_DIMS",
@@ -44,8 +46,9 @@ SINGULAR_DIMS = {"keypoints": "keypoint", "individuals": "individual"}
 PLURAL_DIMS = {v: k for k, v in SINGULAR_DIMS.items()}
 
 
-class RecordingError(ValueError):
-    """Every problem found in one input, raised together.
+class RecordingError(ProblemsError):
+    """Every problem found in one input, raised together (the package's one error type for bad input,
+    :class:`neuroethology.problems.ProblemsError`, about a recording or a file).
 
     Attributes:
         source: the file (or ``"<in-memory recording>"``) the problems are about.
@@ -53,11 +56,7 @@ class RecordingError(ValueError):
     """
 
     def __init__(self, source: str, problems: Sequence[str], *, what: str = "is not a valid Recording"):
-        self.source = str(source)
-        self.problems = [str(p) for p in problems]
-        lines = "\n".join(f"  - {p}" for p in self.problems)
-        n = len(self.problems)
-        super().__init__(f"{self.source} {what} ({n} problem{'s' if n != 1 else ''}):\n{lines}")
+        super().__init__(str(source), problems, what=what)
 
 
 def describe_source(source_file: str) -> str:
