@@ -59,6 +59,7 @@ __all__ = [
     "subkeys",
     "arena_of",
     "env_of",
+    "env_for_mode",
 ]
 
 NAMESPACE = "neuroethology"
@@ -137,6 +138,10 @@ class NeuroEnv(FuncEnv, Generic[StateT, ParamsT]):
     name: ClassVar[str]
     version: ClassVar[int] = 0
     params_type: ClassVar[type]
+    # Tasks that were once modes of one environment: each ``mode`` value and the id of the environment that
+    # is now that task. ``make`` and the Gymnasium entry points take ``mode=`` and build that environment, so
+    # old configs and runs (``params: {mode: spatial}``) keep working (see :func:`env_for_mode`).
+    mode_ids: ClassVar[Mapping[str, str]] = {}
 
     def __init__(self) -> None:
         super().__init__()
@@ -562,9 +567,31 @@ class JaxVectorEnv(gymnasium.vector.VectorEnv):
 _REGISTRY: dict[str, type[NeuroEnv]] = {}
 
 
+def env_for_mode(env_cls: type[NeuroEnv], overrides: Mapping[str, Any]) -> tuple[type[NeuroEnv], dict]:
+    """The environment class that ``overrides`` ask for, and the overrides it takes.
+
+    Without a ``mode`` override, or for an environment without :attr:`NeuroEnv.mode_ids`, that is
+    ``env_cls`` with ``overrides`` unchanged. Otherwise ``mode`` is popped and names the registered
+    environment that is now that task; parameters that only another of those tasks has are dropped, as the
+    one environment with modes ignored them (a run's resolved config lists every parameter of every mode).
+    """
+    overrides = dict(overrides)
+    if not env_cls.mode_ids or "mode" not in overrides:
+        return env_cls, overrides
+    mode = overrides.pop("mode")
+    allowed = tuple(env_cls.mode_ids)
+    if not isinstance(mode, str) or mode not in allowed:
+        raise ParamsError(env_cls.env_id(), [f"mode must be one of {allowed}, got {mode!r}"])
+    target = _REGISTRY[env_cls.mode_ids[mode]]
+    own = set(_field_names(target.params_type))
+    others = {name for i in env_cls.mode_ids.values() for name in _field_names(_REGISTRY[i].params_type)}
+    return target, {k: v for k, v in overrides.items() if k in own or k not in others}
+
+
 def _gymnasium_entry(
     env_cls: type[NeuroEnv], render_mode: str | None = None, **overrides: Any
 ) -> GymnasiumEnv:
+    env_cls, overrides = env_for_mode(env_cls, overrides)
     return env_cls().gymnasium(render_mode=render_mode, **overrides)
 
 
@@ -572,6 +599,7 @@ def _vector_entry(
     env_cls: type[NeuroEnv], num_envs: int = 1, render_mode: str | None = None, **overrides: Any
 ) -> JaxVectorEnv:
     overrides.pop("max_episode_steps", None)  # the time limit is a param (episode duration), not a wrapper
+    env_cls, overrides = env_for_mode(env_cls, overrides)
     env = env_cls()
     return JaxVectorEnv(env, env.make_params(**overrides), num_envs=num_envs, render_mode=render_mode)
 
@@ -610,6 +638,7 @@ def registered_envs() -> list[str]:
 
 def make(env_id: str, **overrides: Any) -> tuple[NeuroEnv, Any]:
     """``(env, params)`` for a registered id, with param overrides checked (see :meth:`NeuroEnv.make_params`).
+    A ``mode`` override picks the task of an environment that had modes (:func:`env_for_mode`).
 
     >>> env, params = make("neuroethology/OpenField-v0", width=2.0, height=1.0)
     """
@@ -621,7 +650,8 @@ def make(env_id: str, **overrides: Any) -> tuple[NeuroEnv, Any]:
             near = difflib.get_close_matches(env_id, list(_REGISTRY) + list(short), n=1)
             hint = f" Did you mean '{near[0]}'?" if near else ""
             raise ValueError(f"unknown environment '{env_id}'.{hint} Registered: {registered_envs()}")
-    env = _REGISTRY[env_id]()
+    env_cls, overrides = env_for_mode(_REGISTRY[env_id], overrides)
+    env = env_cls()
     return env, env.make_params(**overrides)
 
 
