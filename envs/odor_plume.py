@@ -93,7 +93,7 @@ from jax.scipy.special import ndtr
 
 from . import geometry as geo
 from .core import EnvState, NeuroEnv, register, uniform21
-from .rendering import COLOURS, Canvas
+from .rendering import COLOURS, Canvas, draw_trail
 
 __all__ = [
     "OdorPlume",
@@ -682,9 +682,7 @@ class OdorPlume(NeuroEnv[OdorPlumeState, OdorPlumeParams]):
                 canvas.line(tip, back, wall, COLOURS["wall"])
         position = np.asarray(state.position, float)
         heading = float(state.heading)
-        render_state["trail"].append(position)
-        if len(render_state["trail"]) > 1:
-            canvas.polyline(np.array(render_state["trail"]), wall, COLOURS["trail"])
+        draw_trail(canvas, render_state, position, wall)
         canvas.agent(position, heading, radius=0.012 * max(w, h))
         for sensor in np.asarray(self.sensor_positions(state.position, state.heading, params)):
             canvas.fill_circle(sensor, 0.004 * max(w, h), COLOURS["heading"])

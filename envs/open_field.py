@@ -51,7 +51,7 @@ from gymnasium import spaces
 from . import geometry as geo
 from .body import RAT, clip_action, move, view_directions
 from .core import EnvState, NeuroEnv, register, uniform21
-from .rendering import COLOURS, Canvas
+from .rendering import COLOURS, Canvas, draw_animal
 
 __all__ = ["OpenField", "OpenFieldParams", "OpenFieldState"]
 
@@ -357,16 +357,7 @@ class OpenField(NeuroEnv[OpenFieldState, OpenFieldParams]):
         params = self.default_params if params is None else params
         render_state = render_state or self.render_init(params)
         canvas, wall = self.draw_arena(params, render_state["size"])
-        position = np.asarray(state.position, float)
-        heading = float(state.heading)
-        render_state["trail"].append(position)
-        if len(render_state["trail"]) > 1:
-            canvas.polyline(np.array(render_state["trail"]), wall / 2, COLOURS["trail"])
-        distances = np.asarray(self.ray_distances(state.position, state.heading, params))
-        angles = heading + np.asarray(geo.sector_offsets(params.n_rays, params.field_of_view))
-        for d, a in zip(distances, angles, strict=True):
-            canvas.line(
-                position, position + d * np.array([np.cos(a), np.sin(a)]), wall / 4, COLOURS["ray"], 0.5
-            )
-        canvas.agent(position, heading, radius=2 * wall)  # 3% of the arena's extent
+        draw_animal(
+            canvas, self, state, params, render_state, wall
+        )  # agent radius 2 * wall: 3% of the extent
         return render_state, canvas.image

@@ -8,10 +8,13 @@ hundred by few hundred pixel frames used for videos and figures.
 from __future__ import annotations
 
 from collections.abc import Sequence
+from typing import Any
 
 import numpy as np
 
-__all__ = ["Canvas", "COLOURS"]
+from . import geometry as geo
+
+__all__ = ["Canvas", "COLOURS", "draw_animal", "draw_trail"]
 
 Colour = tuple[int, int, int]
 
@@ -129,3 +132,37 @@ class Canvas:
         self.fill_circle(position, radius, COLOURS["agent"])
         tip = (position[0] + 1.6 * radius * np.cos(heading), position[1] + 1.6 * radius * np.sin(heading))
         self.line(position, tip, radius / 2.5, COLOURS["heading"])
+
+
+def draw_trail(canvas: Canvas, render_state: dict, position: np.ndarray, width: float) -> None:
+    """Append ``position`` to ``render_state["trail"]`` (a bounded deque) and draw the trail so far as a line
+    ``width`` metres thick."""
+    render_state["trail"].append(position)
+    if len(render_state["trail"]) > 1:
+        canvas.polyline(np.array(render_state["trail"]), width, COLOURS["trail"])
+
+
+def draw_animal(
+    canvas: Canvas,
+    env: Any,
+    state: Any,
+    params: Any,
+    render_state: dict,
+    wall: float,
+    *,
+    radius: float | None = None,
+) -> None:
+    """The animal as the spatial environments with wall rays draw it: its recent trail (``wall / 2`` thick),
+    its rays to the walls (``env.ray_distances`` along ``params``' field of view, half transparent) and the
+    agent, a disc of ``radius`` metres (default ``2 * wall``) with a tick showing its heading.
+
+    ``state`` has ``position`` and ``heading``; ``render_state`` holds the ``"trail"`` deque, extended here.
+    """
+    position = np.asarray(state.position, float)
+    heading = float(state.heading)
+    draw_trail(canvas, render_state, position, wall / 2)
+    distances = np.asarray(env.ray_distances(state.position, state.heading, params))
+    angles = heading + np.asarray(geo.sector_offsets(params.n_rays, params.field_of_view))
+    for d, a in zip(distances, angles, strict=True):
+        canvas.line(position, position + d * np.array([np.cos(a), np.sin(a)]), wall / 4, COLOURS["ray"], 0.5)
+    canvas.agent(position, heading, radius=2 * wall if radius is None else radius)

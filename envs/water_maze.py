@@ -73,7 +73,7 @@ from gymnasium import spaces
 from . import geometry as geo
 from .body import SWIMMING_RAT, clip_action, move, view_directions
 from .core import EnvState, NeuroEnv, register, uniform21
-from .rendering import COLOURS, Canvas
+from .rendering import COLOURS, Canvas, draw_animal
 
 __all__ = ["WaterMaze", "WaterMazeParams", "WaterMazeState", "QUADRANT_NAMES", "CARDINAL_NAMES"]
 
@@ -526,19 +526,8 @@ class WaterMaze(NeuroEnv[WaterMazeState, WaterMazeParams]):
                 COLOURS["platform"],
                 1.0 if params.visible_platform else 0.6,
             )
-        position = np.asarray(state.position, float)
-        heading = float(state.heading)
         if render_state["trial"] != int(state.trial) or int(state.trial_step) == 0:
             render_state["trail"].clear()  # a new trial (or episode): a new swim path
         render_state["trial"] = int(state.trial)
-        render_state["trail"].append(position)
-        if len(render_state["trail"]) > 1:
-            canvas.polyline(np.array(render_state["trail"]), wall / 2, COLOURS["trail"])
-        distances = np.asarray(self.ray_distances(state.position, state.heading, params))
-        angles = heading + np.asarray(geo.sector_offsets(params.n_rays, params.field_of_view))
-        for d, a in zip(distances, angles, strict=True):
-            canvas.line(
-                position, position + d * np.array([np.cos(a), np.sin(a)]), wall / 4, COLOURS["ray"], 0.5
-            )
-        canvas.agent(position, heading, radius=0.03 * 2 * half)
+        draw_animal(canvas, self, state, params, render_state, wall, radius=0.03 * 2 * half)
         return render_state, canvas.image
