@@ -49,3 +49,46 @@ def test_manifest_kind(tmp_path):
     assert manifest_kind(tmp_path) is None
     with pytest.raises(ValueError, match="kind must be one of"):
         environment_manifest(kind="rl")
+
+
+_HOLD = """
+import sys, time
+from neuroethology.runs import run_lock
+with run_lock(sys.argv[1], "train configs/x.yaml --out RUN"):
+    print("locked", flush=True)
+    time.sleep(60)
+"""
+
+
+def _holder(run_dir):
+    import subprocess
+    import sys
+
+    proc = subprocess.Popen([sys.executable, "-c", _HOLD, str(run_dir)], stdout=subprocess.PIPE, text=True)
+    assert proc.stdout.readline().strip() == "locked"
+    return proc
+
+
+def test_run_lock_refuses_a_second_writer_and_takes_over_a_killed_ones(tmp_path):
+    from neuroethology.runs import RunLockedError, run_is_locked, run_lock, run_status
+
+    run = tmp_path / "run"
+    proc = _holder(run)
+    try:
+        assert run_is_locked(run)
+        with pytest.raises(RunLockedError, match=rf"pid {proc.pid} .*train configs/x.yaml"):
+            with run_lock(run, "fit"):
+                pass
+        write_json(run / "manifest.json", {"kind": "ppo", "status": "running"})
+        assert run_status(run) == "running"  # its process is alive
+    finally:
+        proc.kill()  # kill -9: no clean-up runs
+        proc.wait()
+    assert not run_is_locked(run)
+    assert run_status(run) == "interrupted"  # the manifest still says running: it is not
+    with run_lock(run, "train --resume") as record:
+        assert record["pid"] != proc.pid and record["stale"]["pid"] == proc.pid
+        assert run_is_locked(run)
+    with run_lock(run, "train --resume") as record:  # released cleanly: nothing stale
+        assert "stale" not in record
+    assert run_status(tmp_path / "none") is None
