@@ -294,18 +294,21 @@ def _short_lines(path: Path, n_fields: int) -> list[int]:
         ]
 
 
-def read_table(path: Path, fmt: str, columns: Mapping[str, str] | None) -> RawTracks:  # noqa: C901 (one branch per field or format; to be split, issue 16)
-    """A long table: one row per (time, individual, keypoint) with x, y (and optional confidence)."""
+def _read_frame(path: Path, fmt: str):
+    """The table as a pandas DataFrame (Parquet, or CSV/TSV read as text)."""
     import pandas as pd
 
     if fmt == "parquet":
         require_parquet_engine(path)
         with reading(path, FORMATS[fmt]):
-            df = pd.read_parquet(path)
-    else:
-        with reading(path, FORMATS[fmt]):
-            df = _read_csv_frame(path)
-    found = [str(c) for c in df.columns]
+            return pd.read_parquet(path)
+    with reading(path, FORMATS[fmt]):
+        return _read_csv_frame(path)
+
+
+def _column_roles(path: Path, found: list[str], columns: Mapping[str, str] | None) -> dict[str, str | None]:
+    """The column playing each role of :data:`_DEFAULT_COLUMNS` (``None``: absent), from ``columns=`` or the
+    default names (exact, then any case). Raises naming every missing or unknown column."""
     given = dict(columns or {})
     unknown = set(given) - set(_DEFAULT_COLUMNS)
     if unknown:
@@ -335,64 +338,63 @@ def read_table(path: Path, fmt: str, columns: Mapping[str, str] | None) -> RawTr
         )
     if problems:
         raise file_error(str(path), problems)
-    if len(df) == 0:
-        raise file_error(str(path), ["the table has a header but no rows"])
-    if fmt == "csv":
-        short = _short_lines(path, len(found))
-        if short:
-            problems.append(
-                f"{len(short)} malformed rows with fewer than {len(found)} fields (file lines {short[:5]})"
-            )
+    return role
 
-    unparsable: dict[str, np.ndarray] = {}
 
-    def numeric(column: str) -> np.ndarray:
-        series = df[column]
-        if pd.api.types.is_numeric_dtype(series):
-            return series.to_numpy(dtype=np.float64, na_value=np.nan)
-        text = series.astype("string").str.strip()
-        values = pd.to_numeric(text, errors="coerce").to_numpy(dtype=np.float64, na_value=np.nan)
-        bad = np.isnan(values) & ~text.isin(_MISSING_TEXT).to_numpy(dtype=bool, na_value=True)
-        unparsable[column] = bad
-        if bad.any():
-            rows = np.flatnonzero(bad)[:5]
-            problems.append(
-                f"column {column!r} has {int(bad.sum())} non-numeric values "
-                f"(e.g. {text.iloc[rows[0]]!r} at file line {int(rows[0]) + 2})"
-            )
-        return values
+def _numeric_column(df, column: str, problems: list[str]) -> tuple[np.ndarray, np.ndarray]:
+    """A column as float64 (empty cells NaN) and where it held text that is not a number (named in
+    ``problems``)."""
+    import pandas as pd
 
-    x = numeric(role["x"])
-    y = numeric(role["y"])
-    time_col = role["time"] or role["frame"]
-    stamps = numeric(time_col)
-    conf = numeric(role["confidence"]) if role["confidence"] else None
-    missing_t = np.flatnonzero(np.isnan(stamps) & ~unparsable.get(time_col, np.zeros(len(df), dtype=bool)))
-    if missing_t.size:
+    series = df[column]
+    if pd.api.types.is_numeric_dtype(series):
+        return series.to_numpy(dtype=np.float64, na_value=np.nan), np.zeros(len(df), dtype=bool)
+    text = series.astype("string").str.strip()
+    values = pd.to_numeric(text, errors="coerce").to_numpy(dtype=np.float64, na_value=np.nan)
+    bad = np.isnan(values) & ~text.isin(_MISSING_TEXT).to_numpy(dtype=bool, na_value=True)
+    if bad.any():
+        rows = np.flatnonzero(bad)[:5]
         problems.append(
-            f"column {time_col!r} has {missing_t.size} empty values "
-            f"(file lines {(missing_t[:5] + 2).tolist()})"
+            f"column {column!r} has {int(bad.sum())} non-numeric values "
+            f"(e.g. {text.iloc[rows[0]]!r} at file line {int(rows[0]) + 2})"
         )
+    return values, bad
 
-    def labels(column: str | None, default: str) -> tuple[np.ndarray, list[str]]:
-        if column is None:
-            return np.zeros(len(df), dtype=np.int64), [default]
-        text = df[column].astype("string").fillna("").str.strip().to_numpy(dtype=object)
-        empty = np.flatnonzero(text == "")
-        if empty.size:
-            problems.append(
-                f"column {column!r} has {empty.size} empty values (file lines {(empty[:5] + 2).tolist()})"
-            )
-        names, first = np.unique(text, return_index=True)
-        order = names[np.argsort(first)].tolist()
-        index = {n: i for i, n in enumerate(order)}
-        return np.array([index[v] for v in text], dtype=np.int64), [str(n) for n in order]
 
-    ind_idx, individuals = labels(role["individual"], "id_0")
-    kp_idx, keypoints = labels(role["keypoint"], "centroid")
-    if problems:
-        raise file_error(str(path), problems)
-    group = ind_idx * len(keypoints) + kp_idx
+def _time_column(df, column: str, problems: list[str]) -> np.ndarray:
+    """The time (or frame) column as float64; its non-numeric and empty cells named in ``problems``."""
+    stamps, unparsable = _numeric_column(df, column, problems)
+    missing = np.flatnonzero(np.isnan(stamps) & ~unparsable)
+    if missing.size:
+        problems.append(
+            f"column {column!r} has {missing.size} empty values (file lines {(missing[:5] + 2).tolist()})"
+        )
+    return stamps
+
+
+def _label_column(df, column: str | None, default: str, problems: list[str]) -> tuple[np.ndarray, list[str]]:
+    """Each row's index into the column's names (in order of first appearance) and those names; one name,
+    ``default``, when the table has no such column. Empty cells are named in ``problems``."""
+    if column is None:
+        return np.zeros(len(df), dtype=np.int64), [default]
+    text = df[column].astype("string").fillna("").str.strip().to_numpy(dtype=object)
+    empty = np.flatnonzero(text == "")
+    if empty.size:
+        problems.append(
+            f"column {column!r} has {empty.size} empty values (file lines {(empty[:5] + 2).tolist()})"
+        )
+    names, first = np.unique(text, return_index=True)
+    order = names[np.argsort(first)].tolist()
+    index = {n: i for i, n in enumerate(order)}
+    return np.array([index[v] for v in text], dtype=np.int64), [str(n) for n in order]
+
+
+def _time_order_problems(
+    stamps: np.ndarray, time_col: str, group: np.ndarray, individuals: list[str], keypoints: list[str]
+) -> list[str]:
+    """Duplicated or decreasing times within each track (``group`` = individual * n_keypoints + keypoint),
+    with the file lines of the first offence."""
+    problems = []
     for g in np.unique(group):
         rows = np.flatnonzero(group == g)
         d = np.diff(stamps[rows])
@@ -417,6 +419,35 @@ def read_table(path: Path, fmt: str, columns: Mapping[str, str] | None) -> RawTr
                 f"{float(stamps[before]):g} -> {float(stamps[after]):g}); "
                 "times must be strictly increasing"
             )
+    return problems
+
+
+def read_table(path: Path, fmt: str, columns: Mapping[str, str] | None) -> RawTracks:
+    """A long table: one row per (time, individual, keypoint) with x, y (and optional confidence)."""
+    df = _read_frame(path, fmt)
+    found = [str(c) for c in df.columns]
+    role = _column_roles(path, found, columns)
+    if len(df) == 0:
+        raise file_error(str(path), ["the table has a header but no rows"])
+    problems: list[str] = []
+    if fmt == "csv":
+        short = _short_lines(path, len(found))
+        if short:
+            problems.append(
+                f"{len(short)} malformed rows with fewer than {len(found)} fields (file lines {short[:5]})"
+            )
+    x, _ = _numeric_column(df, role["x"], problems)
+    y, _ = _numeric_column(df, role["y"], problems)
+    time_col = role["time"] or role["frame"]
+    stamps = _time_column(df, time_col, problems)
+    conf = _numeric_column(df, role["confidence"], problems)[0] if role["confidence"] else None
+    ind_idx, individuals = _label_column(df, role["individual"], "id_0", problems)
+    kp_idx, keypoints = _label_column(df, role["keypoint"], "centroid", problems)
+    if problems:
+        raise file_error(str(path), problems)
+    problems = _time_order_problems(
+        stamps, time_col, ind_idx * len(keypoints) + kp_idx, individuals, keypoints
+    )
     if problems:
         raise file_error(str(path), problems)
     axis = np.unique(stamps)
