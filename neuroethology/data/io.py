@@ -7,7 +7,6 @@ from __future__ import annotations
 
 import dataclasses
 import os
-import tempfile
 from collections.abc import Callable, Mapping, Sequence
 from pathlib import Path
 from typing import Any
@@ -16,6 +15,7 @@ import xarray as xr
 
 from . import formats
 from ._raw import RawTracks
+from ._writing import write_atomically
 from .model import validate
 from .nwb import read_nwb
 from .pipeline import LoadOptions, process
@@ -184,12 +184,5 @@ def save(rec: xr.Dataset, path: str | os.PathLike) -> Path:
     out.attrs = encode_attrs(rec.attrs)
     for name in out.variables:
         out[name].attrs = encode_attrs(rec[name].attrs)
-    fd, tmp = tempfile.mkstemp(dir=path.parent, prefix=f".{path.name}.", suffix=".nc.tmp")
-    os.close(fd)
-    try:
-        out.to_netcdf(tmp, engine="netcdf4")
-        os.replace(tmp, path)
-    except BaseException:
-        Path(tmp).unlink(missing_ok=True)
-        raise
+    write_atomically(path, ".nc.tmp", lambda tmp: out.to_netcdf(tmp, engine="netcdf4"))
     return path

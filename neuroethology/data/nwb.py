@@ -16,16 +16,16 @@ from __future__ import annotations
 import json
 import os
 import re
-import tempfile
 import uuid
 from datetime import UTC, datetime
 from pathlib import Path
-from typing import Any
+from typing import Any, NamedTuple
 
 import numpy as np
 import xarray as xr
 
 from ._raw import FORMATS, RawTracks, file_error, reading
+from ._writing import write_atomically
 from .model import validate
 from .schema import CONFIDENCE_DIMS, POSITION_DIMS, jsonable, singular_dims
 
@@ -58,6 +58,36 @@ def _series_names(individuals: list[str], keypoints: list[str]) -> dict[tuple[st
     return names
 
 
+def _labels(rec: xr.Dataset, coord: str) -> list[str]:
+    return [str(v) for v in rec[coord].values]
+
+
+class _Track(NamedTuple):
+    """One keypoint of one individual: its indices in the Recording, its labels and its series name."""
+
+    keypoint_index: int
+    individual_index: int
+    keypoint: str
+    individual: str
+    name: str
+
+    @property
+    def comments(self) -> str:
+        """The JSON ``comments`` naming the track a series belongs to (read back by :func:`_read_own`)."""
+        return json.dumps({"neuroethology": {"individual": self.individual, "keypoint": self.keypoint}})
+
+
+def _tracks(rec: xr.Dataset) -> list[_Track]:
+    """Every track of ``rec``, keypoint-major (the order its series are written in)."""
+    individuals, keypoints = _labels(rec, "individual"), _labels(rec, "keypoint")
+    names = _series_names(individuals, keypoints)
+    return [
+        _Track(k, i, kp, ind, names[(ind, kp)])
+        for k, kp in enumerate(keypoints)
+        for i, ind in enumerate(individuals)
+    ]
+
+
 def to_nwb(rec: xr.Dataset, path: str | os.PathLike, *, session_description: str | None = None) -> Path:
     """Export a Recording to an NWB file that pynwb, NWB tools and :func:`neuroethology.data.load` read.
 
@@ -77,20 +107,10 @@ def to_nwb(rec: xr.Dataset, path: str | os.PathLike, *, session_description: str
         The absolute path written.
     """
     import pynwb
-    from pynwb.behavior import BehavioralTimeSeries, Position, SpatialSeries
 
     validate(rec)
     path = Path(path).expanduser().resolve()
-    individuals = [str(v) for v in rec["individual"].values]
-    keypoints = [str(v) for v in rec["keypoint"].values]
-    names = _series_names(individuals, keypoints)
-    t = np.asarray(rec["time"].values, dtype=np.float64)
-    unit = "pixels" if rec.attrs.get("space_unit") == "pixels" else "meters"
-    arena = rec.attrs.get("arena_shape", "unknown")
-    frame = (
-        "arena frame: origin at the arena's (0, 0) corner (box) or at (0, 0) with the circle centred at "
-        f"(radius, radius); x, y in {unit}; arena {arena}"
-    )
+    tracks = _tracks(rec)
     nwbfile = pynwb.NWBFile(
         session_description=session_description
         or f"Recording exported by neuroethology (source: {rec.attrs.get('source_software', 'unknown')})",
@@ -100,65 +120,111 @@ def to_nwb(rec: xr.Dataset, path: str | os.PathLike, *, session_description: str
         source_script_file_name="neuroethology/data/nwb.py",
     )
     module = nwbfile.create_processing_module("behavior", "Tracked or simulated positions (neuroethology)")
-    position = Position(name="Position")
-    timestamps: Any = t
-    pos = rec["position"].values
-    for k, kp in enumerate(keypoints):
-        for i, ind in enumerate(individuals):
-            series = SpatialSeries(
-                name=names[(ind, kp)],
-                data=pos[:, :, k, i],
-                timestamps=timestamps,
-                reference_frame=frame,
-                unit=unit,
-                description=f"position of keypoint {kp!r} of individual {ind!r}; NaN = not tracked",
-                comments=json.dumps({"neuroethology": {"individual": ind, "keypoint": kp}}),
-            )
-            position.add_spatial_series(series)
-            if not isinstance(timestamps, SpatialSeries):
-                timestamps = series
+    position, timestamps = _position_container(rec, tracks)
     module.add(position)
-    conf = rec["confidence"].values
-    if np.isfinite(conf).any():
-        container = BehavioralTimeSeries(name="confidence")
-        for k, kp in enumerate(keypoints):
-            for i, ind in enumerate(individuals):
-                container.add_timeseries(
-                    pynwb.TimeSeries(
-                        name=names[(ind, kp)],
-                        data=conf[:, k, i],
-                        timestamps=timestamps,
-                        unit="n.a.",
-                        description=f"tracking confidence in [0, 1] of {kp!r} of {ind!r}; NaN = no score",
-                        comments=json.dumps({"neuroethology": {"individual": ind, "keypoint": kp}}),
-                    )
-                )
-        module.add(container)
+    if np.isfinite(rec["confidence"].values).any():
+        module.add(_confidence_container(rec, tracks, timestamps))
     exported, scratch = _split_variables(rec)
     if exported:
-        container = BehavioralTimeSeries(name="variables")
-        for name in exported:
-            var = rec[name]
-            per_ind = "individual" in var.dims
-            for i, ind in enumerate(individuals if per_ind else [None]):
-                data = var.isel(individual=i).values if per_ind else var.values
-                label = f"{name}_{ind}" if per_ind else name
-                meta = {"variable": name, "individual": ind, "dims": list(var.dims), "dtype": str(var.dtype)}
-                container.add_timeseries(
-                    pynwb.TimeSeries(
-                        name=_nwb_name(label),
-                        data=data,
-                        timestamps=timestamps,
-                        unit=str(var.attrs.get("units", "n.a.")),
-                        description=f"{name} of {ind!r}" if per_ind else name,
-                        comments=json.dumps({"neuroethology": meta}),
-                    )
+        module.add(_variables_container(rec, exported, timestamps))
+    _add_scratch(nwbfile, rec, scratch)
+    path.parent.mkdir(parents=True, exist_ok=True)
+
+    def write(tmp: str) -> None:
+        with pynwb.NWBHDF5IO(tmp, mode="w") as io:
+            io.write(nwbfile)
+
+    write_atomically(path, ".tmp.nwb", write)
+    return path
+
+
+def _position_container(rec: xr.Dataset, tracks: list[_Track]) -> tuple[Any, Any]:
+    """``Position``: one ``SpatialSeries`` ``(time, 2)`` per keypoint and individual, and the first of them,
+    whose timestamps every other series links to."""
+    from pynwb.behavior import Position, SpatialSeries
+
+    unit = "pixels" if rec.attrs.get("space_unit") == "pixels" else "meters"
+    arena = rec.attrs.get("arena_shape", "unknown")
+    frame = (
+        "arena frame: origin at the arena's (0, 0) corner (box) or at (0, 0) with the circle centred at "
+        f"(radius, radius); x, y in {unit}; arena {arena}"
+    )
+    position = Position(name="Position")
+    timestamps: Any = np.asarray(rec["time"].values, dtype=np.float64)
+    pos = rec["position"].values
+    for track in tracks:
+        series = SpatialSeries(
+            name=track.name,
+            data=pos[:, :, track.keypoint_index, track.individual_index],
+            timestamps=timestamps,
+            reference_frame=frame,
+            unit=unit,
+            description=f"position of keypoint {track.keypoint!r} of individual {track.individual!r}; "
+            "NaN = not tracked",
+            comments=track.comments,
+        )
+        position.add_spatial_series(series)
+        if not isinstance(timestamps, SpatialSeries):
+            timestamps = series
+    return position, timestamps
+
+
+def _confidence_container(rec: xr.Dataset, tracks: list[_Track], timestamps: Any) -> Any:
+    """``BehavioralTimeSeries`` ``confidence``: one ``TimeSeries`` of scores per keypoint and individual."""
+    import pynwb
+    from pynwb.behavior import BehavioralTimeSeries
+
+    conf = rec["confidence"].values
+    container = BehavioralTimeSeries(name="confidence")
+    for track in tracks:
+        container.add_timeseries(
+            pynwb.TimeSeries(
+                name=track.name,
+                data=conf[:, track.keypoint_index, track.individual_index],
+                timestamps=timestamps,
+                unit="n.a.",
+                description=f"tracking confidence in [0, 1] of {track.keypoint!r} of {track.individual!r}; "
+                "NaN = no score",
+                comments=track.comments,
+            )
+        )
+    return container
+
+
+def _variables_container(rec: xr.Dataset, exported: list[str], timestamps: Any) -> Any:
+    """``BehavioralTimeSeries`` ``variables``: one ``TimeSeries`` per exported variable and individual."""
+    import pynwb
+    from pynwb.behavior import BehavioralTimeSeries
+
+    individuals = _labels(rec, "individual")
+    container = BehavioralTimeSeries(name="variables")
+    for name in exported:
+        var = rec[name]
+        per_ind = "individual" in var.dims
+        for i, ind in enumerate(individuals if per_ind else [None]):
+            data = var.isel(individual=i).values if per_ind else var.values
+            label = f"{name}_{ind}" if per_ind else name
+            meta = {"variable": name, "individual": ind, "dims": list(var.dims), "dtype": str(var.dtype)}
+            container.add_timeseries(
+                pynwb.TimeSeries(
+                    name=_nwb_name(label),
+                    data=data,
+                    timestamps=timestamps,
+                    unit=str(var.attrs.get("units", "n.a.")),
+                    description=f"{name} of {ind!r}" if per_ind else name,
+                    comments=json.dumps({"neuroethology": meta}),
                 )
-        module.add(container)
+            )
+    return container
+
+
+def _add_scratch(nwbfile: Any, rec: xr.Dataset, scratch: list[str]) -> None:
+    """The Recording's attrs, names, layout and the variables NWB has no series for, in the file's scratch
+    space (the layout as JSON under :data:`MARKER`)."""
     layout = {
         "attrs": jsonable({k: (str(v) if isinstance(v, Path) else v) for k, v in rec.attrs.items()}),
-        "individual": individuals,
-        "keypoint": keypoints,
+        "individual": _labels(rec, "individual"),
+        "keypoint": _labels(rec, "keypoint"),
         "variable_order": [v for v in rec.data_vars if v not in ("position", "confidence")],
         "variable_attrs": {v: jsonable(dict(rec[v].attrs)) for v in rec.data_vars},
         "coords": {
@@ -177,17 +243,6 @@ def to_nwb(rec: xr.Dataset, path: str | os.PathLike, *, session_description: str
     nwbfile.add_scratch(
         json.dumps(layout), name=MARKER, description="neuroethology Recording attrs and layout"
     )
-    path.parent.mkdir(parents=True, exist_ok=True)
-    fd, tmp = tempfile.mkstemp(dir=path.parent, prefix=f".{path.name}.", suffix=".tmp.nwb")
-    os.close(fd)
-    try:
-        with pynwb.NWBHDF5IO(tmp, mode="w") as io:
-            io.write(nwbfile)
-        os.replace(tmp, path)
-    except BaseException:
-        Path(tmp).unlink(missing_ok=True)
-        raise
-    return path
 
 
 def _split_variables(rec: xr.Dataset) -> tuple[list[str], list[str]]:
