@@ -8,8 +8,9 @@ A run directory holds::
     RUN/metrics.jsonl     one line per update and run: env_steps, return_mean, losses, ...
     RUN/checkpoints/N/    Orbax checkpoints after N updates (the newest ``run.keep_checkpoints`` are kept)
 
-Checkpoints are written by Orbax into a temporary directory that is renamed when complete, so a crash
-while saving never leaves a broken newest checkpoint: the previous one stays the newest. ``resume=True``
+Checkpoints (:mod:`.checkpoints`) are written by Orbax into a temporary directory that is renamed when
+complete, so a crash while saving never leaves a broken newest checkpoint: the previous one stays the newest.
+``resume=True``
 restores the newest checkpoint, drops metric lines written after it, and continues with the same compiled
 update, so an interrupted run ends with exactly the parameters of an uninterrupted one. When the loss or the
 weights become non-finite the loop stops after that chunk with a message, and the newest (finite)
@@ -26,7 +27,6 @@ from __future__ import annotations
 import dataclasses
 import json
 import math
-import re
 import time
 from collections.abc import Callable
 from pathlib import Path
@@ -39,16 +39,16 @@ from jax.sharding import NamedSharding
 from jax.sharding import PartitionSpec as P
 
 from ..config import config_from_dict, config_to_dict, dump_config, read_yaml
-from ..runs import MANIFEST_FILE, environment_manifest, manifest_kind, now, write_json, write_text_atomic
+from ..runs import MANIFEST_FILE, environment_manifest, manifest_kind, now, write_json
+from .checkpoints import CHECKPOINT_DIR, checkpoint_manager, restore_checkpoint, save_checkpoint
 from .config import HYPERPARAMS, PriorConfig, TrainConfig, full_env_params
+from .metrics_file import METRICS_FILE, append_metrics, truncate_metrics
 from .ppo import ENV_AXIS_FIELDS, PPO, Hyperparams, RunnerState, check_prior, make_ppo
 from .ppo_rollout import AnimalPrior
 
 __all__ = ["RunResult", "LoadedRun", "train_run", "load_run", "make_mesh", "run_hyperparams", "run_keys"]
 
 CONFIG_FILE = "config.yaml"
-METRICS_FILE = "metrics.jsonl"
-CHECKPOINT_DIR = "checkpoints"
 
 
 class RunResult(NamedTuple):
@@ -161,112 +161,6 @@ def load_run_config(run_dir: str | Path) -> TrainConfig:
     _refuse_fitted(Path(run_dir))
     path = Path(run_dir) / CONFIG_FILE
     return config_from_dict(TrainConfig, read_yaml(path), source=str(path))
-
-
-def _clean(value: Any) -> Any:
-    """JSON-safe scalar: non-finite floats become null."""
-    if isinstance(value, (np.bool_, bool)):
-        return bool(value)
-    if isinstance(value, (np.integer, int)):
-        return int(value)
-    value = float(value)
-    return value if math.isfinite(value) else None
-
-
-def _metric_lines(metrics: dict, first_update: int, steps_per_update: int, labels: list[dict], wall: float):
-    """One JSON line per (update, run) for a chunk of metrics shaped ``(runs, updates)``."""
-    episodes = metrics["episodes"]
-    lines = []
-    for u in range(episodes.shape[1]):
-        for r, label in enumerate(labels):
-            n = int(episodes[r, u])
-            row = {
-                "update": first_update + u + 1,
-                "env_steps": (first_update + u + 1) * steps_per_update,
-                "run": r,
-                **label,
-                "return_mean": _clean(metrics["return_sum"][r, u] / n) if n else None,
-                "episode_length_mean": _clean(metrics["length_sum"][r, u] / n) if n else None,
-            }
-            for name, values in metrics.items():
-                if name not in ("return_sum", "length_sum"):
-                    row[name] = _clean(values[r, u])
-            row["wall_time_s"] = round(wall, 3)
-            lines.append(json.dumps(row))
-    return lines
-
-
-def _truncate_metrics(path: Path, updates: int) -> None:
-    if not path.exists():
-        return
-    lines = [line for line in path.read_text().splitlines() if line.strip()]
-    keep = []
-    for i, line in enumerate(lines):
-        try:
-            row = json.loads(line)
-        except ValueError:
-            if i == len(lines) - 1:  # the last line torn by a crash while it was written: drop it
-                break
-            raise ValueError(
-                f"{path}: line {i + 1} is not valid JSON (the metrics file was edited or corrupted); "
-                "restore it or remove that line, then --resume"
-            ) from None
-        if row.get("update", 0) <= updates:
-            keep.append(line)
-    write_text_atomic(path, "".join(line + "\n" for line in keep))
-
-
-def _checkpoint_manager(run_dir: Path, keep: int):
-    import orbax.checkpoint as ocp
-
-    options = ocp.CheckpointManagerOptions(max_to_keep=keep, enable_async_checkpointing=False, create=True)
-    return ocp.CheckpointManager((run_dir / CHECKPOINT_DIR).absolute(), options=options)
-
-
-def _leaf_names(tree: Any) -> list[str]:
-    """A readable, unique, file-system-safe name per leaf (``0007_weights.core.w_h.value``)."""
-    paths = jax.tree_util.tree_flatten_with_path(tree)[0]
-    names = []
-    for i, (path, _) in enumerate(paths):
-        text = re.sub(r"[^A-Za-z0-9_]+", ".", jax.tree_util.keystr(path)).strip(".")
-        names.append(f"{i:04d}_{text}")
-    return names
-
-
-def _save(manager, updates: int, state: Any, meta: dict) -> None:
-    """Save a pytree as a flat dict of its non-empty leaves (Orbax refuses zero-size arrays, which states
-    hold legitimately: a feed-forward core's ``(B, 0)`` state, an environment's unused buffers)."""
-    import orbax.checkpoint as ocp
-
-    leaves = jax.tree.leaves(state)
-    flat = {name: leaf for name, leaf in zip(_leaf_names(state), leaves, strict=True) if leaf.size}
-    manager.save(
-        updates,
-        args=ocp.args.Composite(state=ocp.args.StandardSave(flat), meta=ocp.args.JsonSave(meta)),
-        force=True,
-    )
-    manager.wait_until_finished()
-
-
-def _restore(manager, step: int, abstract: Any) -> tuple[Any, dict]:
-    """Restore what :func:`_save` wrote into the structure of ``abstract`` (``ShapeDtypeStruct`` leaves with
-    shardings); empty leaves are rebuilt as zeros."""
-    import orbax.checkpoint as ocp
-
-    names = _leaf_names(abstract)
-    leaves, treedef = jax.tree.flatten(abstract)
-    target = {name: leaf for name, leaf in zip(names, leaves, strict=True) if np.prod(leaf.shape, dtype=int)}
-    restored = manager.restore(
-        step, args=ocp.args.Composite(state=ocp.args.StandardRestore(target), meta=ocp.args.JsonRestore())
-    )
-    flat = restored["state"]
-    out = []
-    for name, leaf in zip(names, leaves, strict=True):
-        if name in target:
-            out.append(flat[name])
-        else:
-            out.append(jax.device_put(np.zeros(leaf.shape, leaf.dtype), leaf.sharding))
-    return jax.tree.unflatten(treedef, out), restored["meta"]
 
 
 # ---------------------------------------------------------------------------------------------------------
@@ -401,7 +295,183 @@ def _prepare_run_dir(config: TrainConfig | None, run_dir: Path, prior: Any, resu
     return config
 
 
-def train_run(  # noqa: C901 (the run loop: to split into stages, issue 16)
+class _Setup(NamedTuple):
+    """What one invocation of :func:`train_run` trains: the config, its PPO functions, the runs and how
+    their state lies on the devices."""
+
+    config: TrainConfig
+    ppo: PPO
+    labels: list[dict[str, Any]]
+    mesh: jax.sharding.Mesh
+    keys: jax.Array  # one key per run
+    hparams: Hyperparams  # leading run axis
+    abstract: RunnerState  # shapes and dtypes of the batched state
+    shardings: RunnerState
+
+
+def _setup(config: TrainConfig, prior: AnimalPrior | None) -> _Setup:
+    ppo = cached_ppo(config, prior)
+    mesh = make_mesh(config.num_runs, config.ppo.num_envs, config.run.devices)
+    keys, hparams = run_keys(config), run_hyperparams(config)
+    abstract = jax.eval_shape(jax.vmap(ppo.init), keys, hparams)
+    shardings = state_shardings(mesh, abstract)
+    return _Setup(config, ppo, config.run_labels(), mesh, keys, hparams, abstract, shardings)
+
+
+@dataclasses.dataclass
+class _Manifest:
+    """``manifest.json`` of a run, kept up to date by one invocation (a resumed run keeps its history)."""
+
+    path: Path
+    data: dict
+    invocation: dict  # this invocation's entry in data["invocations"]
+    steps_per_update: int
+    previous_wall: float  # training seconds of the earlier invocations
+    start_wall: float  # time.perf_counter() when this invocation started
+
+    @classmethod
+    def open(cls, run_dir: Path, setup: _Setup, resume: bool) -> _Manifest:
+        path = run_dir / MANIFEST_FILE
+        data = json.loads(path.read_text()) if (resume and path.exists()) else {}
+        start_wall = time.perf_counter()
+        previous_wall = float(data.get("wall_time_s", 0.0))
+        invocation = _start_manifest(data, setup.config, setup.ppo, setup.mesh, setup.labels)
+        return cls(path, data, invocation, setup.ppo.steps_per_update, previous_wall, start_wall)
+
+    def wall_time(self) -> float:
+        """Seconds of training over every invocation so far."""
+        return self.previous_wall + time.perf_counter() - self.start_wall
+
+    def write(self, status: str, message: str, updates: int) -> None:
+        self.invocation.update(status=status, ended=now())
+        self.data.update(
+            status=status,
+            message=message,
+            updates_done=updates,
+            env_steps_done=updates * self.steps_per_update,
+            wall_time_s=round(self.wall_time(), 3),
+            updated=now(),
+        )
+        if jax.process_index() == 0:
+            write_json(self.path, self.data)
+
+
+@dataclasses.dataclass
+class _LoopState:
+    """Where the chunk loop stands; :func:`train_run` reads it also after an interruption."""
+
+    state: RunnerState  # the newest finite state
+    done: int  # updates in ``state``
+    last_saved: int  # updates in the newest checkpoint, -1 before the first
+    chunks_run: int = 0  # chunks run in this invocation
+
+
+def _start_state(
+    setup: _Setup, run_dir: Path, manager, manifest: _Manifest, resume: bool, log: Callable[[str], None]
+) -> _LoopState:
+    """A new run's initial state, or a resumed run's newest checkpoint (metric lines written after it are
+    dropped)."""
+    latest = manager.latest_step() if resume else None
+    if latest is None:
+        if resume:
+            log(f"{run_dir}: no checkpoint yet; starting from the beginning")
+        state = _compiled_init(setup.config, setup.ppo, setup.shardings)(setup.keys, setup.hparams)
+        done = 0
+        if jax.process_index() == 0:
+            truncate_metrics(run_dir / METRICS_FILE, 0)
+    else:
+        target = jax.tree.map(
+            lambda a, s: jax.ShapeDtypeStruct(a.shape, a.dtype, sharding=s), setup.abstract, setup.shardings
+        )
+        state, meta = restore_checkpoint(manager, latest, target)
+        done = int(meta["updates"])
+        if jax.process_index() == 0:
+            truncate_metrics(run_dir / METRICS_FILE, done)
+        manifest.invocation["resumed_from_update"] = done
+        log(f"{run_dir}: resuming after update {done} of {setup.ppo.num_updates}")
+    return _LoopState(state, done, latest if latest is not None else -1)
+
+
+def _progress_bar(ppo: PPO, done: int, run_dir: Path, enabled: bool):
+    from tqdm.auto import tqdm
+
+    return tqdm(
+        total=ppo.num_updates * ppo.steps_per_update,
+        initial=done * ppo.steps_per_update,
+        unit="step",
+        unit_scale=True,
+        disable=not enabled,
+        dynamic_ncols=True,
+        desc=Path(run_dir).name or "train",
+    )
+
+
+def _progress_postfix(metrics: dict, steps_per_second: float) -> dict[str, str]:
+    """The progress bar's steps/s and, when episodes ended in the chunk, mean return over runs."""
+    returns = metrics["return_sum"].sum(axis=1) / np.maximum(metrics["episodes"].sum(axis=1), 1)
+    has = metrics["episodes"].sum(axis=1) > 0
+    postfix = {"sps": f"{steps_per_second:,.0f}"}
+    if has.any():
+        postfix["return"] = f"{returns[has].mean():.4g}"
+    return postfix
+
+
+def _nonfinite_message(finite: np.ndarray, done: int, last_saved: int, run_dir: Path) -> str:
+    """Why training stopped, for a chunk starting after update ``done`` whose ``finite`` (runs, updates)
+    flags are not all true."""
+    bad_update = done + 1 + int(np.argmax(~finite.all(axis=0)))
+    bad_runs = [r for r in range(finite.shape[0]) if not finite[r].all()]
+    kept = f"update {last_saved}" if last_saved >= 0 else "none: no checkpoint had been written yet"
+    return (
+        "training stopped: the loss or the weights became non-finite (NaN/inf) at update "
+        f"{bad_update} (run(s) {bad_runs}). The last good checkpoint is kept ({kept}) in "
+        f"{run_dir / CHECKPOINT_DIR}. Try a lower ppo.learning_rate or ppo.max_grad_norm, "
+        "or check the environment's rewards and observations."
+    )
+
+
+def _run_chunks(
+    setup: _Setup, run_dir: Path, manager, manifest: _Manifest, loop: _LoopState, bar, max_chunks: int | None
+) -> tuple[str, str]:
+    """Run chunks of updates from ``loop`` (updated as they finish), writing metrics and checkpoints, until
+    the run is complete, paused (``max_chunks``) or non-finite; returns ``(status, message)``."""
+    config, ppo = setup.config, setup.ppo
+    metrics_file = run_dir / METRICS_FILE
+    while loop.done < ppo.num_updates:
+        n = min(config.run.chunk_updates, ppo.num_updates - loop.done)
+        chunk = _compiled_chunk(config, ppo, setup.shardings, loop.state, n)
+        t0 = time.perf_counter()
+        new_state, metrics = chunk(loop.state)
+        metrics = _to_host(metrics)
+        elapsed = time.perf_counter() - t0
+        finite = metrics["finite"].astype(bool)
+        if jax.process_index() == 0:
+            append_metrics(
+                metrics_file, metrics, loop.done, ppo.steps_per_update, setup.labels, manifest.wall_time()
+            )
+        if not finite.all():
+            return "nonfinite", _nonfinite_message(finite, loop.done, loop.last_saved, run_dir)
+        loop.state = new_state
+        loop.done += n
+        loop.chunks_run += 1
+        bar.update(n * ppo.steps_per_update)
+        bar.set_postfix(
+            _progress_postfix(metrics, config.num_runs * n * ppo.steps_per_update / elapsed), refresh=False
+        )
+        paused = max_chunks is not None and loop.chunks_run >= max_chunks and loop.done < ppo.num_updates
+        if loop.chunks_run % config.run.checkpoint_every == 0 or loop.done == ppo.num_updates or paused:
+            meta = {"updates": loop.done, "env_steps": loop.done * ppo.steps_per_update}
+            save_checkpoint(manager, loop.done, loop.state, meta)
+            loop.last_saved = loop.done
+        if paused:
+            return "paused", f"paused after update {loop.done} of {ppo.num_updates}; resume with --resume"
+    return (
+        "completed",
+        f"trained {loop.done} updates ({loop.done * ppo.steps_per_update:,} env steps per run) into {run_dir}",
+    )
+
+
+def train_run(
     config: TrainConfig | None,
     run_dir: str | Path,
     *,
@@ -421,131 +491,24 @@ def train_run(  # noqa: C901 (the run loop: to split into stages, issue 16)
     """
     run_dir = Path(run_dir)
     config = _prepare_run_dir(config, run_dir, prior, resume)
-    ppo = cached_ppo(config, prior)
-    labels = config.run_labels()
-    mesh = make_mesh(config.num_runs, config.ppo.num_envs, config.run.devices)
-    keys, hparams = run_keys(config), run_hyperparams(config)
-    abstract = jax.eval_shape(jax.vmap(ppo.init), keys, hparams)
-    shardings = state_shardings(mesh, abstract)
-    manager = _checkpoint_manager(run_dir, config.run.keep_checkpoints)
-
-    manifest_path = run_dir / MANIFEST_FILE
-    manifest = json.loads(manifest_path.read_text()) if (resume and manifest_path.exists()) else {}
-    start_wall = time.perf_counter()
-    previous_wall = float(manifest.get("wall_time_s", 0.0))
-    invocation = _start_manifest(manifest, config, ppo, mesh, labels)
-
-    def write_manifest(status: str, message: str, updates: int) -> None:
-        invocation.update(status=status, ended=now())
-        manifest.update(
-            status=status,
-            message=message,
-            updates_done=updates,
-            env_steps_done=updates * ppo.steps_per_update,
-            wall_time_s=round(previous_wall + time.perf_counter() - start_wall, 3),
-            updated=now(),
-        )
-        if jax.process_index() == 0:
-            write_json(manifest_path, manifest)
-
-    # Initial or restored state.
-    latest = manager.latest_step() if resume else None
-    if latest is None:
-        if resume:
-            log(f"{run_dir}: no checkpoint yet; starting from the beginning")
-        state = _compiled_init(config, ppo, shardings)(keys, hparams)
-        done = 0
-        if jax.process_index() == 0:
-            _truncate_metrics(run_dir / METRICS_FILE, 0)
-    else:
-        target = jax.tree.map(
-            lambda a, s: jax.ShapeDtypeStruct(a.shape, a.dtype, sharding=s), abstract, shardings
-        )
-        state, meta = _restore(manager, latest, target)
-        done = int(meta["updates"])
-        if jax.process_index() == 0:
-            _truncate_metrics(run_dir / METRICS_FILE, done)
-        invocation["resumed_from_update"] = done
-        log(f"{run_dir}: resuming after update {done} of {ppo.num_updates}")
-    write_manifest("running", "", done)
-
-    from tqdm.auto import tqdm
-
-    chunk_size = config.run.chunk_updates
-    bar = tqdm(
-        total=ppo.num_updates * ppo.steps_per_update,
-        initial=done * ppo.steps_per_update,
-        unit="step",
-        unit_scale=True,
-        disable=not progress,
-        dynamic_ncols=True,
-        desc=Path(run_dir).name or "train",
-    )
-    chunks_run = 0
-    status, message = "completed", ""
-    last_saved = latest if latest is not None else -1
-    metrics_file = run_dir / METRICS_FILE
+    setup = _setup(config, prior)
+    manager = checkpoint_manager(run_dir, config.run.keep_checkpoints)
+    manifest = _Manifest.open(run_dir, setup, resume)
+    loop = _start_state(setup, run_dir, manager, manifest, resume, log)
+    manifest.write("running", "", loop.done)
+    bar = _progress_bar(setup.ppo, loop.done, run_dir, progress)
     try:
-        while done < ppo.num_updates:
-            n = min(chunk_size, ppo.num_updates - done)
-            chunk = _compiled_chunk(config, ppo, shardings, state, n)
-            t0 = time.perf_counter()
-            new_state, metrics = chunk(state)
-            metrics = _to_host(metrics)
-            elapsed = time.perf_counter() - t0
-            finite = metrics["finite"].astype(bool)
-            if jax.process_index() == 0:
-                with metrics_file.open("a") as fh:
-                    wall = previous_wall + time.perf_counter() - start_wall
-                    fh.writelines(
-                        line + "\n"
-                        for line in _metric_lines(metrics, done, ppo.steps_per_update, labels, wall)
-                    )
-            if not finite.all():
-                bad_update = done + 1 + int(np.argmax(~finite.all(axis=0)))
-                bad_runs = [r for r in range(finite.shape[0]) if not finite[r].all()]
-                kept = (
-                    f"update {last_saved}" if last_saved >= 0 else "none: no checkpoint had been written yet"
-                )
-                status = "nonfinite"
-                message = (
-                    "training stopped: the loss or the weights became non-finite (NaN/inf) at update "
-                    f"{bad_update} (run(s) {bad_runs}). The last good checkpoint is kept ({kept}) in "
-                    f"{run_dir / CHECKPOINT_DIR}. Try a lower ppo.learning_rate or ppo.max_grad_norm, "
-                    "or check the environment's rewards and observations."
-                )
-                break
-            state = new_state
-            done += n
-            chunks_run += 1
-            bar.update(n * ppo.steps_per_update)
-            returns = metrics["return_sum"].sum(axis=1) / np.maximum(metrics["episodes"].sum(axis=1), 1)
-            has = metrics["episodes"].sum(axis=1) > 0
-            postfix = {"sps": f"{config.num_runs * n * ppo.steps_per_update / elapsed:,.0f}"}
-            if has.any():
-                postfix["return"] = f"{returns[has].mean():.4g}"
-            bar.set_postfix(postfix, refresh=False)
-            paused = max_chunks is not None and chunks_run >= max_chunks and done < ppo.num_updates
-            if chunks_run % config.run.checkpoint_every == 0 or done == ppo.num_updates or paused:
-                _save(manager, done, state, {"updates": done, "env_steps": done * ppo.steps_per_update})
-                last_saved = done
-            if paused:
-                status = "paused"
-                message = f"paused after update {done} of {ppo.num_updates}; resume with --resume"
-                break
+        status, message = _run_chunks(setup, run_dir, manager, manifest, loop, bar, max_chunks)
     except KeyboardInterrupt:
         bar.close()
-        write_manifest(
-            "interrupted", f"interrupted; resume from the checkpoint at update {last_saved}", last_saved
-        )
+        message = f"interrupted; resume from the checkpoint at update {loop.last_saved}"
+        manifest.write("interrupted", message, loop.last_saved)
         manager.close()
         raise
     bar.close()
     manager.close()
-    if status == "completed":
-        message = f"trained {done} updates ({done * ppo.steps_per_update:,} env steps per run) into {run_dir}"
-    write_manifest(status, message, done if status != "nonfinite" else max(last_saved, 0))
-    return RunResult(status, message, run_dir, done, state, labels)
+    manifest.write(status, message, loop.done if status != "nonfinite" else max(loop.last_saved, 0))
+    return RunResult(status, message, run_dir, loop.done, loop.state, setup.labels)
 
 
 def load_run(run_dir: str | Path, step: int | None = None, *, prior: AnimalPrior | None = None) -> LoadedRun:
@@ -560,7 +523,7 @@ def load_run(run_dir: str | Path, step: int | None = None, *, prior: AnimalPrior
     if not (run_dir / CONFIG_FILE).exists():
         raise FileNotFoundError(f"{run_dir} is not a run directory ({CONFIG_FILE} is missing)")
     config = load_run_config(run_dir)
-    manager = _checkpoint_manager(run_dir, config.run.keep_checkpoints)
+    manager = checkpoint_manager(run_dir, config.run.keep_checkpoints)
     steps = manager.all_steps()
     if not steps:
         manager.close()
@@ -577,6 +540,6 @@ def load_run(run_dir: str | Path, step: int | None = None, *, prior: AnimalPrior
     abstract = jax.eval_shape(jax.vmap(ppo.init), run_keys(config), run_hyperparams(config))
     device = jax.sharding.SingleDeviceSharding(jax.devices()[0])
     target = jax.tree.map(lambda a: jax.ShapeDtypeStruct(a.shape, a.dtype, sharding=device), abstract)
-    state, meta = _restore(manager, step, target)
+    state, meta = restore_checkpoint(manager, step, target)
     manager.close()
     return LoadedRun(config, ppo, state, config.run_labels(), int(meta["updates"]))
