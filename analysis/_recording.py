@@ -21,7 +21,15 @@ import xarray as xr
 from neuroethology.data import arena_of  # the one reader of the arena attrs
 from neuroethology.data.model import as_recording  # data's validator, dims normalised first
 
-__all__ = ["Track", "as_recording", "select_track", "arena_of", "split_individuals", "contiguous_runs"]
+__all__ = [
+    "Track",
+    "as_recording",
+    "select_track",
+    "arena_of",
+    "split_individuals",
+    "contiguous_runs",
+    "time_series",
+]
 
 
 def _source(rec: xr.Dataset) -> str:
@@ -71,6 +79,20 @@ class Track(NamedTuple):
     def coords(self) -> dict[str, Any]:
         """Scalar coordinates naming the track, attached to every result."""
         return {"individual": self.individual, "keypoint": self.keypoint}
+
+
+def time_series(
+    values, track: Track, name: str, units: str, long_name: str, space: bool = False
+) -> xr.DataArray:
+    """A result along the track's ``time`` (and ``space`` = x, y when ``space``), named, with its units and
+    the track's coordinates."""
+    dims = ("time", "space") if space else ("time",)
+    coords = {"time": track.time, **track.coords()}
+    if space:
+        coords["space"] = ["x", "y"]
+    return xr.DataArray(
+        values, dims=dims, coords=coords, name=name, attrs={"units": units, "long_name": long_name}
+    )
 
 
 def contiguous_runs(valid: np.ndarray, *labels: np.ndarray | None) -> np.ndarray:

@@ -13,7 +13,7 @@ import numpy as np
 import xarray as xr
 from movement.kinematics import compute_time_derivative
 
-from ._recording import Track, select_track
+from ._recording import Track, select_track, time_series
 
 __all__ = [
     "compute_velocity",
@@ -69,26 +69,16 @@ def _velocity(track: Track) -> np.ndarray:
     return _derivative(track.xy, track.time, track.run)
 
 
-def _result(values, track: Track, name: str, units: str, long_name: str, space: bool = False) -> xr.DataArray:
-    dims = ("time", "space") if space else ("time",)
-    coords = {"time": track.time, **track.coords()}
-    if space:
-        coords["space"] = ["x", "y"]
-    return xr.DataArray(
-        values, dims=dims, coords=coords, name=name, attrs={"units": units, "long_name": long_name}
-    )
-
-
 def compute_velocity(rec: xr.Dataset, *, individual=None, keypoint=None) -> xr.DataArray:
     """Velocity ``(time, space)``, m/s, by central differences within contiguous runs (movement)."""
     track = select_track(rec, individual=individual, keypoint=keypoint, caller="compute_velocity")
-    return _result(_velocity(track), track, "velocity", "m/s", "velocity", space=True)
+    return time_series(_velocity(track), track, "velocity", "m/s", "velocity", space=True)
 
 
 def compute_speed(rec: xr.Dataset, *, individual=None, keypoint=None) -> xr.DataArray:
     """Speed ``(time,)``, m/s: the norm of :func:`compute_velocity` (NaN outside tracked runs)."""
     track = select_track(rec, individual=individual, keypoint=keypoint, caller="compute_speed")
-    return _result(np.linalg.norm(_velocity(track), axis=1), track, "speed", "m/s", "speed")
+    return time_series(np.linalg.norm(_velocity(track), axis=1), track, "speed", "m/s", "speed")
 
 
 def compute_acceleration(rec: xr.Dataset, *, individual=None, keypoint=None) -> xr.DataArray:
@@ -97,7 +87,7 @@ def compute_acceleration(rec: xr.Dataset, *, individual=None, keypoint=None) -> 
     the acceleration magnitude."""
     track = select_track(rec, individual=individual, keypoint=keypoint, caller="compute_acceleration")
     acc = _derivative(_velocity(track), track.time, track.run)
-    return _result(acc, track, "acceleration", "m/s^2", "acceleration", space=True)
+    return time_series(acc, track, "acceleration", "m/s^2", "acceleration", space=True)
 
 
 # Speeds below this count as stationary whatever min_speed is: the round-off of differencing a
@@ -130,7 +120,7 @@ def compute_heading(
     min_speed = _check_min_speed(min_speed, "compute_heading")
     track = select_track(rec, individual=individual, keypoint=keypoint, caller="compute_heading")
     heading, _ = _heading(track, min_speed)
-    return _result(heading, track, "heading", "rad", "direction of motion")
+    return time_series(heading, track, "heading", "rad", "direction of motion")
 
 
 def _angular_velocity(track: Track, min_speed: float) -> tuple[np.ndarray, np.ndarray]:
@@ -163,7 +153,9 @@ def compute_angular_velocity(
     min_speed = _check_min_speed(min_speed, "compute_angular_velocity")
     track = select_track(rec, individual=individual, keypoint=keypoint, caller="compute_angular_velocity")
     omega, _ = _angular_velocity(track, min_speed)
-    return _result(omega, track, "angular_velocity", "rad/s", "angular velocity of the direction of motion")
+    return time_series(
+        omega, track, "angular_velocity", "rad/s", "angular velocity of the direction of motion"
+    )
 
 
 def compute_curvature(
@@ -176,4 +168,4 @@ def compute_curvature(
     omega, speed = _angular_velocity(track, min_speed)
     with np.errstate(divide="ignore", invalid="ignore"):
         kappa = omega / speed
-    return _result(kappa, track, "curvature", "1/m", "signed curvature of the path")
+    return time_series(kappa, track, "curvature", "1/m", "signed curvature of the path")

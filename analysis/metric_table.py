@@ -160,6 +160,8 @@ def _needs_vars(*names):
 _NEEDS_PLATFORM = _needs_attrs("platform_x", "platform_y", "platform_radius")  # water maze
 _NEEDS_SOURCE = _needs_attrs("source_x", "source_y", "success_radius")  # odour source
 _NEEDS_WIND = _needs_vars("wind_direction")  # plume
+_TRIAL_VARIABLES = ("trial", "choice", "reward")  # choice tasks
+_NEEDS_TRIALS = _needs_vars(*_TRIAL_VARIABLES)
 
 
 def _episode_times(rec, per_episode: xr.DataArray) -> Samples:
@@ -381,7 +383,7 @@ def _foraging_and_choice_metrics() -> list[Metric]:
             "1",
             "distribution",
             lambda r, s: _trial_values(r, "correct"),
-            _needs_vars("trial", "choice", "reward", "correct"),
+            _needs_vars(*_TRIAL_VARIABLES, "correct"),
         ),
         Metric(
             "win_stay",
@@ -389,7 +391,7 @@ def _foraging_and_choice_metrics() -> list[Metric]:
             "1",
             "distribution",
             lambda r, s: _wsls(r, "win_stay"),
-            _needs_vars("trial", "choice", "reward"),
+            _NEEDS_TRIALS,
         ),
         Metric(
             "lose_shift",
@@ -397,7 +399,7 @@ def _foraging_and_choice_metrics() -> list[Metric]:
             "1",
             "distribution",
             lambda r, s: _wsls(r, "lose_shift"),
-            _needs_vars("trial", "choice", "reward"),
+            _NEEDS_TRIALS,
         ),
     ]
 

@@ -14,7 +14,7 @@ from __future__ import annotations
 import numpy as np
 import xarray as xr
 
-from ._recording import Track, episodes, select_track, source_of, track_variable
+from ._recording import Track, episodes, select_track, source_of, time_series, track_variable
 from .kinematics import _check_min_speed, _heading, wrap_angle
 
 __all__ = [
@@ -105,13 +105,7 @@ def compute_course_direction(
     min_speed = _check_min_speed(min_speed, "compute_course_direction")
     track = select_track(rec, individual=individual, keypoint=keypoint, caller="compute_course_direction")
     course, _ = _course(track, wind_direction, min_speed, "compute_course_direction")
-    return xr.DataArray(
-        course,
-        dims=("time",),
-        coords={"time": track.time, **track.coords()},
-        name="course_direction",
-        attrs={"units": "rad", "long_name": "course relative to upwind"},
-    )
+    return time_series(course, track, "course_direction", "rad", "course relative to upwind")
 
 
 def classify_casting_surging(

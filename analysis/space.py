@@ -8,7 +8,7 @@ from typing import Any
 import numpy as np
 import xarray as xr
 
-from ._recording import Track, arena_of, arena_size, check_arena, select_track, source_of
+from ._recording import Track, arena_of, arena_size, check_arena, select_track, source_of, time_series
 
 __all__ = ["compute_wall_distance", "compute_thigmotaxis", "wall_distance"]
 
@@ -37,12 +37,8 @@ def compute_wall_distance(
     arena comes from the recording's attrs unless given."""
     track = select_track(rec, individual=individual, keypoint=keypoint, caller="compute_wall_distance")
     arena = _track_arena(track, arena, "compute_wall_distance")
-    return xr.DataArray(
-        wall_distance(track.xy, arena),
-        dims=("time",),
-        coords={"time": track.time, **track.coords()},
-        name="wall_distance",
-        attrs={"units": "m", "long_name": "distance to the nearest wall"},
+    return time_series(
+        wall_distance(track.xy, arena), track, "wall_distance", "m", "distance to the nearest wall"
     )
 
 

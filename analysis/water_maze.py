@@ -71,6 +71,17 @@ def _trials(track: Track) -> Iterator[tuple[int, np.ndarray]]:
         yield int(e), np.flatnonzero(ep == e)
 
 
+def _per_trial(values, eps, track: Track, name: str, units: str, long_name: str, **coords) -> xr.DataArray:
+    """A result per trial ``(episode,)``, named, with its units, any extra ``coords`` and the track's."""
+    return xr.DataArray(
+        values,
+        dims=("episode",),
+        coords={"episode": eps, **coords, **track.coords()},
+        name=name,
+        attrs={"units": units, "long_name": long_name},
+    )
+
+
 def _distance(track: Track, px: float, py: float) -> np.ndarray:
     return np.hypot(track.xy[:, 0] - px, track.xy[:, 1] - py)
 
@@ -95,12 +106,9 @@ def compute_escape_latency(rec: xr.Dataset, *, platform=None, individual=None, k
         eps.append(e)
         found.append(k is not None)
         lat.append(t[k] - t[0] if k is not None else t[-1] - t[0] + 1.0 / track.fps)
-    return xr.DataArray(
-        np.asarray(lat, float),
-        dims=("episode",),
-        coords={"episode": eps, "found": ("episode", np.asarray(found, bool)), **track.coords()},
-        name="escape_latency",
-        attrs={"units": "s", "long_name": "escape latency"},
+    found_coord = ("episode", np.asarray(found, bool))
+    return _per_trial(
+        np.asarray(lat, float), eps, track, "escape_latency", "s", "escape latency", found=found_coord
     )
 
 
@@ -122,12 +130,8 @@ def compute_escape_path_length(
         k = _escape_index(d, idx, r)
         eps.append(e)
         lengths.append(_path_length(track, idx if k is None else idx[: k + 1]))
-    return xr.DataArray(
-        np.asarray(lengths, float),
-        dims=("episode",),
-        coords={"episode": eps, **track.coords()},
-        name="escape_path_length",
-        attrs={"units": "m", "long_name": "path length to escape"},
+    return _per_trial(
+        np.asarray(lengths, float), eps, track, "escape_path_length", "m", "path length to escape"
     )
 
 
@@ -232,10 +236,4 @@ def compute_platform_crossings(
         steps = idx[:-1]  # step i joins sample i and i + 1; both must be in the trial
         steps = steps[ep[steps + 1] == e]
         counts.append(int(entry[steps].sum()))
-    return xr.DataArray(
-        np.asarray(counts, int),
-        dims=("episode",),
-        coords={"episode": eps, **track.coords()},
-        name="platform_crossings",
-        attrs={"units": "1", "long_name": "platform crossings"},
-    )
+    return _per_trial(np.asarray(counts, int), eps, track, "platform_crossings", "1", "platform crossings")
