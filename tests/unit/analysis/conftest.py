@@ -102,3 +102,16 @@ def ou_track(rng, n, *, dt=0.02, tau_v=0.7, sigma_v=0.1, tau_w=0.3, sigma_w=2.0,
     speed = np.abs(v)
     step = np.column_stack([np.cos(heading), np.sin(heading)]) * (speed * dt)[:, None]
     return np.asarray(start) + np.cumsum(step, axis=0)
+
+
+def unit_square_path(samples_per_side, *, closed=False):
+    """The unit square walked anticlockwise from the origin, ``samples_per_side`` samples per side, the
+    origin repeated at the end when ``closed``; ``(n, 2)`` positions in metres."""
+    side = np.linspace(0, 1, samples_per_side + 1)[:-1]
+    sides = [
+        np.column_stack([side, 0 * side]),
+        np.column_stack([1 + 0 * side, side]),
+        np.column_stack([1 - side, 1 + 0 * side]),
+        np.column_stack([0 * side, 1 - side]),
+    ]
+    return np.vstack([*sides, [[0.0, 0.0]]] if closed else sides)

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import numpy as np
 import pytest
+from conftest import unit_square_path
 
 from neuroethology import analysis as na
 
@@ -62,16 +63,7 @@ def test_sinuosity_of_correlated_random_walk(make_recording, rng):
 
 
 def test_straightness_of_a_square_loop_and_a_zigzag(make_recording):
-    side = np.linspace(0, 1, 101)[:-1]
-    square = np.vstack(
-        [
-            np.column_stack([side, 0 * side]),
-            np.column_stack([1 + 0 * side, side]),
-            np.column_stack([1 - side, 1 + 0 * side]),
-            np.column_stack([0 * side, 1 - side]),
-            [[0.0, 0.0]],
-        ]
-    )
+    square = unit_square_path(100, closed=True)
     assert float(na.compute_straightness(make_recording(square, fps=50.0))[0]) == pytest.approx(
         0.0, abs=1e-12
     )

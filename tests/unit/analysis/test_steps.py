@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import numpy as np
 import pytest
+from conftest import unit_square_path
 
 from neuroethology import analysis as na
 
@@ -58,15 +59,7 @@ def test_fit_errors(rng):
 
 
 def test_step_lengths_of_a_square_path(make_recording):
-    side = np.linspace(0, 1, 201)[:-1]
-    square = np.vstack(
-        [
-            np.column_stack([side, 0 * side]),
-            np.column_stack([1 + 0 * side, side]),
-            np.column_stack([1 - side, 1 + 0 * side]),
-            np.column_stack([0 * side, 1 - side]),
-        ]
-    )
+    square = unit_square_path(200)
     steps = na.compute_step_lengths(make_recording(square, fps=50.0), resolution=0.01)
     assert steps.dims == ("step",) and steps.attrs["units"] == "m"
     np.testing.assert_allclose(steps.values[:3], 1.0, atol=0.011)  # three full sides, then the cut last one
