@@ -1,11 +1,14 @@
 """What a format reader hands to :func:`neuroethology.data.load`: arrays in the file's own units, before
 calibration, keypoint selection, gap handling and validation; and what every reader shares (the format
-names, the error naming the file, the guard that turns any reader failure into that error)."""
+names, the error naming the file, the guard that turns any reader failure into that error); and the
+rename-into-place the writers share."""
 
 from __future__ import annotations
 
 import contextlib
-from collections.abc import Iterator
+import os
+import tempfile
+from collections.abc import Callable, Iterator
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
@@ -121,3 +124,17 @@ def raw_from_movement(mds: xr.Dataset, software: str) -> RawTracks:
         space_unit="pixels",
         source_software=software,
     )
+
+
+def write_atomically(path: Path, suffix: str, write: Callable[[str], None]) -> None:
+    """Call ``write(tmp)`` on a fresh temporary file beside ``path`` (named ``.<name>.<random><suffix>``),
+    then rename it over ``path``, so an interrupted write never leaves a broken file; on any failure the
+    temporary is removed and the error re-raised."""
+    fd, tmp = tempfile.mkstemp(dir=path.parent, prefix=f".{path.name}.", suffix=suffix)
+    os.close(fd)
+    try:
+        write(tmp)
+        os.replace(tmp, path)
+    except BaseException:
+        Path(tmp).unlink(missing_ok=True)
+        raise

@@ -14,8 +14,7 @@ from typing import Any
 import xarray as xr
 
 from . import formats
-from ._raw import RawTracks
-from ._writing import write_atomically
+from ._raw import RawTracks, write_atomically
 from .model import validate
 from .nwb import read_nwb
 from .pipeline import LoadOptions, process

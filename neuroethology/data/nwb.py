@@ -24,8 +24,7 @@ from typing import Any, NamedTuple
 import numpy as np
 import xarray as xr
 
-from ._raw import FORMATS, RawTracks, file_error, reading
-from ._writing import write_atomically
+from ._raw import FORMATS, RawTracks, file_error, reading, write_atomically
 from .model import validate
 from .schema import CONFIDENCE_DIMS, POSITION_DIMS, jsonable, singular_dims
 
