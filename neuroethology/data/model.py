@@ -92,23 +92,9 @@ def _names(names: Sequence[Any] | None, n: int, default: Sequence[str], label: s
     return names
 
 
-def _build(  # noqa: C901 (one branch per field or format; to be split, issue 16)
-    position: Any,
-    *,
-    time: Any = None,
-    fps: float | None = None,
-    confidence: Any = None,
-    individual_names: Sequence[str] | None = None,
-    keypoint_names: Sequence[str] | None = None,
-    arena: Mapping[str, Any] | None = None,
-    source_software: str = "neuroethology",
-    source_file: str = "",
-    variables: Mapping[str, Any] | None = None,
-    attrs: Mapping[str, Any] | None = None,
-    problems: list[str] | None = None,
-) -> xr.Dataset | None:
-    """Assemble a Recording without the final validation; append problems instead of raising."""
-    problems = [] if problems is None else problems
+def _position_array(position: Any, problems: list[str]) -> np.ndarray | None:
+    """``position`` as float64 ``(time, 2, keypoint, individual)`` (a ``(time, 2)`` track gets one keypoint
+    and one individual), or ``None`` with the problem named."""
     pos = np.asarray(position, dtype=np.float64)
     if pos.ndim == 2:
         pos = pos[:, :, None, None]
@@ -117,19 +103,32 @@ def _build(  # noqa: C901 (one branch per field or format; to be split, issue 16
             f"position must have shape (time, 2) or (time, 2, keypoint, individual), got {np.shape(position)}"
         )
         return None
-    n_time, _, n_kp, n_ind = pos.shape
+    return pos
+
+
+def _checked_fps(fps: Any, problems: list[str]) -> float | None:
+    """``fps`` as a positive finite float, or ``None`` (with the problem named when one was given)."""
+    if fps is None:
+        return None
+    try:
+        fps = float(fps)
+    except (TypeError, ValueError):
+        problems.append(f"fps must be a positive number of frames per second, got {fps!r}")
+        return None
+    if not (math.isfinite(fps) and fps > 0):
+        problems.append(f"fps must be a positive number of frames per second, got {fps!r}")
+        return None
+    return fps
+
+
+def _time_axis(
+    time: Any, fps: Any, n_time: int, problems: list[str]
+) -> tuple[np.ndarray | None, float | None]:
+    """The time axis (``time``, or ``arange(n_time) / fps``) and the nominal frame rate (``fps``, or the
+    median rate of ``time``); ``None`` for what cannot be had, with the problem named."""
     if time is None and fps is None:
         problems.append("no time axis: give time= (seconds, strictly increasing) or fps= (frames per second)")
-    if fps is not None:
-        try:
-            fps = float(fps)
-        except (TypeError, ValueError):
-            problems.append(f"fps must be a positive number of frames per second, got {fps!r}")
-            fps = None
-        else:
-            if not (math.isfinite(fps) and fps > 0):
-                problems.append(f"fps must be a positive number of frames per second, got {fps!r}")
-                fps = None
+    fps = _checked_fps(fps, problems)
     if time is not None:
         t = np.asarray(time, dtype=np.float64).reshape(-1)
         if t.shape[0] != n_time:
@@ -141,42 +140,36 @@ def _build(  # noqa: C901 (one branch per field or format; to be split, issue 16
         t = None
     if fps is None and t is not None:
         fps = _nominal_fps(t)
+    return t, fps
+
+
+def _confidence_array(confidence: Any, shape: tuple[int, int, int], problems: list[str]) -> np.ndarray:
+    """``confidence`` as float64 ``(time, keypoint, individual)`` (a ``(time,)`` score fits a single track);
+    all NaN when absent or of the wrong shape (the problem named)."""
     if confidence is None:
-        conf = np.full((n_time, n_kp, n_ind), np.nan)
-    else:
-        conf = np.asarray(confidence, dtype=np.float64)
-        if conf.ndim == 1 and n_kp == 1 and n_ind == 1:
-            conf = conf[:, None, None]
-        if conf.shape != (n_time, n_kp, n_ind):
-            problems.append(
-                f"confidence must have shape (time, keypoint, individual) = {(n_time, n_kp, n_ind)}, "
-                f"got {np.shape(confidence)}"
-            )
-            conf = np.full((n_time, n_kp, n_ind), np.nan)
-    kp_default = ["centroid"] if n_kp == 1 else [f"keypoint_{i}" for i in range(n_kp)]
-    keypoints = _names(keypoint_names, n_kp, kp_default, "keypoint_names", problems)
-    individuals = _names(
-        individual_names, n_ind, [f"id_{i}" for i in range(n_ind)], "individual_names", problems
-    )
-    if arena is not None:
-        found = arena_problems(arena)
-        problems.extend(found)
-        if found:
-            arena = None
-    if t is None or len(keypoints) != n_kp or len(individuals) != n_ind:
+        return np.full(shape, np.nan)
+    conf = np.asarray(confidence, dtype=np.float64)
+    if conf.ndim == 1 and shape[1:] == (1, 1):
+        conf = conf[:, None, None]
+    if conf.shape != shape:
+        problems.append(
+            f"confidence must have shape (time, keypoint, individual) = {shape}, got {np.shape(confidence)}"
+        )
+        return np.full(shape, np.nan)
+    return conf
+
+
+def _checked_arena(arena: Mapping[str, Any] | None, problems: list[str]) -> Mapping[str, Any] | None:
+    """``arena`` when it is a valid geometry (or ``None``); ``None`` with its problems named otherwise."""
+    if arena is None:
         return None
-    ds = xr.Dataset(
-        {
-            "position": (POSITION_DIMS, pos, {"units": "m"}),
-            "confidence": (CONFIDENCE_DIMS, conf),
-        },
-        coords={
-            "time": ("time", t, {"units": "s"}),
-            "space": ("space", np.array(["x", "y"])),
-            "keypoint": ("keypoint", np.array(keypoints)),
-            "individual": ("individual", np.array(individuals)),
-        },
-    )
+    found = arena_problems(arena)
+    problems.extend(found)
+    return None if found else arena
+
+
+def _add_variables(ds: xr.Dataset, variables: Mapping[str, Any] | None, problems: list[str]) -> None:
+    """Add ``{name: (dims, array[, attrs]) or DataArray}`` to ``ds``, naming those that do not fit."""
     for name, spec in (variables or {}).items():
         try:
             if isinstance(spec, xr.DataArray):
@@ -185,6 +178,19 @@ def _build(  # noqa: C901 (one branch per field or format; to be split, issue 16
                 ds[name] = xr.Variable(*spec)
         except (ValueError, TypeError) as err:
             problems.append(f"variable {name!r} does not fit the recording: {err}")
+
+
+def _set_attrs(
+    ds: xr.Dataset,
+    *,
+    fps: float | None,
+    source_software: str,
+    source_file: str,
+    arena: Mapping[str, Any] | None,
+    attrs: Mapping[str, Any] | None,
+) -> None:
+    """The attrs every Recording carries, then ``attrs`` over them (a ``processing`` list as its JSON); a
+    ``space_unit`` of pixels marks the positions' units too."""
     ds.attrs = {
         "ds_type": "poses",
         "fps": fps if fps is not None else float("nan"),
@@ -201,6 +207,55 @@ def _build(  # noqa: C901 (one branch per field or format; to be split, issue 16
         )
     if ds.attrs.get("space_unit") == "pixels":
         ds["position"].attrs["units"] = "pixels"
+
+
+def _build(
+    position: Any,
+    *,
+    time: Any = None,
+    fps: float | None = None,
+    confidence: Any = None,
+    individual_names: Sequence[str] | None = None,
+    keypoint_names: Sequence[str] | None = None,
+    arena: Mapping[str, Any] | None = None,
+    source_software: str = "neuroethology",
+    source_file: str = "",
+    variables: Mapping[str, Any] | None = None,
+    attrs: Mapping[str, Any] | None = None,
+    problems: list[str] | None = None,
+) -> xr.Dataset | None:
+    """Assemble a Recording without the final validation; append problems instead of raising."""
+    problems = [] if problems is None else problems
+    pos = _position_array(position, problems)
+    if pos is None:
+        return None
+    n_time, _, n_kp, n_ind = pos.shape
+    t, fps = _time_axis(time, fps, n_time, problems)
+    conf = _confidence_array(confidence, (n_time, n_kp, n_ind), problems)
+    kp_default = ["centroid"] if n_kp == 1 else [f"keypoint_{i}" for i in range(n_kp)]
+    keypoints = _names(keypoint_names, n_kp, kp_default, "keypoint_names", problems)
+    individuals = _names(
+        individual_names, n_ind, [f"id_{i}" for i in range(n_ind)], "individual_names", problems
+    )
+    arena = _checked_arena(arena, problems)
+    if t is None or len(keypoints) != n_kp or len(individuals) != n_ind:
+        return None
+    ds = xr.Dataset(
+        {
+            "position": (POSITION_DIMS, pos, {"units": "m"}),
+            "confidence": (CONFIDENCE_DIMS, conf),
+        },
+        coords={
+            "time": ("time", t, {"units": "s"}),
+            "space": ("space", np.array(["x", "y"])),
+            "keypoint": ("keypoint", np.array(keypoints)),
+            "individual": ("individual", np.array(individuals)),
+        },
+    )
+    _add_variables(ds, variables, problems)
+    _set_attrs(
+        ds, fps=fps, source_software=source_software, source_file=source_file, arena=arena, attrs=attrs
+    )
     return ds
 
 
@@ -305,7 +360,7 @@ def time_problems(time: np.ndarray, label: str = "time") -> list[str]:
     return problems
 
 
-def recording_problems(rec: Any, *, strict: bool = True) -> list[str]:  # noqa: C901 (one branch per field or format; to be split, issue 16)
+def recording_problems(rec: Any, *, strict: bool = True) -> list[str]:
     """Every way ``rec`` departs from the Recording data model (empty list when it conforms).
 
     ``strict=False`` checks what functions reading a Recording need (:func:`as_recording`) and allows two
@@ -315,60 +370,75 @@ def recording_problems(rec: Any, *, strict: bool = True) -> list[str]:  # noqa: 
     """
     if not isinstance(rec, xr.Dataset):
         return [f"a Recording is an xarray.Dataset, got {type(rec).__name__}"]
-    problems: list[str] = []
-    plural = sorted(set(rec.dims) & set(SINGULAR_DIMS))
-    if plural:
-        problems.append(
-            f"dims {plural} use movement 0.15's plural names; convert with neuroethology.data.from_movement "
-            "(Recordings use the singular 'keypoint', 'individual')"
-        )
-    if "time" not in rec.coords:
-        problems.append("no time axis: the dataset has no 'time' coordinate (seconds)")
-    else:
-        if rec["time"].dims != ("time",):
-            problems.append(f"the time coordinate must have dims ('time',), got {rec['time'].dims}")
-        problems.extend(time_problems(rec["time"].values))
-    if "position" not in rec:
-        problems.append(
-            f"no 'position' variable (dims {POSITION_DIMS}); found variables {list(rec.data_vars)}"
-        )
-    else:
-        pos = rec["position"]
-        if pos.dims != POSITION_DIMS:
-            problems.append(f"position must have dims {POSITION_DIMS}, got {pos.dims}")
-        elif not np.issubdtype(pos.dtype, np.floating):
-            problems.append(f"position must be floating point, got dtype {pos.dtype}")
-        else:
-            values = pos.values
-            if np.isinf(values).any():
-                problems.append(
-                    f"position has {int(np.isinf(values).sum())} infinite values (use NaN for missing)"
-                )
-            if pos.sizes["space"] != 2 or [str(s) for s in rec["space"].values] != ["x", "y"]:
-                problems.append(f"space must be ['x', 'y'], got {rec['space'].values.tolist()}")
-            tracked = np.isfinite(values).any(axis=(0, 1, 2))
-            for name in rec["individual"].values[~tracked] if strict else []:
-                problems.append(f"individual {str(name)!r} is never tracked: its positions are all NaN")
-    if "confidence" not in rec:
-        problems.append(
-            f"no 'confidence' variable (dims {CONFIDENCE_DIMS}); found variables {list(rec.data_vars)}"
-        )
-    elif rec["confidence"].dims != CONFIDENCE_DIMS:
-        problems.append(f"confidence must have dims {CONFIDENCE_DIMS}, got {rec['confidence'].dims}")
-    else:
-        c = rec["confidence"].values
-        outside = np.isfinite(c) & ((c < 0) | (c > 1))
-        if outside.any():
-            problems.append(f"confidence has {int(outside.sum())} values outside [0, 1] (NaN = no score)")
+    problems = _dim_name_problems(rec) + _time_coord_problems(rec)
+    problems += _position_problems(rec, strict=strict) + _confidence_problems(rec) + _name_problems(rec)
+    if "segment" in rec and "position" in rec and rec["position"].dims == POSITION_DIMS:
+        problems.extend(_segment_problems(rec, strict=strict))
+    problems.extend(_attr_problems(rec.attrs))
+    return problems
+
+
+def _name_problems(rec: xr.Dataset) -> list[str]:
+    problems = []
     for coord in ("keypoint", "individual"):
         if coord in rec.coords:
             names = [str(v) for v in rec[coord].values]
             if len(set(names)) != len(names):
                 problems.append(f"{coord} names must be unique, got {names}")
-    if "segment" in rec and "position" in rec and rec["position"].dims == POSITION_DIMS:
-        problems.extend(_segment_problems(rec, strict=strict))
-    problems.extend(_attr_problems(rec.attrs))
     return problems
+
+
+def _dim_name_problems(rec: xr.Dataset) -> list[str]:
+    plural = sorted(set(rec.dims) & set(SINGULAR_DIMS))
+    if not plural:
+        return []
+    return [
+        f"dims {plural} use movement 0.15's plural names; convert with neuroethology.data.from_movement "
+        "(Recordings use the singular 'keypoint', 'individual')"
+    ]
+
+
+def _time_coord_problems(rec: xr.Dataset) -> list[str]:
+    if "time" not in rec.coords:
+        return ["no time axis: the dataset has no 'time' coordinate (seconds)"]
+    problems = []
+    if rec["time"].dims != ("time",):
+        problems.append(f"the time coordinate must have dims ('time',), got {rec['time'].dims}")
+    return problems + time_problems(rec["time"].values)
+
+
+def _position_problems(rec: xr.Dataset, *, strict: bool) -> list[str]:
+    """Problems of the ``position`` variable: dims, dtype, infinities, the space labels and (``strict``)
+    individuals never tracked."""
+    if "position" not in rec:
+        return [f"no 'position' variable (dims {POSITION_DIMS}); found variables {list(rec.data_vars)}"]
+    pos = rec["position"]
+    if pos.dims != POSITION_DIMS:
+        return [f"position must have dims {POSITION_DIMS}, got {pos.dims}"]
+    if not np.issubdtype(pos.dtype, np.floating):
+        return [f"position must be floating point, got dtype {pos.dtype}"]
+    problems = []
+    values = pos.values
+    if np.isinf(values).any():
+        problems.append(f"position has {int(np.isinf(values).sum())} infinite values (use NaN for missing)")
+    if pos.sizes["space"] != 2 or [str(s) for s in rec["space"].values] != ["x", "y"]:
+        problems.append(f"space must be ['x', 'y'], got {rec['space'].values.tolist()}")
+    tracked = np.isfinite(values).any(axis=(0, 1, 2))
+    for name in rec["individual"].values[~tracked] if strict else []:
+        problems.append(f"individual {str(name)!r} is never tracked: its positions are all NaN")
+    return problems
+
+
+def _confidence_problems(rec: xr.Dataset) -> list[str]:
+    if "confidence" not in rec:
+        return [f"no 'confidence' variable (dims {CONFIDENCE_DIMS}); found variables {list(rec.data_vars)}"]
+    if rec["confidence"].dims != CONFIDENCE_DIMS:
+        return [f"confidence must have dims {CONFIDENCE_DIMS}, got {rec['confidence'].dims}"]
+    c = rec["confidence"].values
+    outside = np.isfinite(c) & ((c < 0) | (c > 1))
+    if outside.any():
+        return [f"confidence has {int(outside.sum())} values outside [0, 1] (NaN = no score)"]
+    return []
 
 
 def _segment_problems(rec: xr.Dataset, *, strict: bool) -> list[str]:
