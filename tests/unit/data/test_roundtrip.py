@@ -4,6 +4,7 @@ dim namings; NWB export read back by load."""
 from __future__ import annotations
 
 import json
+from pathlib import Path
 
 import numpy as np
 import pytest
@@ -27,12 +28,16 @@ def assert_same_recording(a: xr.Dataset, b: xr.Dataset) -> None:
         assert type(b.attrs[key]) is type(value), (key, type(value), type(b.attrs[key]))
 
 
+def load_write_load(sample, write) -> tuple[xr.Dataset, Path, xr.Dataset]:
+    """The sample loaded, the file ``write(recording)`` wrote, and that file loaded."""
+    first = nd.load(sample.path, **sample.options)
+    written = write(first)
+    return first, written, nd.load(written)
+
+
 @pytest.mark.parametrize("name", FORMATS)
 def test_load_save_load_is_lossless(sample_files, tmp_path, name):
-    sample = sample_files[name]
-    first = nd.load(sample.path, **sample.options)
-    written = nd.save(first, tmp_path / "copy.nc")
-    second = nd.load(written)
+    first, _, second = load_write_load(sample_files[name], lambda rec: nd.save(rec, tmp_path / "copy.nc"))
     assert_same_recording(first, second)
     assert second.attrs["source_file"] == first.attrs["source_file"]  # provenance: the original file
 
@@ -128,10 +133,7 @@ def test_from_movement_reads_movement_loader_output(sample_files):
 
 @pytest.mark.parametrize("name", FORMATS)
 def test_nwb_export_round_trips_through_load(sample_files, tmp_path, name):
-    sample = sample_files[name]
-    rec = nd.load(sample.path, **sample.options)
-    path = nd.to_nwb(rec, tmp_path / "export.nwb")
-    back = nd.load(path)
+    rec, path, back = load_write_load(sample_files[name], lambda r: nd.to_nwb(r, tmp_path / "export.nwb"))
     assert back.attrs["source_file"] == str(path)
     back.attrs["source_file"] = rec.attrs["source_file"]
     assert_same_recording(rec, back)
