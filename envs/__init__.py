@@ -32,6 +32,11 @@ from .patch_foraging import (
     mvt_optimum,
 )
 from .rollout import Rollout, rollout
+from .spatial_patch_foraging import (
+    SpatialPatchForaging,
+    SpatialPatchForagingParams,
+    SpatialPatchForagingState,
+)
 from .t_maze import TMaze, TMazeParams, TMazeState
 from .water_maze import WaterMaze, WaterMazeParams, WaterMazeState
 
@@ -53,6 +58,9 @@ __all__ = [
     "PatchForaging",
     "PatchForagingParams",
     "PatchForagingState",
+    "SpatialPatchForaging",
+    "SpatialPatchForagingParams",
+    "SpatialPatchForagingState",
     "long_run_reward_rate",
     "mvt_optimum",
     "Rollout",

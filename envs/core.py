@@ -570,22 +570,35 @@ _REGISTRY: dict[str, type[NeuroEnv]] = {}
 def env_for_mode(env_cls: type[NeuroEnv], overrides: Mapping[str, Any]) -> tuple[type[NeuroEnv], dict]:
     """The environment class that ``overrides`` ask for, and the overrides it takes.
 
-    Without a ``mode`` override, or for an environment without :attr:`NeuroEnv.mode_ids`, that is
-    ``env_cls`` with ``overrides`` unchanged. Otherwise ``mode`` is popped and names the registered
-    environment that is now that task; parameters that only another of those tasks has are dropped, as the
-    one environment with modes ignored them (a run's resolved config lists every parameter of every mode).
+    For an environment without :attr:`NeuroEnv.mode_ids`, that is ``env_cls`` with ``overrides`` unchanged.
+    Otherwise a ``mode`` override is popped and names the registered environment that is now that task;
+    parameters that only another of those tasks has are dropped, as the one environment with modes ignored
+    them (a run's resolved config lists every parameter of every mode). Without ``mode``, such a parameter
+    is refused with the ``mode`` (and id) that has it.
     """
     overrides = dict(overrides)
-    if not env_cls.mode_ids or "mode" not in overrides:
+    if not env_cls.mode_ids:
         return env_cls, overrides
-    mode = overrides.pop("mode")
+    owner = {}  # parameter -> the first mode whose environment has it
+    for m, i in reversed(list(env_cls.mode_ids.items())):
+        owner.update(dict.fromkeys(_field_names(_REGISTRY[i].params_type), m))
+    mode = overrides.pop("mode", None)
+    if mode is None:
+        own = set(_field_names(env_cls.params_type))
+        problems = [
+            f"{k} needs mode={owner[k]!r} ({env_cls.mode_ids[owner[k]]})"
+            for k in overrides
+            if k in owner and k not in own
+        ]
+        if problems:
+            raise ParamsError(env_cls.env_id(), problems)
+        return env_cls, overrides
     allowed = tuple(env_cls.mode_ids)
     if not isinstance(mode, str) or mode not in allowed:
         raise ParamsError(env_cls.env_id(), [f"mode must be one of {allowed}, got {mode!r}"])
     target = _REGISTRY[env_cls.mode_ids[mode]]
     own = set(_field_names(target.params_type))
-    others = {name for i in env_cls.mode_ids.values() for name in _field_names(_REGISTRY[i].params_type)}
-    return target, {k: v for k, v in overrides.items() if k in own or k not in others}
+    return target, {k: v for k, v in overrides.items() if k in own or k not in owner}
 
 
 def _gymnasium_entry(

@@ -1,7 +1,12 @@
-"""The Marginal Value Theorem (Charnov 1976, Theor. Popul. Biol. 9:129), exactly for PatchForaging's
-discrete-time dynamics: the optimal residence time, the long-run reward rate of any residence, the level at
-which a patch is reached. NumPy on concrete params (the functions read the params' values); see
-:mod:`neuroethology.envs.patch_foraging` for the task."""
+"""The Marginal Value Theorem (Charnov 1976, Theor. Popul. Biol. 9:129), exactly for the discrete-time
+dynamics of the patch tasks (PatchForaging-v0 and SpatialPatchForaging-v0): the optimal residence time, the
+long-run reward rate of any residence, the level at which a patch is reached. NumPy on concrete params (the
+functions read the params' values); see :mod:`neuroethology.envs.patch_task` for the patches.
+
+The tasks differ in two facts, which their params supply: how many steps a travel costs on average
+(``params.mean_travel_steps()``: a drawn delay, :func:`mean_drawn_travel_steps`, or a walk,
+:func:`walking_travel_steps`) and the level at which patches are found (``params.arrival_level(n)``: fresh,
+or the stationary level of a ring tour, :func:`ring_arrival_level`); ``params.fresh_patches`` says which."""
 
 from __future__ import annotations
 
@@ -15,6 +20,8 @@ from .rendering import COLOURS, Canvas
 
 if TYPE_CHECKING:
     from .patch_foraging import PatchForagingParams
+    from .patch_task import PatchParams
+    from .spatial_patch_foraging import SpatialPatchForagingParams
 
 __all__ = [
     "MVTOptimum",
@@ -22,9 +29,12 @@ __all__ = [
     "arrival_level",
     "draw_charnov_diagram",
     "long_run_reward_rate",
+    "mean_drawn_travel_steps",
     "mean_travel_steps",
     "mvt_optimum",
+    "ring_arrival_level",
     "spatial_travel_time",
+    "walking_travel_steps",
 ]
 
 # Travel durations are rounded up to whole steps, less this fraction of a step (float rounding of X / dt).
@@ -33,12 +43,12 @@ _U21 = 2**21  # the uniform draws of `uniform21` are k / 2^21, k = 0 .. 2^21 - 1
 
 
 class MVTOptimum(NamedTuple):
-    """The MVT optimum of a PatchForaging task.
+    """The MVT optimum of a patch task (PatchForaging-v0 or SpatialPatchForaging-v0).
 
     ``residence_time`` (s) = ``residence_steps * dt`` harvest time per patch and ``reward_rate`` (rewards/s)
     the long-run rate it earns: the exact maximum over whole numbers of harvest steps for the discrete-time
     dynamics. ``travel_time`` (s) is the mean travel as the dynamics implement it (whole steps, the leave
-    step included); ``arrival_level`` the resource level patches are found at (1 in discrete mode).
+    step included); ``arrival_level`` the resource level patches are found at (1 in PatchForaging-v0).
     ``continuous_residence_time`` and ``continuous_reward_rate`` are Charnov's continuous-time answer for
     fresh patches and the nominal mean travel time (the discrete optimum's limit as ``dt -> 0``).
     """
@@ -52,7 +62,7 @@ class MVTOptimum(NamedTuple):
     continuous_reward_rate: float
 
 
-def _concrete(params: PatchForagingParams, name: str) -> float:
+def _concrete(params: PatchParams, name: str) -> float:
     return float(np.asarray(getattr(params, name)))
 
 
@@ -60,34 +70,40 @@ def _travel_steps_np(x_seconds: np.ndarray, dt: float) -> np.ndarray:
     return np.maximum(1, np.ceil(x_seconds / dt - STEP_TOLERANCE))
 
 
-def spatial_travel_time(params: PatchForagingParams) -> float:
+def spatial_travel_time(params: SpatialPatchForagingParams) -> float:
     """Seconds to walk, at ``max_speed`` in a straight line, between the edges of neighbouring patches."""
     n = int(params.n_patches)
     if n < 2:
-        raise ValueError(f"PatchForaging: spatial travel needs at least 2 patches, got n_patches={n}")
+        raise ValueError(f"SpatialPatchForaging: travel needs at least 2 patches, got n_patches={n}")
     gap = 2 * _concrete(params, "patch_ring_radius") * math.sin(math.pi / n) - 2 * _concrete(
         params, "patch_radius"
     )
     return max(gap, 0.0) / _concrete(params, "max_speed")
 
 
-def mean_travel_steps(params: PatchForagingParams) -> float:
-    """Expected number of steps one leave costs (the leave step included), exactly as the env draws it.
+def mean_travel_steps(params: PatchParams) -> float:
+    """Expected number of steps one leave costs (the leave step included), exactly as the env makes it:
+    ``params.mean_travel_steps()``, :func:`mean_drawn_travel_steps` (PatchForaging-v0) or
+    :func:`walking_travel_steps` (SpatialPatchForaging-v0)."""
+    return params.mean_travel_steps()
 
-    Discrete mode: ``max(1, ceil(X / dt - 1e-3))`` averaged over the ``2^21`` equally likely uniform draws
-    ``u = k / 2^21`` the env turns into the travel time ``X`` (so the mean is exact for the implemented
-    sampler, not only for the continuous distribution). Spatial mode: the straight walk between neighbouring
-    patch edges at ``max_speed`` (:func:`spatial_travel_time`), in whole steps.
-    """
-    dt = _concrete(params, "dt")
-    if params.mode == "spatial":
-        return float(_travel_steps_np(np.array(spatial_travel_time(params)), dt))
+
+def mean_drawn_travel_steps(params: PatchForagingParams) -> float:
+    """PatchForaging-v0: ``max(1, ceil(X / dt - 1e-3))`` averaged over the ``2^21`` equally likely uniform
+    draws ``u = k / 2^21`` the env turns into the travel time ``X`` (so the mean is exact for the implemented
+    sampler, not only for the continuous distribution)."""
     return _mean_discrete_travel_steps(
         params.travel_distribution,
         _concrete(params, "travel_time"),
         _concrete(params, "travel_time_range"),
-        dt,
+        _concrete(params, "dt"),
     )
+
+
+def walking_travel_steps(params: SpatialPatchForagingParams) -> float:
+    """SpatialPatchForaging-v0: the straight walk between neighbouring patch edges at ``max_speed``
+    (:func:`spatial_travel_time`), in whole steps."""
+    return float(_travel_steps_np(np.array(spatial_travel_time(params)), _concrete(params, "dt")))
 
 
 @functools.lru_cache(maxsize=64)
@@ -99,21 +115,25 @@ def _mean_discrete_travel_steps(distribution: str, mean: float, width: float, dt
     return float(np.mean(_travel_steps_np(x, dt)))
 
 
-def _gain(params: PatchForagingParams, steps: np.ndarray) -> np.ndarray:
+def _gain(params: PatchParams, steps: np.ndarray) -> np.ndarray:
     """Expected reward of ``steps`` harvest steps in a fresh patch (units)."""
     tau, dt = _concrete(params, "depletion_tau"), _concrete(params, "dt")
     return _concrete(params, "initial_rate") * tau * -np.expm1(-np.asarray(steps, float) * dt / tau)
 
 
-def arrival_level(params: PatchForagingParams, residence_steps: int | np.ndarray) -> np.ndarray:
+def arrival_level(params: PatchParams, residence_steps: int | np.ndarray) -> np.ndarray:
     """Resource level at which a patch is found when every patch is harvested ``residence_steps`` steps per
-    visit: 1 in discrete mode (fresh patches). Spatial mode, touring the ring of patches in order with
-    :func:`mean_travel_steps` steps per walk: a patch is away ``A = n_patches (n + m) - n`` steps per tour,
-    so the stationary level solves ``rho = 1 - (1 - rho d^n) c^A`` (``d = exp(-dt / depletion_tau)``,
-    ``c = exp(-dt / replenish_tau)``): ``rho = (1 - c^A) / (1 - d^n c^A)``."""
+    visit: ``params.arrival_level(residence_steps)``, 1 in PatchForaging-v0 (fresh patches) and
+    :func:`ring_arrival_level` in SpatialPatchForaging-v0."""
+    return params.arrival_level(residence_steps)
+
+
+def ring_arrival_level(params: SpatialPatchForagingParams, residence_steps: int | np.ndarray) -> np.ndarray:
+    """SpatialPatchForaging-v0, touring the ring of patches in order with :func:`mean_travel_steps` steps per
+    walk: a patch is away ``A = n_patches (n + m) - n`` steps per tour, so the stationary level solves
+    ``rho = 1 - (1 - rho d^n) c^A`` (``d = exp(-dt / depletion_tau)``, ``c = exp(-dt / replenish_tau)``):
+    ``rho = (1 - c^A) / (1 - d^n c^A)``."""
     n = np.asarray(residence_steps, float)
-    if params.mode != "spatial":
-        return np.ones_like(n)
     away = int(params.n_patches) * (n + mean_travel_steps(params)) - n
     dt = _concrete(params, "dt")
     d, c = (
@@ -123,12 +143,12 @@ def arrival_level(params: PatchForagingParams, residence_steps: int | np.ndarray
     return -np.expm1(away * np.log(c)) / (1.0 - d**n * c**away)
 
 
-def long_run_reward_rate(params: PatchForagingParams, residence_steps: int | np.ndarray) -> np.ndarray:
+def long_run_reward_rate(params: PatchParams, residence_steps: int | np.ndarray) -> np.ndarray:
     """Long-run reward rate (rewards/s) of leaving every patch after ``residence_steps`` harvest steps.
 
     By the renewal-reward theorem it is the expected reward of one patch cycle over its expected duration,
     ``rho G(n dt) / ((n + m) dt)`` with ``m`` = :func:`mean_travel_steps` and ``rho`` = :func:`arrival_level`
-    (1 in discrete mode). In spatial mode this is the rate of the stationary ring tour (see
+    (1 in PatchForaging-v0). In SpatialPatchForaging-v0 this is the rate of the stationary ring tour (see
     :func:`mvt_optimum`).
     """
     n = np.asarray(residence_steps, float)
@@ -148,20 +168,20 @@ def _lambert_residence(a: float) -> float:
     return float(np.real(-lambertw(-np.exp(-a), k=-1)) - a)
 
 
-def mvt_optimum(params: PatchForagingParams) -> MVTOptimum:
+def mvt_optimum(params: PatchParams) -> MVTOptimum:
     """The Marginal Value Theorem optimum (Charnov 1976) for concrete ``params``.
 
-    Discrete mode: with ``m`` = :func:`mean_travel_steps` the long-run rate of ``n`` harvest steps per patch
-    is ``f(n) = G(n dt) / ((n + m) dt)``, ``G(n dt) = initial_rate tau (1 - exp(-n dt / tau))`` (exactly the
-    sum of the per-step expected rewards). ``f`` is unimodal in real ``n`` (a concave gain over an affine
-    time), with its real maximum at ``x* = tau y / dt``, ``y = -W_{-1}(-exp(-a)) - a``,
+    PatchForaging-v0 (fresh patches): with ``m`` = :func:`mean_travel_steps` the long-run rate of ``n``
+    harvest steps per patch is ``f(n) = G(n dt) / ((n + m) dt)``, ``G(n dt) = initial_rate tau (1 - exp(-n dt
+    / tau))`` (exactly the sum of the per-step expected rewards). ``f`` is unimodal in real ``n`` (a concave
+    gain over an affine time), with its real maximum at ``x* = tau y / dt``, ``y = -W_{-1}(-exp(-a)) - a``,
     ``a = 1 + m dt / tau`` (Lambert W); the integer optimum is one of the whole numbers next to ``x*``,
-    checked directly. Equivalently: keep harvesting while the reward expected over the next step, per
-    second, is at least the optimal long-run rate (the MVT's leaving rule).
+    checked directly. Equivalently: keep harvesting while the reward expected over the next step, per second,
+    is at least the optimal long-run rate (the MVT's leaving rule).
 
-    Spatial mode: patches replenish, so the patch found on arrival depends on how the others were used and
-    the MVT's leaving rule is no longer exactly optimal. The optimum given is that of the ring tour: visit
-    the patches in ring order, walk between neighbouring patch edges in a straight line at ``max_speed``
+    SpatialPatchForaging-v0: patches replenish, so the patch found on arrival depends on how the others were
+    used and the MVT's leaving rule is no longer exactly optimal. The optimum given is that of the ring tour:
+    visit the patches in ring order, walk between neighbouring patch edges in a straight line at ``max_speed``
     (:func:`spatial_travel_time`, in whole steps), harvest ``n`` steps in each, with every patch at its
     stationary arrival level (:func:`arrival_level`); ``n`` maximises :func:`long_run_reward_rate` by direct
     search. With fast replenishment (``replenish_tau -> 0``) it is the fresh-patch MVT; acceleration and
@@ -169,15 +189,14 @@ def mvt_optimum(params: PatchForagingParams) -> MVTOptimum:
     """
     dt, tau = _concrete(params, "dt"), _concrete(params, "depletion_tau")
     m = mean_travel_steps(params)
-    if params.mode == "spatial":
-        candidates = np.arange(0, int(math.ceil(30 * tau / dt)) + 2)
-    else:
+    if params.fresh_patches:
         x_star = _lambert_residence(1.0 + m * dt / tau) * tau / dt
         candidates = np.arange(max(0, int(math.floor(x_star)) - 2), int(math.ceil(x_star)) + 3)
+    else:
+        candidates = np.arange(0, int(math.ceil(30 * tau / dt)) + 2)
     rates = long_run_reward_rate(params, candidates)
     best = int(candidates[int(np.argmax(rates))])
-    nominal = spatial_travel_time(params) if params.mode == "spatial" else _concrete(params, "travel_time")
-    y = _lambert_residence(1.0 + nominal / tau)
+    y = _lambert_residence(1.0 + params.nominal_travel_time() / tau)
     return MVTOptimum(
         residence_time=round(best * dt, 12),
         reward_rate=float(np.max(rates)),

@@ -144,13 +144,13 @@ def open_field_bare_kernel(params, batch: int, num_steps: int):
 
 
 def patch_foraging_bare_kernel(params, batch: int, num_steps: int):
-    """PatchForaging's discrete-mode arithmetic on flat arrays: the stay/leave actions that :func:`env_kernel`
+    """PatchForaging-v0's arithmetic on flat arrays: the stay/leave actions that :func:`env_kernel`
     draws (same keys, same values), two uniforms per environment and step (reward and travel-time draws),
     exponential depletion, Bernoulli or expected rewards, travel rounded up to whole steps, arrival in a
     fresh patch and the time limit; the checksum adds the same five observation values and the reward. No
-    env API, no state dataclasses, no per-environment keys. Discrete mode only (the registered default)."""
-    if params.mode != "discrete":
-        raise ValueError(f"patch_foraging_bare_kernel: discrete mode only, got mode={params.mode!r}")
+    env API, no state dataclasses, no per-environment keys."""
+    if not isinstance(params, ne.PatchForagingParams):
+        raise ValueError(f"patch_foraging_bare_kernel: PatchForaging-v0 only, got {type(params).__name__}")
     dt, decay, step_yield = params.dt, params.step_decay, params.step_yield
     size, bernoulli = params.reward_size, params.reward_noise == "bernoulli"
     mean, width, distribution = params.travel_time, params.travel_time_range, params.travel_distribution

@@ -1,17 +1,17 @@
-"""Patch-leaving reference policies for PatchForaging: the Marginal Value Theorem forager and a forager that
-stays a fixed time in every patch.
+"""Patch-leaving reference policies for PatchForaging-v0 and SpatialPatchForaging-v0: the Marginal Value
+Theorem forager and a forager that stays a fixed time in every patch.
 
 Both read the environment state (the current patch's resource level, the harvest time so far): they are
 models of an animal that knows its environment, the benchmark learning agents and animals are held against.
 The leaving thresholds are computed once, on the host, from concrete params at construction (so ``act``
 runs inside ``jit`` where the params are traced).
 
-Discrete mode: action 0 (stay) until the rule says leave, then 1; during travel the action is ignored (0).
+PatchForaging-v0: action 0 (stay) until the rule says leave, then 1; during travel the action is ignored (0).
 
-Spatial mode: the forager walks to a target patch (turn towards its centre, run at ``max_speed`` when facing
-it, brake to stop at the centre), harvests there until the rule says leave, then targets the next patch on
-the ring (index + 1): with evenly spaced patches that is a nearest neighbour, the walk
-:func:`neuroethology.envs.patch_foraging.mvt_optimum` assumes. It starts by walking to the nearest patch.
+SpatialPatchForaging-v0: the forager walks to a target patch (turn towards its centre, run at ``max_speed``
+when facing it, brake to stop at the centre), harvests there until the rule says leave, then targets the next
+patch on the ring (index + 1): with evenly spaced patches that is a nearest neighbour, the walk
+:func:`neuroethology.envs.patch_mvt.mvt_optimum` assumes. It starts by walking to the nearest patch.
 """
 
 from __future__ import annotations
@@ -22,36 +22,33 @@ import jax
 import jax.numpy as jnp
 
 from .. import geometry as geo
-from ..patch_foraging import PatchForagingParams, PatchForagingState, mvt_optimum
+from ..patch_mvt import mvt_optimum
+from ..patch_task import PatchParams, PatchState
+from ..spatial_patch_foraging import SpatialPatchForagingParams
 
 __all__ = ["FixedResidencePolicy", "MVTPolicy", "PatchPolicyCarry"]
 
 
 class PatchPolicyCarry(NamedTuple):
-    target: jax.Array  # () int32 patch the forager walks to or harvests (spatial mode; 0 in discrete mode)
+    target: jax.Array  # () int32 patch the forager walks to or harvests (spatial task; 0 in PatchForaging-v0)
 
 
-def _current_level(env_state: PatchForagingState, env_params: PatchForagingParams) -> jax.Array:
-    """Resource level of the patch the animal is in (0 outside a patch)."""
-    if env_params.mode == "discrete":
-        return jnp.where(env_state.travel_left > 0, 0.0, env_state.level)
-    here = jnp.arange(env_params.n_patches) == env_state.patch
-    return jnp.sum(jnp.where(here, env_state.levels, 0.0))
+def _walks(env_params: PatchParams) -> bool:
+    """Whether the task is SpatialPatchForaging-v0 (the forager walks between patches)."""
+    return isinstance(env_params, SpatialPatchForagingParams)
 
 
 class _PatchLeavingPolicy:
     """Shared stay/leave and walking logic; subclasses define :meth:`should_leave`."""
 
-    def __init__(self, params: PatchForagingParams) -> None:
-        self.mode = params.mode
+    def __init__(self, params: PatchParams) -> None:
+        self.walks = _walks(params)
 
-    def should_leave(self, env_state: PatchForagingState, env_params: PatchForagingParams) -> jax.Array:
+    def should_leave(self, env_state: PatchState, env_params: PatchParams) -> jax.Array:
         raise NotImplementedError
 
-    def init(
-        self, key: jax.Array, env_state: PatchForagingState, env_params: PatchForagingParams
-    ) -> PatchPolicyCarry:
-        if env_params.mode == "discrete":
+    def init(self, key: jax.Array, env_state: PatchState, env_params: PatchParams) -> PatchPolicyCarry:
+        if not _walks(env_params):
             return PatchPolicyCarry(target=jnp.zeros((), jnp.int32))
         d = env_params.patch_centres - env_state.position
         return PatchPolicyCarry(target=jnp.argmin(d[:, 0] ** 2 + d[:, 1] ** 2).astype(jnp.int32))
@@ -61,18 +58,18 @@ class _PatchLeavingPolicy:
         key: jax.Array,
         carry: PatchPolicyCarry,
         obs: Any,
-        env_state: PatchForagingState,
-        env_params: PatchForagingParams,
+        env_state: PatchState,
+        env_params: PatchParams,
     ) -> tuple[jax.Array, PatchPolicyCarry]:
         leave = self.should_leave(env_state, env_params)
-        if env_params.mode == "discrete":
+        if not _walks(env_params):
             return (leave & (env_state.travel_left == 0)).astype(jnp.int32), carry
         done = leave & (env_state.patch == carry.target)
         target = jnp.where(done, (carry.target + 1) % env_params.n_patches, carry.target).astype(jnp.int32)
         return self.walk_to(env_params.patch_centres[target], env_state, env_params), PatchPolicyCarry(target)
 
     @staticmethod
-    def walk_to(goal: jax.Array, env_state: PatchForagingState, env_params: PatchForagingParams) -> jax.Array:
+    def walk_to(goal: jax.Array, env_state: PatchState, env_params: PatchParams) -> jax.Array:
         """Spatial action ``[acceleration, angular velocity]`` that turns towards ``goal`` and runs there,
         braking so as to stop on it (the speed that can still stop within the remaining distance)."""
         dt = env_params.dt
@@ -92,7 +89,7 @@ class _PatchLeavingPolicy:
 
 class MVTPolicy(_PatchLeavingPolicy):
     """The Marginal Value Theorem forager (Charnov 1976), with the optimum of
-    :func:`~neuroethology.envs.patch_foraging.mvt_optimum`.
+    :func:`~neuroethology.envs.patch_mvt.mvt_optimum`.
 
     ``rule="time"`` (default): leave after the optimal residence time (whole harvest steps).
     ``rule="rate"``: leave when the reward expected over the next harvest step, per second
@@ -101,29 +98,29 @@ class MVTPolicy(_PatchLeavingPolicy):
     rule is only a heuristic, and the time rule is the optimal ring tour.
     """
 
-    def __init__(self, params: PatchForagingParams, rule: str = "time") -> None:
+    def __init__(self, params: PatchParams, rule: str = "time") -> None:
         if rule not in ("rate", "time"):
             raise ValueError(f"MVTPolicy: rule must be 'rate' or 'time', got {rule!r}")
         super().__init__(params)
         self.rule = rule
         self.optimum = mvt_optimum(params)
 
-    def should_leave(self, env_state: PatchForagingState, env_params: PatchForagingParams) -> jax.Array:
+    def should_leave(self, env_state: PatchState, env_params: PatchParams) -> jax.Array:
         if self.rule == "time":
             return env_state.residence >= self.optimum.residence_steps
-        next_rate = env_params.step_yield * _current_level(env_state, env_params) / env_params.dt
+        next_rate = env_params.step_yield * env_state.current_level / env_params.dt
         return next_rate < self.optimum.reward_rate
 
 
 class FixedResidencePolicy(_PatchLeavingPolicy):
     """Harvest each patch for ``residence_time`` s (rounded to whole steps of ``params.dt``), then leave."""
 
-    def __init__(self, params: PatchForagingParams, residence_time: float) -> None:
+    def __init__(self, params: PatchParams, residence_time: float) -> None:
         if not residence_time >= 0:
             raise ValueError(f"FixedResidencePolicy: residence_time must be >= 0 s, got {residence_time}")
         super().__init__(params)
         self.residence_steps = int(round(float(residence_time) / float(params.dt)))
         self.residence_time = self.residence_steps * float(params.dt)
 
-    def should_leave(self, env_state: PatchForagingState, env_params: PatchForagingParams) -> jax.Array:
+    def should_leave(self, env_state: PatchState, env_params: PatchParams) -> jax.Array:
         return env_state.residence >= self.residence_steps

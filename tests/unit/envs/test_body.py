@@ -177,7 +177,7 @@ def test_any_action_is_finite_inside_the_box_and_matches_numpy(action):
 FIELDS = ("max_speed", "max_acceleration", "max_angular_velocity", "field_of_view")
 SPATIAL = {
     "neuroethology/OpenField-v0": ({}, body.RAT),
-    "neuroethology/PatchForaging-v0": ({"mode": "spatial"}, body.RAT),
+    "neuroethology/SpatialPatchForaging-v0": ({}, body.RAT),
     "neuroethology/TMaze-v0": ({"mode": "spatial"}, body.RAT),
     "neuroethology/WaterMaze-v0": ({}, body.SWIMMING_RAT),
 }
@@ -211,7 +211,7 @@ def test_spatial_env_moves_exactly_as_the_body(env_id):
     env, p = ne.make(env_id, **overrides, max_acceleration=4.0, max_angular_velocity=3.0)
     project = {
         "neuroethology/OpenField-v0": geo.project_into_box_or_circle,
-        "neuroethology/PatchForaging-v0": geo.project_into_box_or_circle,
+        "neuroethology/SpatialPatchForaging-v0": geo.project_into_box_or_circle,
         "neuroethology/TMaze-v0": project_into_maze,
         "neuroethology/WaterMaze-v0": lambda x, q: geo.project_into_circle(
             x, q.pool_radius, skin=q.body_radius

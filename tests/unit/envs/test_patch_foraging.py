@@ -1,5 +1,6 @@
-"""PatchForaging-v0: physics against a NumPy reference, action robustness, the contract in spatial mode, and
-the Marginal Value Theorem (analytic optimum, and reference policies attaining it by Monte Carlo)."""
+"""PatchForaging-v0 and SpatialPatchForaging-v0: physics against a NumPy reference, action robustness, the
+contract of the spatial task, the old ``mode=`` ids, and the Marginal Value Theorem (analytic optimum, and
+reference policies attaining it by Monte Carlo)."""
 
 from __future__ import annotations
 
@@ -24,17 +25,36 @@ from neuroethology.envs.patch_foraging import (
     long_run_reward_rate,
     mean_travel_steps,
     mvt_optimum,
-    spatial_travel_time,
 )
+from neuroethology.envs.patch_mvt import spatial_travel_time
 from neuroethology.envs.policies import FixedResidencePolicy, MVTPolicy
 
 ENV_ID = "neuroethology/PatchForaging-v0"
+SPATIAL_ID = "neuroethology/SpatialPatchForaging-v0"
 SI_ACTIONS = "ignore:.*symmetric and normalized space.*"
 
 
 # ---------------------------------------------------------------------------------------------------------
 # A plain NumPy re-implementation of the physics
 # ---------------------------------------------------------------------------------------------------------
+
+
+STATE_FIELDS = (
+    "level",
+    "residence",
+    "patch",
+    "patches_visited",
+    "travel_left",
+    "travel_elapsed",
+    "last_reward",
+    "patch_reward",
+    "left",
+    "position",
+    "heading",
+    "speed",
+    "angular_velocity",
+    "levels",
+)
 
 
 def np_state(state) -> dict:
@@ -187,23 +207,10 @@ def env_draws(key: jax.Array, n: int) -> jax.Array:
 
 
 def assert_state_matches(jax_state, ref: dict, step: int):
-    for name in (
-        "level",
-        "residence",
-        "patch",
-        "patches_visited",
-        "travel_left",
-        "travel_elapsed",
-        "last_reward",
-        "patch_reward",
-        "left",
-        "position",
-        "heading",
-        "speed",
-        "angular_velocity",
-        "levels",
-    ):
-        if name == "level" and ref.get("_skip_level"):
+    # Every field of the state (each task has its own; ``ref`` was built from the same state's fields).
+    assert set(vars(jax_state)) - {"step"} <= set(STATE_FIELDS), vars(jax_state).keys()
+    for name in STATE_FIELDS:
+        if name not in ref or (name == "level" and ref.get("_skip_level")):
             continue
         np.testing.assert_allclose(
             np.asarray(getattr(jax_state, name), np.float64),
@@ -334,7 +341,7 @@ def _assert_valid(env, p, states, obs, rewards, term, trunc):
     assert not np.any(np.asarray(term))
     assert np.nonzero(np.asarray(trunc))[0].tolist() == [14, 29]
     assert np.asarray(states.step)[14] == 0 and np.asarray(states.step)[15] == 1
-    if p.mode == "spatial":
+    if isinstance(p, ne.SpatialPatchForagingParams):
         pos = np.asarray(states.position)
         assert np.all((pos >= 0) & (pos <= 1.0)), "left the arena"
         assert np.all(np.asarray(states.patch) < p.n_patches)
@@ -432,12 +439,15 @@ def test_spatial_vector_env_runs_without_recompiling():
 
 
 def test_invalid_params_are_reported_together():
+    # Each task checks its own parameters (the spatial task has no travel_distribution, the lab task no arena).
     with pytest.raises(ValueError) as err:
-        ne.make(
-            ENV_ID, mode="spatial", patch_ring_radius=0.05, depletion_tau=-1.0, travel_distribution="gamma"
-        )
+        ne.make(ENV_ID, depletion_tau=-1.0, travel_distribution="gamma")
     message = str(err.value)
     assert "depletion_tau must be > 0" in message and "travel_distribution must be one of" in message
+    with pytest.raises(ValueError) as err:
+        ne.make(SPATIAL_ID, patch_ring_radius=0.05, depletion_tau=-1.0, arena_shape="hexagon")
+    message = str(err.value)
+    assert "depletion_tau must be > 0" in message and "arena_shape must be one of" in message
     with pytest.raises(ValueError, match="patches overlap"):
         ne.make(ENV_ID, mode="spatial", patch_ring_radius=0.1)
     with pytest.raises(ValueError, match="inside the arena"):
@@ -448,6 +458,32 @@ def test_invalid_params_are_reported_together():
         ne.make(ENV_ID, travel_distribution="uniform", travel_time=1.0, travel_time_range=3.0)
     with pytest.raises(ValueError, match="observe_image needs mode='spatial'"):
         ne.make(ENV_ID, observe_image=True)
+
+
+def test_the_old_mode_parameter_builds_either_task():
+    """``mode`` was PatchForaging-v0's parameter before the two tasks became two environments: make,
+    gymnasium.make and make_vec still take it, and so do configs and the resolved configs of old runs (which
+    list every parameter of both modes)."""
+    for mode, cls in (("discrete", ne.PatchForaging), ("spatial", ne.SpatialPatchForaging)):
+        env, p = ne.make(ENV_ID, mode=mode, dt=0.05)
+        assert type(env) is cls and type(p) is cls.params_type and p.dt == 0.05
+        assert type(ne.make(SPATIAL_ID, mode=mode)[0]) is cls
+        assert type(gymnasium.make(ENV_ID, mode=mode).unwrapped.env) is cls
+        vec = gymnasium.make_vec(ENV_ID, num_envs=2, vectorization_mode="vector_entry_point", mode=mode)
+        assert type(vec.unwrapped.env) is cls
+    # An old run's env params: every field of the one params class, mode included.
+    old = {"initial_rate": 1.0, "travel_distribution": "exponential", "travel_time": 6.0, "width": 1.0}
+    old.update(n_patches=4, observe_image=False, replenish_tau=10.0, max_speed=1.0, n_rays=12)
+    env, p = ne.make(ENV_ID, mode="spatial", **old)
+    assert p == ne.make(SPATIAL_ID)[1]
+    env, p = ne.make(ENV_ID, mode="discrete", **old)
+    assert p == ne.make(ENV_ID)[1]
+    with pytest.raises(ValueError, match=r"mode must be one of \('discrete', 'spatial'\), got 'maze'"):
+        ne.make(ENV_ID, mode="maze")
+    with pytest.raises(ValueError, match="unknown parameter 'n_patch'"):
+        ne.make(ENV_ID, mode="spatial", n_patch=3)  # a misspelt name is still refused
+    with pytest.raises(ValueError, match="travel_time needs mode='discrete'"):
+        ne.make(SPATIAL_ID, travel_time=3.0)  # without mode, the other task's parameter is named as such
 
 
 def test_info_marks_travel_with_patch_minus_one():
