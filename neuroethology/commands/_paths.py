@@ -3,9 +3,14 @@
 from __future__ import annotations
 
 import os
+from collections.abc import Callable
 from pathlib import Path
+from typing import TYPE_CHECKING
 
-__all__ = ["check_output_file", "check_output_dir"]
+if TYPE_CHECKING:
+    import xarray as xr
+
+__all__ = ["check_output_file", "check_output_dir", "write_recording"]
 
 
 def _writable_ancestor(path: Path, option: str) -> None:
@@ -43,3 +48,15 @@ def check_output_dir(path: Path, option: str = "--out") -> Path:
         raise ValueError(f"{option} {path}: cannot write in it (permission denied); choose another {option}")
     _writable_ancestor(path, option)
     return path
+
+
+def write_recording(path: Path, make: Callable[[], xr.Dataset], option: str = "--out") -> xr.Dataset:
+    """Check ``path`` (:func:`check_output_file`), then make the Recording (the long part), then write it
+    there, making its folders; returns the Recording."""
+    from ..data import save
+
+    check_output_file(path, option)
+    rec = make()
+    path.parent.mkdir(parents=True, exist_ok=True)
+    save(rec, path)
+    return rec

@@ -33,9 +33,8 @@ def add_arguments(p: argparse.ArgumentParser) -> None:
 
 def run(args: argparse.Namespace) -> int:
     from ..demo import run_demo
+    from ._arguments import check_at_least_one
 
-    for name in ("updates", "seeds", "runs"):
-        if getattr(args, name) < 1:
-            raise ValueError(f"--{name} must be >= 1, got {getattr(args, name)}")
+    check_at_least_one(args, "updates", "seeds", "runs")
     run_demo(args.out, seed=args.seed, total_steps=args.updates, num_seeds=args.seeds, runs=args.runs)
     return 0

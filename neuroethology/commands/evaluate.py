@@ -3,7 +3,8 @@
 from __future__ import annotations
 
 import argparse
-from pathlib import Path
+
+from ._arguments import add_recording_output, add_run_argument
 
 NAME = "evaluate"
 HELP = "roll out the agents of a run (trained or fitted) for N episodes and write a Recording (.nc)"
@@ -21,14 +22,9 @@ it unchanged. `neuroethology simulate` writes the same variables for one free-ru
 
 
 def add_arguments(p: argparse.ArgumentParser) -> None:
-    p.add_argument(
-        "run_dir",
-        type=Path,
-        metavar="RUN",
-        help="run directory written by `neuroethology train` or `neuroethology fit`",
-    )
+    add_run_argument(p)
     p.add_argument("--episodes", type=int, required=True, metavar="N", help="episodes per trained run")
-    p.add_argument("--out", type=Path, required=True, metavar="FILE.nc", help="output Recording (netCDF)")
+    add_recording_output(p)
     p.add_argument("--seed", type=int, default=0, help="random seed of the rollouts (default 0)")
     p.add_argument(
         "--deterministic", action="store_true", help="take the most likely action instead of sampling"
@@ -48,22 +44,21 @@ def add_arguments(p: argparse.ArgumentParser) -> None:
 def run(args: argparse.Namespace) -> int:
     import numpy as np
 
-    from .. import data
     from ..run_policies import evaluate
-    from ._paths import check_output_file
+    from ._paths import write_recording
 
-    check_output_file(args.out, "--out")
-    rec = evaluate(
-        args.run_dir,
-        episodes=args.episodes,
-        seed=args.seed,
-        deterministic=args.deterministic,
-        runs=args.runs,
-        step=args.checkpoint,
-        log=lambda m: print(f"  {m}", flush=True),
+    rec = write_recording(
+        args.out,
+        lambda: evaluate(
+            args.run_dir,
+            episodes=args.episodes,
+            seed=args.seed,
+            deterministic=args.deterministic,
+            runs=args.runs,
+            step=args.checkpoint,
+            log=lambda m: print(f"  {m}", flush=True),
+        ),
     )
-    args.out.parent.mkdir(parents=True, exist_ok=True)
-    data.save(rec, args.out)
     episodes = rec["episode"].values
     reward = rec["reward"].values
     per_episode = [

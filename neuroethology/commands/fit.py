@@ -51,30 +51,11 @@ def add_arguments(p: argparse.ArgumentParser) -> None:
     p.add_argument("--no-progress", action="store_true", help="no progress bar")
 
 
-def parse_arena(text: str | None) -> dict | None:
-    """``"1x0.8"`` -> box, ``"r0.6"`` -> circle of radius 0.6 (metres)."""
-    if text is None:
-        return None
-    try:
-        if text.lower().startswith("r"):
-            radius = float(text[1:])
-            if radius > 0:
-                return {"shape": "circle", "radius": radius}
-        else:
-            width, height = (float(v) for v in text.lower().split("x"))
-            if width > 0 and height > 0:
-                return {"shape": "box", "width": width, "height": height}
-    except ValueError:
-        pass
-    raise ValueError(
-        f"--arena: expected WIDTHxHEIGHT or rRADIUS in metres (e.g. 1.0x0.8, r0.6), got {text!r}"
-    )
-
-
 def run(args: argparse.Namespace) -> int:
     from ..config import apply_overrides, config_from_dict, read_yaml
     from ..data import load
     from ..fitting import FitConfig, fit_recording
+    from ._arguments import parse_arena
 
     data = read_yaml(args.config) if args.config is not None else {}
     for name in ("model", "env"):

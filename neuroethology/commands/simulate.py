@@ -3,7 +3,8 @@
 from __future__ import annotations
 
 import argparse
-from pathlib import Path
+
+from ._arguments import add_recording_output, add_run_argument, check_at_least_one, parse_arena
 
 NAME = "simulate"
 HELP = "run a fitted or trained agent freely for a while and write a Recording"
@@ -22,16 +23,11 @@ it in another one. --baseline runs a fitted run's random-motion baseline instead
 
 
 def add_arguments(p: argparse.ArgumentParser) -> None:
-    p.add_argument(
-        "run_dir",
-        type=Path,
-        metavar="RUN",
-        help="a run directory written by `neuroethology fit` or `neuroethology train`",
-    )
+    add_run_argument(p)
     p.add_argument(
         "--duration", type=float, required=True, metavar="SECONDS", help="simulated time per animal"
     )
-    p.add_argument("--out", type=Path, required=True, metavar="FILE.nc", help="Recording to write (netCDF)")
+    add_recording_output(p)
     p.add_argument(
         "--arena", default=None, metavar="WxH|rR", help="another arena: 1.0x0.8 (box) or r0.6 (circle)"
     )
@@ -43,24 +39,21 @@ def add_arguments(p: argparse.ArgumentParser) -> None:
 
 
 def run(args: argparse.Namespace) -> int:
-    from ..data import save
     from ..run_policies import simulate
-    from ._paths import check_output_file
-    from .fit import parse_arena
+    from ._paths import write_recording
 
-    if args.runs < 1:
-        raise ValueError(f"--runs must be >= 1, got {args.runs}")
-    check_output_file(args.out, "--out")
-    rec = simulate(
-        args.run_dir,
-        duration=args.duration,
-        seed=args.seed,
-        num_runs=args.runs,
-        arena=parse_arena(args.arena),
-        baseline=args.baseline,
+    check_at_least_one(args, "runs")
+    rec = write_recording(
+        args.out,
+        lambda: simulate(
+            args.run_dir,
+            duration=args.duration,
+            seed=args.seed,
+            num_runs=args.runs,
+            arena=parse_arena(args.arena),
+            baseline=args.baseline,
+        ),
     )
-    args.out.parent.mkdir(parents=True, exist_ok=True)
-    save(rec, args.out)
     who = rec.attrs.get("model", rec.attrs.get("run_kind", "agent"))
     print(f"{rec.sizes['individual']} x {args.duration:g} s of {who} written to {args.out}")
     return 0

@@ -48,8 +48,9 @@ def add_arguments(p: argparse.ArgumentParser) -> None:
 
 
 def run(args: argparse.Namespace) -> int:
-    if args.max_chunks is not None and args.max_chunks < 1:
-        raise ValueError(f"--max-chunks must be >= 1, got {args.max_chunks}")
+    from ._arguments import check_at_least_one
+
+    check_at_least_one(args, "max_chunks")
     if args.distributed:
         import jax
 
