@@ -14,6 +14,13 @@ CONFIGS = Path(__file__).resolve().parents[3] / "configs"
 TRAINING_CONFIGS = ["open_field", "patch_foraging", "odor_plume", "water_maze", "t_maze"]
 
 
+def _rejection(data: dict) -> str:
+    """The message of the ConfigError that ``config_from_dict`` raises for the config ``data``."""
+    with pytest.raises(ConfigError) as err:
+        config_from_dict(TrainConfig, data, source="test")
+    return str(err.value)
+
+
 @pytest.mark.parametrize("name", TRAINING_CONFIGS)
 def test_each_environment_has_a_config_that_loads(name):
     config = load_train_config(CONFIGS / f"{name}.yaml")
@@ -94,9 +101,7 @@ def test_wrong_types_and_values_are_rejected_together():
 def test_cross_field_and_environment_checks():
     base = config_to_dict(load_train_config(CONFIGS / "open_field.yaml"))
     bad = apply_overrides(base, ["ppo.bptt_length=30", "env.params.reward_typ=coverage", "ppo.gamma=1.5"])
-    with pytest.raises(ConfigError) as err:
-        config_from_dict(TrainConfig, bad, source="test")
-    message = str(err.value)
+    message = _rejection(bad)
     assert "'ppo.bptt_length' (30) must divide 'ppo.num_steps' (128)" in message
     assert "did you mean 'reward_type'?" in message
     assert "'ppo.gamma' must be in [0, 1], got 1.5" in message
@@ -141,9 +146,7 @@ def test_curriculum_stages_are_checked():
             {"until": 0.9, "params": {"start_distnce_min": 1.0}},
         ],
     )
-    with pytest.raises(ConfigError) as err:
-        config_from_dict(TrainConfig, bad, source="test")
-    message = str(err.value)
+    message = _rejection(bad)
     assert "'curriculum[0].params'" in message
     assert "start_distance_max (1.0) must be >= start_distance_min" in message
     assert "'curriculum[1].until' must be in (0.5, 1]" in message
