@@ -23,8 +23,8 @@ PANELS = [
     ("open field", "neuroethology/OpenField-v0", {}, lambda p: ne.policies.RandomMotion(), 8.0),
     (
         "patch foraging",
-        "neuroethology/PatchForaging-v0",
-        {"mode": "spatial"},
+        "neuroethology/SpatialPatchForaging-v0",
+        {},
         lambda p: ne.policies.MVTPolicy(p),
         20.0,
     ),
