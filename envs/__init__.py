@@ -37,6 +37,7 @@ from .spatial_patch_foraging import (
     SpatialPatchForagingParams,
     SpatialPatchForagingState,
 )
+from .spatial_t_maze import SpatialTMaze, SpatialTMazeParams, SpatialTMazeState
 from .t_maze import TMaze, TMazeParams, TMazeState
 from .water_maze import WaterMaze, WaterMazeParams, WaterMazeState
 
@@ -70,6 +71,9 @@ __all__ = [
     "register",
     "registered_envs",
     "rollout",
+    "SpatialTMaze",
+    "SpatialTMazeParams",
+    "SpatialTMazeState",
     "TMaze",
     "TMazeParams",
     "TMazeState",

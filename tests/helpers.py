@@ -65,3 +65,31 @@ def run_with_info(env: Any, policy: Any, params: Any, key: Any, num_envs: int, n
     roll = ne.rollout(env, policy, key, params, num_steps=num_steps, num_envs=num_envs, record_info=True)
     env_major = (roll.infos, roll.rewards, roll.terminated, roll.truncated)
     return jax.tree.map(lambda x: np.swapaxes(np.asarray(x), 0, 1), env_major)
+
+
+def scan_steps(env: Any, params: Any, reset_key: Any, step_key: Any, actions: Any, record: Any) -> Any:
+    """Reset with ``reset_key``, then ``env.step`` (autoresetting) through ``actions`` (time first) with the
+    keys ``jax.random.split(step_key, len(actions))``: the stacked ``record(state, obs, next_state, reward,
+    terminated, truncated)`` of every step. Traceable: call it inside ``jax.jit``."""
+    import jax
+
+    _, state = env.reset(reset_key, params)
+
+    def body(state, inputs):
+        k, a = inputs
+        obs, new, reward, term, trunc, _ = env.step(k, state, a, params)
+        return new, record(state, obs, new, reward, term, trunc)
+
+    return jax.lax.scan(body, state, (jax.random.split(step_key, actions.shape[0]), actions))[1]
+
+
+def render_frames(gym_env: Any, seed: int, steps: int = 3) -> list[Any]:
+    """``rgb_array`` frames of a Gymnasium environment: after ``reset(seed=seed)`` and after each of ``steps``
+    steps with actions sampled from its action space (seeded 0)."""
+    gym_env.reset(seed=seed)
+    frames = [gym_env.render()]
+    gym_env.action_space.seed(0)
+    for _ in range(steps):
+        gym_env.step(gym_env.action_space.sample())
+        frames.append(gym_env.render())
+    return frames

@@ -1,7 +1,7 @@
-"""Reference choosers for TMaze, with known accuracy.
+"""Reference choosers for TMaze and SpatialTMaze, with known accuracy.
 
-Each policy picks an arm once per trial, when the choice period begins (the go signal in the discrete mode,
-entering the cross-bar in the spatial mode), by its rule:
+Each policy picks an arm once per trial, when the choice period begins (the go signal in TMaze, entering the
+cross-bar in SpatialTMaze), by its rule:
 
 * :class:`CueFollower`: the arm the cue pointed to. The cue is read from the observation while it is shown
   and held in the carry through the delay (a perfect working memory): accuracy 1 in the cued task.
@@ -9,8 +9,8 @@ entering the cross-bar in the spatial mode), by its rule:
   in the alternation tasks (the first trial is correct whatever the arm).
 * :class:`RandomChooser`: a fair coin: accuracy 1/2 in every task (after the first trial in alternation).
 
-In the discrete mode a policy waits (action 0) until the go signal and then emits its choice (1 left,
-2 right). In the spatial mode it is a scripted navigator: it runs up the middle of the stem to the junction,
+In TMaze a policy waits (action 0) until the go signal and then emits its choice (1 left, 2 right). In
+SpatialTMaze it is a scripted navigator: it runs up the middle of the stem to the junction,
 then to the chosen arm's food well, turning towards each waypoint and slowing down for sharp turns. The
 navigator reads its own position and heading from the environment state, and the arm it just entered when
 the outcome period begins (the animal knows where it is); the cue only ever comes from the observation.
@@ -24,7 +24,8 @@ import jax
 import jax.numpy as jnp
 
 from .. import geometry as geo
-from ..t_maze import CHOICE, OUTCOME, TMazeParams, TMazeState
+from ..spatial_t_maze import SpatialTMazeParams, SpatialTMazeState
+from ..t_maze_task import CHOICE, OUTCOME, TMazeState, TMazeTaskParams
 
 __all__ = ["Alternator", "ArmChooser", "CueFollower", "RandomChooser", "TMazeChooserCarry", "navigate"]
 
@@ -36,8 +37,10 @@ class TMazeChooserCarry(NamedTuple):
     target: jax.Array  # () int32, arm chosen for this trial (-1 not yet)
 
 
-def navigate(target: jax.Array, env_state: TMazeState, env_params: TMazeParams, speed: float) -> jax.Array:
-    """Spatial-mode action ``[acceleration, angular velocity]`` that walks towards the junction while in the
+def navigate(
+    target: jax.Array, env_state: SpatialTMazeState, env_params: SpatialTMazeParams, speed: float
+) -> jax.Array:
+    """SpatialTMaze action ``[acceleration, angular velocity]`` that walks towards the junction while in the
     stem and then to the food well of arm ``target`` (0 left, 1 right), at ``speed`` m/s."""
     p = env_params
     x0, x1 = p.stem_x
@@ -64,7 +67,7 @@ class ArmChooser:
     def decide(self, key: jax.Array, carry: TMazeChooserCarry) -> jax.Array:
         raise NotImplementedError
 
-    def init(self, key: jax.Array, env_state: TMazeState, env_params: TMazeParams) -> TMazeChooserCarry:
+    def init(self, key: jax.Array, env_state: TMazeState, env_params: TMazeTaskParams) -> TMazeChooserCarry:
         minus = jnp.full((), -1, jnp.int32)
         return TMazeChooserCarry(trial=env_state.trial, cue_memory=minus, last_arm=minus, target=minus)
 
@@ -74,7 +77,7 @@ class ArmChooser:
         carry: TMazeChooserCarry,
         obs: Any,
         env_state: TMazeState,
-        env_params: TMazeParams,
+        env_params: TMazeTaskParams,
     ) -> tuple[jax.Array, TMazeChooserCarry]:
         new_trial = env_state.trial != carry.trial
         target = jnp.where(new_trial, -1, carry.target)
@@ -90,10 +93,10 @@ class ArmChooser:
         decide_now = (env_state.phase == CHOICE) & (target < 0)
         target = jnp.where(decide_now, self.decide(key, carry), target).astype(jnp.int32)
         carry = carry._replace(target=target)
-        if env_params.mode == "discrete":
-            action = jnp.where(env_state.phase == CHOICE, target + 1, 0).astype(jnp.int32)
-        else:
+        if isinstance(env_params, SpatialTMazeParams):
             action = navigate(target, env_state, env_params, self.speed)
+        else:
+            action = jnp.where(env_state.phase == CHOICE, target + 1, 0).astype(jnp.int32)
         return action, carry
 
 

@@ -16,7 +16,8 @@ import neuroethology.envs as ne
 from neuroethology.envs import body
 from neuroethology.envs import geometry as geo
 from neuroethology.envs.open_field import OpenFieldParams
-from neuroethology.envs.t_maze import OUTCOME, TMazeParams, project_into_maze, walkable
+from neuroethology.envs.spatial_t_maze import SpatialTMazeParams, project_into_maze, walkable
+from neuroethology.envs.t_maze_task import OUTCOME
 
 # ---------------------------------------------------------------------------------------------------------
 # A plain NumPy body, written from the module docstring (float64, no shared code)
@@ -109,7 +110,7 @@ def test_achieved_speed_never_exceeds_the_intended_one():
 
 
 def test_move_walks_the_t_maze_with_its_projection():
-    p = TMazeParams(mode="spatial")
+    p = SpatialTMazeParams()
     pos, heading, speed = p.start_position, jnp.float32(0.5 * np.pi), jnp.float32(0.0)
 
     def np_maze(x, params):
@@ -178,7 +179,7 @@ FIELDS = ("max_speed", "max_acceleration", "max_angular_velocity", "field_of_vie
 SPATIAL = {
     "neuroethology/OpenField-v0": ({}, body.RAT),
     "neuroethology/SpatialPatchForaging-v0": ({}, body.RAT),
-    "neuroethology/TMaze-v0": ({"mode": "spatial"}, body.RAT),
+    "neuroethology/SpatialTMaze-v0": ({}, body.RAT),
     "neuroethology/WaterMaze-v0": ({}, body.SWIMMING_RAT),
 }
 
@@ -212,7 +213,7 @@ def test_spatial_env_moves_exactly_as_the_body(env_id):
     project = {
         "neuroethology/OpenField-v0": geo.project_into_box_or_circle,
         "neuroethology/SpatialPatchForaging-v0": geo.project_into_box_or_circle,
-        "neuroethology/TMaze-v0": project_into_maze,
+        "neuroethology/SpatialTMaze-v0": project_into_maze,
         "neuroethology/WaterMaze-v0": lambda x, q: geo.project_into_circle(
             x, q.pool_radius, skin=q.body_radius
         ),

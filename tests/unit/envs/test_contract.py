@@ -10,6 +10,7 @@ import jax.numpy as jnp
 import numpy as np
 import pytest
 from gymnasium.utils.env_checker import check_env
+from helpers import render_frames
 
 import neuroethology.envs as ne
 
@@ -171,13 +172,7 @@ def test_vector_env_seed_reproduces(env_id):
 @pytest.mark.parametrize("env_id", ENV_IDS)
 @pytest.mark.filterwarnings(SI_ACTIONS)
 def test_rgb_array_rendering(env_id):
-    env = gymnasium.make(env_id, render_mode="rgb_array")
-    env.reset(seed=0)
-    frames = [env.render()]
-    env.action_space.seed(0)
-    for _ in range(3):
-        env.step(env.action_space.sample())
-        frames.append(env.render())
+    frames = render_frames(gymnasium.make(env_id, render_mode="rgb_array"), seed=0)
     for frame in frames:
         assert frame.dtype == np.uint8 and frame.ndim == 3 and frame.shape[2] == 3
         assert frame.shape[0] >= 32 and frame.shape[1] >= 32

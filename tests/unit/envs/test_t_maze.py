@@ -1,5 +1,6 @@
-"""TMaze-v0: the trial logic and the corridor physics against NumPy re-implementations, and the reference
-choosers' accuracies."""
+"""TMaze-v0 and SpatialTMaze-v0 (the T-maze task as timed phases and as corridors in metres): the trial logic
+and the corridor physics against NumPy re-implementations, the reference choosers' accuracies, and the old
+``mode=`` usage of TMaze-v0."""
 
 from __future__ import annotations
 
@@ -9,45 +10,45 @@ import jax.numpy as jnp
 import numpy as np
 import pytest
 from gymnasium.utils.env_checker import check_env
-from helpers import run_with_info, state_as_numpy, wrap_angle_np
+from helpers import render_frames, run_with_info, scan_steps, state_as_numpy, wrap_angle_np
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
 import neuroethology.envs as ne
 from neuroethology.envs.policies import Alternator, CueFollower, RandomChooser
-from neuroethology.envs.t_maze import CHOICE, CUE, DELAY, OUTCOME, walkable
+from neuroethology.envs.spatial_t_maze import walkable
+from neuroethology.envs.t_maze import CHOICE, CUE, DELAY, OUTCOME
 
 ENV_ID = "neuroethology/TMaze-v0"
+SPATIAL_ID = "neuroethology/SpatialTMaze-v0"
+IDS = {"discrete": ENV_ID, "spatial": SPATIAL_ID}
 SI_ACTIONS = "ignore:.*symmetric and normalized space.*"
 VARIANTS = {
-    "spatial-alternation": dict(mode="spatial", task="alternation", n_trials=4),
-    "discrete-alternation": dict(task="alternation", delay_duration=0.0),
+    "spatial-alternation": (SPATIAL_ID, dict(task="alternation", n_trials=4)),
+    "discrete-alternation": (ENV_ID, dict(task="alternation", delay_duration=0.0)),
 }
 
 
 # ---------------------------------------------------------------------------------------------------------
-# Contract checks on the non-default modes (the defaults are covered by test_contract.py)
+# Contract checks on the non-default tasks (the defaults are covered by test_contract.py)
 # ---------------------------------------------------------------------------------------------------------
 
 
 @pytest.mark.parametrize("variant", list(VARIANTS))
 @pytest.mark.filterwarnings(SI_ACTIONS)
 def test_check_env_and_rendering_in_every_mode(variant):
-    env = gymnasium.make(ENV_ID, render_mode="rgb_array", **VARIANTS[variant])
+    env_id, overrides = VARIANTS[variant]
+    env = gymnasium.make(env_id, render_mode="rgb_array", **overrides)
     check_env(env.unwrapped)
-    env.reset(seed=1)
-    frames = [env.render()]
-    env.action_space.seed(0)
-    for _ in range(3):
-        env.step(env.action_space.sample())
-        frames.append(env.render())
+    frames = render_frames(env, seed=1)
     assert all(f.dtype == np.uint8 and f.shape[2] == 3 and f.std() > 0 for f in frames)
     env.close()
 
 
 @pytest.mark.parametrize("variant", list(VARIANTS))
 def test_vmap_equals_single_steps_in_every_mode(variant):
-    env, params = ne.make(ENV_ID, **VARIANTS[variant])
+    env_id, overrides = VARIANTS[variant]
+    env, params = ne.make(env_id, **overrides)
     space = env.action_space(params)
     space.seed(0)
     n = 3
@@ -69,14 +70,39 @@ def test_vmap_equals_single_steps_in_every_mode(variant):
 
 def test_invalid_params_are_reported_together():
     with pytest.raises(ValueError) as err:
-        ne.make(ENV_ID, mode="maze", task="delayed", corridor_width=-0.1, cue_length=1.0)
+        ne.make(ENV_ID, task="delayed", corridor_width=-0.1, cue_length=1.0)
     message = str(err.value)
-    for fragment in ("TMaze-v0", "mode", "task", "corridor_width", "cue_length"):
+    for fragment in ("TMaze-v0", "task", "corridor_width", "cue_length"):
         assert fragment in message
+    # An unknown mode names the environment and the modes (envs.core.env_for_mode refuses it first).
+    with pytest.raises(ValueError) as err:
+        ne.make(ENV_ID, mode="maze", task="delayed", corridor_width=-0.1, cue_length=1.0)
+    assert "TMaze-v0" in str(err.value) and "mode" in str(err.value)
     with pytest.raises(ValueError, match="cue period"):
         ne.make(ENV_ID, cue_duration=0.0)
     with pytest.raises(ValueError, match="iti_duration"):
         ne.make(ENV_ID, iti_duration=0.0)
+
+
+def test_old_mode_usage_builds_the_task_environments():
+    """TMaze-v0 had modes: ``mode=`` (in make, gymnasium.make, make_vec and configs) picks TMaze or
+    SpatialTMaze, and a run's resolved parameters of either mode (every field of every mode) still load."""
+    env, p = ne.make(ENV_ID, mode="spatial", task="alternation", n_rays=8)
+    assert type(env) is ne.SpatialTMaze and p == ne.make(SPATIAL_ID, task="alternation", n_rays=8)[1]
+    assert p.mode == "spatial" and env.recording_attrs(p) == {"task": "alternation", "mode": "spatial"}
+    env, p = ne.make(ENV_ID, mode="discrete", cue_duration=0.5)
+    assert type(env) is ne.TMaze and p == ne.make(ENV_ID, cue_duration=0.5)[1] and p.mode == "discrete"
+    every_field = dict(cue_duration=0.5, delay_duration=1.0, response_window=1.5, body_radius=0.02, n_rays=6)
+    env, p = ne.make(ENV_ID, mode="spatial", **every_field)
+    assert type(env) is ne.SpatialTMaze and (p.body_radius, p.n_rays) == (0.02, 6)
+    env, p = ne.make(ENV_ID, mode="discrete", **every_field)
+    assert type(env) is ne.TMaze and (p.cue_duration, p.delay_duration, p.response_window) == (0.5, 1.0, 1.5)
+    gym_env = gymnasium.make(ENV_ID, mode="spatial", n_rays=5)
+    assert type(gym_env.unwrapped.env) is ne.SpatialTMaze and gym_env.observation_space.shape == (10,)
+    vec = gymnasium.make_vec(ENV_ID, num_envs=2, vectorization_mode="vector_entry_point", mode="spatial")
+    assert type(vec.unwrapped.env) is ne.SpatialTMaze and vec.single_action_space.shape == (2,)
+    with pytest.raises(ValueError, match="unknown parameter 'cue_duration'"):
+        ne.make(SPATIAL_ID, cue_duration=1.0)  # the new id takes only its own parameters
 
 
 # ---------------------------------------------------------------------------------------------------------
@@ -250,7 +276,8 @@ def _compare(got, expected, p, t):
     ],
 )
 def test_steps_match_the_numpy_reference(overrides):
-    env, p = ne.make(ENV_ID, **overrides)
+    overrides = dict(overrides)
+    env, p = ne.make(IDS[overrides.pop("mode", "discrete")], **overrides)
     navigators = [CueFollower(), RandomChooser()]
     step, reset = jax.jit(env.step_env), jax.jit(env.reset)
     acts = [jax.jit(nav.act) for nav in navigators]
@@ -326,7 +353,7 @@ def test_discrete_timeline_cue_delay_go_and_omission():
 
 
 def test_spatial_cue_is_seen_only_in_the_cue_segment():
-    env, p = ne.make(ENV_ID, mode="spatial", cue_length=0.12)
+    env, p = ne.make(SPATIAL_ID, cue_length=0.12)
     obs, state = env.reset(jax.random.key(3), p)
     cue = int(state.cue)
     step = jax.jit(env.step)
@@ -358,20 +385,17 @@ def test_cues_are_fair_coins_and_alternation_shows_none():
 # Any action keeps the animal in the corridors
 # ---------------------------------------------------------------------------------------------------------
 
-_SPATIAL_ENV, _SPATIAL_PARAMS = ne.make(ENV_ID, mode="spatial", n_trials=2, iti_duration=0.2)
+_SPATIAL_ENV, _SPATIAL_PARAMS = ne.make(SPATIAL_ID, n_trials=2, iti_duration=0.2)
+
+
+def _walked(state, obs, new, reward, term, trunc):
+    moved = jnp.sqrt(jnp.sum((new.position - state.position) ** 2))
+    return new.position, moved, term | trunc, obs, reward
 
 
 @jax.jit
 def _run_spatial(key, actions):
-    _, state = _SPATIAL_ENV.reset(key, _SPATIAL_PARAMS)
-
-    def body(state, inputs):
-        k, a = inputs
-        obs, new, reward, term, trunc, _ = _SPATIAL_ENV.step(k, state, a, _SPATIAL_PARAMS)
-        moved = jnp.sqrt(jnp.sum((new.position - state.position) ** 2))
-        return new, (new.position, moved, term | trunc, obs, reward)
-
-    return jax.lax.scan(body, state, (jax.random.split(key, actions.shape[0]), actions))[1]
+    return scan_steps(_SPATIAL_ENV, _SPATIAL_PARAMS, key, key, actions, _walked)
 
 
 _ANY = st.one_of(
@@ -420,14 +444,9 @@ _DISCRETE = ne.make(
 @jax.jit
 def _run_discrete(actions):
     env, p = _DISCRETE
-    _, state = env.reset(jax.random.key(0), p)
-
-    def body(state, inputs):
-        k, a = inputs
-        obs, state, *_ = env.step(k, state, a, p)
-        return state, (obs, state)
-
-    return jax.lax.scan(body, state, (jax.random.split(jax.random.key(1), actions.shape[0]), actions))[1]
+    return scan_steps(
+        env, p, jax.random.key(0), jax.random.key(1), actions, lambda s, obs, new, *_: (obs, new)
+    )
 
 
 # ---------------------------------------------------------------------------------------------------------
@@ -447,7 +466,7 @@ STEPS = 520  # a 10-trial block takes 490 discrete steps (51 per trial) and abou
 
 @pytest.mark.parametrize("mode", ["discrete", "spatial"])
 def test_cue_follower_is_always_right(mode):
-    env, p = ne.make(ENV_ID, mode=mode)
+    env, p = ne.make(IDS[mode])
     infos, rewards, term, _ = run_with_info(env, CueFollower(), p, jax.random.key(0), 16, STEPS)
     accuracy, n = _accuracy(infos)
     assert accuracy == 1.0 and n >= 16 * p.n_trials
@@ -460,7 +479,7 @@ def test_cue_follower_is_always_right(mode):
 
 @pytest.mark.parametrize("mode", ["discrete", "spatial"])
 def test_alternator_is_always_right_in_alternation(mode):
-    env, p = ne.make(ENV_ID, mode=mode, task="alternation")
+    env, p = ne.make(IDS[mode], task="alternation")
     infos, rewards, term, _ = run_with_info(env, Alternator(), p, jax.random.key(2), 16, STEPS)
     accuracy, n = _accuracy(infos, skip_first=True)
     assert accuracy == 1.0 and n >= 16 * (p.n_trials - 1)
@@ -490,7 +509,7 @@ def test_choosers_that_ignore_the_task_are_at_chance(mode):
         ("cued", Alternator(), False),
     ]
     for i, (task, policy, skip_first) in enumerate(cases):
-        env, p = ne.make(ENV_ID, mode=mode, task=task)
+        env, p = ne.make(IDS[mode], task=task)
         infos, rewards, _, _ = run_with_info(env, policy, p, jax.random.key(10 + i), 64, STEPS)
         accuracy, n = _accuracy(infos, skip_first=skip_first)
         assert n >= 64 * (p.n_trials - 1)
