@@ -29,7 +29,7 @@ from typing import Any, Literal, Union
 
 import numpy as np
 
-__all__ = ["ProblemsError", "convert", "did_you_mean", "type_name", "unknown_name"]
+__all__ = ["ProblemsError", "convert", "did_you_mean", "summarise_error", "type_name", "unknown_name"]
 
 
 class ProblemsError(ValueError):
@@ -47,6 +47,15 @@ class ProblemsError(ValueError):
         lines = "\n".join(f"  - {p}" for p in self.problems)
         n = len(self.problems)
         super().__init__(f"{self.source} {what} ({n} problem{'s' if n != 1 else ''}):\n{lines}")
+
+
+def summarise_error(err: BaseException) -> str:
+    """One line about an exception a library raised (its type and at most 300 characters of its message),
+    for a problem that says why a file or a checkpoint could not be read."""
+    text = " ".join(str(err).split())
+    if len(text) > 300:
+        text = text[:297] + "..."
+    return f"{type(err).__name__}: {text}" if text else type(err).__name__
 
 
 def did_you_mean(name: str, valid: Sequence[str], prefix: str = "") -> str:

@@ -1,4 +1,5 @@
-"""``metrics.jsonl``: one JSON line per update and run of a training run, appended chunk by chunk."""
+"""The rows a training run writes to ``metrics.jsonl`` (one per update and run); the file itself is
+:mod:`neuroethology.runs.metrics`'s."""
 
 from __future__ import annotations
 
@@ -9,11 +10,9 @@ from typing import Any
 
 import numpy as np
 
-from ..runs import write_text_atomic
+from ..runs.metrics import METRICS_FILE, append_metric_lines, truncate_metrics
 
 __all__ = ["METRICS_FILE", "metric_lines", "append_metrics", "truncate_metrics"]
-
-METRICS_FILE = "metrics.jsonl"
 
 
 def _clean(value: Any) -> Any:
@@ -49,33 +48,8 @@ def metric_lines(metrics: dict, first_update: int, steps_per_update: int, labels
     return lines
 
 
-def truncate_metrics(path: Path, updates: int) -> None:
-    """Keep the lines of ``path`` up to update ``updates`` (a resumed run drops what came after its
-    checkpoint); a torn last line is dropped, a torn line before it refused."""
-    if not path.exists():
-        return
-    lines = [line for line in path.read_text().splitlines() if line.strip()]
-    keep = []
-    for i, line in enumerate(lines):
-        try:
-            row = json.loads(line)
-        except ValueError:
-            if i == len(lines) - 1:  # the last line torn by a crash while it was written: drop it
-                break
-            raise ValueError(
-                f"{path}: line {i + 1} is not valid JSON (the metrics file was edited or corrupted); "
-                "restore it or remove that line, then --resume"
-            ) from None
-        if row.get("update", 0) <= updates:
-            keep.append(line)
-    write_text_atomic(path, "".join(line + "\n" for line in keep))
-
-
 def append_metrics(
     path: Path, metrics: dict, first_update: int, steps_per_update: int, labels: list[dict], wall: float
 ) -> None:
     """Append :func:`metric_lines` of a chunk to ``path``."""
-    with path.open("a") as fh:
-        fh.writelines(
-            line + "\n" for line in metric_lines(metrics, first_update, steps_per_update, labels, wall)
-        )
+    append_metric_lines(path, metric_lines(metrics, first_update, steps_per_update, labels, wall))

@@ -39,16 +39,26 @@ from jax.sharding import NamedSharding
 from jax.sharding import PartitionSpec as P
 
 from ..config import config_from_dict, config_to_dict, dump_config, read_yaml
-from ..runs import MANIFEST_FILE, environment_manifest, manifest_kind, now, write_json
-from .checkpoints import CHECKPOINT_DIR, checkpoint_manager, restore_checkpoint, save_checkpoint
+from ..runs import (
+    CHECKPOINT_DIR,
+    CONFIG_FILE,
+    MANIFEST_FILE,
+    checkpoint_manager,
+    environment_manifest,
+    manifest_kind,
+    now,
+    restore_checkpoint,
+    restore_newest,
+    run_lock,
+    save_checkpoint,
+    write_json,
+)
 from .config import HYPERPARAMS, PriorConfig, TrainConfig, full_env_params
 from .metrics_file import METRICS_FILE, append_metrics, truncate_metrics
 from .ppo import ENV_AXIS_FIELDS, PPO, Hyperparams, RunnerState, check_prior, make_ppo
 from .ppo_rollout import AnimalPrior
 
 __all__ = ["RunResult", "LoadedRun", "train_run", "load_run", "make_mesh", "run_hyperparams", "run_keys"]
-
-CONFIG_FILE = "config.yaml"
 
 
 class RunResult(NamedTuple):
@@ -333,6 +343,9 @@ class _Manifest:
     def open(cls, run_dir: Path, setup: _Setup, resume: bool) -> _Manifest:
         path = run_dir / MANIFEST_FILE
         data = json.loads(path.read_text()) if (resume and path.exists()) else {}
+        for earlier in data.get("invocations", []):
+            if earlier.get("status") == "running":  # its process was killed: this one holds the lock now
+                earlier["status"] = "interrupted"
         start_wall = time.perf_counter()
         previous_wall = float(data.get("wall_time_s", 0.0))
         invocation = _start_manifest(data, setup.config, setup.ppo, setup.mesh, setup.labels)
@@ -371,8 +384,12 @@ def _start_state(
 ) -> _LoopState:
     """A new run's initial state, or a resumed run's newest checkpoint (metric lines written after it are
     dropped)."""
-    latest = manager.latest_step() if resume else None
-    if latest is None:
+    target = jax.tree.map(
+        lambda a, s: jax.ShapeDtypeStruct(a.shape, a.dtype, sharding=s), setup.abstract, setup.shardings
+    )
+    newest = restore_newest(manager, target, log) if resume else None
+    latest = None if newest is None else newest[0]
+    if newest is None:
         if resume:
             log(f"{run_dir}: no checkpoint yet; starting from the beginning")
         state = _compiled_init(setup.config, setup.ppo, setup.shardings)(setup.keys, setup.hparams)
@@ -380,10 +397,7 @@ def _start_state(
         if jax.process_index() == 0:
             truncate_metrics(run_dir / METRICS_FILE, 0)
     else:
-        target = jax.tree.map(
-            lambda a, s: jax.ShapeDtypeStruct(a.shape, a.dtype, sharding=s), setup.abstract, setup.shardings
-        )
-        state, meta = restore_checkpoint(manager, latest, target)
+        _, state, meta = newest
         done = int(meta["updates"])
         if jax.process_index() == 0:
             truncate_metrics(run_dir / METRICS_FILE, done)
@@ -490,6 +504,24 @@ def train_run(
     prior, needed exactly when ``config.prior.weight > 0`` (:func:`neuroethology.priors.load_animal_prior`).
     """
     run_dir = Path(run_dir)
+    if jax.process_index() != 0:  # on many hosts, the first holds the lock and writes the files
+        return _train_locked(config, run_dir, prior, resume, progress, max_chunks, log)
+    with run_lock(run_dir, "train --resume" if resume else "train") as lock:
+        if "stale" in lock:
+            log(f"{run_dir}: taking over from a process that was killed (pid {lock['stale'].get('pid')})")
+        return _train_locked(config, run_dir, prior, resume, progress, max_chunks, log)
+
+
+def _train_locked(
+    config: TrainConfig | None,
+    run_dir: Path,
+    prior: AnimalPrior | None,
+    resume: bool,
+    progress: bool,
+    max_chunks: int | None,
+    log: Callable[[str], None],
+) -> RunResult:
+    """:func:`train_run` once the run directory is this process's alone."""
     config = _prepare_run_dir(config, run_dir, prior, resume)
     setup = _setup(config, prior)
     manager = checkpoint_manager(run_dir, config.run.keep_checkpoints)

@@ -1,19 +1,24 @@
 """Orbax checkpoints of a run's batched state, as flat dicts of named leaves.
 
 Checkpoints are written by Orbax into a temporary directory that is renamed when complete, so a crash while
-saving never leaves a broken newest checkpoint: the previous one stays the newest.
+saving never leaves a broken newest checkpoint: the previous one stays the newest. A checkpoint damaged
+afterwards (a truncated shard) is skipped for the newest readable one (:func:`restore_newest`). Training
+(``neuroethology train``) and fitting (``neuroethology fit``) both checkpoint through this module.
 """
 
 from __future__ import annotations
 
 import re
+from collections.abc import Callable
 from pathlib import Path
 from typing import Any
 
 import jax
 import numpy as np
 
-__all__ = ["CHECKPOINT_DIR", "checkpoint_manager", "save_checkpoint", "restore_checkpoint"]
+from ..problems import summarise_error
+
+__all__ = ["CHECKPOINT_DIR", "checkpoint_manager", "save_checkpoint", "restore_checkpoint", "restore_newest"]
 
 CHECKPOINT_DIR = "checkpoints"
 
@@ -70,3 +75,30 @@ def restore_checkpoint(manager, step: int, abstract: Any) -> tuple[Any, dict]:
         else:
             out.append(jax.device_put(np.zeros(leaf.shape, leaf.dtype), leaf.sharding))
     return jax.tree.unflatten(treedef, out), restored["meta"]
+
+
+def restore_newest(
+    manager, abstract: Any, say: Callable[[str], None] = print
+) -> tuple[int, Any, dict] | None:
+    """The newest checkpoint that can be read, as ``(step, state, meta)``, or ``None`` when there is none.
+
+    A checkpoint that cannot be read (a truncated or deleted shard, a torn metadata file: disk full, a copy
+    interrupted) is reported through ``say`` and skipped for the one before it; only when none can be read
+    does this raise, naming each checkpoint and why."""
+    failures = []
+    for step in sorted(manager.all_steps(), reverse=True):
+        try:
+            state, meta = restore_checkpoint(manager, step, abstract)
+        except Exception as err:  # noqa: BLE001 - any reading error makes the checkpoint unusable
+            failures.append(f"checkpoint {step}: {summarise_error(err)}")
+            say(
+                f"{manager.directory}: checkpoint {step} cannot be read ({summarise_error(err)}); trying the one before"
+            )
+            continue
+        return step, state, meta
+    if failures:
+        raise ValueError(
+            f"{manager.directory}: no checkpoint can be read (" + "; ".join(failures) + "); start a new run "
+            "into another --out"
+        )
+    return None

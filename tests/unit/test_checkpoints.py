@@ -6,7 +6,7 @@ import jax
 import jax.numpy as jnp
 import numpy as np
 
-from neuroethology.training.checkpoints import checkpoint_manager, restore_checkpoint, save_checkpoint
+from neuroethology.runs.checkpoints import checkpoint_manager, restore_checkpoint, save_checkpoint
 
 
 def test_checkpoints_hold_empty_leaves(tmp_path):

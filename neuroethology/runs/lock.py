@@ -1,0 +1,103 @@
+"""One writer per run directory: an OS file lock on ``RUN/.lock``, and the run's status as it really is."""
+
+from __future__ import annotations
+
+import contextlib
+import json
+import os
+import platform
+from collections.abc import Iterator
+from pathlib import Path
+from typing import Any
+
+from .manifest import MANIFEST_FILE, now
+
+__all__ = ["LOCK_FILE", "RunLockedError", "run_lock", "run_is_locked", "run_status"]
+
+LOCK_FILE = ".lock"
+
+
+class RunLockedError(FileExistsError):
+    """Another live process is writing the run directory (``neuroethology train``, ``fit`` or a resume): the
+    run is taken, as a file that exists is (the command line reports it as bad input, without a traceback)."""
+
+
+@contextlib.contextmanager
+def run_lock(run_dir: str | os.PathLike, command: str) -> Iterator[dict[str, Any]]:
+    """Hold the run directory's exclusive lock while the block runs: one writer per run.
+
+    The lock is an OS file lock (``fcntl.flock``) on ``RUN/.lock``, which records the holder's pid, host,
+    command and start time. The OS releases it when the holder exits in any way, ``kill -9`` included, so a
+    lock file left by a dead process is stale by construction: it is taken over and the returned record's
+    ``"stale"`` entry names the process that left it. A live holder makes this raise
+    :class:`RunLockedError` naming it. (Local file systems; on NFS, flock is advisory and may not be shared
+    between hosts.)
+    """
+    import fcntl
+
+    run_dir = Path(run_dir)
+    run_dir.mkdir(parents=True, exist_ok=True)
+    path = run_dir / LOCK_FILE
+    fd = os.open(path, os.O_RDWR | os.O_CREAT, 0o644)
+    try:
+        try:
+            fcntl.flock(fd, fcntl.LOCK_EX | fcntl.LOCK_NB)
+        except BlockingIOError:
+            holder = _read_lock(fd)
+            raise RunLockedError(
+                f"{run_dir} is in use by another process (pid {holder.get('pid', '?')} on "
+                f"{holder.get('host', '?')}, `{holder.get('command', '?')}` since {holder.get('started', '?')}); "
+                "wait for it to finish or stop it, or choose another --out"
+            ) from None
+        previous = _read_lock(fd)
+        record = {"pid": os.getpid(), "host": platform.node(), "command": command, "started": now()}
+        os.ftruncate(fd, 0)
+        os.pwrite(fd, (json.dumps(record) + "\n").encode(), 0)
+        os.fsync(fd)
+        if previous.get("pid") is not None:
+            record = {**record, "stale": previous}
+        try:
+            yield record
+        finally:
+            os.ftruncate(fd, 0)  # released: an empty lock file holds nobody
+    finally:
+        os.close(fd)  # closing releases the flock
+
+
+def _read_lock(fd: int) -> dict[str, Any]:
+    try:
+        data = json.loads(os.pread(fd, 4096, 0).decode() or "{}")
+    except (ValueError, UnicodeDecodeError):
+        return {}
+    return data if isinstance(data, dict) else {}
+
+
+def run_is_locked(run_dir: str | os.PathLike) -> bool:
+    """Whether a live process holds ``run_dir``'s lock (:func:`run_lock`)."""
+    import fcntl
+
+    path = Path(run_dir) / LOCK_FILE
+    if not path.exists():
+        return False
+    fd = os.open(path, os.O_RDONLY)
+    try:
+        fcntl.flock(fd, fcntl.LOCK_SH | fcntl.LOCK_NB)
+    except BlockingIOError:
+        return True
+    finally:
+        os.close(fd)
+    return False
+
+
+def run_status(run_dir: str | os.PathLike) -> str | None:
+    """The run's status as it is, not only as its manifest last said: a manifest still ``"running"`` whose
+    process no longer holds the lock was killed or crashed, and is ``"interrupted"``. ``None`` without a
+    readable manifest."""
+    try:
+        manifest = json.loads((Path(run_dir) / MANIFEST_FILE).read_text())
+    except (OSError, ValueError):
+        return None
+    status = manifest.get("status") if isinstance(manifest, dict) else None
+    if status == "running" and not run_is_locked(run_dir):
+        return "interrupted"
+    return status
