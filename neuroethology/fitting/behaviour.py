@@ -208,6 +208,33 @@ def fit_agent(
         progress: ``progress(updates_done, losses (chunk, seeds), validation_ll (seeds,) or None)`` after every
             chunk.
     """
+    _check_windows(demo, config)
+    seed_keys = [jax.random.fold_in(key, i) for i in range(num_seeds)]
+    graphdef, weights = _initial_weights(
+        observation_space, action_space, agent_config, seed_keys, dt=dt, init_weights=init_weights
+    )
+    tx = optax.chain(optax.clip_by_global_norm(config.max_grad_norm), optax.adam(config.learning_rate))
+    chunk = make_fit_chunk(graphdef, tx, config, _input_noise_scale(observation_space, config))
+    validate = (
+        None if validation is None else _make_validate(graphdef, _device_data(validation, action_space))
+    )
+    return _train_in_chunks(
+        graphdef,
+        chunk,
+        weights,
+        jax.vmap(tx.init)(weights),
+        _device_data(demo, action_space),
+        seed_keys,
+        num_chunks=-(-num_updates // config.chunk),
+        chunk_size=config.chunk,
+        validate=validate,
+        patience=patience,
+        progress=progress,
+    )
+
+
+def _check_windows(demo: Demonstration, config: CloningConfig) -> None:
+    """Refuse a demonstration shorter than one training window and a burn-in outside ``[0, window)``."""
     if demo.num_steps < config.window + 1:
         raise ValueError(
             f"fit_agent: {demo.num_steps} training steps are fewer than one window ({config.window}); "
@@ -215,55 +242,106 @@ def fit_agent(
         )
     if not 0 <= config.burn_in < config.window:
         raise ValueError(f"fit_agent: burn_in must be in [0, window), got {config.burn_in}")
-    seed_keys = [jax.random.fold_in(key, i) for i in range(num_seeds)]
-    if init_weights is None:
-        per_seed = [
-            nnx.split(
-                make_agent(observation_space, action_space, agent_config, dt=dt, key=jax.random.fold_in(k, 0))
-            )
-            for k in seed_keys
-        ]
-        graphdef = per_seed[0][0]
-        weights = jax.tree.map(lambda *xs: jnp.stack(xs), *[w for _, w in per_seed])
-    else:
+
+
+def _initial_weights(
+    observation_space: spaces.Space,
+    action_space: spaces.Space,
+    agent_config: AgentConfig,
+    seed_keys: list[jax.Array],
+    *,
+    dt: float | None,
+    init_weights: nnx.State | None,
+) -> tuple[nnx.GraphDef, nnx.State]:
+    """The agent's graph and its weights stacked over seeds: fresh (seed ``i`` from ``fold_in(seed_keys[i],
+    0)``) or ``init_weights``."""
+    if init_weights is not None:
         graphdef = nnx.graphdef(
             make_agent(observation_space, action_space, agent_config, dt=dt, key=seed_keys[0])
         )
-        weights = init_weights
-    tx = optax.chain(optax.clip_by_global_norm(config.max_grad_norm), optax.adam(config.learning_rate))
-    opt_state = jax.vmap(tx.init)(weights)
-    noise_scale = None
-    if config.input_noise > 0:
-        vector_space = (
-            observation_space["vector"] if isinstance(observation_space, spaces.Dict) else observation_space
+        return graphdef, init_weights
+    per_seed = [
+        nnx.split(
+            make_agent(observation_space, action_space, agent_config, dt=dt, key=jax.random.fold_in(k, 0))
         )
-        half = (np.asarray(vector_space.high, np.float64) - np.asarray(vector_space.low, np.float64)) / 2
-        noise_scale = config.input_noise * half
-        if config.noise_features is not None:
-            keep = np.zeros_like(noise_scale)
-            keep[list(config.noise_features)] = 1.0
-            noise_scale = noise_scale * keep
-        noise_scale = jnp.asarray(noise_scale, jnp.float32)
-    chunk = make_fit_chunk(graphdef, tx, config, noise_scale)
-    data = _device_data(demo, action_space)
-    validate = None
-    if validation is not None:
-        val_data = _device_data(validation, action_space)
-        validate = jax.jit(
-            jax.vmap(lambda w: jnp.mean(_unroll_log_likelihood(graphdef, w, *val_data)), in_axes=0)
-        )
-    n_chunks = -(-num_updates // config.chunk)
+        for k in seed_keys
+    ]
+    return per_seed[0][0], jax.tree.map(lambda *xs: jnp.stack(xs), *[w for _, w in per_seed])
+
+
+def _input_noise_scale(observation_space: spaces.Space, config: CloningConfig) -> jax.Array | None:
+    """One s.d. per feature of the vector observation for ``config.input_noise`` (None without noise):
+    ``input_noise`` times the feature's half range, zero outside ``config.noise_features``."""
+    if config.input_noise <= 0:
+        return None
+    vector_space = (
+        observation_space["vector"] if isinstance(observation_space, spaces.Dict) else observation_space
+    )
+    half = (np.asarray(vector_space.high, np.float64) - np.asarray(vector_space.low, np.float64)) / 2
+    noise_scale = config.input_noise * half
+    if config.noise_features is not None:
+        keep = np.zeros_like(noise_scale)
+        keep[list(config.noise_features)] = 1.0
+        noise_scale = noise_scale * keep
+    return jnp.asarray(noise_scale, jnp.float32)
+
+
+def _make_validate(graphdef: nnx.GraphDef, val_data) -> Callable[[nnx.State], jax.Array]:
+    """Jitted ``validate(weights) -> (seeds,)`` mean log-likelihood per step of the validation rows."""
+    return jax.jit(jax.vmap(lambda w: jnp.mean(_unroll_log_likelihood(graphdef, w, *val_data)), in_axes=0))
+
+
+class _Best(NamedTuple):
+    """Early stopping: each seed's weights at its best validation log-likelihood so far."""
+
+    weights: nnx.State  # leaves with a leading seed axis
+    log_likelihood: np.ndarray  # (seeds,) best validation log-likelihood per step
+    update: np.ndarray  # (seeds,) updates done when the kept weights were taken
+    stale: int  # chunks since any seed last improved
+
+
+def _keep_best(best: _Best, weights: nnx.State, val_ll: np.ndarray, updates: int) -> _Best:
+    """``best`` with the seeds whose ``val_ll`` improved on theirs replaced by ``weights`` after ``updates``."""
+    improved = val_ll > best.log_likelihood
+    if not improved.any():
+        return best._replace(stale=best.stale + 1)
+    mask = jnp.asarray(improved)
+    kept = jax.tree.map(
+        lambda new, old: jnp.where(mask.reshape((-1,) + (1,) * (new.ndim - 1)), new, old),
+        weights,
+        best.weights,
+    )
+    return _Best(
+        kept, np.where(improved, val_ll, best.log_likelihood), np.where(improved, updates, best.update), 0
+    )
+
+
+def _train_in_chunks(
+    graphdef: nnx.GraphDef,
+    chunk: Callable,
+    weights: nnx.State,
+    opt_state: optax.OptState,
+    data,
+    seed_keys: list[jax.Array],
+    *,
+    num_chunks: int,
+    chunk_size: int,
+    validate: Callable[[nnx.State], jax.Array] | None,
+    patience: int | None,
+    progress: Callable[[int, np.ndarray, np.ndarray | None], None] | None,
+) -> FittedAgents:
+    """Run ``num_chunks`` jitted chunks (chunk ``c`` of seed ``i`` draws from ``fold_in(fold_in(seed_keys[i],
+    1), c)``), stopping on a non-finite loss (error) or after ``patience`` chunks without improvement."""
+    num_seeds = len(seed_keys)
     losses, val_curve = [], []
-    best_weights, best_ll = weights, np.full(num_seeds, -np.inf)
-    best_update = np.zeros(num_seeds, int)
-    stale = 0
-    for c in range(n_chunks):
+    best = _Best(weights, np.full(num_seeds, -np.inf), np.zeros(num_seeds, int), 0)
+    for c in range(num_chunks):
         keys = jnp.stack([jax.random.fold_in(jax.random.fold_in(k, 1), c) for k in seed_keys])
         weights, opt_state, chunk_losses = chunk(weights, opt_state, keys, data)
         chunk_losses = np.asarray(chunk_losses).T  # (chunk, seeds)
         if not np.all(np.isfinite(chunk_losses)):
             raise FloatingPointError(
-                f"fit_agent: the loss became non-finite after {(c + 1) * config.chunk} updates; lower the "
+                f"fit_agent: the loss became non-finite after {(c + 1) * chunk_size} updates; lower the "
                 "learning rate"
             )
         losses.append(chunk_losses.mean(axis=0))
@@ -271,35 +349,20 @@ def fit_agent(
         if validate is not None:
             val_ll = np.asarray(validate(weights), float)
             val_curve.append(val_ll)
-            improved = val_ll > best_ll
-            if improved.any():
-                mask = jnp.asarray(improved)
-                best_weights = jax.tree.map(
-                    lambda new, old, mask=mask: jnp.where(
-                        mask.reshape((-1,) + (1,) * (new.ndim - 1)), new, old
-                    ),
-                    weights,
-                    best_weights,
-                )
-                best_ll = np.where(improved, val_ll, best_ll)
-                best_update = np.where(improved, (c + 1) * config.chunk, best_update)
-                stale = 0
-            else:
-                stale += 1
+            best = _keep_best(best, weights, val_ll, (c + 1) * chunk_size)
         if progress is not None:
-            progress((c + 1) * config.chunk, chunk_losses, val_ll)
-        if patience is not None and stale >= patience:
+            progress((c + 1) * chunk_size, chunk_losses, val_ll)
+        if patience is not None and best.stale >= patience:
             break
     if validate is None:
-        best_weights, best_update = weights, np.full(num_seeds, len(losses) * config.chunk)
-    best = int(np.argmax(best_ll)) if validate is not None else 0
+        best = _Best(weights, best.log_likelihood, np.full(num_seeds, len(losses) * chunk_size), 0)
     return FittedAgents(
         graphdef,
-        best_weights,
+        best.weights,
         np.stack(losses),
         np.asarray(val_curve).reshape(-1, num_seeds),
-        best_update,
-        best,
+        best.update,
+        int(np.argmax(best.log_likelihood)) if validate is not None else 0,
     )
 
 
