@@ -33,7 +33,18 @@ from jax.typing import ArrayLike
 
 from . import geometry as geo
 
-__all__ = ["Body", "Move", "RAT", "SWIMMING_RAT", "clip_action", "move", "view_directions"]
+__all__ = [
+    "Body",
+    "Move",
+    "RAT",
+    "SWIMMING_RAT",
+    "clip_action",
+    "egocentric_points",
+    "move",
+    "observe",
+    "pose_info",
+    "view_directions",
+]
 
 
 @struct.dataclass
@@ -106,3 +117,31 @@ def view_directions(heading: ArrayLike, params: Any) -> jax.Array:
     the ``field_of_view`` about ``heading`` (ray 0 on the right). ``params`` needs ``n_rays`` and
     ``field_of_view`` (rad)."""
     return geo.ray_directions(heading, geo.sector_offsets(params.n_rays, params.field_of_view))
+
+
+def egocentric_points(position: ArrayLike, heading: ArrayLike, params: Any) -> jax.Array:
+    """World coordinates ``(image_size, image_size, 2)`` (m) of the pixel centres of the egocentric image: a
+    square ``image_extent`` metres wide centred on ``position`` (2,) and turned so that ``heading`` is up
+    (row 0 straight ahead, column 0 on the left). ``params`` needs ``image_size`` and ``image_extent`` (m)."""
+    n = params.image_size
+    centres = (jnp.arange(n) + 0.5) / n - 0.5  # -0.5 .. 0.5
+    forward = -centres[:, None] * params.image_extent * jnp.ones((1, n))
+    left = -centres[None, :] * params.image_extent * jnp.ones((n, 1))
+    c, s = jnp.cos(heading), jnp.sin(heading)
+    return jnp.stack([position[0] + forward * c - left * s, position[1] + forward * s + left * c], axis=-1)
+
+
+def observe(
+    vector: jax.Array, state: Any, params: Any, egocentric_image: Callable[[Any, Any], jax.Array]
+) -> jax.Array | dict[str, jax.Array]:
+    """A spatial environment's observation: its ``vector`` alone, or, where ``params.observe_image``,
+    ``{"vector": vector, "image": egocentric_image(state, params)}``."""
+    if not params.observe_image:
+        return vector
+    return {"vector": vector, "image": egocentric_image(state, params)}
+
+
+def pose_info(state: Any, time: jax.Array) -> dict[str, jax.Array]:
+    """The body's part of a spatial environment's ``state_info``: ``time`` (s, as the task counts it),
+    ``position`` (m), ``heading`` (rad) and ``speed`` (m/s) of ``state``."""
+    return {"time": time, "position": state.position, "heading": state.heading, "speed": state.speed}

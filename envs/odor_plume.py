@@ -92,6 +92,7 @@ from gymnasium import spaces
 from jax.scipy.special import ndtr
 
 from . import geometry as geo
+from .body import pose_info
 from .core import EnvState, NeuroEnv, register, uniform21
 from .rendering import COLOURS, Canvas, draw_trail
 
@@ -590,10 +591,7 @@ class OdorPlume(NeuroEnv[OdorPlumeState, OdorPlumeParams]):
     def state_info(self, state: OdorPlumeState, params: OdorPlumeParams | None = None) -> dict:
         params = self.default_params if params is None else params
         return {
-            "time": state.step * params.dt,
-            "position": state.position,
-            "heading": state.heading,
-            "speed": state.speed,
+            **pose_info(state, state.step * params.dt),
             "source": params.source,
             "wind_direction": state.wind_direction,
             "odour": self.true_odour(state, params),

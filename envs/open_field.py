@@ -49,7 +49,7 @@ from flax import struct
 from gymnasium import spaces
 
 from . import geometry as geo
-from .body import RAT, clip_action, move, view_directions
+from .body import RAT, clip_action, egocentric_points, move, observe, pose_info, view_directions
 from .core import EnvState, NeuroEnv, register, uniform21
 from .rendering import COLOURS, Canvas, draw_animal
 
@@ -206,9 +206,7 @@ class OpenField(NeuroEnv[OpenFieldState, OpenFieldParams]):
                 jnp.stack([state.speed, state.angular_velocity]),
             ]
         ).astype(jnp.float32)
-        if not params.observe_image:
-            return vector
-        return {"vector": vector, "image": self.egocentric_image(state, params)}
+        return observe(vector, state, params, self.egocentric_image)
 
     def reward(
         self,
@@ -234,12 +232,7 @@ class OpenField(NeuroEnv[OpenFieldState, OpenFieldParams]):
 
     def state_info(self, state: OpenFieldState, params: OpenFieldParams | None = None) -> dict:
         params = self.default_params if params is None else params
-        return {
-            "time": state.step * params.dt,
-            "position": state.position,
-            "heading": state.heading,
-            "speed": state.speed,
-        }
+        return pose_info(state, state.step * params.dt)
 
     def transition_info(self, state, action, next_state, params=None) -> dict:
         return self.state_info(next_state, params)
@@ -263,21 +256,9 @@ class OpenField(NeuroEnv[OpenFieldState, OpenFieldParams]):
         return jnp.maximum(jnp.sum(self.inside(self._bin_centres(params), params)), 1).astype(jnp.float32)
 
     # -- egocentric image ---------------------------------------------------------------------------------
-    def _image_offsets(self, params: OpenFieldParams) -> tuple[jax.Array, jax.Array]:
-        """(forward, left) egocentric offsets (m) of each pixel centre; row 0 is straight ahead."""
-        n = params.image_size
-        centres = (jnp.arange(n) + 0.5) / n - 0.5  # -0.5 .. 0.5
-        forward = -centres[:, None] * params.image_extent * jnp.ones((1, n))
-        left = -centres[None, :] * params.image_extent * jnp.ones((n, 1))
-        return forward, left
-
     def egocentric_image(self, state: OpenFieldState, params: OpenFieldParams) -> jax.Array:
         """The arena around the animal, heading up: ``(image_size, image_size, C)`` float32 in [0, 1]."""
-        forward, left = self._image_offsets(params)
-        c, s = jnp.cos(state.heading), jnp.sin(state.heading)
-        world = jnp.stack(
-            [state.position[0] + forward * c - left * s, state.position[1] + forward * s + left * c], axis=-1
-        )
+        world = egocentric_points(state.position, state.heading, params)
         channels = [self.inside(world, params).astype(jnp.float32)]
         if _bins(params):
             n = params.coverage_bins
@@ -357,7 +338,5 @@ class OpenField(NeuroEnv[OpenFieldState, OpenFieldParams]):
         params = self.default_params if params is None else params
         render_state = render_state or self.render_init(params)
         canvas, wall = self.draw_arena(params, render_state["size"])
-        draw_animal(
-            canvas, self, state, params, render_state, wall
-        )  # agent radius 2 * wall: 3% of the extent
+        draw_animal(canvas, self, state, params, render_state, wall)  # the agent: 3% of the arena's extent
         return render_state, canvas.image

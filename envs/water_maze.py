@@ -71,7 +71,7 @@ from flax import struct
 from gymnasium import spaces
 
 from . import geometry as geo
-from .body import SWIMMING_RAT, clip_action, move, view_directions
+from .body import SWIMMING_RAT, clip_action, egocentric_points, move, observe, pose_info, view_directions
 from .core import EnvState, NeuroEnv, register, uniform21
 from .rendering import COLOURS, Canvas, draw_animal
 
@@ -366,10 +366,7 @@ class WaterMaze(NeuroEnv[WaterMazeState, WaterMazeParams]):
         if params.visible_platform:
             parts.append(self.cue_features(state.position, state.heading, state.platform[None]).reshape(-1))
         parts.append(jnp.stack([state.speed, state.angular_velocity]))
-        vector = jnp.concatenate(parts).astype(jnp.float32)
-        if not params.observe_image:
-            return vector
-        return {"vector": vector, "image": self.egocentric_image(state, params)}
+        return observe(jnp.concatenate(parts).astype(jnp.float32), state, params, self.egocentric_image)
 
     def reward(
         self,
@@ -398,10 +395,7 @@ class WaterMaze(NeuroEnv[WaterMazeState, WaterMazeParams]):
         this trial's release, 0 N 1 E 2 S 3 W), ``found`` and ``timeout`` (this step ended the trial)."""
         params = self.default_params if params is None else params
         return {
-            "time": state.trial_step.astype(jnp.float32) * params.dt,
-            "position": state.position,
-            "heading": state.heading,
-            "speed": state.speed,
+            **pose_info(state, state.trial_step.astype(jnp.float32) * params.dt),
             "platform": state.platform,
             "platform_present": jnp.asarray(params.platform_mode != "probe"),
             "quadrant": self.quadrant(state.position, params),
@@ -418,14 +412,7 @@ class WaterMaze(NeuroEnv[WaterMazeState, WaterMazeParams]):
     # -- egocentric image ---------------------------------------------------------------------------------
     def egocentric_image(self, state: WaterMazeState, params: WaterMazeParams) -> jax.Array:
         """The room around the rat, heading up: ``(image_size, image_size, C)`` float32 in [0, 1]."""
-        n = params.image_size
-        centres = (jnp.arange(n) + 0.5) / n - 0.5
-        forward = -centres[:, None] * params.image_extent * jnp.ones((1, n))
-        left = -centres[None, :] * params.image_extent * jnp.ones((n, 1))
-        c, s = jnp.cos(state.heading), jnp.sin(state.heading)
-        world = jnp.stack(
-            [state.position[0] + forward * c - left * s, state.position[1] + forward * s + left * c], axis=-1
-        )
+        world = egocentric_points(state.position, state.heading, params)
         channels = [self.inside(world, params).astype(jnp.float32)]
         rel = world[:, :, None, :] - params.cue_positions  # (n, n, K, 2)
         near = jnp.any(rel[..., 0] ** 2 + rel[..., 1] ** 2 <= params.cue_size**2, axis=-1)

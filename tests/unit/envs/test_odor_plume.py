@@ -167,17 +167,21 @@ STATE_KEYS = (
 )
 
 
+# The state's real-valued fields: compared with a tolerance (the others, flags and counters, exactly).
+REAL_KEYS = (
+    "position",
+    "heading",
+    "wind_direction",
+    "puff_position",
+    "puff_age",
+    "speed",
+    "angular_velocity",
+)
+
+
 def as_dict(state: OdorPlumeState) -> dict:
     out = {k: np.asarray(getattr(state, k)) for k in STATE_KEYS}
-    for k in (
-        "position",
-        "heading",
-        "wind_direction",
-        "puff_position",
-        "puff_age",
-        "speed",
-        "angular_velocity",
-    ):
+    for k in REAL_KEYS:
         out[k] = out[k].astype(float)
     out["puff_head"], out["step"] = int(out["puff_head"]), int(out["step"])
     return out
@@ -203,15 +207,7 @@ def assert_state_close(got: dict, expected: dict, where: str):
         got["puff_active"], expected["puff_active"], err_msg=f"{where}: puff_active"
     )
     assert got["puff_head"] == expected["puff_head"], f"{where}: puff_head"
-    for k in (
-        "position",
-        "heading",
-        "wind_direction",
-        "puff_position",
-        "puff_age",
-        "speed",
-        "angular_velocity",
-    ):
+    for k in REAL_KEYS:
         np.testing.assert_allclose(got[k], expected[k], rtol=1e-5, atol=2e-5, err_msg=f"{where}: {k}")
 
 
