@@ -30,7 +30,7 @@ PANELS = [
     ),
     ("odour plume", "neuroethology/OdorPlume-v0", {}, lambda p: ne.policies.SurgeCast(), 6.0),
     ("water maze", "neuroethology/WaterMaze-v0", {}, lambda p: ne.policies.RandomSwimmer(), 12.0),
-    ("T-maze", "neuroethology/TMaze-v0", {"mode": "spatial"}, lambda p: ne.policies.CueFollower(), 4.0),
+    ("T-maze", "neuroethology/SpatialTMaze-v0", {}, lambda p: ne.policies.CueFollower(), 4.0),
 ]
 
 
