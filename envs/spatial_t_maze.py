@@ -188,23 +188,19 @@ def ray_distances_maze(position: jax.Array, directions: jax.Array, params: TMaze
     """Distance (m) from ``position`` (in the T) to the first wall along each unit vector of ``directions``
     ``(n, 2)``: the nearest crossing of a wall that the ray leaves through (from inside a simple polygon the
     first crossing is an exit, so walls the ray would enter through are skipped)."""
-    px, py = position[0], position[1]
-    dx, dy = directions[..., 0], directions[..., 1]
+    p = (position[0], position[1])
+    d = (directions[..., 0], directions[..., 1])
     big = jnp.asarray(10.0 * (params.maze_width + params.maze_height), jnp.float32)
-    best = jnp.full(dx.shape, big)
-    vertical, horizontal = _edges(params)
-    for x, y0, y1, sign in vertical:
-        leaving = dx * sign > 0
-        t = (x - px) / jnp.where(leaving, dx, 1.0)
-        y = py + t * dy
-        hit = leaving & (t >= -_EPS) & (y >= y0 - _EPS) & (y <= y1 + _EPS)
-        best = jnp.where(hit, jnp.minimum(best, t), best)
-    for y, x0, x1, sign in horizontal:
-        leaving = dy * sign > 0
-        t = (y - py) / jnp.where(leaving, dy, 1.0)
-        x = px + t * dx
-        hit = leaving & (t >= -_EPS) & (x >= x0 - _EPS) & (x <= x1 + _EPS)
-        best = jnp.where(hit, jnp.minimum(best, t), best)
+    best = jnp.full(d[0].shape, big)
+    # Axis 0: the vertical walls (x = c, spanning y in [lo, hi]); axis 1: the horizontal ones (y = c).
+    for across, walls in enumerate(_edges(params)):
+        along = 1 - across
+        for c, lo, hi, sign in walls:
+            leaving = d[across] * sign > 0
+            t = (c - p[across]) / jnp.where(leaving, d[across], 1.0)
+            s = p[along] + t * d[along]
+            hit = leaving & (t >= -_EPS) & (s >= lo - _EPS) & (s <= hi + _EPS)
+            best = jnp.where(hit, jnp.minimum(best, t), best)
     return jnp.clip(best, 0.0, jnp.hypot(params.maze_width, params.maze_height))
 
 

@@ -93,3 +93,51 @@ def render_frames(gym_env: Any, seed: int, steps: int = 3) -> list[Any]:
         gym_env.step(gym_env.action_space.sample())
         frames.append(gym_env.render())
     return frames
+
+
+def any_float32() -> Any:
+    """Hypothesis strategy: any float32 action component, NaN and the infinities included, with the extremes
+    (0, +-1e30, NaN, +-inf) drawn often."""
+    import numpy as np
+    from hypothesis import strategies as st
+
+    return st.one_of(
+        st.floats(allow_nan=True, allow_infinity=True, width=32),
+        st.sampled_from([0.0, 1e30, -1e30, np.nan, np.inf, -np.inf]),
+    )
+
+
+def vmap_and_single_steps(env: Any, params: Any, n: int, steps: int, step_seed: int, seed: int = 0) -> Any:
+    """``steps`` steps of ``n`` environments (reset with ``split(key(seed), n)``) taken twice, batched by
+    ``jax.vmap`` and one environment at a time, with the same actions (sampled from the action space seeded
+    ``seed``, ``n`` a step) and keys (``split(key(step_seed + t), n)`` at step ``t``). Returns NumPy
+    ``(batched, single)``, each ``(observation leaves, rewards)`` of shapes ``(steps, n, ...)``."""
+    import jax
+    import jax.numpy as jnp
+    import numpy as np
+
+    space = env.action_space(params)
+    space.seed(seed)
+    reset_keys = jax.random.split(jax.random.key(seed), n)
+    _, state_b = jax.jit(jax.vmap(env.reset, in_axes=(0, None)))(reset_keys, params)
+    states = [jax.tree.map(lambda x, i=i: x[i], state_b) for i in range(n)]
+    step_b = jax.jit(jax.vmap(env.step, in_axes=(0, 0, 0, None)))
+    step_1 = jax.jit(env.step)
+    batched, single = ([], []), ([], [])
+    for t in range(steps):
+        acts = jnp.asarray(np.stack([space.sample() for _ in range(n)]))
+        keys = jax.random.split(jax.random.key(step_seed + t), n)
+        obs_b, state_b, rew_b, *_ = step_b(keys, state_b, acts, params)
+        batched[0].append([np.asarray(x) for x in jax.tree.leaves(obs_b)])
+        batched[1].append(np.asarray(rew_b))
+        ones = []
+        for i in range(n):
+            obs_i, states[i], rew_i, *_ = step_1(keys[i], states[i], acts[i], params)
+            ones.append(([np.asarray(x) for x in jax.tree.leaves(obs_i)], np.asarray(rew_i)))
+        single[0].append([np.stack(leaf) for leaf in zip(*(obs for obs, _ in ones), strict=True)])
+        single[1].append(np.stack([rew for _, rew in ones]))
+
+    def stacked(obs: list, rewards: list) -> tuple[list, Any]:
+        return [np.stack(leaf) for leaf in zip(*obs, strict=True)], np.stack(rewards)
+
+    return stacked(*batched), stacked(*single)
