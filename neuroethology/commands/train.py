@@ -85,7 +85,7 @@ def run(args: argparse.Namespace) -> int:
         progress=not args.no_progress,
         max_chunks=args.max_chunks,
     )
-    if result.status == "nonfinite":
+    if result.status in ("nonfinite", "diverged"):
         print(f"neuroethology train: {result.message}", file=sys.stderr)
         return 1
     print(result.message)

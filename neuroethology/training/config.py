@@ -158,6 +158,10 @@ class RunConfig:
     checkpoint_every: int = 5  # chunks between checkpoints (the last chunk is always checkpointed)
     keep_checkpoints: int = 3  # newest checkpoints kept on disk
     devices: int = 1  # devices to shard runs and environments over; 0 = all local devices
+    # Divergence with finite numbers stops the run (training/divergence.py); 1e30 in effect switches one off.
+    max_loss: float = 1e8  # |PPO loss| (a healthy run's is of the order of its returns squared)
+    max_weight_norm: float = 1e6  # global L2 norm of the weights (shipped configs start at 10-100)
+    max_entropy_change: float = 5.0  # nats the policy's entropy may move (down or up) in one update
 
 
 @dataclasses.dataclass(frozen=True)
@@ -236,6 +240,9 @@ class TrainConfig:
         for name in ("chunk_updates", "checkpoint_every", "keep_checkpoints"):
             if getattr(self.run, name) < 1:
                 problems.append(f"'run.{name}' must be >= 1, got {getattr(self.run, name)}")
+        for name in ("max_loss", "max_weight_norm", "max_entropy_change"):
+            if not getattr(self.run, name) > 0:
+                problems.append(f"'run.{name}' must be > 0, got {getattr(self.run, name)}")
         if self.run.devices < 0:
             problems.append(f"'run.devices' must be >= 0 (0 = all), got {self.run.devices}")
         if self.agent.init_std <= 0:

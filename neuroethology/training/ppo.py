@@ -399,6 +399,7 @@ def _metrics(
     finite: jax.Array,
     stats: MinibatchStats,
     lr: jax.Array,
+    weights: Any,
 ) -> dict:
     episodes, return_sum, length_sum = (jnp.sum(x) for x in collected.ended)
     return {
@@ -414,6 +415,7 @@ def _metrics(
         "approx_kl": stats.info.approx_kl.mean(),
         "clip_fraction": stats.info.clip_fraction.mean(),
         "grad_norm": stats.grad_norm.mean(),
+        "weight_norm": optax.tree.norm(weights),
         "learning_rate": jnp.asarray(lr, jnp.float32),
         "finite": finite,
         "curriculum_stage": jnp.sum(rs.update >= setup.stage_ends),
@@ -424,8 +426,8 @@ def update(setup: PPOSetup, rs: RunnerState) -> tuple[RunnerState, dict]:
     """One update: rollout, advantages, training sequences, ``update_epochs`` epochs of minibatch steps.
 
     Metrics (scalars): ``episodes``, ``return_sum``, ``length_sum`` of the episodes that ended, ``reward_mean``
-    per step, ``prior_log_prob``, the loss terms, ``grad_norm``, ``learning_rate``, ``curriculum_stage`` and
-    ``finite`` (weights and loss all finite)."""
+    per step, ``prior_log_prob``, the loss terms, ``grad_norm``, ``weight_norm`` (global L2 norm of the
+    updated weights), ``learning_rate``, ``curriculum_stage`` and ``finite`` (weights and loss all finite)."""
     cfg, hp = setup.config, rs.hparams
     key = jax.random.wrap_key_data(rs.key)
     key, k_roll, k_epochs = jax.random.split(key, 3)
@@ -438,7 +440,7 @@ def update(setup: PPOSetup, rs: RunnerState) -> tuple[RunnerState, dict]:
         setup, OptimiserCarry(rs.weights, rs.opt_state), batch, hp, learning_rate, k_epochs
     )
     finite = _all_finite(carry.weights) & jnp.all(jnp.isfinite(stats.loss))
-    metrics = _metrics(setup, rs, collected, finite, stats, learning_rate)
+    metrics = _metrics(setup, rs, collected, finite, stats, learning_rate, carry.weights)
     rs = rs._replace(
         weights=carry.weights, opt_state=carry.opt_state, key=jax.random.key_data(key), update=rs.update + 1
     )

@@ -54,6 +54,7 @@ from ..runs import (
     write_json,
 )
 from .config import HYPERPARAMS, PriorConfig, TrainConfig, full_env_params
+from .divergence import Divergence, find_divergence
 from .metrics_file import METRICS_FILE, append_metrics, truncate_metrics
 from .ppo import ENV_AXIS_FIELDS, PPO, Hyperparams, RunnerState, check_prior, make_ppo
 from .ppo_rollout import AnimalPrior
@@ -62,10 +63,12 @@ __all__ = ["RunResult", "LoadedRun", "train_run", "load_run", "make_mesh", "run_
 
 
 class RunResult(NamedTuple):
-    status: str  # "completed", "paused" (max_chunks reached), "nonfinite"
+    status: (
+        str  # "completed", "paused" (max_chunks reached), "nonfinite", "diverged" (training/divergence.py)
+    )
     message: str
     run_dir: Path
-    updates: int  # updates in the returned state (the newest checkpoint's for "nonfinite")
+    updates: int  # updates in the returned state (the newest checkpoint's for "nonfinite" and "diverged")
     runner_state: RunnerState | None  # batched over runs; the last finite state
     labels: list[dict[str, Any]]
 
@@ -377,6 +380,7 @@ class _LoopState:
     done: int  # updates in ``state``
     last_saved: int  # updates in the newest checkpoint, -1 before the first
     chunks_run: int = 0  # chunks run in this invocation
+    entropy: np.ndarray | None = None  # each run's policy entropy at update ``done`` (divergence checks)
 
 
 def _start_state(
@@ -403,7 +407,8 @@ def _start_state(
             truncate_metrics(run_dir / METRICS_FILE, done)
         manifest.invocation["resumed_from_update"] = done
         log(f"{run_dir}: resuming after update {done} of {setup.ppo.num_updates}")
-    return _LoopState(state, done, latest if latest is not None else -1)
+    entropy = None if newest is None or "entropy" not in meta else np.asarray(meta["entropy"], np.float32)
+    return _LoopState(state, done, latest if latest is not None else -1, entropy=entropy)
 
 
 def _progress_bar(ppo: PPO, done: int, run_dir: Path, enabled: bool):
@@ -444,6 +449,15 @@ def _nonfinite_message(finite: np.ndarray, done: int, last_saved: int, run_dir: 
     )
 
 
+def _diverged_message(found: Divergence, last_saved: int, run_dir: Path) -> str:
+    kept = f"update {last_saved}" if last_saved >= 0 else "none: no checkpoint had been written yet"
+    return (
+        f"training stopped: the run diverged at update {found.update} (run {found.run}): {found.what}. The last "
+        f"good checkpoint is kept ({kept}) in {run_dir / CHECKPOINT_DIR}. Try a lower ppo.learning_rate or "
+        "ppo.max_grad_norm (or raise the run.max_* limit if this is expected; docs: training/divergence.py)."
+    )
+
+
 def _run_chunks(
     setup: _Setup, run_dir: Path, manager, manifest: _Manifest, loop: _LoopState, bar, max_chunks: int | None
 ) -> tuple[str, str]:
@@ -463,8 +477,20 @@ def _run_chunks(
             append_metrics(
                 metrics_file, metrics, loop.done, ppo.steps_per_update, setup.labels, manifest.wall_time()
             )
-        if not finite.all():
+        diverged = find_divergence(
+            metrics,
+            loop.done,
+            max_loss=config.run.max_loss,
+            max_weight_norm=config.run.max_weight_norm,
+            max_entropy_change=config.run.max_entropy_change,
+            previous_entropy=loop.entropy,
+        )
+        first_nonfinite = loop.done + 1 + int(np.argmax(~finite.all(axis=0))) if not finite.all() else None
+        if diverged is not None and (first_nonfinite is None or diverged.update < first_nonfinite):
+            return "diverged", _diverged_message(diverged, loop.last_saved, run_dir)
+        if first_nonfinite is not None:
             return "nonfinite", _nonfinite_message(finite, loop.done, loop.last_saved, run_dir)
+        loop.entropy = np.asarray(metrics["entropy"])[:, -1]
         loop.state = new_state
         loop.done += n
         loop.chunks_run += 1
@@ -474,7 +500,11 @@ def _run_chunks(
         )
         paused = max_chunks is not None and loop.chunks_run >= max_chunks and loop.done < ppo.num_updates
         if loop.chunks_run % config.run.checkpoint_every == 0 or loop.done == ppo.num_updates or paused:
-            meta = {"updates": loop.done, "env_steps": loop.done * ppo.steps_per_update}
+            meta = {
+                "updates": loop.done,
+                "env_steps": loop.done * ppo.steps_per_update,
+                "entropy": loop.entropy.tolist(),  # resumed divergence checks see the same history
+            }
             save_checkpoint(manager, loop.done, loop.state, meta)
             loop.last_saved = loop.done
         if paused:
@@ -539,7 +569,8 @@ def _train_locked(
         raise
     bar.close()
     manager.close()
-    manifest.write(status, message, loop.done if status != "nonfinite" else max(loop.last_saved, 0))
+    stopped = status in ("nonfinite", "diverged")
+    manifest.write(status, message, max(loop.last_saved, 0) if stopped else loop.done)
     return RunResult(status, message, run_dir, loop.done, loop.state, setup.labels)
 
 

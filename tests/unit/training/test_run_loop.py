@@ -197,3 +197,41 @@ def test_make_mesh_checks_the_environment_axis():
         run_module.make_mesh(2, 4, devices=len(jax.devices()) + 1)
     mesh = run_module.make_mesh(2, 4, devices=1)
     assert dict(mesh.shape) == {"run": 1, "env": 1}
+
+
+def test_a_run_that_diverges_with_finite_numbers_stops_and_keeps_its_last_good_checkpoint(tmp_path):
+    # A learning rate of 10 blows this seed's policy up while every number stays finite for 7 updates (the
+    # entropy goes 31 -> 72 nats from update 1 to 2, the loss and weights grow): the run must stop there
+    # instead of running on to NaN or "completing" (issue 15), keeping the checkpoint of update 1.
+    config = tiny(seed=1, num_seeds=1, total_steps=768, ppo={"learning_rate": 10.0}, run={"chunk_updates": 1})
+    result = train_run(config, tmp_path / "run", progress=False)
+    assert result.status == "diverged", result.message
+    assert "diverged at update 2 (run 0)" in result.message and "run.max_entropy_change" in result.message
+    assert "last good checkpoint is kept (update 1)" in result.message
+    manifest = json.loads((tmp_path / "run" / "manifest.json").read_text())
+    assert manifest["status"] == "diverged" and manifest["updates_done"] == 1
+    rows = [json.loads(line) for line in (tmp_path / "run" / "metrics.jsonl").read_text().splitlines()]
+    assert len(rows) == 2 and all(np.isfinite(r["weight_norm"]) and np.isfinite(r["loss"]) for r in rows)
+    assert load_run(tmp_path / "run").updates == 1
+
+
+def test_divergence_limits_are_checked_per_update_against_the_previous_entropy():
+    from neuroethology.training.divergence import find_divergence
+
+    metrics = {
+        "loss": np.array([[1.0, 2.0, 3.0], [1.0, 1.0, 1.0]]),
+        "weight_norm": np.array([[10.0, 10.0, 10.0], [10.0, 10.0, 2e6]]),
+        "entropy": np.array([[1.0, 0.9, 0.8], [1.0, 1.0, 1.0]]),
+    }
+    limits = {"max_loss": 1e8, "max_weight_norm": 1e6, "max_entropy_change": 5.0}
+    found = find_divergence(metrics, 10, previous_entropy=None, **limits)
+    assert found.update == 13 and found.run == 1 and "run.max_weight_norm" in found.what
+    metrics["weight_norm"][1, 2] = 10.0
+    assert find_divergence(metrics, 10, previous_entropy=np.array([1.0, 1.0]), **limits) is None
+    found = find_divergence(metrics, 10, previous_entropy=np.array([7.0, 1.0]), **limits)
+    assert found.update == 11 and found.run == 0 and "entropy moved" in found.what  # 7 -> 1 nats
+    found = find_divergence(metrics, 10, previous_entropy=np.array([1.0, -4.5]), **limits)
+    assert found.update == 11 and found.run == 1  # -4.5 -> 1 nats: up by 5.5
+    metrics["loss"][0, 1] = -1e9
+    found = find_divergence(metrics, 0, previous_entropy=np.array([1.0, 1.0]), **limits)
+    assert found.update == 2 and "run.max_loss" in found.what
