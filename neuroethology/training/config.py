@@ -30,6 +30,7 @@ from typing import Any, Literal
 
 from ..agents import AgentConfig
 from ..config import load_config
+from ..problems import ProblemsError
 
 __all__ = [
     "HYPERPARAMS",
@@ -259,6 +260,9 @@ class TrainConfig:
             problems.append(f"'prior.run': {self.prior.run} is not a fitted run (no model.json)")
         try:
             resolve_env_params(self.env)
+        except ProblemsError as e:
+            problems.extend(f"'env' ({e.source}): {p}" for p in e.problems)
+            return problems
         except ValueError as e:
             problems.append(f"'env': {e}")
             return problems
@@ -271,6 +275,8 @@ class TrainConfig:
             previous = max(previous, stage.until)
             try:
                 curriculum_env_params(self.env, stage)
+            except ProblemsError as e:
+                problems.extend(f"'curriculum[{i}].params' ({e.source}): {p}" for p in e.problems)
             except ValueError as e:
                 problems.append(f"'curriculum[{i}].params': {e}")
         return problems

@@ -53,7 +53,7 @@ from ..runs import (
     save_checkpoint,
     write_json,
 )
-from .config import HYPERPARAMS, PriorConfig, TrainConfig, full_env_params
+from .config import HYPERPARAMS, PriorConfig, TrainConfig, full_env_params, resolve_env_params
 from .divergence import Divergence, find_divergence
 from .metrics_file import METRICS_FILE, append_metrics, truncate_metrics
 from .ppo import ENV_AXIS_FIELDS, PPO, Hyperparams, RunnerState, check_prior, make_ppo
@@ -147,9 +147,12 @@ def _to_host(tree: Any) -> Any:
 
 
 def resolved_config(config: TrainConfig) -> TrainConfig:
-    """``config`` with every environment parameter written out (what ``config.yaml`` stores)."""
+    """``config`` with the id of the environment it builds and every one of its parameters written out
+    (what ``config.yaml`` stores): ``{id: TMaze-v0, params: {mode: spatial}}`` of a config written before
+    the T-maze's two tasks were two environments becomes ``{id: SpatialTMaze-v0, params: {...}}``."""
+    env, _ = resolve_env_params(config.env)
     return dataclasses.replace(
-        config, env=dataclasses.replace(config.env, params=full_env_params(config.env))
+        config, env=dataclasses.replace(config.env, id=env.env_id(), params=full_env_params(config.env))
     )
 
 
@@ -284,7 +287,9 @@ def _prepare_run_dir(config: TrainConfig | None, run_dir: Path, prior: Any, resu
             raise FileNotFoundError(f"cannot resume: {run_dir} holds no run ({CONFIG_FILE} is missing)")
         saved = load_run_config(run_dir)
         if config is not None:
-            diff = _config_differences(config_to_dict(saved), config_to_dict(resolved_config(config)))
+            diff = _config_differences(
+                config_to_dict(resolved_config(saved)), config_to_dict(resolved_config(config))
+            )
             if diff:
                 raise ValueError(f"cannot resume {run_dir} with a different config: " + "; ".join(diff))
         config = saved

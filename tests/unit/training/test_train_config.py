@@ -6,6 +6,7 @@ from __future__ import annotations
 from pathlib import Path
 
 import pytest
+from helpers import tiny_train
 
 from neuroethology.config import ConfigError, apply_overrides, config_from_dict, config_to_dict, dump_config
 from neuroethology.training import TrainConfig, load_train_config
@@ -152,3 +153,25 @@ def test_curriculum_stages_are_checked():
     assert "'curriculum[1].until' must be in (0.5, 1]" in message
     assert "may not change static parameters (shapes or code paths): ['n_puffs']" in message
     assert "did you mean 'start_distance_min'?" in message
+
+
+@pytest.mark.parametrize(
+    ("old_id", "mode", "new_id"),
+    [
+        ("neuroethology/TMaze-v0", "spatial", "neuroethology/SpatialTMaze-v0"),
+        ("neuroethology/PatchForaging-v0", "spatial", "neuroethology/SpatialPatchForaging-v0"),
+        ("neuroethology/TMaze-v0", "discrete", "neuroethology/TMaze-v0"),
+    ],
+)
+def test_a_config_with_a_mode_resolves_to_the_environment_of_that_task(old_id, mode, new_id):
+    # Configs and runs written before TMaze and PatchForaging were split by task name a mode; the resolved
+    # config (a run's config.yaml) names the environment actually built, and resolving it again is stable,
+    # so `train --resume` with the old config file finds no difference.
+    from neuroethology.training.run import resolved_config
+
+    data = tiny_train()
+    data["env"] = {"id": old_id, "params": {"mode": mode}}
+    config = config_from_dict(TrainConfig, data)
+    resolved = resolved_config(config)
+    assert resolved.env.id == new_id and "mode" not in resolved.env.params
+    assert resolved_config(resolved) == resolved
