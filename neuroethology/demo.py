@@ -18,7 +18,7 @@ import json
 import time
 from collections.abc import Callable
 from pathlib import Path
-from typing import Any
+from typing import Any, NamedTuple
 
 import jax
 import numpy as np
@@ -80,20 +80,15 @@ def run_demo(
     the fit settings; ``seed``, ``total_steps`` and ``num_seeds`` then come from it."""
     from . import analysis, datasets
     from .analysis import plots
-    from .data import arena_of, save
-    from .fitting import FitConfig, fit_recording, load_fitted, simulate
+    from .data import arena_of
+    from .fitting import load_fitted
     from .fitting.closed_loop import ks_statistics, movement_samples
 
     start = time.perf_counter()
     out = Path(out)
     out.mkdir(parents=True, exist_ok=True)
-    if config is None:
-        config = FitConfig(seed=seed, total_steps=total_steps, model="gru", num_seeds=num_seeds)
-    elif config.model == "ou":
-        raise ValueError("run_demo: the demo fits a network; config.model must be gru, lstm or rnn")
-    seed, total_steps, num_seeds = config.seed, config.total_steps, config.num_seeds
-    net = config.model.upper()
-    label = f"{net} (fitted)"
+    config = _demo_config(config, seed=seed, total_steps=total_steps, num_seeds=num_seeds)
+    label = f"{config.model.upper()} (fitted)"
     run_dir = out / f"fitted_{config.model}"
     if run_dir.exists():
         import shutil
@@ -103,6 +98,57 @@ def run_demo(
     say("[1/5] loading the rat of Sargolini et al. (2006), bundled with RatInABox")
     rat = datasets.sargolini()
     arena = arena_of(rat)
+    split = _hold_out(rat, config)
+
+    say(f"[2/5] fitting on the first {1 - config.holdout_fraction:.0%} ({split.train_seconds:.0f} s)")
+    fit = _fit_with_progress(rat, config, run_dir, say)
+    model = load_fitted(run_dir)
+
+    say(
+        f"[3/5] simulating {runs} animals x {split.duration:.0f} s of each model in the same {arena['width']:g} x {arena['height']:g} m box"
+    )
+    sims = _simulate_models(model, label, duration=split.duration, arena=arena, runs=runs, seed=config.seed)
+    _save_simulations(sims, out)
+
+    say("[4/5] comparing with the held-out rat")
+    real = movement_samples(split.heldout)
+    samples = {name: movement_samples(rec) for name, rec in sims.items()}
+    ks = {name: ks_statistics(s, real) for name, s in samples.items()}
+    report = _report(config, split, ks, fit.scores, model, label=label, runs=runs)
+
+    say("[5/5] writing figures and the report")
+    figures = _figures(split.heldout, sims, real, samples, arena, out, plots, analysis)
+    report["wall_time_s"] = round(time.perf_counter() - start, 1)
+    (out / "report.json").write_text(json.dumps(report, indent=2) + "\n")
+    (out / "report.md").write_text(_markdown(report))
+    say(f"done in {report['wall_time_s']:.0f} s. Figures and report in {out}/:")
+    for path in figures + [out / "report.md", out / "report.json"]:
+        say(f"  {path}")
+    report["network_wins"] = _say_verdict(report, label, say)
+    return report
+
+
+def _demo_config(config: Any, *, seed: int, total_steps: int, num_seeds: int) -> Any:
+    """``config``, or the default GRU fit with these settings; refuses a model that is not a network."""
+    from .fitting import FitConfig
+
+    if config is None:
+        return FitConfig(seed=seed, total_steps=total_steps, model="gru", num_seeds=num_seeds)
+    if config.model == "ou":
+        raise ValueError("run_demo: the demo fits a network; config.model must be gru, lstm or rnn")
+    return config
+
+
+class _HeldOut(NamedTuple):
+    """The held-out end of the recording and where it starts."""
+
+    heldout: xr.Dataset  # the last ``holdout_fraction`` of the recording, preprocessed as the training part
+    train_seconds: float  # length of the training part (s)
+    duration: float  # length of the held-out part (s)
+
+
+def _hold_out(rat: xr.Dataset, config: Any) -> _HeldOut:
+    """The last ``config.holdout_fraction`` of ``rat``, smoothed as the fit smooths its training part."""
     t = rat["time"].values
     cut = float(t[-1]) + 1e-9 - config.holdout_fraction * (float(t[-1]) + 1e-9 - float(t[0]))
     heldout = rat.isel(time=np.flatnonzero(t >= cut))
@@ -110,12 +156,18 @@ def run_demo(
         from .data import smooth
 
         heldout = smooth(heldout, sigma=config.smoothing)
-    duration = float(heldout["time"][-1] - heldout["time"][0])
+    return _HeldOut(heldout, cut - float(t[0]), float(heldout["time"][-1] - heldout["time"][0]))
 
-    say(f"[2/5] fitting on the first {1 - config.holdout_fraction:.0%} ({cut - float(t[0]):.0f} s)")
+
+def _fit_with_progress(rat: xr.Dataset, config: Any, run_dir: Path, say: Callable[[str], None]) -> Any:
+    """:func:`~neuroethology.fitting.fit_recording` into ``run_dir`` with a progress bar of its updates."""
     from tqdm.auto import tqdm
 
-    bar = tqdm(total=total_steps, desc=f"      {net} updates", unit="upd", leave=False)
+    from .fitting import fit_recording
+
+    bar = tqdm(
+        total=config.total_steps, desc=f"      {config.model.upper()} updates", unit="upd", leave=False
+    )
 
     def progress(done: int, losses: np.ndarray, val: np.ndarray | None) -> None:
         bar.update(done - bar.n)
@@ -124,12 +176,17 @@ def run_demo(
 
     fit = fit_recording(rat, config, out=run_dir, say=lambda m: say("      " + m), progress=progress)
     bar.close()
-    model = load_fitted(run_dir)
+    return fit
 
-    say(
-        f"[3/5] simulating {runs} animals x {duration:.0f} s of each model in the same {arena['width']:g} x {arena['height']:g} m box"
-    )
-    sims = {
+
+def _simulate_models(
+    model: Any, label: str, *, duration: float, arena: dict, runs: int, seed: int
+) -> dict[str, xr.Dataset]:
+    """``runs`` animals of the fitted network, the fitted baseline and RatInABox's default agent, each
+    ``duration`` seconds in ``arena``, keyed by the names the report uses."""
+    from .fitting import simulate
+
+    return {
         label: simulate(model, duration=duration, key=jax.random.key(seed + 1), num_runs=runs),
         "baseline (fitted)": simulate(
             model._replace(kind="ou"), duration=duration, key=jax.random.key(seed + 2), num_runs=runs
@@ -138,19 +195,25 @@ def run_demo(
             duration, runs=runs, dt=float(model.env_params.dt), arena=arena, seed=seed
         ),
     }
+
+
+def _save_simulations(sims: dict[str, xr.Dataset], out: Path) -> None:
+    """Each simulation as ``out/sim_<first word of its name>.nc``."""
+    from .data import save
+
     for name, rec in sims.items():
         save(rec, out / f"sim_{name.split()[0].lower()}.nc")
 
-    say("[4/5] comparing with the held-out rat")
-    real = movement_samples(heldout)
-    samples = {name: movement_samples(rec) for name, rec in sims.items()}
-    ks = {name: ks_statistics(s, real) for name, s in samples.items()}
-    scores = fit.scores
-    report = {
+
+def _report(
+    config: Any, split: _HeldOut, ks: dict, scores: dict, model: Any, *, label: str, runs: int
+) -> dict[str, Any]:
+    """The demo's numbers (``wall_time_s`` left for the caller to fill in)."""
+    return {
         "data": "Sargolini et al. 2006 rat, 1 x 1 m box, 50 Hz (ratinabox/data/sargolini.npz)",
         "smoothing_s": config.smoothing,
-        "train_seconds": round(cut - float(t[0]), 1),
-        "heldout_seconds": round(duration, 1),
+        "train_seconds": round(split.train_seconds, 1),
+        "heldout_seconds": round(split.duration, 1),
         "simulated_animals_per_model": runs,
         "ks_vs_heldout": ks,
         "heldout_log_likelihood_per_step": {
@@ -164,24 +227,20 @@ def run_demo(
         },
         "network": {
             "model": config.model,
-            "seeds": num_seeds,
+            "seeds": config.num_seeds,
             "selected_seed": scores["selected_seed"],
             "updates": scores["updates_of_selected_seed"],
         },
         "wall_time_s": None,
     }
 
-    say("[5/5] writing figures and the report")
-    figures = _figures(heldout, sims, real, samples, arena, out, plots, analysis)
-    report["wall_time_s"] = round(time.perf_counter() - start, 1)
-    (out / "report.json").write_text(json.dumps(report, indent=2) + "\n")
-    (out / "report.md").write_text(_markdown(report))
+
+def _say_verdict(report: dict[str, Any], label: str, say: Callable[[str], None]) -> int:
+    """Print the KS statistics and likelihoods; returns on how many statistics the network is closest."""
+    ks, ll = report["ks_vs_heldout"], report["heldout_log_likelihood_per_step"]
+    net = report["network"]["model"].upper()
     fitted, base, rib = (ks[k] for k in (label, "baseline (fitted)", "RatInABox default"))
     wins = sum(fitted[s] < min(base[s], rib[s]) for s in STATISTICS)
-    ll = report["heldout_log_likelihood_per_step"]
-    say(f"done in {report['wall_time_s']:.0f} s. Figures and report in {out}/:")
-    for path in figures + [out / "report.md", out / "report.json"]:
-        say(f"  {path}")
     say("verdict:")
     say(
         "  KS vs held-out rat (speed / turning / wall): "
@@ -198,8 +257,7 @@ def run_demo(
         f"  the fitted {net} is closest to the rat on {wins} of 3 statistics and "
         f"{'beats' if ll[label] > ll['baseline (fitted)'] else 'does not beat'} the baseline's likelihood"
     )
-    report["network_wins"] = int(wins)
-    return report
+    return int(wins)
 
 
 def _figures(heldout, sims, real, samples, arena, out: Path, plots, analysis) -> list[Path]:
