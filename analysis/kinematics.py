@@ -13,6 +13,7 @@ import numpy as np
 import xarray as xr
 from movement.kinematics import compute_time_derivative
 
+from ..envs.geometry import wrap_angle
 from ._recording import Track, select_track, time_series
 
 __all__ = [
@@ -22,14 +23,12 @@ __all__ = [
     "compute_heading",
     "compute_angular_velocity",
     "compute_curvature",
-    "wrap_angle",
 ]
 
 
-def wrap_angle(a: np.ndarray) -> np.ndarray:
-    """Angles wrapped to ``(-pi, pi]``, radians."""
-    a = np.asarray(a, dtype=float)
-    return np.pi - np.mod(np.pi - a, 2 * np.pi)
+def _turn(a: np.ndarray) -> np.ndarray:
+    """Angles (float64) wrapped to ``(-pi, pi]``: the analysis reports a U-turn as ``+pi``."""
+    return wrap_angle(np.asarray(a, dtype=float), closed="above")
 
 
 def _one_sided_at_run_ends(deriv: np.ndarray, y: np.ndarray, t: np.ndarray, run: np.ndarray):
@@ -137,7 +136,7 @@ def _angular_velocity(track: Track, min_speed: float) -> tuple[np.ndarray, np.nd
         ok = same & (step_speed > max(min_speed, _STATIONARY))
         theta = np.arctan2(d[:, 1], d[:, 0])
         both = ok[:-1] & ok[1:]
-        rate = wrap_angle(theta[1:] - theta[:-1]) / ((track.time[2:] - track.time[:-2]) / 2)
+        rate = _turn(theta[1:] - theta[:-1]) / ((track.time[2:] - track.time[:-2]) / 2)
         omega[1:-1] = np.where(both, rate, np.nan)
     return omega, np.linalg.norm(_velocity(track), axis=1)
 

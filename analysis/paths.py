@@ -14,7 +14,7 @@ import numpy as np
 import xarray as xr
 
 from ._recording import Track, select_track
-from .kinematics import wrap_angle
+from .kinematics import _turn
 
 __all__ = [
     "rediscretize_path",
@@ -190,7 +190,7 @@ def _turns(paths: list[tuple[np.ndarray, np.ndarray]]) -> tuple[np.ndarray, ...]
         if len(xy) < 3:
             continue
         direction = np.arctan2(d[:, 1], d[:, 0])
-        angles.append(wrap_angle(np.diff(direction)))
+        angles.append(_turn(np.diff(direction)))
         runs.append(np.full(len(direction) - 1, i))
         times.append(t[1:-1])
     cat = lambda parts, dt: np.concatenate(parts) if parts else np.zeros(0, dt)  # noqa: E731

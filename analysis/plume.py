@@ -15,7 +15,7 @@ import numpy as np
 import xarray as xr
 
 from ._recording import Track, episodes, select_track, source_of, time_series, track_variable
-from .kinematics import _check_min_speed, _heading, wrap_angle
+from .kinematics import _check_min_speed, _heading, _turn
 
 __all__ = [
     "compute_source_arrival",
@@ -88,7 +88,7 @@ def _upwind(track: Track, wind_direction, caller: str) -> np.ndarray:
 
 def _course(track: Track, wind_direction, min_speed: float, caller: str) -> tuple[np.ndarray, np.ndarray]:
     heading, speed = _heading(track, min_speed)
-    return wrap_angle(heading - _upwind(track, wind_direction, caller)), speed
+    return _turn(heading - _upwind(track, wind_direction, caller)), speed
 
 
 def compute_course_direction(

@@ -292,6 +292,13 @@ class NeuroEnv(FuncEnv, Generic[StateT, ParamsT]):
         info = self.transition_info(state, action, next_state, params)
         return next_state, reward, terminated, truncated, info
 
+    def transition_info(
+        self, state: Any, action: Any, next_state: Any, params: ParamsT | None = None
+    ) -> dict:
+        """What :meth:`step` reports in ``info`` about a transition: the new state's :meth:`state_info`
+        (an environment overrides this to report more)."""
+        return self.state_info(next_state, params)
+
     # -- spaces (functions of params: sizes may depend on them) -------------------------------------------
     def observation_space(self, params: ParamsT | None = None) -> spaces.Space:  # type: ignore[override]
         raise NotImplementedError

@@ -8,10 +8,11 @@ anticlockwise from the +x axis. All functions work on single points (vmap for ba
 from __future__ import annotations
 
 from collections.abc import Mapping
-from typing import Any
+from typing import Any, Literal
 
 import jax
 import jax.numpy as jnp
+import numpy as np
 from jax.typing import ArrayLike
 
 __all__ = [
@@ -37,9 +38,20 @@ __all__ = [
 _TINY = 1e-12
 
 
-def wrap_angle(angle: ArrayLike) -> jax.Array:
-    """Angle(s) wrapped into ``[-pi, pi)``."""
-    return (jnp.asarray(angle) + jnp.pi) % (2 * jnp.pi) - jnp.pi
+def wrap_angle(angle: ArrayLike, *, closed: Literal["below", "above"] = "below") -> Any:
+    """Angle(s) in radians wrapped into ``[-pi, pi)`` (``closed="below"``, the environments' headings) or
+    ``(-pi, pi]`` (``closed="above"``: a U-turn is ``+pi``, as the analysis reports turning angles).
+
+    The package's one angle wrap: NumPy input gives NumPy output at its own precision (analysis and fitting
+    work in float64), anything else a JAX array (jit-safe). The two conventions differ only at exactly
+    ``+-pi``, and each is the other mirrored: ``wrap(a, "above") == -wrap(-a, "below")`` to the bit.
+    """
+    xp = np if isinstance(angle, (np.ndarray, np.generic)) else jnp
+    if closed == "above":
+        return -wrap_angle(-xp.asarray(angle))
+    if closed != "below":
+        raise ValueError(f"wrap_angle: closed must be 'below' or 'above', got {closed!r}")
+    return (xp.asarray(angle) + xp.pi) % (2 * xp.pi) - xp.pi
 
 
 def unit(angle: ArrayLike) -> jax.Array:

@@ -598,9 +598,6 @@ class OdorPlume(NeuroEnv[OdorPlumeState, OdorPlumeParams]):
             "success": self.at_source(state, params),
         }
 
-    def transition_info(self, state, action, next_state, params=None) -> dict:
-        return self.state_info(next_state, params)
-
     # -- spaces -------------------------------------------------------------------------------------------
     def observation_space(self, params: OdorPlumeParams | None = None) -> spaces.Box:
         params = self.default_params if params is None else params

@@ -234,9 +234,6 @@ class OpenField(NeuroEnv[OpenFieldState, OpenFieldParams]):
         params = self.default_params if params is None else params
         return pose_info(state, state.step * params.dt)
 
-    def transition_info(self, state, action, next_state, params=None) -> dict:
-        return self.state_info(next_state, params)
-
     # -- coverage grid ------------------------------------------------------------------------------------
     def _bin(self, position: jax.Array, params: OpenFieldParams) -> tuple[jax.Array, jax.Array]:
         n = params.coverage_bins

@@ -164,6 +164,3 @@ class PatchTask(NeuroEnv):
             "patch_level": jnp.where(state.patch >= 0, state.level, 0.0),
             "left": state.left,
         }
-
-    def transition_info(self, state, action, next_state, params=None) -> dict:
-        return self.state_info(next_state, params)

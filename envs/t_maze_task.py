@@ -301,9 +301,6 @@ class TMazeTask(NeuroEnv):
             "trial_done": state.trial_done,
         }
 
-    def transition_info(self, state, action, next_state, params=None) -> dict:
-        return self.state_info(next_state, params)
-
     # -- what the environment says about itself ----------------------------------------------------------
     def recording_attrs(self, params: TMazeTaskParams) -> dict[str, Any]:
         return {"task": params.task, "mode": params.mode}

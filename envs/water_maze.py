@@ -406,9 +406,6 @@ class WaterMaze(NeuroEnv[WaterMazeState, WaterMazeParams]):
             "timeout": state.timeout,
         }
 
-    def transition_info(self, state, action, next_state, params=None) -> dict:
-        return self.state_info(next_state, params)
-
     # -- egocentric image ---------------------------------------------------------------------------------
     def egocentric_image(self, state: WaterMazeState, params: WaterMazeParams) -> jax.Array:
         """The room around the rat, heading up: ``(image_size, image_size, C)`` float32 in [0, 1]."""

@@ -37,6 +37,7 @@ import scipy.optimize
 from jax.scipy.special import ndtri
 from jax.scipy.stats import norm
 
+from ..envs.geometry import wrap_angle
 from ..envs.open_field import OpenFieldParams
 from ..envs.policies.random_motion import RandomMotionParams
 
@@ -124,10 +125,6 @@ def _angle(v: jax.Array) -> jax.Array:
     return jnp.arctan2(v[..., 1], jnp.where(zero, 1.0, v[..., 0]))
 
 
-def _wrap(a: jax.Array) -> jax.Array:
-    return (a + jnp.pi) % (2 * jnp.pi) - jnp.pi
-
-
 def _log_likelihood_terms(
     p: dict, windows: jax.Array, env: OpenFieldParams, outlier_fraction: float
 ) -> jax.Array:
@@ -145,8 +142,8 @@ def _log_likelihood_terms(
     v_prev2, _ = intended(x2, x1)  # V_{k-2}
     v_prev, u_prev = intended(x1, x0)  # V_{k-1}, U_{k-1}
     _, u = intended(x0, xn)  # U_k
-    w_prev = _wrap(_angle(u_prev) - _angle(v_prev2)) / dt
-    w = _wrap(_angle(u) - _angle(v_prev)) / dt
+    w_prev = wrap_angle(_angle(u_prev) - _angle(v_prev2)) / dt
+    w = wrap_angle(_angle(u) - _angle(v_prev)) / dt
     tau_w, s_w = p["rotational_velocity_coherence_time"], p["rotational_velocity_std"]
     mean_w = jnp.where(first, 0.0, w_prev * (1.0 - dt / tau_w))
     sd_w = jnp.where(first, s_w, jnp.sqrt(2.0 * s_w**2 * dt / tau_w))

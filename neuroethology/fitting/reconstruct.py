@@ -26,6 +26,7 @@ import numpy as np
 import xarray as xr
 
 from .. import envs as ne
+from ..envs.geometry import wrap_angle
 from ..envs.open_field import OpenFieldParams, OpenFieldState
 
 __all__ = [
@@ -88,10 +89,6 @@ class Demonstration(NamedTuple):
             time=self.time[idx],
             in_bounds=self.in_bounds[idx],
         )
-
-
-def _wrap(a: np.ndarray) -> np.ndarray:
-    return (a + np.pi) % (2 * np.pi) - np.pi
 
 
 def path_segments(valid: np.ndarray, segment: np.ndarray | None = None) -> list[np.ndarray]:
@@ -181,7 +178,7 @@ def reconstruct_path(
             if length[k] < min_step:
                 heading[k] = heading[k - 1]
         speed = length / dt  # speed after step k
-        omega = np.concatenate([[0.0], _wrap(np.diff(heading)) / dt])  # turn of step k
+        omega = np.concatenate([[0.0], wrap_angle(np.diff(heading)) / dt])  # turn of step k
         # States k = 1..n-2: position x_k, heading/speed of step k-1; action k: speed/heading of step k.
         k = np.arange(1, len(d))
         rows["pos"].append(xs[k])
@@ -202,7 +199,7 @@ def reconstruct_path(
     states = OpenFieldState(
         step=jnp.zeros(n, jnp.int32),
         position=jnp.asarray(position, jnp.float32),
-        heading=jnp.asarray(_wrap(cat["head"]), jnp.float32),
+        heading=jnp.asarray(wrap_angle(cat["head"]), jnp.float32),
         speed=jnp.asarray(cat["speed"], jnp.float32),
         angular_velocity=jnp.asarray(cat["omega"], jnp.float32),
         visits=jnp.zeros((n, nbins, nbins), jnp.int32),
