@@ -10,7 +10,7 @@ from __future__ import annotations
 import json
 import math
 from collections.abc import Mapping, Sequence
-from typing import Any
+from typing import Any, Required, TypedDict, Unpack
 
 import numpy as np
 import xarray as xr
@@ -209,35 +209,36 @@ def _set_attrs(
         ds["position"].attrs["units"] = "pixels"
 
 
-def _build(
-    position: Any,
-    *,
-    time: Any = None,
-    fps: float | None = None,
-    confidence: Any = None,
-    individual_names: Sequence[str] | None = None,
-    keypoint_names: Sequence[str] | None = None,
-    arena: Mapping[str, Any] | None = None,
-    source_software: str = "neuroethology",
-    source_file: str = "",
-    variables: Mapping[str, Any] | None = None,
-    attrs: Mapping[str, Any] | None = None,
-    problems: list[str] | None = None,
-) -> xr.Dataset | None:
-    """Assemble a Recording without the final validation; append problems instead of raising."""
-    problems = [] if problems is None else problems
+class _RecordingOptions(TypedDict, total=False):
+    """The keyword options of :func:`from_arrays` (documented there) as :func:`_build` takes them: every one
+    may be left out (meaning ``None``) but where the data came from."""
+
+    time: Any
+    fps: float | None
+    confidence: Any
+    individual_names: Sequence[str] | None
+    keypoint_names: Sequence[str] | None
+    arena: Mapping[str, Any] | None
+    source_software: Required[str]
+    source_file: Required[str]
+    variables: Mapping[str, Any] | None
+    attrs: Mapping[str, Any] | None
+
+
+def _build(position: Any, problems: list[str], **options: Unpack[_RecordingOptions]) -> xr.Dataset | None:
+    """Assemble a Recording without the final validation; append problems to ``problems`` instead of
+    raising."""
     pos = _position_array(position, problems)
     if pos is None:
         return None
     n_time, _, n_kp, n_ind = pos.shape
-    t, fps = _time_axis(time, fps, n_time, problems)
-    conf = _confidence_array(confidence, (n_time, n_kp, n_ind), problems)
+    t, fps = _time_axis(options.get("time"), options.get("fps"), n_time, problems)
+    conf = _confidence_array(options.get("confidence"), (n_time, n_kp, n_ind), problems)
     kp_default = ["centroid"] if n_kp == 1 else [f"keypoint_{i}" for i in range(n_kp)]
-    keypoints = _names(keypoint_names, n_kp, kp_default, "keypoint_names", problems)
-    individuals = _names(
-        individual_names, n_ind, [f"id_{i}" for i in range(n_ind)], "individual_names", problems
-    )
-    arena = _checked_arena(arena, problems)
+    keypoints = _names(options.get("keypoint_names"), n_kp, kp_default, "keypoint_names", problems)
+    id_default = [f"id_{i}" for i in range(n_ind)]
+    individuals = _names(options.get("individual_names"), n_ind, id_default, "individual_names", problems)
+    arena = _checked_arena(options.get("arena"), problems)
     if t is None or len(keypoints) != n_kp or len(individuals) != n_ind:
         return None
     ds = xr.Dataset(
@@ -252,9 +253,14 @@ def _build(
             "individual": ("individual", np.array(individuals)),
         },
     )
-    _add_variables(ds, variables, problems)
+    _add_variables(ds, options.get("variables"), problems)
     _set_attrs(
-        ds, fps=fps, source_software=source_software, source_file=source_file, arena=arena, attrs=attrs
+        ds,
+        fps=fps,
+        source_software=options["source_software"],
+        source_file=options["source_file"],
+        arena=arena,
+        attrs=options.get("attrs"),
     )
     return ds
 
@@ -300,6 +306,7 @@ def from_arrays(
     problems: list[str] = []
     ds = _build(
         position,
+        problems,
         time=time,
         fps=fps,
         confidence=confidence,
@@ -310,7 +317,6 @@ def from_arrays(
         source_file=source_file,
         variables=variables,
         attrs=attrs,
-        problems=problems,
     )
     if ds is not None:
         problems.extend(recording_problems(ds))
