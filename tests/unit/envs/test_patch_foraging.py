@@ -14,6 +14,7 @@ import jax.numpy as jnp
 import numpy as np
 import pytest
 from gymnasium.utils.env_checker import check_env
+from helpers import vmap_and_single_steps
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
@@ -399,27 +400,17 @@ def test_spatial_gymnasium_env_checks_renders_and_rejects_bad_actions(overrides)
 
 def test_spatial_vmap_equals_single_steps_and_is_deterministic():
     env, p = ne.make(ENV_ID, **SPATIAL_IMAGE)
-    space = env.action_space(p)
-    space.seed(0)
-    n = 3
+    n, steps = 3, 8
     reset = jax.jit(env.reset)
-    obs_b, state_b = jax.jit(jax.vmap(env.reset, in_axes=(0, None)))(
-        jax.random.split(jax.random.key(0), n), p
-    )
-    step_b = jax.jit(jax.vmap(env.step, in_axes=(0, 0, 0, None)))
-    step_1 = jax.jit(env.step)
+    (obs_b, rew_b), (obs_1, rew_1) = vmap_and_single_steps(env, p, n=n, steps=steps, step_seed=100)
+    for x, y in zip(obs_1, obs_b, strict=True):
+        np.testing.assert_allclose(x, y, rtol=1e-6, atol=1e-6)
+    np.testing.assert_allclose(rew_1, rew_b, rtol=0, atol=1e-7)
     obs_space = env.observation_space(p)
-    states_1 = [jax.tree.map(lambda x, i=i: x[i], state_b) for i in range(n)]
-    for t in range(8):
-        acts = jnp.asarray(np.stack([space.sample() for _ in range(n)]))
-        keys = jax.random.split(jax.random.key(100 + t), n)
-        obs_b, state_b, rew_b, *_ = step_b(keys, state_b, acts, p)
+    treedef = jax.tree.structure(obs_space.sample())
+    for t in range(steps):
         for i in range(n):
-            obs_i, states_1[i], rew_i, *_ = step_1(keys[i], states_1[i], acts[i], p)
-            for x, y in zip(jax.tree.leaves(obs_i), jax.tree.leaves(obs_b), strict=True):
-                np.testing.assert_allclose(np.asarray(x), np.asarray(y)[i], rtol=1e-6, atol=1e-6)
-            assert float(rew_i) == pytest.approx(float(rew_b[i]), abs=1e-7)
-            assert obs_space.contains(jax.tree.map(np.asarray, obs_i))
+            assert obs_space.contains(jax.tree.unflatten(treedef, [leaf[t, i] for leaf in obs_1]))
     # Same key, same episode; another key, another start.
     a = reset(jax.random.key(3), p)[1].position
     assert np.array_equal(np.asarray(a), np.asarray(reset(jax.random.key(3), p)[1].position))

@@ -10,7 +10,7 @@ import jax.numpy as jnp
 import numpy as np
 import pytest
 from gymnasium.utils.env_checker import check_env
-from helpers import run_with_info, state_as_numpy, wrap_angle_np
+from helpers import run_with_info, state_as_numpy, vmap_and_single_steps, wrap_angle_np
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
@@ -52,23 +52,10 @@ def test_check_env_and_rendering_in_every_mode(variant):
 @pytest.mark.parametrize("variant", list(VARIANTS))
 def test_vmap_equals_single_steps_in_every_mode(variant):
     env, params = ne.make(ENV_ID, **VARIANTS[variant])
-    space = env.action_space(params)
-    space.seed(0)
-    n = 3
-    keys = jax.random.split(jax.random.key(0), n)
-    _, state_b = jax.jit(jax.vmap(env.reset, in_axes=(0, None)))(keys, params)
-    states = [jax.tree.map(lambda x, i=i: x[i], state_b) for i in range(n)]
-    step_b = jax.jit(jax.vmap(env.step, in_axes=(0, 0, 0, None)))
-    step_1 = jax.jit(env.step)
-    for t in range(8):
-        acts = jnp.asarray(np.stack([space.sample() for _ in range(n)]))
-        step_keys = jax.random.split(jax.random.key(50 + t), n)
-        obs_b, state_b, rew_b, *_ = step_b(step_keys, state_b, acts, params)
-        for i in range(n):
-            obs_i, states[i], rew_i, *_ = step_1(step_keys[i], states[i], acts[i], params)
-            for x, y in zip(jax.tree.leaves(obs_i), jax.tree.leaves(obs_b), strict=True):
-                np.testing.assert_allclose(np.asarray(x), np.asarray(y)[i], rtol=1e-6, atol=1e-6)
-            assert float(rew_i) == float(rew_b[i])
+    (obs_b, rew_b), (obs_1, rew_1) = vmap_and_single_steps(env, params, n=3, steps=8, step_seed=50)
+    for x, y in zip(obs_1, obs_b, strict=True):
+        np.testing.assert_allclose(x, y, rtol=1e-6, atol=1e-6)
+    np.testing.assert_array_equal(rew_1, rew_b)
 
 
 def test_invalid_params_are_reported_together():
