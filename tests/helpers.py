@@ -83,6 +83,13 @@ def scan_steps(env: Any, params: Any, reset_key: Any, step_key: Any, actions: An
     return jax.lax.scan(body, state, (jax.random.split(step_key, actions.shape[0]), actions))[1]
 
 
+def jit_scan_steps(env: Any, params: Any, record: Any) -> Any:
+    """``run(key, actions)``, jitted: :func:`scan_steps` of ``env`` with ``key`` for the reset and the steps."""
+    import jax
+
+    return jax.jit(lambda key, actions: scan_steps(env, params, key, key, actions, record))
+
+
 def render_frames(gym_env: Any, seed: int, steps: int = 3) -> list[Any]:
     """``rgb_array`` frames of a Gymnasium environment: after ``reset(seed=seed)`` and after each of ``steps``
     steps with actions sampled from its action space (seeded 0)."""
@@ -105,6 +112,13 @@ def any_float32() -> Any:
         st.floats(allow_nan=True, allow_infinity=True, width=32),
         st.sampled_from([0.0, 1e30, -1e30, np.nan, np.inf, -np.inf]),
     )
+
+
+def any_actions(steps: int) -> Any:
+    """Hypothesis strategy: ``steps`` two-dimensional actions, each entry :func:`any_float32`."""
+    from hypothesis import strategies as st
+
+    return st.lists(st.tuples(any_float32(), any_float32()), min_size=steps, max_size=steps)
 
 
 def vmap_and_single_steps(env: Any, params: Any, n: int, steps: int, step_seed: int, seed: int = 0) -> Any:
@@ -141,3 +155,18 @@ def vmap_and_single_steps(env: Any, params: Any, n: int, steps: int, step_seed: 
         return [np.stack(leaf) for leaf in zip(*obs, strict=True)], np.stack(rewards)
 
     return stacked(*batched), stacked(*single)
+
+
+def assert_vmap_equals_single_steps(
+    env: Any, params: Any, step_seed: int, n: int = 3, steps: int = 8, reward_atol: float = 0.0
+) -> Any:
+    """Assert that :func:`vmap_and_single_steps` gives the same observations batched and one at a time (to
+    1e-6) and the same rewards (to ``reward_atol``, exactly by default). Returns the single-step
+    ``(observation leaves, rewards)``, each ``(steps, n, ...)``."""
+    import numpy as np
+
+    (obs_b, rew_b), (obs_1, rew_1) = vmap_and_single_steps(env, params, n=n, steps=steps, step_seed=step_seed)
+    for x, y in zip(obs_1, obs_b, strict=True):
+        np.testing.assert_allclose(x, y, rtol=1e-6, atol=1e-6)
+    np.testing.assert_allclose(rew_1, rew_b, rtol=0, atol=reward_atol)
+    return obs_1, rew_1

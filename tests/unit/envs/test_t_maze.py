@@ -11,12 +11,13 @@ import numpy as np
 import pytest
 from gymnasium.utils.env_checker import check_env
 from helpers import (
-    any_float32,
+    any_actions,
+    assert_vmap_equals_single_steps,
+    jit_scan_steps,
     render_frames,
     run_with_info,
     scan_steps,
     state_as_numpy,
-    vmap_and_single_steps,
     wrap_angle_np,
 )
 from hypothesis import given, settings
@@ -57,10 +58,7 @@ def test_check_env_and_rendering_in_every_mode(variant):
 def test_vmap_equals_single_steps_in_every_mode(variant):
     env_id, overrides = VARIANTS[variant]
     env, params = ne.make(env_id, **overrides)
-    (obs_b, rew_b), (obs_1, rew_1) = vmap_and_single_steps(env, params, n=3, steps=8, step_seed=50)
-    for x, y in zip(obs_1, obs_b, strict=True):
-        np.testing.assert_allclose(x, y, rtol=1e-6, atol=1e-6)
-    np.testing.assert_array_equal(rew_1, rew_b)
+    assert_vmap_equals_single_steps(env, params, step_seed=50)
 
 
 def test_invalid_params_are_reported_together():
@@ -388,16 +386,11 @@ def _walked(state, obs, new, reward, term, trunc):
     return new.position, moved, term | trunc, obs, reward
 
 
-@jax.jit
-def _run_spatial(key, actions):
-    return scan_steps(_SPATIAL_ENV, _SPATIAL_PARAMS, key, key, actions, _walked)
-
-
-_ANY = any_float32()
+_run_spatial = jit_scan_steps(_SPATIAL_ENV, _SPATIAL_PARAMS, _walked)
 
 
 @settings(max_examples=40, deadline=None)
-@given(actions=st.lists(st.tuples(_ANY, _ANY), min_size=60, max_size=60), seed=st.integers(0, 2**16))
+@given(actions=any_actions(60), seed=st.integers(0, 2**16))
 def test_any_action_keeps_the_animal_in_the_corridors(actions, seed):
     p = _SPATIAL_PARAMS
     positions, moved, done, obs, rewards = (

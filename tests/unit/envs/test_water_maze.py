@@ -10,7 +10,14 @@ import jax.numpy as jnp
 import numpy as np
 import pytest
 from gymnasium.utils.env_checker import check_env
-from helpers import run_with_info, state_as_numpy, vmap_and_single_steps, wrap_angle_np
+from helpers import (
+    any_actions,
+    assert_vmap_equals_single_steps,
+    jit_scan_steps,
+    run_with_info,
+    state_as_numpy,
+    wrap_angle_np,
+)
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
@@ -52,10 +59,7 @@ def test_check_env_and_rendering_in_every_mode(variant):
 @pytest.mark.parametrize("variant", list(VARIANTS))
 def test_vmap_equals_single_steps_in_every_mode(variant):
     env, params = ne.make(ENV_ID, **VARIANTS[variant])
-    (obs_b, rew_b), (obs_1, rew_1) = vmap_and_single_steps(env, params, n=3, steps=8, step_seed=50)
-    for x, y in zip(obs_1, obs_b, strict=True):
-        np.testing.assert_allclose(x, y, rtol=1e-6, atol=1e-6)
-    np.testing.assert_array_equal(rew_1, rew_b)
+    assert_vmap_equals_single_steps(env, params, step_seed=50)
 
 
 def test_invalid_params_are_reported_together():
@@ -222,26 +226,15 @@ def test_steps_match_the_numpy_reference(overrides):
 _PROP_ENV, _PROP_PARAMS = ne.make(ENV_ID, platform_mode="movable", trials_per_episode=2, trial_duration=1.5)
 
 
-@jax.jit
-def _run_actions(key, actions):
-    obs, state = _PROP_ENV.reset(key, _PROP_PARAMS)
-
-    def body(state, inputs):
-        k, a = inputs
-        obs, state, reward, term, trunc, _ = _PROP_ENV.step(k, state, a, _PROP_PARAMS)
-        return state, (state.position, state.heading, state.speed, obs, reward)
-
-    return jax.lax.scan(body, state, (jax.random.split(key, actions.shape[0]), actions))[1]
+def _pose_obs_reward(state, obs, new, reward, term, trunc):
+    return new.position, new.heading, new.speed, obs, reward
 
 
-_ANY = st.one_of(
-    st.floats(allow_nan=True, allow_infinity=True, width=32),
-    st.sampled_from([0.0, 1e30, -1e30, np.nan, np.inf, -np.inf]),
-)
+_run_actions = jit_scan_steps(_PROP_ENV, _PROP_PARAMS, _pose_obs_reward)
 
 
 @settings(max_examples=40, deadline=None)
-@given(actions=st.lists(st.tuples(_ANY, _ANY), min_size=40, max_size=40), seed=st.integers(0, 2**16))
+@given(actions=any_actions(40), seed=st.integers(0, 2**16))
 def test_any_action_keeps_the_rat_in_the_pool(actions, seed):
     p = _PROP_PARAMS
     positions, headings, speeds, obs, rewards = _run_actions(
