@@ -1,12 +1,27 @@
-"""Arguments that several subcommands share: the run they read, the Recording they write, counts that must
-be positive, and arenas given as WxH or rR."""
+"""Arguments that several subcommands share: the run they read, the run or Recording they write, the seed,
+the progress bar, counts that must be positive, and arenas given as WxH or rR."""
 
 from __future__ import annotations
 
 import argparse
+from collections.abc import Callable
 from pathlib import Path
+from typing import TYPE_CHECKING, Any
 
-__all__ = ["add_run_argument", "add_recording_output", "check_at_least_one", "parse_arena"]
+if TYPE_CHECKING:
+    import xarray as xr
+
+__all__ = [
+    "add_arena_argument",
+    "add_no_progress_argument",
+    "add_recording_output",
+    "add_run_argument",
+    "add_run_output",
+    "add_seed_argument",
+    "check_at_least_one",
+    "parse_arena",
+    "write_rollouts",
+]
 
 
 def add_run_argument(p: argparse.ArgumentParser) -> None:
@@ -22,6 +37,36 @@ def add_run_argument(p: argparse.ArgumentParser) -> None:
 def add_recording_output(p: argparse.ArgumentParser) -> None:
     """``--out FILE.nc``: the Recording a command writes (check it with ``_paths.write_recording``)."""
     p.add_argument("--out", type=Path, required=True, metavar="FILE.nc", help="Recording to write (netCDF)")
+
+
+def add_run_output(p: argparse.ArgumentParser, help: str) -> None:
+    """``--out RUN``: the run directory a command writes (``help`` says whether it may be resumed)."""
+    p.add_argument("--out", type=Path, required=True, metavar="RUN", help=help)
+
+
+def add_seed_argument(p: argparse.ArgumentParser, help: str = "random seed (default 0)") -> None:
+    """``--seed``: an integer seed, 0 unless given."""
+    p.add_argument("--seed", type=int, default=0, help=help)
+
+
+def add_no_progress_argument(p: argparse.ArgumentParser) -> None:
+    """``--no-progress``: no progress bar (for logs and batch jobs)."""
+    p.add_argument("--no-progress", action="store_true", help="no progress bar")
+
+
+def add_arena_argument(p: argparse.ArgumentParser, help: str) -> None:
+    """``--arena WxH|rR``: an arena in metres, read by :func:`parse_arena`."""
+    p.add_argument("--arena", default=None, metavar="WxH|rR", help=help)
+
+
+def write_rollouts(
+    args: argparse.Namespace, rollout: Callable[..., xr.Dataset], **options: Any
+) -> xr.Dataset:
+    """Check ``--out`` first, then ``rollout(RUN, seed=--seed, **options)`` (``run_policies.evaluate`` or
+    ``simulate``: the agents of the run directory let loose), and write the Recording it returns there."""
+    from ._paths import write_recording
+
+    return write_recording(args.out, lambda: rollout(args.run_dir, seed=args.seed, **options))
 
 
 def check_at_least_one(args: argparse.Namespace, *names: str) -> None:

@@ -8,6 +8,8 @@ import json
 import time
 from pathlib import Path
 
+from ._arguments import add_seed_argument
+
 NAME = "compare"
 HELP = "compare simulated and recorded behaviour: metrics, distances, intervals, permutation tests, figures"
 DESCRIPTION = """\
@@ -61,7 +63,7 @@ def add_arguments(p: argparse.ArgumentParser) -> None:
     p.add_argument("--block-duration", type=float, default=None, help="time-block length, s")
     p.add_argument("--permutations", type=int, default=999, help="permutations per test (default 999)")
     p.add_argument("--bootstrap", type=int, default=2000, help="bootstrap resamples (default 2000)")
-    p.add_argument("--seed", type=int, default=0, help="random seed (default 0)")
+    add_seed_argument(p)
     p.add_argument("--no-figures", action="store_true", help="write report.json and report.md only")
     p.add_argument(
         "--allow-implausible",

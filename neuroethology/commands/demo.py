@@ -5,6 +5,8 @@ from __future__ import annotations
 import argparse
 from pathlib import Path
 
+from ._arguments import add_seed_argument, check_at_least_one
+
 NAME = "demo"
 HELP = (
     "fit a GRU and the random-motion baseline to a real rat, simulate them, compare (what `make demo` runs)"
@@ -25,7 +27,7 @@ Takes a few minutes on two CPU cores.
 
 def add_arguments(p: argparse.ArgumentParser) -> None:
     p.add_argument("--out", type=Path, default=Path("out/demo"), help="output folder (default: out/demo)")
-    p.add_argument("--seed", type=int, default=0, help="random seed (default 0)")
+    add_seed_argument(p)
     p.add_argument("--updates", type=int, default=1500, help="most GRU gradient updates (default 1500)")
     p.add_argument("--seeds", type=int, default=4, help="GRUs trained at once; one is kept (default 4)")
     p.add_argument("--runs", type=int, default=8, help="simulated animals per model (default 8)")
@@ -33,7 +35,6 @@ def add_arguments(p: argparse.ArgumentParser) -> None:
 
 def run(args: argparse.Namespace) -> int:
     from ..demo import run_demo
-    from ._arguments import check_at_least_one
 
     check_at_least_one(args, "updates", "seeds", "runs")
     run_demo(args.out, seed=args.seed, total_steps=args.updates, num_seeds=args.seeds, runs=args.runs)

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import argparse
 
-from ._arguments import add_recording_output, add_run_argument
+from ._arguments import add_recording_output, add_run_argument, add_seed_argument, write_rollouts
 
 NAME = "evaluate"
 HELP = "roll out the agents of a run (trained or fitted) for N episodes and write a Recording (.nc)"
@@ -25,7 +25,7 @@ def add_arguments(p: argparse.ArgumentParser) -> None:
     add_run_argument(p)
     p.add_argument("--episodes", type=int, required=True, metavar="N", help="episodes per trained run")
     add_recording_output(p)
-    p.add_argument("--seed", type=int, default=0, help="random seed of the rollouts (default 0)")
+    add_seed_argument(p, help="random seed of the rollouts (default 0)")
     p.add_argument(
         "--deterministic", action="store_true", help="take the most likely action instead of sampling"
     )
@@ -45,19 +45,15 @@ def run(args: argparse.Namespace) -> int:
     import numpy as np
 
     from ..run_policies import evaluate
-    from ._paths import write_recording
 
-    rec = write_recording(
-        args.out,
-        lambda: evaluate(
-            args.run_dir,
-            episodes=args.episodes,
-            seed=args.seed,
-            deterministic=args.deterministic,
-            runs=args.runs,
-            step=args.checkpoint,
-            log=lambda m: print(f"  {m}", flush=True),
-        ),
+    rec = write_rollouts(
+        args,
+        evaluate,
+        episodes=args.episodes,
+        deterministic=args.deterministic,
+        runs=args.runs,
+        step=args.checkpoint,
+        log=lambda m: print(f"  {m}", flush=True),
     )
     episodes = rec["episode"].values
     reward = rec["reward"].values

@@ -4,7 +4,15 @@ from __future__ import annotations
 
 import argparse
 
-from ._arguments import add_recording_output, add_run_argument, check_at_least_one, parse_arena
+from ._arguments import (
+    add_arena_argument,
+    add_recording_output,
+    add_run_argument,
+    add_seed_argument,
+    check_at_least_one,
+    parse_arena,
+    write_rollouts,
+)
 
 NAME = "simulate"
 HELP = "run a fitted or trained agent freely for a while and write a Recording"
@@ -28,11 +36,9 @@ def add_arguments(p: argparse.ArgumentParser) -> None:
         "--duration", type=float, required=True, metavar="SECONDS", help="simulated time per animal"
     )
     add_recording_output(p)
-    p.add_argument(
-        "--arena", default=None, metavar="WxH|rR", help="another arena: 1.0x0.8 (box) or r0.6 (circle)"
-    )
+    add_arena_argument(p, help="another arena: 1.0x0.8 (box) or r0.6 (circle)")
     p.add_argument("--runs", type=int, default=1, help="independent simulated animals per agent (default 1)")
-    p.add_argument("--seed", type=int, default=0, help="random seed (default 0)")
+    add_seed_argument(p)
     p.add_argument(
         "--baseline", action="store_true", help="simulate the run's fitted baseline, not its network"
     )
@@ -40,19 +46,15 @@ def add_arguments(p: argparse.ArgumentParser) -> None:
 
 def run(args: argparse.Namespace) -> int:
     from ..run_policies import simulate
-    from ._paths import write_recording
 
     check_at_least_one(args, "runs")
-    rec = write_recording(
-        args.out,
-        lambda: simulate(
-            args.run_dir,
-            duration=args.duration,
-            seed=args.seed,
-            num_runs=args.runs,
-            arena=parse_arena(args.arena),
-            baseline=args.baseline,
-        ),
+    rec = write_rollouts(
+        args,
+        simulate,
+        duration=args.duration,
+        num_runs=args.runs,
+        arena=parse_arena(args.arena),
+        baseline=args.baseline,
     )
     who = rec.attrs.get("model", rec.attrs.get("run_kind", "agent"))
     print(f"{rec.sizes['individual']} x {args.duration:g} s of {who} written to {args.out}")

@@ -6,6 +6,8 @@ import argparse
 import sys
 from pathlib import Path
 
+from ._arguments import add_no_progress_argument, add_run_output, check_at_least_one
+
 NAME = "train"
 HELP = "train agents with recurrent PPO from a config (configs/*.yaml)"
 DESCRIPTION = """\
@@ -25,13 +27,11 @@ def add_arguments(p: argparse.ArgumentParser) -> None:
     p.add_argument(
         "overrides", nargs="*", metavar="key=value", help="config overrides, e.g. total_steps=200000"
     )
-    p.add_argument(
-        "--out", type=Path, required=True, metavar="RUN", help="run directory to create (or resume)"
-    )
+    add_run_output(p, help="run directory to create (or resume)")
     p.add_argument(
         "--resume", action="store_true", help="continue the run in --out from its newest checkpoint"
     )
-    p.add_argument("--no-progress", action="store_true", help="no progress bar")
+    add_no_progress_argument(p)
     p.add_argument(
         "--distributed",
         action="store_true",
@@ -48,8 +48,6 @@ def add_arguments(p: argparse.ArgumentParser) -> None:
 
 
 def run(args: argparse.Namespace) -> int:
-    from ._arguments import check_at_least_one
-
     check_at_least_one(args, "max_chunks")
     if args.distributed:
         import jax
