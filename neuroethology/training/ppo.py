@@ -185,7 +185,8 @@ class PPO(NamedTuple):
     setup: PPOSetup  # what the functions share (for calling the stages one by one)
 
 
-# Leaves of RunnerState whose leading axis is the environment batch (sharded over devices with it).
+# Leaves of RunnerState whose leading axis is the environment batch (sharded over devices with it): also the
+# fields the rollout's RolloutCarry takes from RunnerState and gives back (see collect).
 ENV_AXIS_FIELDS = ("env_state", "obs", "core_state", "start", "episode_return", "episode_length")
 
 
@@ -255,12 +256,7 @@ def collect(setup: PPOSetup, rs: RunnerState, key: jax.Array) -> tuple[RunnerSta
     # part of RunnerState, so checkpoints and resumption are unchanged by the option.
     prior_size = setup.prior.state_size if setup.prior is not None else 0
     carry = RolloutCarry(
-        env_state=rs.env_state,
-        obs=rs.obs,
-        core_state=rs.core_state,
-        start=rs.start,
-        episode_return=rs.episode_return,
-        episode_length=rs.episode_length,
+        **{name: getattr(rs, name) for name in ENV_AXIS_FIELDS},
         prior_state=jnp.zeros((setup.config.num_envs, prior_size), jnp.float32),
     )
     carry, collected = rollout(
@@ -273,7 +269,7 @@ def collect(setup: PPOSetup, rs: RunnerState, key: jax.Array) -> tuple[RunnerSta
         noise_size=setup.noise_size,
         prior=setup.prior,
     )
-    rs = rs._replace(**{name: getattr(carry, name) for name in ENV_AXIS_FIELDS})  # the fields they share
+    rs = rs._replace(**{name: getattr(carry, name) for name in ENV_AXIS_FIELDS})
     return rs, collected
 
 
