@@ -18,6 +18,8 @@ convex (a maze's corridors), so the achieved speed never exceeds the intended on
 The functions take any params object with the fields named in their docstrings (each environment's params
 keep ``max_speed``, ``max_acceleration``, ``max_angular_velocity`` and ``field_of_view`` fields, so they
 can be overridden and vmapped over, with defaults taken from :data:`RAT` or :data:`SWIMMING_RAT`).
+Environments that move this body list :class:`BodyEnv` first among their bases: it gives them the action
+space, the action names and the action handling that go with it.
 """
 
 from __future__ import annotations
@@ -29,12 +31,15 @@ import jax
 import jax.numpy as jnp
 import numpy as np
 from flax import struct
+from gymnasium import spaces
 from jax.typing import ArrayLike
 
 from . import geometry as geo
 
 __all__ = [
     "Body",
+    "BodyEnv",
+    "MOTOR_BOUNDS",
     "Move",
     "RAT",
     "SWIMMING_RAT",
@@ -43,6 +48,7 @@ __all__ = [
     "move",
     "observe",
     "pose_info",
+    "resting_pose",
     "view_directions",
 ]
 
@@ -66,6 +72,10 @@ RAT = Body()  # the rat of Sargolini et al. 2006 on dry land: OpenField, PatchFo
 # Foster, Morris & Dayan 2000 (Hippocampus 10:1) swims at 0.3 m/s (at dt = 0.1 s, max_acceleration takes it
 # there within one step).
 SWIMMING_RAT = RAT.replace(max_speed=0.3)
+
+
+# The params fields that bound the body's motion (each environment's params keep them; all must be > 0).
+MOTOR_BOUNDS = ("max_speed", "max_acceleration", "max_angular_velocity")
 
 
 class Move(NamedTuple):
@@ -141,7 +151,38 @@ def observe(
     return {"vector": vector, "image": egocentric_image(state, params)}
 
 
+def resting_pose(position: ArrayLike, heading: ArrayLike) -> dict[str, jax.Array]:
+    """The body's state fields at a standstill (as every episode starts): ``position (2,)`` m and
+    ``heading ()`` rad as given, ``speed`` and ``angular_velocity`` zero; all float32."""
+    zero = jnp.zeros((), jnp.float32)
+    return {
+        "position": jnp.asarray(position, jnp.float32),
+        "heading": jnp.asarray(heading, jnp.float32),
+        "speed": zero,
+        "angular_velocity": zero,
+    }
+
+
 def pose_info(state: Any, time: jax.Array) -> dict[str, jax.Array]:
     """The body's part of a spatial environment's ``state_info``: ``time`` (s, as the task counts it),
     ``position`` (m), ``heading`` (rad) and ``speed`` (m/s) of ``state``."""
     return {"time": time, "position": state.position, "heading": state.heading, "speed": state.speed}
+
+
+class BodyEnv:
+    """The action side of an environment that moves this body (a mixin listed before the environment's
+    base, e.g. ``class OpenField(BodyEnv, NeuroEnv[...])``): the action is ``[forward acceleration
+    (m/s^2), angular velocity (rad/s)]``, bounded by the params' ``max_acceleration`` and
+    ``max_angular_velocity``, and the JAX core executes any action as :func:`clip_action` says."""
+
+    def clip_action(self, action: jax.Array, params: Any) -> jax.Array:
+        """Documented handling of any action: NaN -> 0, +-inf -> bound, then clip into the action box."""
+        return clip_action(action, params)
+
+    def action_space(self, params: Any = None) -> spaces.Box:
+        params = self.default_params if params is None else params
+        high = np.array([params.max_acceleration, params.max_angular_velocity], np.float32)
+        return spaces.Box(-high, high, dtype=np.float32)
+
+    def action_names(self, params: Any) -> list[str]:
+        return ["acceleration", "angular_velocity"]

@@ -80,7 +80,6 @@ sensors and the rendering are one task; the physics is checked step by step agai
 
 from __future__ import annotations
 
-import collections
 import math
 from typing import Any, NamedTuple
 
@@ -92,9 +91,9 @@ from gymnasium import spaces
 from jax.scipy.special import ndtr
 
 from . import geometry as geo
-from .body import pose_info
+from .body import pose_info, resting_pose
 from .core import EnvState, NeuroEnv, register, uniform21
-from .rendering import COLOURS, Canvas, draw_trail
+from .rendering import COLOURS, Canvas, draw_trail, trail_render_state
 
 __all__ = [
     "OdorPlume",
@@ -459,10 +458,7 @@ class OdorPlume(NeuroEnv[OdorPlumeState, OdorPlumeParams]):
         puff_y = params.source_y + drift * s + spread * c
         active = (age <= params.puff_lifetime) & self.inside(puff_x, puff_y, params) & (params.puff_rate > 0)
         return OdorPlumeState(
-            position=position,
-            heading=heading,
-            speed=jnp.zeros(()),
-            angular_velocity=jnp.zeros(()),
+            **resting_pose(position, heading),
             wind_direction=wind,
             puff_x=puff_x,
             puff_y=puff_y,
@@ -631,11 +627,7 @@ class OdorPlume(NeuroEnv[OdorPlumeState, OdorPlumeParams]):
 
     # -- rendering ----------------------------------------------------------------------------------------
     def render_init(self, params: OdorPlumeParams | None = None, trail_seconds: float = 6.0, size: int = 360):
-        params = self.default_params if params is None else params
-        return {
-            "trail": collections.deque(maxlen=max(1, int(trail_seconds / float(params.dt)))),
-            "size": size,
-        }
+        return trail_render_state(self.default_params if params is None else params, trail_seconds, size)
 
     def render_image(self, state: OdorPlumeState, render_state: Any, params: OdorPlumeParams | None = None):
         """Top view: odour concentration (log scale, down to ``odour_threshold``), source and success radius,

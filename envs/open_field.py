@@ -39,7 +39,6 @@ Strehl & Littman 2008, J. Comput. Syst. Sci. 74:1309). Episodes never terminate;
 
 from __future__ import annotations
 
-import collections
 from typing import Any
 
 import jax
@@ -49,9 +48,19 @@ from flax import struct
 from gymnasium import spaces
 
 from . import geometry as geo
-from .body import RAT, clip_action, egocentric_points, move, observe, pose_info, view_directions
+from .body import (
+    MOTOR_BOUNDS,
+    RAT,
+    BodyEnv,
+    egocentric_points,
+    move,
+    observe,
+    pose_info,
+    resting_pose,
+    view_directions,
+)
 from .core import EnvState, NeuroEnv, register, uniform21
-from .rendering import COLOURS, Canvas, draw_animal
+from .rendering import COLOURS, Canvas, draw_animal, trail_render_state
 
 __all__ = ["OpenField", "OpenFieldParams", "OpenFieldState"]
 
@@ -115,7 +124,7 @@ def _bins(params: OpenFieldParams) -> int:
 
 
 @register
-class OpenField(NeuroEnv[OpenFieldState, OpenFieldParams]):
+class OpenField(BodyEnv, NeuroEnv[OpenFieldState, OpenFieldParams]):
     """A rodent in an open arena (see the module docstring for physics, spaces and reward)."""
 
     name = "OpenField"
@@ -131,9 +140,7 @@ class OpenField(NeuroEnv[OpenFieldState, OpenFieldParams]):
                 "height",
                 "radius",
                 "dt",
-                "max_speed",
-                "max_acceleration",
-                "max_angular_velocity",
+                *MOTOR_BOUNDS,
                 "image_extent",
                 "episode_duration",
             ),
@@ -175,16 +182,9 @@ class OpenField(NeuroEnv[OpenFieldState, OpenFieldParams]):
         if n:
             visits = visits.at[self._bin(position, params)].add(1)
         return OpenFieldState(
-            position=position,
-            heading=heading,
-            speed=jnp.zeros(()),
-            angular_velocity=jnp.zeros(()),
+            **resting_pose(position, heading),
             visits=visits,
         )
-
-    def clip_action(self, action: jax.Array, params: OpenFieldParams) -> jax.Array:
-        """Documented handling of any action: NaN -> 0, +-inf -> bound, then clip into the action box."""
-        return clip_action(action, params)
 
     def transition(
         self, state: OpenFieldState, action: jax.Array, rng: jax.Array, params: OpenFieldParams | None = None
@@ -298,21 +298,9 @@ class OpenField(NeuroEnv[OpenFieldState, OpenFieldParams]):
         steps = max(2, int(round(seconds / float(params.dt))))
         return params.replace(episode_duration=(steps + 10) * float(params.dt))
 
-    def action_names(self, params: OpenFieldParams) -> list[str]:
-        return ["acceleration", "angular_velocity"]
-
-    def action_space(self, params: OpenFieldParams | None = None) -> spaces.Box:
-        params = self.default_params if params is None else params
-        high = np.array([params.max_acceleration, params.max_angular_velocity], np.float32)
-        return spaces.Box(-high, high, dtype=np.float32)
-
     # -- rendering ----------------------------------------------------------------------------------------
     def render_init(self, params: OpenFieldParams | None = None, trail_seconds: float = 5.0, size: int = 256):
-        params = self.default_params if params is None else params
-        return {
-            "trail": collections.deque(maxlen=max(1, int(trail_seconds / float(params.dt)))),
-            "size": size,
-        }
+        return trail_render_state(self.default_params if params is None else params, trail_seconds, size)
 
     @staticmethod
     def draw_arena(params: Any, size: int) -> tuple[Canvas, float]:

@@ -7,6 +7,7 @@ hundred by few hundred pixel frames used for videos and figures.
 
 from __future__ import annotations
 
+import collections
 from collections.abc import Sequence
 from typing import Any
 
@@ -14,7 +15,7 @@ import numpy as np
 
 from . import geometry as geo
 
-__all__ = ["Canvas", "COLOURS", "draw_animal", "draw_trail"]
+__all__ = ["Canvas", "COLOURS", "draw_animal", "draw_trail", "trail_render_state"]
 
 Colour = tuple[int, int, int]
 
@@ -132,6 +133,17 @@ class Canvas:
         self.fill_circle(position, radius, COLOURS["agent"])
         tip = (position[0] + 1.6 * radius * np.cos(heading), position[1] + 1.6 * radius * np.sin(heading))
         self.line(position, tip, radius / 2.5, COLOURS["heading"])
+
+
+def trail_render_state(params: Any, trail_seconds: float, size: int, **extra: Any) -> dict[str, Any]:
+    """The render state of an environment that draws the animal's recent path: ``"trail"``, a deque that
+    keeps the positions of the last ``trail_seconds`` (``params.dt`` apart; at least one), ``"size"``, the
+    frame width in pixels, and any ``extra`` entries (e.g. ``trial=None``)."""
+    return {
+        "trail": collections.deque(maxlen=max(1, int(trail_seconds / float(params.dt)))),
+        "size": size,
+        **extra,
+    }
 
 
 def draw_trail(canvas: Canvas, render_state: dict, position: np.ndarray, width: float) -> None:

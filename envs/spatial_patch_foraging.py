@@ -32,7 +32,6 @@ ring, patches found at their stationary replenished level. Until 2026 this task 
 
 from __future__ import annotations
 
-import collections
 import math
 from typing import Any
 
@@ -43,12 +42,12 @@ from flax import struct
 from gymnasium import spaces
 
 from . import geometry as geo
-from .body import RAT, clip_action, move, view_directions
+from .body import MOTOR_BOUNDS, RAT, BodyEnv, move, resting_pose, view_directions
 from .core import register, uniform21
 from .open_field import OpenField
 from .patch_mvt import _concrete, ring_arrival_level, spatial_travel_time, walking_travel_steps
 from .patch_task import PatchParams, PatchState, PatchTask
-from .rendering import COLOURS, draw_animal
+from .rendering import COLOURS, draw_animal, trail_render_state
 
 __all__ = ["SpatialPatchForaging", "SpatialPatchForagingParams", "SpatialPatchForagingState"]
 
@@ -137,7 +136,7 @@ class SpatialPatchForagingState(PatchState):
 
 
 @register
-class SpatialPatchForaging(PatchTask):
+class SpatialPatchForaging(BodyEnv, PatchTask):
     """The patch-leaving problem in an open field (see the module docstring for spaces and reward)."""
 
     name = "SpatialPatchForaging"
@@ -154,9 +153,7 @@ class SpatialPatchForaging(PatchTask):
                 "height",
                 "radius",
                 "patch_radius",
-                "max_speed",
-                "max_acceleration",
-                "max_angular_velocity",
+                *MOTOR_BOUNDS,
                 "image_extent",
             ),
             non_negative=("patch_ring_radius",),
@@ -215,16 +212,9 @@ class SpatialPatchForaging(PatchTask):
             last_reward=zero_f,
             patch_reward=zero_f,
             left=jnp.zeros((), bool),
-            position=position.astype(jnp.float32),
-            heading=heading.astype(jnp.float32),
-            speed=zero_f,
-            angular_velocity=zero_f,
+            **resting_pose(position, heading),
             levels=jnp.ones((params.n_patches,), jnp.float32),
         )
-
-    def clip_action(self, action: jax.Array, params: SpatialPatchForagingParams) -> jax.Array:
-        """NaN -> 0, +-inf -> bound, then clip into the action box (the body's handling)."""
-        return clip_action(action, params)
 
     def transition(
         self,
@@ -366,20 +356,12 @@ class SpatialPatchForaging(PatchTask):
         image = spaces.Box(0.0, 1.0, (params.image_size, params.image_size, 2), np.float32)
         return spaces.Dict({"vector": vector, "image": image})
 
-    def action_space(self, params: SpatialPatchForagingParams | None = None) -> spaces.Space:
-        params = self.default_params if params is None else params
-        high = np.array([params.max_acceleration, params.max_angular_velocity], np.float32)
-        return spaces.Box(-high, high, dtype=np.float32)
-
     # -- what the environment says about itself ----------------------------------------------------------
     def arena(self, params: SpatialPatchForagingParams) -> dict[str, Any] | None:
         return geo.box_or_circle(params)
 
     def with_arena(self, params: SpatialPatchForagingParams, arena: Any) -> SpatialPatchForagingParams:
         return geo.with_box_or_circle(params, arena, where=self.env_id())
-
-    def action_names(self, params: SpatialPatchForagingParams) -> list[str]:
-        return ["acceleration", "angular_velocity"]
 
     def recording_attrs(self, params: SpatialPatchForagingParams) -> dict[str, Any]:
         return {
@@ -393,11 +375,7 @@ class SpatialPatchForaging(PatchTask):
         self, params: SpatialPatchForagingParams | None = None, trail_seconds: float = 5.0, size: int = 256
     ):
         """Keeps the last ``trail_seconds`` of the path."""
-        params = self.default_params if params is None else params
-        return {
-            "size": size,
-            "trail": collections.deque(maxlen=max(1, int(trail_seconds / float(params.dt)))),
-        }
+        return trail_render_state(self.default_params if params is None else params, trail_seconds, size)
 
     def render_image(
         self,

@@ -33,7 +33,7 @@ import numpy as np
 from flax import struct
 from gymnasium import spaces
 
-from .body import RAT, clip_action, move, view_directions
+from .body import MOTOR_BOUNDS, RAT, BodyEnv, move, resting_pose, view_directions
 from .core import register
 from .t_maze_task import (
     CHOICE,
@@ -225,7 +225,7 @@ def goal_reached(xy: jax.Array, params: TMazeTaskParams) -> jax.Array:
 
 
 @register
-class SpatialTMaze(TMazeTask):
+class SpatialTMaze(BodyEnv, TMazeTask):
     """Cued and alternation choice in a T of corridors walked in metres (see the module docstring)."""
 
     name = "SpatialTMaze"
@@ -235,7 +235,7 @@ class SpatialTMaze(TMazeTask):
     def validate_params(self, params: SpatialTMazeParams) -> list[str]:
         problems = super().validate_params(params) + self.check_fields(
             params,
-            positive=("max_speed", "max_acceleration", "max_angular_velocity"),
+            positive=MOTOR_BOUNDS,
             angles=("field_of_view",),
             at_least_one=("n_rays",),
         )
@@ -264,15 +264,8 @@ class SpatialTMaze(TMazeTask):
         start = params.start_position
         return SpatialTMazeState(
             **first_trial(block_cues(rng, params), position_phase(start, params)),
-            position=start,
-            heading=jnp.full((), 0.5 * np.pi, jnp.float32),
-            speed=jnp.zeros((), jnp.float32),
-            angular_velocity=jnp.zeros((), jnp.float32),
+            **resting_pose(start, jnp.full((), 0.5 * np.pi, jnp.float32)),
         )
-
-    def clip_action(self, action: jax.Array, params: SpatialTMazeParams) -> jax.Array:
-        """NaN -> 0, +-inf -> bound, then clip into the action box."""
-        return clip_action(action, params)
 
     def transition(
         self,
@@ -342,15 +335,7 @@ class SpatialTMaze(TMazeTask):
             low, np.nextafter(high, np.float32(np.inf)) * np.float32(1 + 1e-6), dtype=np.float32
         )
 
-    def action_space(self, params: SpatialTMazeParams | None = None) -> spaces.Box:
-        params = self.default_params if params is None else params
-        high = np.array([params.max_acceleration, params.max_angular_velocity], np.float32)
-        return spaces.Box(-high, high, dtype=np.float32)
-
     # -- what the environment says about itself ----------------------------------------------------------
-    def action_names(self, params: SpatialTMazeParams) -> list[str]:
-        return ["acceleration", "angular_velocity"]
-
     # -- rendering ----------------------------------------------------------------------------------------
     def cue_drawn(self, state: SpatialTMazeState) -> bool:
         return True

@@ -31,7 +31,6 @@ by timed phases and ``Discrete(3)`` choices (:mod:`.t_maze`) or by walking the c
 
 from __future__ import annotations
 
-import collections
 from collections.abc import Mapping
 from typing import Any, ClassVar
 
@@ -41,7 +40,7 @@ import numpy as np
 from flax import struct
 
 from .core import EnvState, NeuroEnv, uniform21
-from .rendering import COLOURS, Canvas, draw_trail
+from .rendering import COLOURS, Canvas, draw_trail, trail_render_state
 
 __all__ = [
     "CHOICE",
@@ -317,12 +316,9 @@ class TMazeTask(NeuroEnv):
     def render_init(
         self, params: TMazeTaskParams | None = None, trail_seconds: float = 10.0, size: int = 256
     ):
-        params = self.default_params if params is None else params
-        return {
-            "trail": collections.deque(maxlen=max(1, int(trail_seconds / float(params.dt)))),
-            "size": size,
-            "trial": None,
-        }
+        return trail_render_state(
+            self.default_params if params is None else params, trail_seconds, size, trial=None
+        )
 
     def render_image(self, state: TMazeState, render_state: Any, params: TMazeTaskParams | None = None):
         """The maze from above: corridors, the cue (coloured walls on the cued side of the cue segment), the

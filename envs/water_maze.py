@@ -60,7 +60,6 @@ clips into the box; the Gymnasium adapter rejects actions outside the space with
 
 from __future__ import annotations
 
-import collections
 import itertools
 from typing import Any
 
@@ -71,9 +70,19 @@ from flax import struct
 from gymnasium import spaces
 
 from . import geometry as geo
-from .body import SWIMMING_RAT, clip_action, egocentric_points, move, observe, pose_info, view_directions
+from .body import (
+    MOTOR_BOUNDS,
+    SWIMMING_RAT,
+    BodyEnv,
+    egocentric_points,
+    move,
+    observe,
+    pose_info,
+    resting_pose,
+    view_directions,
+)
 from .core import EnvState, NeuroEnv, register, uniform21
-from .rendering import COLOURS, Canvas, draw_animal
+from .rendering import COLOURS, Canvas, draw_animal, trail_render_state
 
 __all__ = ["WaterMaze", "WaterMazeParams", "WaterMazeState", "QUADRANT_NAMES", "CARDINAL_NAMES"]
 
@@ -189,7 +198,7 @@ class WaterMazeState(EnvState):
 
 
 @register
-class WaterMaze(NeuroEnv[WaterMazeState, WaterMazeParams]):
+class WaterMaze(BodyEnv, NeuroEnv[WaterMazeState, WaterMazeParams]):
     """The Morris water maze (see the module docstring for the task, physics, spaces and reward)."""
 
     name = "WaterMaze"
@@ -205,9 +214,7 @@ class WaterMaze(NeuroEnv[WaterMazeState, WaterMazeParams]):
                 "platform_radius",
                 "dt",
                 "trial_duration",
-                "max_speed",
-                "max_acceleration",
-                "max_angular_velocity",
+                *MOTOR_BOUNDS,
                 "cue_radius",
                 "cue_size",
             ),
@@ -304,10 +311,7 @@ class WaterMaze(NeuroEnv[WaterMazeState, WaterMazeParams]):
         position, heading = self.start_pose(order[0], params)
         zero = jnp.zeros((), jnp.int32)
         return WaterMazeState(
-            position=position.astype(jnp.float32),
-            heading=heading.astype(jnp.float32),
-            speed=jnp.zeros((), jnp.float32),
-            angular_velocity=jnp.zeros((), jnp.float32),
+            **resting_pose(position, heading),
             platform=platform.astype(jnp.float32),
             start_order=order,
             trial=zero,
@@ -315,10 +319,6 @@ class WaterMaze(NeuroEnv[WaterMazeState, WaterMazeParams]):
             found=jnp.zeros((), bool),
             timeout=jnp.zeros((), bool),
         )
-
-    def clip_action(self, action: jax.Array, params: WaterMazeParams) -> jax.Array:
-        """Documented handling of any action: NaN -> 0, +-inf -> bound, then clip into the action box."""
-        return clip_action(action, params)
 
     def transition(
         self, state: WaterMazeState, action: jax.Array, rng: jax.Array, params: WaterMazeParams | None = None
@@ -455,27 +455,16 @@ class WaterMaze(NeuroEnv[WaterMazeState, WaterMazeParams]):
             raise ValueError(f"{self.env_id()}: the pool is a circle; got the arena {dict(arena)!r}")
         return params.replace(pool_radius=float(arena["radius"]))
 
-    def action_names(self, params: WaterMazeParams) -> list[str]:
-        return ["acceleration", "angular_velocity"]
-
     def recording_attrs(self, params: WaterMazeParams) -> dict[str, Any]:
         return {"platform_radius": float(params.platform_radius), "pool_radius": float(params.pool_radius)}
-
-    def action_space(self, params: WaterMazeParams | None = None) -> spaces.Box:
-        params = self.default_params if params is None else params
-        high = np.array([params.max_acceleration, params.max_angular_velocity], np.float32)
-        return spaces.Box(-high, high, dtype=np.float32)
 
     # -- rendering ----------------------------------------------------------------------------------------
     def render_init(
         self, params: WaterMazeParams | None = None, trail_seconds: float = 10.0, size: int = 256
     ):
-        params = self.default_params if params is None else params
-        return {
-            "trail": collections.deque(maxlen=max(1, int(trail_seconds / float(params.dt)))),
-            "size": size,
-            "trial": None,
-        }
+        return trail_render_state(
+            self.default_params if params is None else params, trail_seconds, size, trial=None
+        )
 
     def render_image(self, state: WaterMazeState, render_state: Any, params: WaterMazeParams | None = None):
         """The experimenter's view from above: pool, quadrant boundaries, distal cues, the platform (solid
