@@ -24,6 +24,10 @@ not fit the arena (wrong units, no arena, several animals) is refused with the r
   neuroethology fit --data mouse.slp --fps 30 --scale 0.0012 --arena 0.6x0.6 --model lstm --out runs/m1
   neuroethology fit --data rat.npz --model ou --out runs/rat-ou
   neuroethology fit --data rat.npz total_steps=3000 num_seeds=8 folds=5 smoothing=0.02 --out runs/rat-cv
+  neuroethology fit --data rat.npz --out runs/rat-gru --resume      continue a fit that was killed
+
+The run directory is written as the fit goes (config.yaml and manifest.json first, the networks' progress
+after every chunk of updates, model.json at the end); one process at a time may write it.
 
 Then: neuroethology simulate RUN --duration 600 --out sim.nc; neuroethology compare sim.nc rat.npz --out cmp
 """
@@ -37,6 +41,12 @@ def add_arguments(p: argparse.ArgumentParser) -> None:
         "--data", type=Path, required=True, metavar="FILE", help="the recording (any format load reads)"
     )
     p.add_argument("--out", type=Path, required=True, metavar="RUN", help="run directory to create")
+    p.add_argument(
+        "--resume",
+        action="store_true",
+        help="continue the unfinished fit in --out (killed or interrupted) from its newest checkpoint",
+    )
+    p.add_argument("--overwrite", action="store_true", help="replace the fitted run in --out")
     p.add_argument("--config", type=Path, default=None, help="YAML file of FitConfig settings")
     p.add_argument("--model", choices=["gru", "lstm", "rnn", "ou"], default=None, help="model (default gru)")
     p.add_argument(
@@ -56,7 +66,11 @@ def run(args: argparse.Namespace) -> int:
     from ..data import load
     from ..fitting import FitConfig, fit_recording
     from ._arguments import parse_arena
+    from ._paths import check_output_dir
 
+    if args.resume and args.overwrite:
+        raise ValueError("give --resume or --overwrite, not both")
+    check_output_dir(args.out)
     data = read_yaml(args.config) if args.config is not None else {}
     for name in ("model", "env"):
         if getattr(args, name) is not None:
@@ -84,7 +98,15 @@ def run(args: argparse.Namespace) -> int:
                 bar.set_postfix(val_ll=f"{max(val):.2f}")
 
     try:
-        result = fit_recording(rec, config, arena=arena, out=args.out, progress=progress)
+        result = fit_recording(
+            rec,
+            config,
+            arena=arena,
+            out=args.out,
+            resume=args.resume,
+            overwrite=args.overwrite,
+            progress=progress,
+        )
     finally:
         if bar is not None:
             bar.close()

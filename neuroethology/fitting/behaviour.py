@@ -17,7 +17,7 @@ from __future__ import annotations
 import dataclasses
 import functools
 from collections.abc import Callable
-from typing import Any, NamedTuple
+from typing import Any, NamedTuple, Protocol
 
 import jax
 import jax.numpy as jnp
@@ -191,6 +191,7 @@ def fit_agent(
     validation: Demonstration | None = None,
     patience: int | None = None,
     progress: Callable[[int, np.ndarray, np.ndarray | None], None] | None = None,
+    store: ProgressStore | None = None,
 ) -> FittedAgents:
     """Fit ``num_seeds`` agents to a demonstration by maximum likelihood of its actions.
 
@@ -207,6 +208,7 @@ def fit_agent(
         patience: with validation, stop after this many chunks without improvement for any seed.
         progress: ``progress(updates_done, losses (chunk, seeds), validation_ll (seeds,) or None)`` after every
             chunk.
+        store: where the fit's progress is kept after every chunk and resumed from (:class:`ProgressStore`).
     """
     _check_windows(demo, config)
     seed_keys = [jax.random.fold_in(key, i) for i in range(num_seeds)]
@@ -230,6 +232,7 @@ def fit_agent(
         validate=validate,
         patience=patience,
         progress=progress,
+        store=store,
     )
 
 
@@ -291,7 +294,7 @@ def _make_validate(graphdef: nnx.GraphDef, val_data) -> Callable[[nnx.State], ja
     return jax.jit(jax.vmap(lambda w: jnp.mean(_unroll_log_likelihood(graphdef, w, *val_data)), in_axes=0))
 
 
-class _Best(NamedTuple):
+class BestWeights(NamedTuple):
     """Early stopping: each seed's weights at its best validation log-likelihood so far."""
 
     weights: nnx.State  # leaves with a leading seed axis
@@ -300,7 +303,7 @@ class _Best(NamedTuple):
     stale: int  # chunks since any seed last improved
 
 
-def _keep_best(best: _Best, weights: nnx.State, val_ll: np.ndarray, updates: int) -> _Best:
+def _keep_best(best: BestWeights, weights: nnx.State, val_ll: np.ndarray, updates: int) -> BestWeights:
     """``best`` with the seeds whose ``val_ll`` improved on theirs replaced by ``weights`` after ``updates``."""
     improved = val_ll > best.log_likelihood
     if not improved.any():
@@ -311,9 +314,29 @@ def _keep_best(best: _Best, weights: nnx.State, val_ll: np.ndarray, updates: int
         weights,
         best.weights,
     )
-    return _Best(
+    return BestWeights(
         kept, np.where(improved, val_ll, best.log_likelihood), np.where(improved, updates, best.update), 0
     )
+
+
+class FitProgress(NamedTuple):
+    """Where a fit's chunk loop stands after ``chunks`` chunks: what a fit checkpoint holds."""
+
+    chunks: int
+    weights: nnx.State  # leaves with a leading seed axis
+    opt_state: optax.OptState
+    best: BestWeights
+    losses: list[np.ndarray]  # per chunk: mean loss per seed
+    val_curve: list[np.ndarray]  # per chunk: validation log-likelihood per seed
+
+
+class ProgressStore(Protocol):
+    """Keeps a fit's :class:`FitProgress` between chunks, so that a killed fit resumes where it was
+    (:class:`neuroethology.fitting.run_dir.CheckpointStore` writes Orbax checkpoints in the run directory)."""
+
+    def load(self, like: FitProgress) -> FitProgress | None: ...
+
+    def save(self, progress: FitProgress) -> None: ...
 
 
 def _train_in_chunks(
@@ -329,13 +352,27 @@ def _train_in_chunks(
     validate: Callable[[nnx.State], jax.Array] | None,
     patience: int | None,
     progress: Callable[[int, np.ndarray, np.ndarray | None], None] | None,
+    store: ProgressStore | None = None,
 ) -> FittedAgents:
     """Run ``num_chunks`` jitted chunks (chunk ``c`` of seed ``i`` draws from ``fold_in(fold_in(seed_keys[i],
-    1), c)``), stopping on a non-finite loss (error) or after ``patience`` chunks without improvement."""
+    1), c)``), stopping on a non-finite loss (error) or after ``patience`` chunks without improvement. With
+    ``store``, the loop starts from the stored progress and stores it after every chunk: a resumed fit ends
+    with exactly the weights of an uninterrupted one."""
     num_seeds = len(seed_keys)
-    losses, val_curve = [], []
-    best = _Best(weights, np.full(num_seeds, -np.inf), np.zeros(num_seeds, int), 0)
-    for c in range(num_chunks):
+    start = FitProgress(
+        0,
+        weights,
+        opt_state,
+        BestWeights(weights, np.full(num_seeds, -np.inf), np.zeros(num_seeds, int), 0),
+        [],
+        [],
+    )
+    state = (store.load(start) if store is not None else None) or start
+    weights, opt_state, best = state.weights, state.opt_state, state.best
+    losses, val_curve = list(state.losses), list(state.val_curve)
+    for c in range(state.chunks, num_chunks):
+        if patience is not None and best.stale >= patience:
+            break
         keys = jnp.stack([jax.random.fold_in(jax.random.fold_in(k, 1), c) for k in seed_keys])
         weights, opt_state, chunk_losses = chunk(weights, opt_state, keys, data)
         chunk_losses = np.asarray(chunk_losses).T  # (chunk, seeds)
@@ -350,12 +387,12 @@ def _train_in_chunks(
             val_ll = np.asarray(validate(weights), float)
             val_curve.append(val_ll)
             best = _keep_best(best, weights, val_ll, (c + 1) * chunk_size)
+        if store is not None:
+            store.save(FitProgress(c + 1, weights, opt_state, best, losses, val_curve))
         if progress is not None:
             progress((c + 1) * chunk_size, chunk_losses, val_ll)
-        if patience is not None and best.stale >= patience:
-            break
     if validate is None:
-        best = _Best(weights, best.log_likelihood, np.full(num_seeds, len(losses) * chunk_size), 0)
+        best = BestWeights(weights, best.log_likelihood, np.full(num_seeds, len(losses) * chunk_size), 0)
     return FittedAgents(
         graphdef,
         best.weights,

@@ -17,7 +17,7 @@ import xarray as xr
 
 from .. import envs as ne
 from ..envs.open_field import OpenFieldParams
-from .behaviour import fit_agent
+from .behaviour import ProgressStore, fit_agent
 from .closed_loop import closed_loop_check, movement_samples
 from .config import FitConfig, FittedModel
 from .random_motion_fit import fit_random_motion
@@ -69,8 +69,10 @@ def fit_models(
     key: jax.Array,
     say: Callable[[str], None],
     progress: Callable[[int, np.ndarray, np.ndarray | None], None] | None,
+    store: ProgressStore | None = None,
 ) -> Fitted:
-    """The baseline and (unless ``model="ou"``) the selected network (see the module docstring)."""
+    """The baseline and (unless ``model="ou"``) the selected network (see the module docstring); ``store``
+    keeps the networks' fit resumable (:class:`~neuroethology.fitting.behaviour.ProgressStore`)."""
     say(
         f"baseline: fitting RatInABox's random-motion model to {parts.demo_train.num_steps} steps by maximum "
         "likelihood"
@@ -96,6 +98,7 @@ def fit_models(
         validation=to_targets(parts.demo_val, params, config.warp),
         patience=config.patience,
         progress=progress,
+        store=store,
     )
     chosen, scores = _select(config, params, baseline, fitted, parts, key, say)
     scores.update(selected_seed=int(chosen), updates_of_selected_seed=int(fitted.best_update[chosen]))

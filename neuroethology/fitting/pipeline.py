@@ -46,11 +46,20 @@ import numpy as np
 import xarray as xr
 
 from ..envs.open_field import OpenFieldParams
+from ..runs import run_lock
+from .behaviour import ProgressStore
 from .closed_loop import closed_loop_check, ks_statistics, movement_samples, simulate
 from .config import FitConfig, FitResult, FittedModel
 from .fit_models import FitParts, fit_models
 from .reconstruct import baseline_windows, demonstration
-from .run_dir import load_fitted, save_fitted
+from .run_dir import (
+    PROGRESS_DIR,
+    CheckpointStore,
+    load_fitted,
+    prepare_fit_dir,
+    recording_fingerprint,
+    save_fitted,
+)
 from .scoring import heldout_scores, summarise_folds
 from .split import prepare_recording, split_recording, time_blocks
 
@@ -79,6 +88,7 @@ def _fit_block(
     key: jax.Array,
     say: Callable[[str], None],
     progress: Progress | None,
+    store: ProgressStore | None = None,
 ) -> tuple[FittedModel, dict[str, Any], dict[str, np.ndarray]]:
     """One training/test split through reconstruct -> fit_models -> scoring."""
     min_step = config.min_speed * float(params.dt)
@@ -92,7 +102,7 @@ def _fit_block(
         demo_fit=demonstration(fit_part, params, min_step),
         demo_val=demonstration(val_part, params, min_step),
     )
-    fitted = fit_models(parts, params, config, key, say, progress)
+    fitted = fit_models(parts, params, config, key, say, progress, store)
     demo_test, windows_test = demonstration(test, params, min_step), baseline_windows(test, params)
     scores = heldout_scores(fitted.model, config, params, parts.demo_train, demo_test, windows_test)
     scores.update(fitted.scores)
@@ -105,16 +115,30 @@ def fit_recording(
     *,
     arena: dict | None = None,
     out: str | Path | None = None,
+    resume: bool = False,
+    overwrite: bool = False,
     say: Callable[[str], None] = print,
     progress: Progress | None = None,
 ) -> FitResult:
     """Fit the baseline and (unless ``model="ou"``) a network to one animal's recording; see the module
-    docstring. With ``out``, the run directory is written (an existing non-empty one is refused)."""
+    docstring.
+
+    With ``out``, the run directory is written as the fit goes (config and manifest first, the networks'
+    progress after every chunk of updates, the model at the end) while this process holds its lock
+    (:func:`neuroethology.runs.run_lock`). A folder that already holds a fit is refused unless ``resume``
+    (continue an unfinished fit exactly where its newest checkpoint left it: same settings, same data) or
+    ``overwrite`` (replace it) is given."""
+    if out is None:
+        return _fit(rec, config, arena, None, say, progress)
+    out = Path(out)
+    with run_lock(out, "fit --resume" if resume else "fit"):
+        data = recording_fingerprint(rec)
+        config = prepare_fit_dir(out, config, data=data, resume=resume, overwrite=overwrite)
+        return _fit(rec, config, arena, out, say, progress)
+
+
+def _fit(rec, config, arena, out: Path | None, say, progress) -> FitResult:
     start_time = time.time()
-    if out is not None:
-        out = Path(out)
-        if out.exists() and any(out.iterdir()):
-            raise FileExistsError(f"{out} exists and is not empty; choose a new --out")
     rec, params = prepare_recording(rec, config, arena)
     key = jax.random.key(config.seed)
     train, test = split_recording(rec, config.holdout_fraction)
@@ -122,9 +146,10 @@ def fit_recording(
         f"data: {float(rec['time'][-1] - rec['time'][0]):.0f} s at {1 / float(params.dt):g} Hz in a "
         f"{_arena_text(params)}; the last {config.holdout_fraction:.0%} held out"
     )
-    model, scores, curves = _fit_block(train, test, params, config, key, say, progress)
+    store = CheckpointStore(out, say=say) if out is not None else None
+    model, scores, curves = _fit_block(train, test, params, config, key, say, progress, store)
     if config.folds > 1:
-        scores["cross_validation"] = _cross_validate(rec, params, config, key, say)
+        scores["cross_validation"] = _cross_validate(rec, params, config, key, say, out)
     scores["wall_time_s"] = round(time.time() - start_time, 1)
     result = FitResult(model, scores, curves)
     if out is not None:
@@ -132,13 +157,16 @@ def fit_recording(
     return result
 
 
-def _cross_validate(rec, params, config, key, say) -> dict[str, Any]:
+def _cross_validate(rec, params, config, key, say, out: Path | None) -> dict[str, Any]:
     folds = []
     for i, (start, stop) in enumerate(time_blocks(rec, config.folds)):
         say(f"cross-validation: fold {i + 1}/{config.folds} held out ({start:.0f}-{stop:.0f} s)")
         train, test = split_recording(rec, 0.0, start, stop)
+        store = (
+            None if out is None else CheckpointStore(out, f"{PROGRESS_DIR}-fold{i + 1}", say=lambda _m: None)
+        )
         _, fold_scores, _ = _fit_block(
-            train, test, params, config, jax.random.fold_in(key, 100 + i), lambda _m: None, None
+            train, test, params, config, jax.random.fold_in(key, 100 + i), lambda _m: None, None, store
         )
         folds.append(fold_scores)
     return summarise_folds(folds)

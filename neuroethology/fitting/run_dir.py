@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import dataclasses
 import json
+from collections.abc import Callable
 from pathlib import Path
 from typing import Any
 
@@ -15,10 +16,70 @@ from flax import nnx
 
 from .. import envs as ne
 from ..envs.policies import RandomMotionParams
+from .behaviour import BestWeights, FitProgress
 from .config import FitConfig, FitResult, FittedModel
 from .targets import Warp, target_space
 
-__all__ = ["save_fitted", "load_fitted"]
+__all__ = ["save_fitted", "load_fitted", "CheckpointStore", "PROGRESS_DIR"]
+
+#: Where a fit keeps its networks' progress (Orbax checkpoints after N updates, the newest two kept);
+#: cross-validation folds use ``checkpoints/progress-fold<K>``.
+PROGRESS_DIR = "checkpoints/progress"
+
+
+class CheckpointStore:
+    """A fit's progress (:class:`~neuroethology.fitting.behaviour.FitProgress`) as Orbax checkpoints in the
+    run directory, written after every chunk of updates by the same code as training's checkpoints
+    (:mod:`neuroethology.runs.checkpoints`); :meth:`load` returns the newest readable one."""
+
+    def __init__(self, run_dir: Path, folder: str = PROGRESS_DIR, say: Callable[[str], None] = print) -> None:
+        from ..runs import checkpoint_manager
+
+        self.manager = checkpoint_manager(run_dir, 2, folder=folder)
+        self.say = say
+
+    def save(self, progress: FitProgress) -> None:
+        from ..runs import save_checkpoint
+
+        tree = {"weights": progress.weights, "opt_state": progress.opt_state, "best": progress.best.weights}
+        meta = {
+            "chunks": progress.chunks,
+            "stale": progress.best.stale,
+            "best_log_likelihood": [_json_number(v) for v in progress.best.log_likelihood],
+            "best_update": [int(v) for v in progress.best.update],
+            "losses": [np.asarray(v).tolist() for v in progress.losses],
+            "validation": [np.asarray(v).tolist() for v in progress.val_curve],
+        }
+        save_checkpoint(self.manager, progress.chunks, tree, meta)
+
+    def load(self, like: FitProgress) -> FitProgress | None:
+        from ..runs import restore_newest
+
+        device = jax.sharding.SingleDeviceSharding(jax.devices()[0])
+        tree = {"weights": like.weights, "opt_state": like.opt_state, "best": like.best.weights}
+        abstract = jax.tree.map(
+            lambda x: jax.ShapeDtypeStruct(np.shape(x), jnp.asarray(x).dtype, sharding=device), tree
+        )
+        found = restore_newest(self.manager, abstract, self.say)
+        if found is None:
+            return None
+        step, restored, meta = found
+        self.say(f"resuming the networks' fit after chunk {step} ({self.manager.directory})")
+        best = BestWeights(
+            restored["best"],
+            np.asarray([-np.inf if v is None else v for v in meta["best_log_likelihood"]], float),
+            np.asarray(meta["best_update"], int),
+            int(meta["stale"]),
+        )
+        losses = [np.asarray(v, np.float32) for v in meta["losses"]]
+        val_curve = [np.asarray(v, float) for v in meta["validation"]]
+        return FitProgress(
+            int(meta["chunks"]), restored["weights"], restored["opt_state"], best, losses, val_curve
+        )
+
+
+def _json_number(value: float) -> float | None:
+    return float(value) if np.isfinite(value) else None
 
 
 def _fields(p: Any) -> dict[str, Any]:
@@ -33,7 +94,7 @@ def _fields(p: Any) -> dict[str, Any]:
 def save_fitted(result: FitResult, config: FitConfig, out: str | Path, *, source: str = "") -> Path:
     """Write the run directory (see the module docstring)."""
     from ..config import dump_config
-    from ..runs import environment_manifest, write_json
+    from ..runs import MANIFEST_FILE, METRICS_FILE, environment_manifest, now, write_json, write_text_atomic
 
     out = Path(out)
     out.mkdir(parents=True, exist_ok=True)
@@ -58,20 +119,21 @@ def save_fitted(result: FitResult, config: FitConfig, out: str | Path, *, source
         checkpointer.save((out / "checkpoints" / "selected").absolute(), leaves, force=True)
         checkpointer.wait_until_finished()
         info["checkpoint"] = "checkpoints/selected"
-    with open(out / "metrics.jsonl", "w") as f:
-        curves = result.train_curves
-        for c in range(len(curves.get("train_nll", []))):
-            row = {
-                "chunk": c + 1,
-                "updates": (c + 1) * config.cloning(model.env_params).chunk,
-                "train_nll": curves["train_nll"][c].tolist(),
-            }
-            if len(curves.get("validation_ll", [])) > c:
-                row["validation_ll"] = curves["validation_ll"][c].tolist()
-            f.write(json.dumps(row) + "\n")
+    rows = []
+    curves = result.train_curves
+    for c in range(len(curves.get("train_nll", []))):
+        row = {
+            "chunk": c + 1,
+            "updates": (c + 1) * config.cloning(model.env_params).chunk,
+            "train_nll": curves["train_nll"][c].tolist(),
+        }
+        if len(curves.get("validation_ll", [])) > c:
+            row["validation_ll"] = curves["validation_ll"][c].tolist()
+        rows.append(row)
+    write_text_atomic(out / METRICS_FILE, "".join(json.dumps(row) + "\n" for row in rows))
     write_json(out / "model.json", info)
-    write_json(
-        out / "manifest.json",
+    manifest = _read_manifest(out)
+    manifest.update(
         environment_manifest(
             kind="fitted",
             command="fit",
@@ -81,7 +143,10 @@ def save_fitted(result: FitResult, config: FitConfig, out: str | Path, *, source
             wall_time_s=result.scores.get("wall_time_s"),
             status="finished",
         ),
+        created=manifest.get("created", now()),
+        finished=now(),
     )
+    write_json(out / MANIFEST_FILE, manifest)
     return out
 
 
@@ -124,3 +189,86 @@ def load_fitted(run_dir: str | Path) -> FittedModel:
     restored = ocp.StandardCheckpointer().restore((run_dir / info["checkpoint"]).absolute())
     weights = jax.tree.unflatten(treedef, [jnp.asarray(restored[f"{i:04d}"]) for i in range(len(leaves))])
     return FittedModel(info["kind"], params, baseline, graphdef, weights, warp)
+
+
+def _read_manifest(out: Path) -> dict[str, Any]:
+    try:
+        data = json.loads((out / "manifest.json").read_text())
+    except (OSError, ValueError):
+        return {}
+    return data if isinstance(data, dict) else {}
+
+
+def prepare_fit_dir(out: Path, config: FitConfig, *, data: str, resume: bool, overwrite: bool) -> FitConfig:
+    """Make ``out`` ready for a fit (the caller holds its lock, :func:`neuroethology.runs.run_lock`) and
+    return the config to fit with.
+
+    A new or empty folder gets ``config.yaml`` and a ``"running"`` manifest at once, so that a fit killed at
+    any moment leaves a run that says what it is. A folder with a fit in it is refused unless the user says
+    what to do: ``resume`` continues an unfinished fit (same config and data, from its newest progress
+    checkpoint), ``overwrite`` replaces a fitted run (finished or not). Anything else in the folder (a PPO
+    run, other files) is never touched."""
+    from ..config import config_from_dict, config_to_dict, dump_config, read_yaml
+    from ..runs import CONFIG_FILE, LOCK_FILE, MANIFEST_FILE, environment_manifest, manifest_kind, write_json
+
+    contents = [p for p in out.iterdir() if p.name != LOCK_FILE] if out.is_dir() else []
+    finished = (out / "model.json").exists()
+    if contents and manifest_kind(out) != "fitted" and not (finished or (out / CONFIG_FILE).exists()):
+        raise FileExistsError(f"{out} exists and is not empty (it is not a fitted run); choose a new --out")
+    if contents and manifest_kind(out) == "ppo":
+        raise FileExistsError(f"{out} is a PPO training run (neuroethology train); choose a new --out")
+    if contents and overwrite:
+        _remove_fit(out, contents)
+        contents = []
+    if contents and finished:
+        raise FileExistsError(
+            f"{out} is not empty: it holds a finished fit; choose a new --out, or --overwrite to replace it"
+        )
+    if contents and not resume:
+        raise FileExistsError(
+            f"{out} holds an unfinished fit (interrupted: no model.json yet); continue it with --resume or "
+            "start it again with --overwrite"
+        )
+    if resume and not contents:
+        raise FileNotFoundError(f"cannot resume: {out} holds no fit; start one without --resume")
+    if resume:
+        path = out / CONFIG_FILE
+        saved = config_from_dict(FitConfig, read_yaml(path), source=str(path))
+        was, now = config_to_dict(saved), config_to_dict(config)
+        diff = [k for k in sorted(set(was) | set(now)) if was.get(k) != now.get(k)]
+        manifest = json.loads((out / MANIFEST_FILE).read_text())
+        if manifest.get("data_fingerprint") != data:
+            raise ValueError(f"cannot resume {out}: the recording differs from the one this fit began with")
+        if diff:
+            raise ValueError(f"cannot resume {out} with different settings: {', '.join(diff)}")
+        return saved
+    out.mkdir(parents=True, exist_ok=True)
+    dump_config(config, out / CONFIG_FILE)
+    write_json(
+        out / MANIFEST_FILE,
+        environment_manifest(
+            kind="fitted", command="fit", model=config.model, data_fingerprint=data, status="running"
+        ),
+    )
+    return config
+
+
+def recording_fingerprint(rec: Any) -> str:
+    """A short hash of a recording's times and positions: a resumed fit must see the same data."""
+    import hashlib
+
+    digest = hashlib.sha256()
+    for name in ("time", "position"):
+        digest.update(np.ascontiguousarray(np.asarray(rec[name].values, np.float64)).tobytes())
+    return digest.hexdigest()[:16]
+
+
+def _remove_fit(out: Path, contents: list[Path]) -> None:
+    """Remove a fitted run's files from ``out`` (what :func:`prepare_fit_dir` checked is a fit)."""
+    import shutil
+
+    for path in contents:
+        if path.is_dir() and not path.is_symlink():
+            shutil.rmtree(path)
+        else:
+            path.unlink()

@@ -23,12 +23,12 @@ __all__ = ["CHECKPOINT_DIR", "checkpoint_manager", "save_checkpoint", "restore_c
 CHECKPOINT_DIR = "checkpoints"
 
 
-def checkpoint_manager(run_dir: Path, keep: int):
-    """An Orbax ``CheckpointManager`` over ``run_dir/checkpoints`` keeping the newest ``keep``, synchronous."""
+def checkpoint_manager(run_dir: Path, keep: int, *, folder: str = CHECKPOINT_DIR):
+    """An Orbax ``CheckpointManager`` over ``run_dir/folder`` keeping the newest ``keep``, synchronous."""
     import orbax.checkpoint as ocp
 
     options = ocp.CheckpointManagerOptions(max_to_keep=keep, enable_async_checkpointing=False, create=True)
-    return ocp.CheckpointManager((run_dir / CHECKPOINT_DIR).absolute(), options=options)
+    return ocp.CheckpointManager((Path(run_dir) / folder).absolute(), options=options)
 
 
 def _leaf_names(tree: Any) -> list[str]:
@@ -83,7 +83,8 @@ def restore_newest(
     """The newest checkpoint that can be read, as ``(step, state, meta)``, or ``None`` when there is none.
 
     A checkpoint that cannot be read (a truncated or deleted shard, a torn metadata file: disk full, a copy
-    interrupted) is reported through ``say`` and skipped for the one before it; only when none can be read
+    interrupted) is reported through ``say``, set aside as ``N.unreadable`` (kept for inspection, out of the
+    way of the step that will be written again) and skipped for the one before it; only when none can be read
     does this raise, naming each checkpoint and why."""
     failures = []
     for step in sorted(manager.all_steps(), reverse=True):
@@ -91,6 +92,7 @@ def restore_newest(
             state, meta = restore_checkpoint(manager, step, abstract)
         except Exception as err:  # noqa: BLE001 - any reading error makes the checkpoint unusable
             failures.append(f"checkpoint {step}: {summarise_error(err)}")
+            _set_aside(manager, step)
             say(
                 f"{manager.directory}: checkpoint {step} cannot be read ({summarise_error(err)}); trying the one before"
             )
@@ -102,3 +104,16 @@ def restore_newest(
             "into another --out"
         )
     return None
+
+
+def _set_aside(manager, step: int) -> None:
+    """Rename checkpoint ``step`` to ``<step>.unreadable`` (``.unreadable-2`` ... if taken) and let the manager
+    forget it."""
+    directory = Path(str(manager.directory))
+    target = directory / f"{step}.unreadable"
+    n = 1
+    while target.exists():
+        n += 1
+        target = directory / f"{step}.unreadable-{n}"
+    (directory / str(step)).rename(target)
+    manager.reload()
