@@ -132,7 +132,7 @@ def save_fitted(result: FitResult, config: FitConfig, out: str | Path, *, source
         rows.append(row)
     write_text_atomic(out / METRICS_FILE, "".join(json.dumps(row) + "\n" for row in rows))
     write_json(out / "model.json", info)
-    manifest = _read_manifest(out)
+    manifest = _read_json(out / MANIFEST_FILE)
     manifest.update(
         environment_manifest(
             kind="fitted",
@@ -165,7 +165,8 @@ def load_fitted(run_dir: str | Path) -> FittedModel:
     except json.JSONDecodeError as e:
         raise ValueError(
             f"{path} is not valid JSON ({e.msg} at line {e.lineno}; was the fit interrupted while saving?): "
-            "fit again into a new --out"
+            "continue it with `neuroethology fit ... --resume --out RUN` (the same --data and settings) or fit "
+            "again into a new --out"
         ) from None
     env, params = ne.make(info["env"], **info["env_params"])
     baseline = RandomMotionParams(**info["baseline_params"])
@@ -191,9 +192,10 @@ def load_fitted(run_dir: str | Path) -> FittedModel:
     return FittedModel(info["kind"], params, baseline, graphdef, weights, warp)
 
 
-def _read_manifest(out: Path) -> dict[str, Any]:
+def _read_json(path: Path) -> dict[str, Any]:
+    """A JSON object from ``path``; ``{}`` for a missing, torn or other file."""
     try:
-        data = json.loads((out / "manifest.json").read_text())
+        data = json.loads(path.read_text())
     except (OSError, ValueError):
         return {}
     return data if isinstance(data, dict) else {}
@@ -212,7 +214,7 @@ def prepare_fit_dir(out: Path, config: FitConfig, *, data: str, resume: bool, ov
     from ..runs import CONFIG_FILE, LOCK_FILE, MANIFEST_FILE, environment_manifest, manifest_kind, write_json
 
     contents = [p for p in out.iterdir() if p.name != LOCK_FILE] if out.is_dir() else []
-    finished = (out / "model.json").exists()
+    finished = bool(_read_json(out / "model.json"))  # a torn model.json: the fit did not finish saving
     if contents and manifest_kind(out) != "fitted" and not (finished or (out / CONFIG_FILE).exists()):
         raise FileExistsError(f"{out} exists and is not empty (it is not a fitted run); choose a new --out")
     if contents and manifest_kind(out) == "ppo":
