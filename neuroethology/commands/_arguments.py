@@ -1,5 +1,6 @@
-"""Arguments that several subcommands share: the run they read, the run or Recording they write, the seed,
-the progress bar, counts that must be positive, and arenas given as WxH or rR."""
+"""Arguments that several subcommands share: the run they read, the run or Recording they write (and resume),
+the seed, the progress bar, the frame rate and scale of recordings, counts that must be positive, and arenas
+given as WxH or rR."""
 
 from __future__ import annotations
 
@@ -13,10 +14,13 @@ if TYPE_CHECKING:
 
 __all__ = [
     "add_arena_argument",
+    "add_fps_argument",
     "add_no_progress_argument",
     "add_recording_output",
     "add_run_argument",
+    "add_resume_argument",
     "add_run_output",
+    "add_scale_argument",
     "add_seed_argument",
     "check_at_least_one",
     "parse_arena",
@@ -44,6 +48,11 @@ def add_run_output(p: argparse.ArgumentParser, help: str) -> None:
     p.add_argument("--out", type=Path, required=True, metavar="RUN", help=help)
 
 
+def add_resume_argument(p: argparse.ArgumentParser, help: str) -> None:
+    """``--resume``: continue the run in ``--out`` from its newest checkpoint."""
+    p.add_argument("--resume", action="store_true", help=help)
+
+
 def add_seed_argument(p: argparse.ArgumentParser, help: str = "random seed (default 0)") -> None:
     """``--seed``: an integer seed, 0 unless given."""
     p.add_argument("--seed", type=int, default=0, help=help)
@@ -57,6 +66,16 @@ def add_no_progress_argument(p: argparse.ArgumentParser) -> None:
 def add_arena_argument(p: argparse.ArgumentParser, help: str) -> None:
     """``--arena WxH|rR``: an arena in metres, read by :func:`parse_arena`."""
     p.add_argument("--arena", default=None, metavar="WxH|rR", help=help)
+
+
+def add_fps_argument(p: argparse.ArgumentParser) -> None:
+    """``--fps``: the frame rate of recordings that store none (``load(..., fps=)``)."""
+    p.add_argument("--fps", type=float, default=None, help="frame rate (Hz) for files that store none")
+
+
+def add_scale_argument(p: argparse.ArgumentParser, help: str) -> None:
+    """``--scale``: metres per pixel or file unit of recordings (``load(..., scale=)``)."""
+    p.add_argument("--scale", type=float, default=None, help=help)
 
 
 def write_rollouts(

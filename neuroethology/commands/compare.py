@@ -8,7 +8,7 @@ import json
 import time
 from pathlib import Path
 
-from ._arguments import add_seed_argument
+from ._arguments import add_fps_argument, add_scale_argument, add_seed_argument
 
 NAME = "compare"
 HELP = "compare simulated and recorded behaviour: metrics, distances, intervals, permutation tests, figures"
@@ -37,8 +37,8 @@ def add_arguments(p: argparse.ArgumentParser) -> None:
     p.add_argument("sim", metavar="SIM", help="simulated group: file, comma-separated files, or quoted glob")
     p.add_argument("real", metavar="REAL", help="recorded group (the reference): file, list, or glob")
     p.add_argument("--out", type=Path, required=True, help="output folder")
-    p.add_argument("--fps", type=float, default=None, help="frame rate (Hz) for files that store none")
-    p.add_argument("--scale", type=float, default=None, help="metres per pixel / file unit (passed to load)")
+    add_fps_argument(p)
+    add_scale_argument(p, help="metres per pixel / file unit (passed to load)")
     p.add_argument(
         "--labels",
         nargs=2,

@@ -6,6 +6,16 @@ import argparse
 import json
 from pathlib import Path
 
+from ._arguments import (
+    add_arena_argument,
+    add_fps_argument,
+    add_no_progress_argument,
+    add_resume_argument,
+    add_run_output,
+    add_scale_argument,
+    parse_arena,
+)
+
 NAME = "fit"
 HELP = "fit the random-motion baseline and a GRU/LSTM/RNN agent to a recorded animal"
 DESCRIPTION = """\
@@ -40,11 +50,9 @@ def add_arguments(p: argparse.ArgumentParser) -> None:
     p.add_argument(
         "--data", type=Path, required=True, metavar="FILE", help="the recording (any format load reads)"
     )
-    p.add_argument("--out", type=Path, required=True, metavar="RUN", help="run directory to create")
-    p.add_argument(
-        "--resume",
-        action="store_true",
-        help="continue the unfinished fit in --out (killed or interrupted) from its newest checkpoint",
+    add_run_output(p, help="run directory to create")
+    add_resume_argument(
+        p, help="continue the unfinished fit in --out (killed or interrupted) from its newest checkpoint"
     )
     p.add_argument("--overwrite", action="store_true", help="replace the fitted run in --out")
     p.add_argument("--config", type=Path, default=None, help="YAML file of FitConfig settings")
@@ -52,20 +60,17 @@ def add_arguments(p: argparse.ArgumentParser) -> None:
     p.add_argument(
         "--env", default=None, metavar="ID", help="environment (default neuroethology/OpenField-v0)"
     )
-    p.add_argument("--fps", type=float, default=None, help="frame rate (Hz) for files that store none")
-    p.add_argument("--scale", type=float, default=None, help="metres per pixel / file unit")
-    p.add_argument(
-        "--arena", default=None, metavar="WxH|rR", help="arena in metres: 1.0x0.8 (box) or r0.6 (circle)"
-    )
+    add_fps_argument(p)
+    add_scale_argument(p, help="metres per pixel / file unit")
+    add_arena_argument(p, help="arena in metres: 1.0x0.8 (box) or r0.6 (circle)")
     p.add_argument("--individual", default=None, help="which animal of a multi-animal file")
-    p.add_argument("--no-progress", action="store_true", help="no progress bar")
+    add_no_progress_argument(p)
 
 
 def run(args: argparse.Namespace) -> int:
     from ..config import apply_overrides, config_from_dict, read_yaml
     from ..data import load
     from ..fitting import FitConfig, fit_recording
-    from ._arguments import parse_arena
     from ._paths import check_output_dir
 
     if args.resume and args.overwrite:

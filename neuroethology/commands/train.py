@@ -6,7 +6,7 @@ import argparse
 import sys
 from pathlib import Path
 
-from ._arguments import add_no_progress_argument, add_run_output, check_at_least_one
+from ._arguments import add_no_progress_argument, add_resume_argument, add_run_output, check_at_least_one
 
 NAME = "train"
 HELP = "train agents with recurrent PPO from a config (configs/*.yaml)"
@@ -28,9 +28,7 @@ def add_arguments(p: argparse.ArgumentParser) -> None:
         "overrides", nargs="*", metavar="key=value", help="config overrides, e.g. total_steps=200000"
     )
     add_run_output(p, help="run directory to create (or resume)")
-    p.add_argument(
-        "--resume", action="store_true", help="continue the run in --out from its newest checkpoint"
-    )
+    add_resume_argument(p, help="continue the run in --out from its newest checkpoint")
     add_no_progress_argument(p)
     p.add_argument(
         "--distributed",
