@@ -30,12 +30,14 @@ def run_lock(run_dir: str | os.PathLike, command: str) -> Iterator[dict[str, Any
     command and start time. The OS releases it when the holder exits in any way, ``kill -9`` included, so a
     lock file left by a dead process is stale by construction: it is taken over and the returned record's
     ``"stale"`` entry names the process that left it. A live holder makes this raise
-    :class:`RunLockedError` naming it. (Local file systems; on NFS, flock is advisory and may not be shared
-    between hosts.)
+    :class:`RunLockedError` naming it. A folder this call created and the block left empty is removed again,
+    so a run refused before it wrote anything leaves nothing behind. (Local file systems; on NFS, flock is
+    advisory and may not be shared between hosts.)
     """
     import fcntl
 
     run_dir = Path(run_dir)
+    created = not run_dir.exists()
     run_dir.mkdir(parents=True, exist_ok=True)
     path = run_dir / LOCK_FILE
     fd = os.open(path, os.O_RDWR | os.O_CREAT, 0o644)
@@ -60,6 +62,9 @@ def run_lock(run_dir: str | os.PathLike, command: str) -> Iterator[dict[str, Any
             yield record
         finally:
             os.ftruncate(fd, 0)  # released: an empty lock file holds nobody
+            if created and [p.name for p in run_dir.iterdir()] == [LOCK_FILE]:
+                path.unlink()  # a start refused before it wrote anything leaves no folder behind
+                run_dir.rmdir()
     finally:
         os.close(fd)  # closing releases the flock
 

@@ -92,3 +92,15 @@ def test_run_lock_refuses_a_second_writer_and_takes_over_a_killed_ones(tmp_path)
     with run_lock(run, "train --resume") as record:  # released cleanly: nothing stale
         assert "stale" not in record
     assert run_status(tmp_path / "none") is None
+
+
+def test_a_run_refused_before_writing_leaves_no_folder(tmp_path):
+    from neuroethology.runs import run_lock
+
+    with pytest.raises(RuntimeError):
+        with run_lock(tmp_path / "new" / "run", "train"):
+            raise RuntimeError("refused")
+    assert not (tmp_path / "new" / "run").exists()
+    with run_lock(tmp_path / "kept", "train"):
+        (tmp_path / "kept" / "config.yaml").write_text("{}")
+    assert sorted(p.name for p in (tmp_path / "kept").iterdir()) == [".lock", "config.yaml"]
