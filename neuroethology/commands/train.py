@@ -46,7 +46,10 @@ def add_arguments(p: argparse.ArgumentParser) -> None:
 
 
 def run(args: argparse.Namespace) -> int:
+    from ._paths import check_output_dir
+
     check_at_least_one(args, "max_chunks")
+    check_output_dir(args.out)
     if args.distributed:
         import jax
 
