@@ -5,7 +5,7 @@ options) gathers *all* the problems it finds, one sentence each saying what was 
 and raises them together as a :class:`ProblemsError` naming the source (a file, a command line, an
 environment id)::
 
-    configs/open_field.yaml: invalid config (2 problems):
+    configs/open_field.yaml is not a valid config (2 problems):
       - unknown key 'ppo.learnin_rate' (did you mean 'ppo.learning_rate'?); valid keys in 'ppo': ...
       - 'ppo.num_envs' must be an integer, got 'many'
 

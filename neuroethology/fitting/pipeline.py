@@ -128,25 +128,25 @@ def fit_recording(
     (:func:`neuroethology.runs.run_lock`). A folder that already holds a fit is refused unless ``resume``
     (continue an unfinished fit exactly where its newest checkpoint left it: same settings, same data) or
     ``overwrite`` (replace it) is given."""
+    start_time = time.time()
+    rec, params = prepare_recording(rec, config, arena)  # a recording that cannot be fitted leaves no run
     if out is None:
-        return _fit(rec, config, arena, None, say, progress)
+        return _fit(rec, params, config, None, say, progress, start_time)
     out = Path(out)
     with run_lock(out, "fit --resume" if resume else "fit"):
-        data = recording_fingerprint(rec)
+        data = recording_fingerprint(rec, params)
         config = prepare_fit_dir(out, config, data=data, resume=resume, overwrite=overwrite)
-        return _fit(rec, config, arena, out, say, progress)
+        return _fit(rec, params, config, out, say, progress, start_time)
 
 
-def _fit(rec, config, arena, out: Path | None, say, progress) -> FitResult:
-    start_time = time.time()
-    rec, params = prepare_recording(rec, config, arena)
+def _fit(rec, params, config, out: Path | None, say, progress, start_time: float) -> FitResult:
     key = jax.random.key(config.seed)
     train, test = split_recording(rec, config.holdout_fraction)
     say(
         f"data: {float(rec['time'][-1] - rec['time'][0]):.0f} s at {1 / float(params.dt):g} Hz in a "
         f"{_arena_text(params)}; the last {config.holdout_fraction:.0%} held out"
     )
-    store = CheckpointStore(out, say=say) if out is not None else None
+    store = CheckpointStore(out, say=say) if out is not None and config.model != "ou" else None
     model, scores, curves = _fit_block(train, test, params, config, key, say, progress, store)
     if config.folds > 1:
         scores["cross_validation"] = _cross_validate(rec, params, config, key, say, out)
@@ -162,9 +162,9 @@ def _cross_validate(rec, params, config, key, say, out: Path | None) -> dict[str
     for i, (start, stop) in enumerate(time_blocks(rec, config.folds)):
         say(f"cross-validation: fold {i + 1}/{config.folds} held out ({start:.0f}-{stop:.0f} s)")
         train, test = split_recording(rec, 0.0, start, stop)
-        store = (
-            None if out is None else CheckpointStore(out, f"{PROGRESS_DIR}-fold{i + 1}", say=lambda _m: None)
-        )
+        store = None
+        if out is not None and config.model != "ou":
+            store = CheckpointStore(out, f"{PROGRESS_DIR}-fold{i + 1}", say=lambda _m: None)
         _, fold_scores, _ = _fit_block(
             train, test, params, config, jax.random.fold_in(key, 100 + i), lambda _m: None, None, store
         )

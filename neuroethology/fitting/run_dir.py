@@ -201,28 +201,38 @@ def _read_json(path: Path) -> dict[str, Any]:
     return data if isinstance(data, dict) else {}
 
 
+#: What a fit writes in its run directory; ``--overwrite`` removes these and nothing else.
+FIT_FILES = ("config.yaml", "manifest.json", "model.json", "metrics.jsonl", "checkpoints")
+
+
 def prepare_fit_dir(out: Path, config: FitConfig, *, data: str, resume: bool, overwrite: bool) -> FitConfig:
     """Make ``out`` ready for a fit (the caller holds its lock, :func:`neuroethology.runs.run_lock`) and
     return the config to fit with.
 
-    A new or empty folder gets ``config.yaml`` and a ``"running"`` manifest at once, so that a fit killed at
-    any moment leaves a run that says what it is. A folder with a fit in it is refused unless the user says
-    what to do: ``resume`` continues an unfinished fit (same config and data, from its newest progress
-    checkpoint), ``overwrite`` replaces a fitted run (finished or not). Anything else in the folder (a PPO
-    run, other files) is never touched."""
-    from ..config import config_from_dict, config_to_dict, dump_config, read_yaml
-    from ..runs import CONFIG_FILE, LOCK_FILE, MANIFEST_FILE, environment_manifest, manifest_kind, write_json
+    A new or empty folder gets a ``"running"`` manifest (``kind: fitted``) and ``config.yaml`` at once, so that a
+    fit killed at any moment leaves a run that says what it is. A folder with a fit in it is refused unless the
+    user says what to do: ``resume`` continues an unfinished fit (same settings and data, from its newest
+    progress checkpoint), ``overwrite`` replaces a fitted run (finished or not). A folder whose manifest does
+    not say it is a fit (a PPO run, a project folder), or a fit beside files it did not write, is never
+    touched."""
+    from ..runs import LOCK_FILE, manifest_kind
 
-    contents = [p for p in out.iterdir() if p.name != LOCK_FILE] if out.is_dir() else []
-    finished = bool(_read_json(out / "model.json"))  # a torn model.json: the fit did not finish saving
-    if contents and manifest_kind(out) != "fitted" and not (finished or (out / CONFIG_FILE).exists()):
-        raise FileExistsError(f"{out} exists and is not empty (it is not a fitted run); choose a new --out")
-    if contents and manifest_kind(out) == "ppo":
-        raise FileExistsError(f"{out} is a PPO training run (neuroethology train); choose a new --out")
+    contents = {p.name for p in out.iterdir()} - {LOCK_FILE} if out.is_dir() else set()
+    if contents and manifest_kind(out) != "fitted":
+        what = (
+            "a PPO training run (neuroethology train)" if manifest_kind(out) == "ppo" else "not a fitted run"
+        )
+        raise FileExistsError(f"{out} exists and is not empty ({what}); choose a new --out")
     if contents and overwrite:
+        others = sorted(contents - set(FIT_FILES))
+        if others:
+            raise FileExistsError(
+                f"{out} holds files a fit does not write ({', '.join(others)}); --overwrite replaces a fitted "
+                "run only: move them or choose a new --out"
+            )
         _remove_fit(out, contents)
-        contents = []
-    if contents and finished:
+        contents = set()
+    if contents and _read_json(out / "model.json"):  # a torn model.json: the fit did not finish saving
         raise FileExistsError(
             f"{out} is not empty: it holds a finished fit; choose a new --out, or --overwrite to replace it"
         )
@@ -234,42 +244,66 @@ def prepare_fit_dir(out: Path, config: FitConfig, *, data: str, resume: bool, ov
     if resume and not contents:
         raise FileNotFoundError(f"cannot resume: {out} holds no fit; start one without --resume")
     if resume:
-        path = out / CONFIG_FILE
-        saved = config_from_dict(FitConfig, read_yaml(path), source=str(path))
-        was, now = config_to_dict(saved), config_to_dict(config)
-        diff = [k for k in sorted(set(was) | set(now)) if was.get(k) != now.get(k)]
-        manifest = json.loads((out / MANIFEST_FILE).read_text())
-        if manifest.get("data_fingerprint") != data:
-            raise ValueError(f"cannot resume {out}: the recording differs from the one this fit began with")
-        if diff:
-            raise ValueError(f"cannot resume {out} with different settings: {', '.join(diff)}")
-        return saved
+        return _resumable_config(out, config, data)
+    _start_fit_dir(out, config, data)
+    return config
+
+
+def _resumable_config(out: Path, config: FitConfig, data: str) -> FitConfig:
+    """The saved config of the unfinished fit in ``out``, if ``config`` and ``data`` are the ones it began with."""
+    from ..config import config_from_dict, config_to_dict, read_yaml
+    from ..runs import CONFIG_FILE, MANIFEST_FILE
+
+    path = out / CONFIG_FILE
+    if not path.exists():
+        raise FileNotFoundError(
+            f"cannot resume {out}: it was stopped before its {CONFIG_FILE} was written; start it again with "
+            "--overwrite"
+        )
+    saved = config_from_dict(FitConfig, read_yaml(path), source=str(path))
+    was, now = config_to_dict(saved), config_to_dict(config)
+    diff = [k for k in sorted(set(was) | set(now)) if was.get(k) != now.get(k)]
+    if diff:
+        raise ValueError(f"cannot resume {out} with different settings: {', '.join(diff)}")
+    if _read_json(out / MANIFEST_FILE).get("data_fingerprint") != data:
+        raise ValueError(
+            f"cannot resume {out}: the recording (or its arena) differs from the one this fit began with"
+        )
+    return saved
+
+
+def _start_fit_dir(out: Path, config: FitConfig, data: str) -> None:
+    """The manifest first (the folder says it is a fit from its first file on), then ``config.yaml``."""
+    from ..config import dump_config
+    from ..runs import CONFIG_FILE, MANIFEST_FILE, environment_manifest, write_json
+
     out.mkdir(parents=True, exist_ok=True)
-    dump_config(config, out / CONFIG_FILE)
     write_json(
         out / MANIFEST_FILE,
         environment_manifest(
             kind="fitted", command="fit", model=config.model, data_fingerprint=data, status="running"
         ),
     )
-    return config
+    dump_config(config, out / CONFIG_FILE)
 
 
-def recording_fingerprint(rec: Any) -> str:
-    """A short hash of a recording's times and positions: a resumed fit must see the same data."""
+def recording_fingerprint(rec: Any, params: Any) -> str:
+    """A short hash of a prepared recording's times and positions and of the environment it is placed in
+    (arena, frame interval): a resumed fit must see the same data in the same arena."""
     import hashlib
 
     digest = hashlib.sha256()
     for name in ("time", "position"):
         digest.update(np.ascontiguousarray(np.asarray(rec[name].values, np.float64)).tobytes())
+    digest.update(json.dumps(ne.env_of(params).params_dict(params), sort_keys=True, default=str).encode())
     return digest.hexdigest()[:16]
 
 
-def _remove_fit(out: Path, contents: list[Path]) -> None:
-    """Remove a fitted run's files from ``out`` (what :func:`prepare_fit_dir` checked is a fit)."""
+def _remove_fit(out: Path, names: set[str]) -> None:
+    """Remove a fitted run's files (``names``, all of :data:`FIT_FILES`) from ``out``."""
     import shutil
 
-    for path in contents:
+    for path in (out / name for name in names):
         if path.is_dir() and not path.is_symlink():
             shutil.rmtree(path)
         else:

@@ -78,30 +78,35 @@ def restore_checkpoint(manager, step: int, abstract: Any) -> tuple[Any, dict]:
 
 
 def restore_newest(
-    manager, abstract: Any, say: Callable[[str], None] = print
+    manager, abstract: Any, say: Callable[[str], None] = print, *, primary: bool = True
 ) -> tuple[int, Any, dict] | None:
     """The newest checkpoint that can be read, as ``(step, state, meta)``, or ``None`` when there is none.
 
     A checkpoint that cannot be read (a truncated or deleted shard, a torn metadata file: disk full, a copy
-    interrupted) is reported through ``say``, set aside as ``N.unreadable`` (kept for inspection, out of the
-    way of the step that will be written again) and skipped for the one before it; only when none can be read
-    does this raise, naming each checkpoint and why."""
-    failures = []
+    interrupted) is reported through ``say`` and skipped for the one before it; once an older one has been
+    read, the unreadable ones are set aside as ``N.unreadable`` (kept for inspection, out of the way of the
+    step that will be written again; by the ``primary`` process only, on many hosts). When none can be read,
+    nothing is moved and this raises, naming each checkpoint and why (the cause may be the reader, e.g. a
+    different config, not the files)."""
+    failures: list[tuple[int, str]] = []
     for step in sorted(manager.all_steps(), reverse=True):
         try:
             state, meta = restore_checkpoint(manager, step, abstract)
         except Exception as err:  # noqa: BLE001 - any reading error makes the checkpoint unusable
-            failures.append(f"checkpoint {step}: {summarise_error(err)}")
-            _set_aside(manager, step)
+            failures.append((step, summarise_error(err)))
             say(
                 f"{manager.directory}: checkpoint {step} cannot be read ({summarise_error(err)}); trying the one before"
             )
             continue
+        if primary:
+            for bad, _ in failures:
+                _set_aside(manager, bad)
         return step, state, meta
     if failures:
         raise ValueError(
-            f"{manager.directory}: no checkpoint can be read (" + "; ".join(failures) + "); start a new run "
-            "into another --out"
+            f"{manager.directory}: no checkpoint can be read ("
+            + "; ".join(f"checkpoint {s}: {why}" for s, why in failures)
+            + "); start a new run into another --out"
         )
     return None
 

@@ -30,27 +30,16 @@ def run_lock(run_dir: str | os.PathLike, command: str) -> Iterator[dict[str, Any
     command and start time. The OS releases it when the holder exits in any way, ``kill -9`` included, so a
     lock file left by a dead process is stale by construction: it is taken over and the returned record's
     ``"stale"`` entry names the process that left it. A live holder makes this raise
-    :class:`RunLockedError` naming it. A folder this call created and the block left empty is removed again,
-    so a run refused before it wrote anything leaves nothing behind. (Local file systems; on NFS, flock is
+    :class:`RunLockedError` naming it. The lock file is removed on release, and a folder this call created
+    and the block left empty is removed too, so a run refused before it wrote anything leaves nothing behind. (Local file systems; on NFS, flock is
     advisory and may not be shared between hosts.)
     """
-    import fcntl
-
     run_dir = Path(run_dir)
     created = not run_dir.exists()
     run_dir.mkdir(parents=True, exist_ok=True)
     path = run_dir / LOCK_FILE
-    fd = os.open(path, os.O_RDWR | os.O_CREAT, 0o644)
+    fd = _acquire(path, run_dir)
     try:
-        try:
-            fcntl.flock(fd, fcntl.LOCK_EX | fcntl.LOCK_NB)
-        except BlockingIOError:
-            holder = _read_lock(fd)
-            raise RunLockedError(
-                f"{run_dir} is in use by another process (pid {holder.get('pid', '?')} on "
-                f"{holder.get('host', '?')}, `{holder.get('command', '?')}` since {holder.get('started', '?')}); "
-                "wait for it to finish or stop it, or choose another --out"
-            ) from None
         previous = _read_lock(fd)
         record = {"pid": os.getpid(), "host": platform.node(), "command": command, "started": now()}
         os.ftruncate(fd, 0)
@@ -62,11 +51,43 @@ def run_lock(run_dir: str | os.PathLike, command: str) -> Iterator[dict[str, Any
             yield record
         finally:
             os.ftruncate(fd, 0)  # released: an empty lock file holds nobody
-            if created and [p.name for p in run_dir.iterdir()] == [LOCK_FILE]:
-                path.unlink()  # a start refused before it wrote anything leaves no folder behind
-                run_dir.rmdir()
+            with contextlib.suppress(OSError):  # another process may be taking the run right now
+                path.unlink()  # (a waiter that opened this file sees it is gone and takes the new one)
+                if created and not any(run_dir.iterdir()):
+                    run_dir.rmdir()  # a start refused before it wrote anything leaves no folder behind
     finally:
         os.close(fd)  # closing releases the flock
+
+
+def _acquire(path: Path, run_dir: Path) -> int:
+    """An open descriptor of ``path`` holding its exclusive flock, or :class:`RunLockedError` naming the
+    holder. A lock file removed between our open and our flock (a refused start cleaning up after itself) is
+    not the lock any more: open the new one and try again."""
+    import fcntl
+
+    for _ in range(100):
+        path.parent.mkdir(parents=True, exist_ok=True)
+        try:
+            fd = os.open(path, os.O_RDWR | os.O_CREAT, 0o644)
+        except FileNotFoundError:  # the folder was removed in between
+            continue
+        try:
+            fcntl.flock(fd, fcntl.LOCK_EX | fcntl.LOCK_NB)
+        except BlockingIOError:
+            holder = _read_lock(fd)
+            os.close(fd)
+            raise RunLockedError(
+                f"{run_dir} is in use by another process (pid {holder.get('pid', '?')} on "
+                f"{holder.get('host', '?')}, `{holder.get('command', '?')}` since {holder.get('started', '?')}); "
+                "wait for it to finish or stop it, or choose another --out"
+            ) from None
+        try:
+            if os.fstat(fd).st_ino == os.stat(path).st_ino:
+                return fd
+        except FileNotFoundError:
+            pass
+        os.close(fd)
+    raise RunLockedError(f"{run_dir}: its lock file keeps being replaced; is another program removing it?")
 
 
 def _read_lock(fd: int) -> dict[str, Any]:

@@ -24,7 +24,10 @@ from typing import NamedTuple
 
 import numpy as np
 
-__all__ = ["Divergence", "find_divergence"]
+__all__ = ["DIVERGENCE_LIMITS", "Divergence", "find_divergence"]
+
+#: The ``run`` settings that bound a run (a resumed run may change them).
+DIVERGENCE_LIMITS = ("max_loss", "max_weight_norm", "max_entropy_change")
 
 
 class Divergence(NamedTuple):

@@ -1,20 +1,17 @@
 """The run loop: jitted chunks of PPO updates driven from Python, with progress, metrics, checkpoints and
 resume, over one or many devices.
 
-A run directory holds::
+A run directory is the package's one run format (:mod:`neuroethology.runs`): ``config.yaml`` (resolved),
+``manifest.json``, ``metrics.jsonl`` (one line per update and run), ``checkpoints/N/`` (the newest
+``run.keep_checkpoints``) and ``.lock``, held by the one process training it.
 
-    RUN/config.yaml       the resolved config (every default and environment parameter written out)
-    RUN/manifest.json     package version, git commit, JAX devices and mesh, seeds, wall time, status
-    RUN/metrics.jsonl     one line per update and run: env_steps, return_mean, losses, ...
-    RUN/checkpoints/N/    Orbax checkpoints after N updates (the newest ``run.keep_checkpoints`` are kept)
-
-Checkpoints (:mod:`.checkpoints`) are written by Orbax into a temporary directory that is renamed when
-complete, so a crash while saving never leaves a broken newest checkpoint: the previous one stays the newest.
-``resume=True``
-restores the newest checkpoint, drops metric lines written after it, and continues with the same compiled
-update, so an interrupted run ends with exactly the parameters of an uninterrupted one. When the loss or the
-weights become non-finite the loop stops after that chunk with a message, and the newest (finite)
-checkpoint is kept.
+Checkpoints are written by Orbax into a temporary directory that is renamed when complete, so a crash while
+saving never leaves a broken newest checkpoint; one damaged afterwards is skipped for the one before
+(:func:`neuroethology.runs.restore_newest`). ``resume=True`` restores the newest readable checkpoint, drops
+metric lines written after it, and continues with the same compiled update, so an interrupted run (``kill -9``
+included) ends with exactly the parameters of an uninterrupted one. When the loss or the weights become
+non-finite, or the run diverges with finite numbers (:mod:`.divergence`), the loop stops after that chunk
+with a message, and the newest good checkpoint is kept.
 
 Devices: runs (seeds x sweep values) are split over the mesh axis ``run`` and each run's environments over
 the axis ``env`` (``jax.sharding.Mesh``, automatic sharding propagation; the gradient of a minibatch whose
@@ -51,7 +48,7 @@ from ..runs import (
 )
 from .config import PriorConfig, TrainConfig, full_env_params, resolve_env_params
 from .devices import make_mesh, run_hyperparams, run_keys, state_shardings, to_host
-from .divergence import Divergence, find_divergence
+from .divergence import DIVERGENCE_LIMITS, Divergence, find_divergence
 from .metrics_file import METRICS_FILE, append_metrics, truncate_metrics
 from .ppo import PPO, Hyperparams, RunnerState, check_prior, make_ppo
 from .ppo_rollout import AnimalPrior
@@ -224,11 +221,17 @@ def _prepare_run_dir(config: TrainConfig | None, run_dir: Path, prior: Any, resu
             raise FileNotFoundError(f"cannot resume: {run_dir} holds no run ({CONFIG_FILE} is missing)")
         saved = load_run_config(run_dir)
         if config is not None:
-            diff = _config_differences(
-                config_to_dict(resolved_config(saved)), config_to_dict(resolved_config(config))
-            )
+            was, now_ = config_to_dict(resolved_config(saved)), config_to_dict(resolved_config(config))
+            for name in DIVERGENCE_LIMITS:  # the limits may change on resume (a run stopped as diverged)
+                was["run"].pop(name), now_["run"].pop(name)
+            diff = _config_differences(was, now_)
             if diff:
                 raise ValueError(f"cannot resume {run_dir} with a different config: " + "; ".join(diff))
+            limits = {name: getattr(config.run, name) for name in DIVERGENCE_LIMITS}
+            if any(getattr(saved.run, n) != v for n, v in limits.items()):
+                saved = dataclasses.replace(saved, run=dataclasses.replace(saved.run, **limits))
+                if jax.process_index() == 0:
+                    dump_config(saved, saved_path)
         config = saved
         check_prior(config, prior)
     else:
@@ -333,7 +336,7 @@ def _start_state(
     target = jax.tree.map(
         lambda a, s: jax.ShapeDtypeStruct(a.shape, a.dtype, sharding=s), setup.abstract, setup.shardings
     )
-    newest = restore_newest(manager, target, log) if resume else None
+    newest = restore_newest(manager, target, log, primary=jax.process_index() == 0) if resume else None
     latest = None if newest is None else newest[0]
     if newest is None:
         if resume:
@@ -396,7 +399,8 @@ def _diverged_message(found: Divergence, last_saved: int, run_dir: Path) -> str:
     return (
         f"training stopped: the run diverged at update {found.update} (run {found.run}): {found.what}. The last "
         f"good checkpoint is kept ({kept}) in {run_dir / CHECKPOINT_DIR}. Try a lower ppo.learning_rate or "
-        "ppo.max_grad_norm (or raise the run.max_* limit if this is expected; docs: training/divergence.py)."
+        "ppo.max_grad_norm; if this is expected, resume with a higher limit: neuroethology train CONFIG "
+        "run.max_...=VALUE --resume --out RUN (training/divergence.py)."
     )
 
 

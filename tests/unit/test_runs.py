@@ -103,4 +103,4 @@ def test_a_run_refused_before_writing_leaves_no_folder(tmp_path):
     assert not (tmp_path / "new" / "run").exists()
     with run_lock(tmp_path / "kept", "train"):
         (tmp_path / "kept" / "config.yaml").write_text("{}")
-    assert sorted(p.name for p in (tmp_path / "kept").iterdir()) == [".lock", "config.yaml"]
+    assert sorted(p.name for p in (tmp_path / "kept").iterdir()) == ["config.yaml"]  # the lock is released

@@ -111,3 +111,19 @@ def test_overwrite_replaces_a_fit_but_never_other_files(tmp_path):
     with pytest.raises(FileExistsError, match="not a fitted run"):
         fit_recording(rec, config, out=other, say=quiet, overwrite=True)
     assert (other / "notes.txt").read_text() == "keep me"
+    (other / "config.yaml").write_text("seed: 0\n")  # looks like a run, but nothing says it is a fit
+    with pytest.raises(FileExistsError, match="not a fitted run"):
+        fit_recording(rec, config, out=other, say=quiet, overwrite=True)
+    assert sorted(p.name for p in other.iterdir()) == ["config.yaml", "notes.txt"]
+    (tmp_path / "run" / "notes.txt").write_text("mine")  # a fit with a file of the user's beside it
+    with pytest.raises(FileExistsError, match=r"files a fit does not write \(notes.txt\)"):
+        fit_recording(rec, config, out=tmp_path / "run", say=quiet, overwrite=True)
+    assert (tmp_path / "run" / "model.json").exists() and (tmp_path / "run" / "notes.txt").exists()
+
+
+def test_a_recording_that_cannot_be_fitted_leaves_no_run(tmp_path):
+    rec = _recording(60.0)
+    rec["position"] = rec["position"] * 10  # positions far outside the 1 x 1 m arena (pixels, say)
+    with pytest.raises(ValueError, match="arena"):
+        fit_recording(rec, FitConfig(**TINY), out=tmp_path / "run", say=lambda m: None)
+    assert not (tmp_path / "run").exists()
