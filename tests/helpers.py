@@ -170,3 +170,15 @@ def assert_vmap_equals_single_steps(
         np.testing.assert_allclose(x, y, rtol=1e-6, atol=1e-6)
     np.testing.assert_allclose(rew_1, rew_b, rtol=0, atol=reward_atol)
     return obs_1, rew_1
+
+
+# The tiny fit the run-directory and fault tests use: 4 chunks of 50 updates of 2 GRUs of 8 units.
+TINY_FIT: dict[str, Any] = {
+    "total_steps": 200, "num_seeds": 2, "hidden_size": 8, "window": 32, "burn_in": 4, "batch_size": 4,
+    "selection_runs": 2, "patience": 50,
+}  # fmt: skip
+
+
+def tiny_fit_overrides() -> list[str]:
+    """:data:`TINY_FIT` as ``key=value`` overrides for ``neuroethology fit``."""
+    return [f"{k}={v}" for k, v in TINY_FIT.items()]

@@ -8,6 +8,7 @@ import json
 import jax
 import numpy as np
 import pytest
+from helpers import TINY_FIT
 
 import neuroethology.envs as ne
 from neuroethology.data import from_arrays
@@ -15,16 +16,7 @@ from neuroethology.fitting import FitConfig, fit_recording, load_fitted
 from neuroethology.runs import run_status
 
 # 4 chunks of 50 updates; the interrupted fit is stopped after its second chunk.
-TINY = dict(
-    total_steps=200,
-    num_seeds=2,
-    hidden_size=8,
-    window=32,
-    burn_in=4,
-    batch_size=4,
-    selection_runs=2,
-    patience=50,
-)
+TINY = TINY_FIT
 
 
 def _recording(seconds: float = 120.0, seed: int = 0):
