@@ -56,7 +56,7 @@ def test_a_killed_fit_resumes_to_the_weights_of_an_uninterrupted_one(tmp_path):
         fit_recording(rec, FitConfig(**TINY), out=run, say=quiet)
     with pytest.raises(ValueError, match="different settings: hidden_size"):
         fit_recording(rec, FitConfig(**{**TINY, "hidden_size": 16}), out=run, say=quiet, resume=True)
-    with pytest.raises(ValueError, match="recording differs"):
+    with pytest.raises(ValueError, match="recording .or its arena. differs"):
         fit_recording(_recording(seed=1), FitConfig(**TINY), out=run, say=quiet, resume=True)
     said = []
     resumed = fit_recording(rec, FitConfig(**TINY), out=run, say=said.append, resume=True)
