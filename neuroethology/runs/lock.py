@@ -6,6 +6,7 @@ import contextlib
 import json
 import os
 import platform
+import time
 from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
@@ -76,6 +77,11 @@ def _acquire(path: Path, run_dir: Path) -> int:
         except BlockingIOError:
             holder = _read_lock(fd)
             os.close(fd)
+            if (
+                not holder
+            ):  # a reader's brief shared lock (run_is_locked), or a holder still writing its record
+                time.sleep(0.05)
+                continue
             raise RunLockedError(
                 f"{run_dir} is in use by another process (pid {holder.get('pid', '?')} on "
                 f"{holder.get('host', '?')}, `{holder.get('command', '?')}` since {holder.get('started', '?')}); "
@@ -87,7 +93,10 @@ def _acquire(path: Path, run_dir: Path) -> int:
         except FileNotFoundError:
             pass
         os.close(fd)
-    raise RunLockedError(f"{run_dir}: its lock file keeps being replaced; is another program removing it?")
+    raise RunLockedError(
+        f"{run_dir}: its lock could not be taken in 5 s (held without a record, or replaced again and again); "
+        "is another program using it?"
+    )
 
 
 def _read_lock(fd: int) -> dict[str, Any]:
