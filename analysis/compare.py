@@ -35,6 +35,7 @@ import numpy as np
 import xarray as xr
 from scipy import stats
 
+from ..problems import ProblemsError
 from ._recording import as_recording, select_track, split_individuals
 from .comparison_report import ComparisonReport, GroupSummary, MetricComparison
 from .metric_table import DEFAULT_METRICS, METRICS, CompareSettings, Metric, arena_for, default_settings
@@ -185,7 +186,7 @@ def _as_units(group: Any, label: str) -> list[xr.Dataset]:
         except ValueError as e:
             problems.append(str(e))
     if problems:
-        raise ValueError("\n".join(problems))
+        raise ProblemsError(f"compare_groups ({label})", problems, what="cannot be compared")
     return units
 
 

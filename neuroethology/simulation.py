@@ -46,6 +46,7 @@ import xarray as xr
 
 from . import envs as ne
 from .data import from_arrays
+from .problems import ProblemsError
 
 __all__ = ["Piece", "run_episodes", "run_session", "write_recording", "STANDARD_EXTRAS"]
 
@@ -165,7 +166,7 @@ def run_session(
     params = env.with_session(params, float(duration))
     problems = env.validate_params(params)
     if problems:
-        raise ValueError(f"{env.env_id()}: " + "; ".join(problems))
+        raise ProblemsError(env.env_id(), problems, what="cannot run this session")
     steps = max(2, int(round(float(duration) / float(params.dt))))
     _check_size(env, params, steps, int(num_runs) * len(policies), "shorten --duration or lower --runs")
     pieces, animals = [], []

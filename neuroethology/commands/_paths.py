@@ -43,7 +43,7 @@ def check_output_dir(path: Path, option: str = "--out") -> Path:
     """``path`` is a folder (existing or to be made) that can be written."""
     path = Path(path)
     if path.exists() and not path.is_dir():
-        raise ValueError(f"{option} {path} is a file; give a folder for the run")
+        raise ValueError(f"{option} {path} is a file; give a folder (it is made if needed)")
     if path.exists() and not os.access(path, os.W_OK | os.X_OK):
         raise ValueError(f"{option} {path}: cannot write in it (permission denied); choose another {option}")
     _writable_ancestor(path, option)

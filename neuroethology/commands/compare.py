@@ -106,7 +106,10 @@ def run(args: argparse.Namespace) -> int:
     from ..analysis import METRICS, compare_groups
     from ..analysis.plots import save_comparison_figures
     from ..data import load
+    from ..problems import ProblemsError
+    from ._paths import check_output_dir
 
+    check_output_dir(args.out)  # before any work: a long comparison never ends in a write error
     start = time.perf_counter()
     if args.metrics:
         unknown = [m for m in args.metrics if m not in METRICS]
@@ -137,7 +140,7 @@ def run(args: argparse.Namespace) -> int:
                 problems.append(str(e))
         groups.append(recs)
     if problems:
-        raise ValueError("could not load every recording:\n" + "\n".join(problems))
+        raise ProblemsError("compare", problems, what="could not load every recording")
     for label, recs in zip(args.labels, groups, strict=True):
         print(f"{label}: {len(recs)} recording(s)", flush=True)
     report = compare_groups(

@@ -35,7 +35,9 @@ def add_arguments(p: argparse.ArgumentParser) -> None:
 
 def run(args: argparse.Namespace) -> int:
     from ..demo import run_demo
+    from ._paths import check_output_dir
 
     check_at_least_one(args, "updates", "seeds", "runs")
+    check_output_dir(args.out)
     run_demo(args.out, seed=args.seed, total_steps=args.updates, num_seeds=args.seeds, runs=args.runs)
     return 0

@@ -6,6 +6,7 @@ from __future__ import annotations
 import numpy as np
 import xarray as xr
 
+from ..config import ConfigError
 from ..envs.open_field import OpenFieldParams
 from .config import FitConfig
 from .reconstruct import open_field_params_for
@@ -21,7 +22,7 @@ def prepare_recording(
 
     problems = config.validate()
     if problems:
-        raise ValueError("invalid fit config: " + "; ".join(problems))
+        raise ConfigError("fit config", problems)
     if rec.sizes.get("individual", 1) != 1:
         raise ValueError(
             f"{rec.attrs.get('source_file') or 'recording'}: fitting models one animal; this recording has "

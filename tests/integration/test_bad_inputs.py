@@ -86,3 +86,20 @@ def test_runs_of_the_other_kind_and_torn_model_files_are_named(tmp_path, capsys)
     assert "is a fitted run" in err
     err = _error(capsys, "simulate", str(fitted), "--duration", "1", "--out", str(tmp_path / "s.nc"))
     assert "model.json is not valid JSON" in err and "fit again" in err
+
+
+@pytest.mark.parametrize(
+    "argv",
+    [
+        ["train", str(CONFIGS / "open_field.yaml")],
+        ["fit", "--data", "sargolini"],
+        ["compare", "sargolini", "sargolini", "--labels", "a", "b"],
+        ["demo"],
+    ],
+)
+def test_every_command_checks_its_out_folder_before_any_work(tmp_path, capsys, argv):
+    taken = tmp_path / "taken.txt"
+    taken.write_text("a file where the output folder should go")
+    err = _error(capsys, *argv, "--out", str(taken))
+    assert f"--out {taken} is a file; give a folder" in err
+    assert taken.read_text().startswith("a file")
