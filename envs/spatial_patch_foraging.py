@@ -44,7 +44,7 @@ from gymnasium import spaces
 from . import geometry as geo
 from .body import MOTOR_BOUNDS, RAT, BodyEnv, move, resting_pose, view_directions
 from .core import register, uniform21
-from .open_field import OpenField
+from .open_field import OpenField, OpenFieldParams
 from .patch_mvt import _concrete, ring_arrival_level, spatial_travel_time, walking_travel_steps
 from .patch_task import PatchParams, PatchState, PatchTask
 from .rendering import COLOURS, draw_animal, trail_render_state
@@ -52,6 +52,9 @@ from .rendering import COLOURS, draw_animal, trail_render_state
 __all__ = ["SpatialPatchForaging", "SpatialPatchForagingParams", "SpatialPatchForagingState"]
 
 ARENA_SHAPES = ("box", "circle")
+
+
+_OPEN_FIELD = OpenFieldParams()  # the arena and senses SpatialPatchForaging shares with OpenField
 
 
 @struct.dataclass
@@ -62,11 +65,11 @@ class SpatialPatchForagingParams(PatchParams):
 
     replenish_tau: float = 10.0  # s, recovery time constant of a patch left alone. Chosen equal to
     # depletion_tau
-    # Arena: OpenField's arena (Sargolini et al. 2006, 1 x 1 m box).
-    arena_shape: str = struct.field(pytree_node=False, default="box")  # "box" or "circle"
-    width: float = 1.0  # m, box x extent (Sargolini et al. 2006)
-    height: float = 1.0  # m, box y extent (Sargolini et al. 2006)
-    radius: float = 0.5  # m, circular arena radius (1 m diameter open field)
+    # Arena: OpenField's arena (Sargolini et al. 2006, 1 x 1 m box), its defaults taken from OpenFieldParams.
+    arena_shape: str = struct.field(pytree_node=False, default=_OPEN_FIELD.arena_shape)  # "box" or "circle"
+    width: float = _OPEN_FIELD.width  # m, box x extent
+    height: float = _OPEN_FIELD.height  # m, box y extent
+    radius: float = _OPEN_FIELD.radius  # m, circular arena radius
     n_patches: int = struct.field(pytree_node=False, default=4)  # patches on the ring (chosen: 4 feeders)
     patch_radius: float = 0.08  # m: 0.16 m across, about a rat's body length without the tail (chosen)
     patch_ring_radius: float = 0.3  # m, distance of the patch centres from the arena centre (chosen: the
@@ -75,12 +78,12 @@ class SpatialPatchForagingParams(PatchParams):
     max_speed: float = RAT.max_speed  # m/s: 1.0, above the rat's fastest 50 Hz step
     max_acceleration: float = RAT.max_acceleration  # m/s^2: 10, above its 99.9th percentile
     max_angular_velocity: float = RAT.max_angular_velocity  # rad/s: 8 pi, above its 95th percentile
-    # Senses, as in OpenField.
-    n_rays: int = struct.field(pytree_node=False, default=12)  # wall-distance rays
-    field_of_view: float = RAT.field_of_view  # rad (270 deg): the rat's panoramic field (envs.body.RAT)
-    observe_image: bool = struct.field(pytree_node=False, default=False)  # add the egocentric image
-    image_size: int = struct.field(pytree_node=False, default=32)  # pixels per side of that image
-    image_extent: float = 0.6  # m, side of the square the image covers (about three rat body lengths)
+    # Senses: OpenField's (defaults taken from OpenFieldParams, whose comments give their reasons).
+    n_rays: int = struct.field(pytree_node=False, default=_OPEN_FIELD.n_rays)  # wall-distance rays
+    field_of_view: float = _OPEN_FIELD.field_of_view  # rad (270 deg): the rat's panoramic field
+    observe_image: bool = struct.field(pytree_node=False, default=_OPEN_FIELD.observe_image)
+    image_size: int = struct.field(pytree_node=False, default=_OPEN_FIELD.image_size)  # pixels per side
+    image_extent: float = _OPEN_FIELD.image_extent  # m, side of the square the image covers
 
     @property
     def step_recovery(self) -> Any:
