@@ -31,7 +31,7 @@ from typing import Any, TypeVar, Union
 
 import yaml
 
-from .problems import ProblemsError, convert, type_name, unknown_name
+from .problems import ProblemsError, convert, join_key, type_name, unknown_name
 
 __all__ = [
     "load_config",
@@ -59,10 +59,6 @@ def _convert(value: Any, tp: Any, where: str, problems: list[str]) -> Any:
     return convert(value, tp, where, problems, section=_build)
 
 
-def _join(prefix: str, name: str) -> str:
-    return f"{prefix}.{name}" if prefix else name
-
-
 def _build(cls: type[T], data: Mapping[str, Any], prefix: str, problems: list[str]) -> T | None:
     hints = typing.get_type_hints(cls)
     fields = {f.name: f for f in dataclasses.fields(cls) if f.init}
@@ -71,14 +67,14 @@ def _build(cls: type[T], data: Mapping[str, Any], prefix: str, problems: list[st
         if key not in fields:
             problems.append(unknown_name("key", str(key), list(fields), prefix))
             continue
-        kwargs[key] = _convert(value, hints[key], _join(prefix, key), problems)
+        kwargs[key] = _convert(value, hints[key], join_key(prefix, key), problems)
     for name, f in fields.items():
         if (
             name not in kwargs
             and f.default is dataclasses.MISSING
             and f.default_factory is dataclasses.MISSING
         ):
-            problems.append(f"missing key '{_join(prefix, name)}' ({type_name(hints[name])})")
+            problems.append(f"missing key '{join_key(prefix, name)}' ({type_name(hints[name])})")
     if any(v is None and _required_not_none(hints[k]) for k, v in kwargs.items()):
         return None
     try:

@@ -29,7 +29,15 @@ from typing import Any, Literal, Union
 
 import numpy as np
 
-__all__ = ["ProblemsError", "convert", "did_you_mean", "summarise_error", "type_name", "unknown_name"]
+__all__ = [
+    "ProblemsError",
+    "convert",
+    "did_you_mean",
+    "join_key",
+    "summarise_error",
+    "type_name",
+    "unknown_name",
+]
 
 
 class ProblemsError(ValueError):
@@ -61,19 +69,20 @@ def summarise_error(err: BaseException) -> str:
 def did_you_mean(name: str, valid: Sequence[str], prefix: str = "") -> str:
     """``" (did you mean 'prefix.nearest'?)"`` for the valid name nearest ``name``, or ``""``."""
     near = difflib.get_close_matches(name, list(valid), n=1, cutoff=0.5)
-    return f" (did you mean '{_join(prefix, near[0])}'?)" if near else ""
+    return f" (did you mean '{join_key(prefix, near[0])}'?)" if near else ""
 
 
 def unknown_name(kind: str, name: str, valid: Sequence[str], prefix: str = "") -> str:
     """The problem of an unknown key or parameter: the nearest valid name, then all of them."""
     where = f" in {prefix!r}" if prefix else ""
     return (
-        f"unknown {kind} '{_join(prefix, name)}'{did_you_mean(name, valid, prefix)}; "
+        f"unknown {kind} '{join_key(prefix, name)}'{did_you_mean(name, valid, prefix)}; "
         f"valid {kind}s{where}: {', '.join(valid)}"
     )
 
 
-def _join(prefix: str, name: str) -> str:
+def join_key(prefix: str, name: str) -> str:
+    """The dotted key of ``name`` in the section ``prefix`` (``"ppo.learning_rate"``)."""
     return f"{prefix}.{name}" if prefix else name
 
 

@@ -16,6 +16,7 @@ from typing import Any
 import numpy as np
 import xarray as xr
 
+from ..problems import summarise_error
 from .schema import CONFIDENCE_DIMS, POSITION_DIMS, RecordingError, singular_dims
 
 #: Tracking programs whose coordinates are image pixels.
@@ -69,13 +70,6 @@ class RawTracks:
 def file_error(path: Path | str, problems: list[str]) -> RecordingError:
     """The error of a file that cannot be loaded: every problem found, naming the file."""
     return RecordingError(str(path), problems, what="cannot be loaded")
-
-
-def summarise_error(err: BaseException) -> str:
-    text = " ".join(str(err).split())
-    if len(text) > 300:
-        text = text[:297] + "..."
-    return f"{type(err).__name__}: {text}" if text else type(err).__name__
 
 
 @contextlib.contextmanager
