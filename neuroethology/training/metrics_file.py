@@ -10,9 +10,9 @@ from typing import Any
 
 import numpy as np
 
-from ..runs.metrics import METRICS_FILE, append_metric_lines, truncate_metrics
+from ..runs.metrics import append_metric_lines
 
-__all__ = ["METRICS_FILE", "metric_lines", "append_metrics", "truncate_metrics"]
+__all__ = ["metric_lines", "append_metrics"]
 
 
 def _clean(value: Any) -> Any:

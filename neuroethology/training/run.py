@@ -36,6 +36,7 @@ from ..runs import (
     CHECKPOINT_DIR,
     CONFIG_FILE,
     MANIFEST_FILE,
+    METRICS_FILE,
     checkpoint_manager,
     environment_manifest,
     manifest_kind,
@@ -44,12 +45,13 @@ from ..runs import (
     restore_newest,
     run_lock,
     save_checkpoint,
+    truncate_metrics,
     write_json,
 )
 from .config import PriorConfig, TrainConfig, full_env_params, resolve_env_params
 from .devices import make_mesh, run_hyperparams, run_keys, state_shardings, to_host
 from .divergence import DIVERGENCE_LIMITS, Divergence, find_divergence
-from .metrics_file import METRICS_FILE, append_metrics, truncate_metrics
+from .metrics_file import append_metrics
 from .ppo import PPO, Hyperparams, RunnerState, check_prior, make_ppo
 from .ppo_rollout import AnimalPrior
 
