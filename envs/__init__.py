@@ -31,7 +31,7 @@ from .patch_foraging import (
     long_run_reward_rate,
     mvt_optimum,
 )
-from .rollout import Rollout, rollout
+from .rollout import Rollout, rollout, rollout_chunks
 from .spatial_patch_foraging import (
     SpatialPatchForaging,
     SpatialPatchForagingParams,
@@ -71,6 +71,7 @@ __all__ = [
     "register",
     "registered_envs",
     "rollout",
+    "rollout_chunks",
     "SpatialTMaze",
     "SpatialTMazeParams",
     "SpatialTMazeState",

@@ -1,8 +1,16 @@
-"""Run a policy in an environment: one jitted ``lax.scan`` over time of a ``vmap`` over environments."""
+"""Run a policy in an environment: one jitted ``lax.scan`` over time of a ``vmap`` over environments.
+
+:func:`rollout` runs the whole length in one device call; :func:`rollout_chunks` runs it as a sequence of
+shorter calls that carry the environments and the policy's memory from one to the next, so a long
+simulation never holds more than one chunk of states on the device. Both draw the same random numbers:
+the per-step keys are one ``split`` of the whole length (8 bytes per step and environment, kept on the
+device), and a chunked run is bit for bit the unchunked one.
+"""
 
 from __future__ import annotations
 
 import functools
+from collections.abc import Iterator
 from typing import Any, NamedTuple
 
 import jax
@@ -11,7 +19,7 @@ import jax.numpy as jnp
 from .core import NeuroEnv, _select
 from .policies.base import Policy
 
-__all__ = ["Rollout", "rollout", "make_rollout", "policy_extras"]
+__all__ = ["Rollout", "rollout", "rollout_chunks", "policy_extras"]
 
 
 def policy_extras(policy: Policy, key: jax.Array, carry: Any, obs: Any, state: Any, params: Any):
@@ -47,69 +55,93 @@ class Rollout(NamedTuple):
     infos: Any = ()  # with record_info: each transition's info dict from env.step, else ()
 
 
-def make_rollout(
-    env: NeuroEnv,
-    policy: Policy,
-    num_steps: int,
-    num_envs: int | None = None,
-    record_obs: bool = False,
-    record_extras: bool = False,
-    record_info: bool = False,
-):
-    """A jitted ``run(key, params) -> Rollout`` for fixed sizes (compile once, call many times)."""
+class _Flags(NamedTuple):
+    record_obs: bool
+    record_extras: bool
+    record_info: bool
 
-    def run_one(key: jax.Array, params: Any) -> Rollout:
-        key_reset, key_policy, key_loop = jax.random.split(key, 3)
-        obs, state = env.reset(key_reset, params)
-        carry = policy.init(key_policy, state, params)
 
-        def body(loop, key_t):
-            obs, state, carry = loop
-            k_act, k_step, k_init = jax.random.split(key_t, 3)
-            if record_extras:
-                action, carry, extras = policy_extras(policy, k_act, carry, obs, state, params)
-            else:
-                action, carry = policy.act(k_act, carry, obs, state, params)
-                extras = ()
-            next_obs, next_state, reward, terminated, truncated, info = env.step(
-                k_step, state, action, params
-            )
-            carry = _select(terminated | truncated, policy.init(k_init, next_state, params), carry)
-            recorded = (obs if record_obs else (), extras, info if record_info else ())
-            out = (state, action, reward, terminated, truncated, *recorded)
-            return (next_obs, next_state, carry), out
+def _start(env: NeuroEnv, policy: Policy, num_steps: int, key: jax.Array, params: Any):
+    """One environment's first observation, state and policy carry, and its ``num_steps`` step keys."""
+    key_reset, key_policy, key_loop = jax.random.split(key, 3)
+    obs, state = env.reset(key_reset, params)
+    carry = policy.init(key_policy, state, params)
+    return (obs, state, carry), jax.random.split(key_loop, num_steps)
 
-        (_, final_state, _), (states, actions, rewards, term, trunc, observations, extras, infos) = (
-            jax.lax.scan(body, (obs, state, carry), jax.random.split(key_loop, num_steps))
-        )
-        return Rollout(states, actions, rewards, term, trunc, observations, final_state, extras, infos)
 
+def _advance(env: NeuroEnv, policy: Policy, flags: _Flags, loop: Any, keys: jax.Array, params: Any):
+    """One environment run for ``len(keys)`` steps from ``loop = (obs, state, carry)``."""
+
+    def body(loop, key_t):
+        obs, state, carry = loop
+        k_act, k_step, k_init = jax.random.split(key_t, 3)
+        if flags.record_extras:
+            action, carry, extras = policy_extras(policy, k_act, carry, obs, state, params)
+        else:
+            action, carry = policy.act(k_act, carry, obs, state, params)
+            extras = ()
+        next_obs, next_state, reward, terminated, truncated, info = env.step(k_step, state, action, params)
+        carry = _select(terminated | truncated, policy.init(k_init, next_state, params), carry)
+        recorded = (obs if flags.record_obs else (), extras, info if flags.record_info else ())
+        out = (state, action, reward, terminated, truncated, *recorded)
+        return (next_obs, next_state, carry), out
+
+    loop, (states, actions, rewards, term, trunc, observations, extras, infos) = jax.lax.scan(
+        body, loop, keys
+    )
+    return loop, Rollout(states, actions, rewards, term, trunc, observations, loop[1], extras, infos)
+
+
+def _time_major(batch: Rollout) -> Rollout:
+    """vmap puts the env axis first; the contract is time-major (``final_state`` stays env-first)."""
+    swap = functools.partial(jnp.swapaxes, axis1=0, axis2=1)
+    return batch._replace(
+        states=jax.tree.map(swap, batch.states),
+        actions=swap(batch.actions),
+        rewards=swap(batch.rewards),
+        terminated=swap(batch.terminated),
+        truncated=swap(batch.truncated),
+        observations=jax.tree.map(swap, batch.observations),
+        extras=jax.tree.map(swap, batch.extras),
+        infos=jax.tree.map(swap, batch.infos),
+    )
+
+
+def _stages(env: NeuroEnv, policy: Policy, num_steps: int, num_envs: int | None, flags: _Flags):
+    """``(start(key, params) -> (loop, keys), advance(loop, keys, params) -> (loop, Rollout))``, unjitted,
+    for one environment or a batch of ``num_envs`` (keys ``(num_envs, num_steps)``, rollouts time-major)."""
+    start = functools.partial(_start, env, policy, num_steps)
+    advance = functools.partial(_advance, env, policy, flags)
     if num_envs is None:
-        return jax.jit(run_one)
+        return start, advance
 
-    def run_batch(key: jax.Array, params: Any) -> Rollout:
-        batch = jax.vmap(run_one, in_axes=(0, None))(jax.random.split(key, num_envs), params)
-        # vmap puts the env axis first; the contract is time-major.
-        swap = functools.partial(jnp.swapaxes, axis1=0, axis2=1)
-        return batch._replace(
-            states=jax.tree.map(swap, batch.states),
-            actions=swap(batch.actions),
-            rewards=swap(batch.rewards),
-            terminated=swap(batch.terminated),
-            truncated=swap(batch.truncated),
-            observations=jax.tree.map(swap, batch.observations),
-            extras=jax.tree.map(swap, batch.extras),
-            infos=jax.tree.map(swap, batch.infos),
-        )
+    def start_batch(key, params):
+        return jax.vmap(start, in_axes=(0, None))(jax.random.split(key, num_envs), params)
 
-    return jax.jit(run_batch)
+    def advance_batch(loop, keys, params):
+        loop, roll = jax.vmap(advance, in_axes=(0, 0, None))(loop, keys, params)
+        return loop, _time_major(roll)
+
+    return start_batch, advance_batch
 
 
 @functools.lru_cache(maxsize=32)
-def _cached(
-    env, policy, num_steps: int, num_envs: int | None, record_obs: bool, record_extras: bool, record_info
-):
-    return make_rollout(env, policy, num_steps, num_envs, record_obs, record_extras, record_info)
+def _compiled(env: NeuroEnv, policy: Policy, num_steps: int, num_envs: int | None, flags: _Flags):
+    """The jitted ``run(key, params) -> Rollout`` for fixed sizes (compiled once per env, policy, sizes)."""
+    start, advance = _stages(env, policy, num_steps, num_envs, flags)
+
+    def run(key: jax.Array, params: Any) -> Rollout:
+        loop, keys = start(key, params)
+        return advance(loop, keys, params)[1]
+
+    return jax.jit(run)
+
+
+@functools.lru_cache(maxsize=32)
+def _compiled_stages(env: NeuroEnv, policy: Policy, num_steps: int, num_envs: int | None, flags: _Flags):
+    """The jitted ``start`` and ``advance`` of :func:`rollout_chunks` (see :func:`_stages`)."""
+    start, advance = _stages(env, policy, num_steps, num_envs, flags)
+    return jax.jit(start), jax.jit(advance)
 
 
 def rollout(
@@ -132,13 +164,44 @@ def rollout(
     The compiled function is cached per (env, policy, sizes), so repeated calls do not recompile.
     """
     params = env.default_params if params is None else params
-    run = _cached(
-        env,
-        policy,
-        int(num_steps),
-        None if num_envs is None else int(num_envs),
-        bool(record_obs),
-        bool(record_extras),
-        bool(record_info),
-    )
+    flags = _Flags(bool(record_obs), bool(record_extras), bool(record_info))
+    run = _compiled(env, policy, int(num_steps), None if num_envs is None else int(num_envs), flags)
     return run(key, params)
+
+
+def rollout_chunks(
+    env: NeuroEnv,
+    policy: Policy,
+    key: jax.Array,
+    params: Any = None,
+    *,
+    num_steps: int,
+    chunk_steps: int,
+    num_envs: int | None = None,
+    record_obs: bool = False,
+    record_extras: bool = False,
+    record_info: bool = False,
+) -> Iterator[Rollout]:
+    """:func:`rollout` in pieces of ``chunk_steps`` steps (the last one shorter), yielded as they finish.
+
+    Concatenated along time, the pieces are exactly ``rollout(env, policy, key, params, num_steps=...)`` with
+    the same arguments (same keys, same arithmetic); each piece's ``final_state`` is the state after its last
+    step. Only one piece lives on the device at a time (with the step keys); stop iterating to stop early.
+    At most two compilations: one for the full chunks, one for the last.
+    """
+    if int(chunk_steps) < 1 or int(num_steps) < 1:
+        raise ValueError(
+            f"rollout_chunks: num_steps and chunk_steps must be >= 1, got {num_steps}, {chunk_steps}"
+        )
+    params = env.default_params if params is None else params
+    flags = _Flags(bool(record_obs), bool(record_extras), bool(record_info))
+    num_envs = None if num_envs is None else int(num_envs)
+    start, advance = _compiled_stages(env, policy, int(num_steps), num_envs, flags)
+    loop, keys = start(key, params)
+    time_axis = 0 if num_envs is None else 1
+    for first in range(0, int(num_steps), int(chunk_steps)):
+        chunk = jax.lax.slice_in_dim(
+            keys, first, min(first + int(chunk_steps), int(num_steps)), axis=time_axis
+        )
+        loop, piece = advance(loop, chunk, params)
+        yield piece

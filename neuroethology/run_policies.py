@@ -171,9 +171,11 @@ def simulate(
     deterministic: bool = False,
     runs: Sequence[int] | None = None,
     step: int | None = None,
+    log: Callable[[str], None] | None = None,
 ) -> xr.Dataset:
     """Every policy in ``run_dir`` (trained or fitted) drives ``num_runs`` animals freely for ``duration``
-    seconds, in its own arena or ``arena`` (:func:`neuroethology.simulation.run_session`)."""
+    seconds, in its own arena or ``arena`` (:func:`neuroethology.simulation.run_session`; a long session's
+    progress and time left through ``log``)."""
     loaded = load_policy(run_dir, step=step, runs=runs, deterministic=deterministic, baseline=baseline)
     params = loaded.params if arena is None else loaded.env.with_arena(loaded.params, arena)
     return run_session(
@@ -185,4 +187,5 @@ def simulate(
         names=loaded.names,
         num_runs=num_runs,
         attrs=dict(loaded.attrs, simulation_seed=int(seed)),
+        log=log,
     )

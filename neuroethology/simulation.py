@@ -37,6 +37,7 @@ from __future__ import annotations
 
 import functools
 import json
+import time
 from collections.abc import Callable, Mapping, Sequence
 from typing import Any, NamedTuple
 
@@ -67,19 +68,101 @@ class Piece(NamedTuple):
 
 
 MAX_BYTES = 4 * 2**30  # a simulation's arrays on the host; beyond this the caller is asked to shorten it
+CHUNK_BYTES = 256 * 2**20  # one chunk of states, units and state_info on the device (see _simulate)
+PROGRESS_EVERY = 10.0  # seconds between progress lines of a chunked simulation
+UNITS_PER_STEP = 256  # what the size estimates allow for the policy's extras (hidden units, value, ...)
+
+
+def _bytes_per_step(env: ne.NeuroEnv, params: Any) -> int:
+    """An upper estimate of one simulated animal's step in the Recording (float64): every state leaf, the
+    action and reward and up to ``UNITS_PER_STEP`` units (computed from shapes; nothing runs)."""
+    state = jax.eval_shape(env.reset, jax.random.key(0), params)[1]
+    return 8 * (sum(int(np.prod(leaf.shape)) for leaf in jax.tree.leaves(state)) + UNITS_PER_STEP + 8)
 
 
 def _check_size(env: ne.NeuroEnv, params: Any, steps: int, count: int, hint: str) -> None:
-    """Refuse a simulation whose recorded arrays would not fit in memory (estimated before anything runs:
-    every state leaf, the action, reward and up to 256 units per step, as float64 in the Recording)."""
-    state = jax.eval_shape(env.reset, jax.random.key(0), params)[1]
-    per_step = sum(int(np.prod(leaf.shape)) for leaf in jax.tree.leaves(state)) + 256 + 8
-    need = 8 * per_step * int(steps) * int(count)
+    """Refuse a simulation whose Recording would not fit in memory (estimated before anything runs)."""
+    need = _bytes_per_step(env, params) * int(steps) * int(count)
     if need > MAX_BYTES:
         raise ValueError(
             f"{steps:,} steps x {count} simulated animal(s) would need about {need / 2**30:,.1f} GiB of memory "
             f"(limit {MAX_BYTES / 2**30:.0f} GiB); {hint}"
         )
+
+
+def _duration(seconds: float) -> str:
+    if seconds < 90:
+        return f"{seconds:.0f} s"
+    return f"{seconds / 60:.0f} min" if seconds < 5400 else f"{seconds / 3600:.1f} h"
+
+
+class _Progress:
+    """Progress and time left of a chunked simulation, logged at most every ``PROGRESS_EVERY`` seconds.
+
+    The time left is extrapolated from the chunks after the first (the first one includes compiling)."""
+
+    def __init__(self, log: Callable[[str], None] | None, label: str, steps: int):
+        self.log, self.label, self.steps = log, label, steps
+        self.t0 = self.last = time.perf_counter()
+        self.warm: tuple[float, int] | None = None  # (time, steps) when the first chunk finished
+
+    def update(self, done: int) -> None:
+        now = time.perf_counter()
+        if self.warm is None:
+            self.warm = (now, done)
+        if self.log is None or done >= self.steps or now - self.last < PROGRESS_EVERY:
+            return
+        self.last = now
+        line = f"{self.label}: {done:,} of {self.steps:,} steps ({100 * done / self.steps:.0f}%)"
+        t_warm, s_warm = self.warm
+        if done > s_warm and now > t_warm:
+            left = (self.steps - done) * (now - t_warm) / (done - s_warm)
+            line += f", about {_duration(left)} left"
+        self.log(line)
+
+
+def _simulate(
+    env: ne.NeuroEnv,
+    params: Any,
+    policy: Any,
+    key: jax.Array,
+    *,
+    steps: int,
+    num_envs: int,
+    label: str,
+    log: Callable[[str], None] | None,
+    until_all_ended: bool = False,
+) -> tuple[dict, ne.Rollout]:
+    """``num_envs`` animals driven by ``policy`` for ``steps`` steps: ``state_info`` of every ``(time, env)``
+    state and the rest of the rollout, as host arrays.
+
+    Runs as :func:`neuroethology.envs.rollout_chunks` (bit for bit one :func:`~neuroethology.envs.rollout`)
+    in chunks of at most ``CHUNK_BYTES`` on the device, each copied to the host as it finishes, with progress
+    and the time left through ``log``. ``until_all_ended`` stops after the chunk in which every environment
+    has ended its first episode (what follows would be thrown away)."""
+    chunk = int(max(1, min(steps, CHUNK_BYTES // (_bytes_per_step(env, params) * num_envs))))
+    if log and chunk < steps:
+        log(f"{label}: {steps:,} steps x {num_envs} in chunks of {chunk:,} steps")
+    progress = _Progress(log, label, steps)
+    infos, rests, done, ended = [], [], 0, np.zeros(num_envs, bool)
+    pieces = ne.rollout_chunks(
+        env, policy, key, params, num_steps=steps, chunk_steps=chunk, num_envs=num_envs, record_extras=True
+    )
+    for piece in pieces:
+        info = jax.tree.map(np.asarray, _batched_state_info(env)(piece.states, params))
+        rest = jax.tree.map(np.asarray, piece._replace(states=None, final_state=None, observations=()))
+        infos.append(info)
+        rests.append(rest)
+        done += rest.actions.shape[0]
+        progress.update(done)
+        ended |= (rest.terminated | rest.truncated).any(axis=0)
+        if until_all_ended and ended.all():
+            break
+
+    def join(*xs):
+        return xs[0] if len(xs) == 1 else np.concatenate(xs, axis=0)
+
+    return jax.tree.map(join, *infos), jax.tree.map(join, *rests)
 
 
 def _policy_keys(key: jax.Array, n: int) -> list[jax.Array]:
@@ -91,13 +174,6 @@ def _policy_keys(key: jax.Array, n: int) -> list[jax.Array]:
 def _batched_state_info(env: ne.NeuroEnv) -> Callable:
     """``env.state_info`` over ``(time, env)`` states, compiled once per environment."""
     return jax.jit(jax.vmap(jax.vmap(env.state_info, in_axes=(0, None)), in_axes=(0, None)))
-
-
-def _host(env: ne.NeuroEnv, params: Any, roll: ne.Rollout) -> tuple[dict, ne.Rollout]:
-    """``state_info`` of every ``(time, env)`` state and the rest of the rollout as NumPy arrays."""
-    info = jax.tree.map(np.asarray, _batched_state_info(env)(roll.states, params))
-    rest = jax.tree.map(np.asarray, roll._replace(states=None, final_state=None, observations=()))
-    return info, rest
 
 
 def _piece(info: dict, roll: ne.Rollout, pick: Callable[[np.ndarray], np.ndarray], episode: np.ndarray):
@@ -131,12 +207,19 @@ def run_episodes(
     for policy, name, k in zip(policies, names, _policy_keys(key, len(policies)), strict=True):
         if log:
             log(f"{name}: {episodes} episode(s) of up to {max_steps} steps")
-        roll = ne.rollout(
-            env, policy, k, params, num_steps=max_steps, num_envs=int(episodes), record_extras=True
+        info, roll = _simulate(
+            env,
+            params,
+            policy,
+            k,
+            steps=max_steps,
+            num_envs=int(episodes),
+            label=name,
+            log=log,
+            until_all_ended=True,
         )
-        info, roll = _host(env, params, roll)
-        ends = roll.terminated | roll.truncated  # (T, B)
-        lengths = np.where(ends.any(axis=0), ends.argmax(axis=0) + 1, max_steps)
+        ends = roll.terminated | roll.truncated  # (T, B); every column has an end (the time limit)
+        lengths = np.where(ends.any(axis=0), ends.argmax(axis=0) + 1, ends.shape[0])
 
         def first_episodes(x: np.ndarray, lengths=lengths) -> np.ndarray:
             return np.concatenate([x[: lengths[b], b] for b in range(len(lengths))], axis=0)
@@ -156,9 +239,11 @@ def run_session(
     names: Sequence[str],
     num_runs: int = 1,
     attrs: Mapping[str, Any] | None = None,
+    log: Callable[[str], None] | None = None,
 ) -> xr.Dataset:
     """Each policy drives ``num_runs`` animals for ``duration`` seconds (see the module docstring); the
-    animals are named ``<name><i>``."""
+    animals are named ``<name><i>``. Long sessions run in chunks, with progress and time left through
+    ``log``."""
     if not (np.isfinite(duration) and duration > 0):
         raise ValueError(f"--duration must be a positive number of seconds, got {duration}")
     if int(num_runs) < 1:
@@ -171,8 +256,9 @@ def run_session(
     _check_size(env, params, steps, int(num_runs) * len(policies), "shorten --duration or lower --runs")
     pieces, animals = [], []
     for policy, name, k in zip(policies, names, _policy_keys(key, len(policies)), strict=True):
-        roll = ne.rollout(env, policy, k, params, num_steps=steps, num_envs=int(num_runs), record_extras=True)
-        info, roll = _host(env, params, roll)
+        info, roll = _simulate(
+            env, params, policy, k, steps=steps, num_envs=int(num_runs), label=name, log=log
+        )
         ends = roll.terminated | roll.truncated
         for b in range(int(num_runs)):
             episode = np.concatenate([[0], np.cumsum(ends[:-1, b])]).astype(np.int64)

@@ -55,6 +55,7 @@ def run(args: argparse.Namespace) -> int:
         num_runs=args.runs,
         arena=parse_arena(args.arena),
         baseline=args.baseline,
+        log=lambda m: print(f"  {m}", flush=True),
     )
     who = rec.attrs.get("model", rec.attrs.get("run_kind", "agent"))
     print(f"{rec.sizes['individual']} x {args.duration:g} s of {who} written to {args.out}")

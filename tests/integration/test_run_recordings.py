@@ -155,3 +155,32 @@ def test_bad_simulation_requests_are_refused_before_any_work(runs, tmp_path, cap
         main(["evaluate", str(runs / "ppo"), "--episodes", "100000000", "--out", str(tmp_path / "e.nc")]) == 2
     )
     assert "ask for fewer --episodes" in capsys.readouterr().err
+
+
+def test_a_long_simulation_runs_in_chunks_with_progress_and_the_same_numbers(
+    runs, tmp_path, monkeypatch, capsys
+):
+    """With chunks of a few steps (CHUNK_BYTES lowered), `simulate` and `evaluate` stream the rollout to the
+    host chunk by chunk, log progress and the time left, and write the Recording one device call writes."""
+    from neuroethology import simulation
+
+    commands = {
+        "ppo_sim": ["simulate", str(runs / "ppo"), "--duration", "6", "--runs", "2"],
+        "fitted_sim": ["simulate", str(runs / "fitted"), "--duration", "6", "--runs", "2"],
+        "ppo_eval": ["evaluate", str(runs / "ppo"), "--episodes", "3"],
+    }
+    for name, command in commands.items():
+        _cli(*command, "--out", str(tmp_path / f"{name}_whole.nc"))
+    env, params = ne.make("neuroethology/OpenField-v0")
+    monkeypatch.setattr(simulation, "CHUNK_BYTES", 20 * simulation._bytes_per_step(env, params))
+    monkeypatch.setattr(simulation, "PROGRESS_EVERY", 0.0)  # a line after every chunk
+    capsys.readouterr()
+    for name, command in commands.items():
+        _cli(*command, "--out", str(tmp_path / f"{name}_chunked.nc"))
+        out = capsys.readouterr().out
+        assert "in chunks of" in out and "steps (" in out, out
+        assert "left" in out or name == "ppo_eval", out  # the time left needs two chunks (the first compiles)
+        whole, chunked = data.load(tmp_path / f"{name}_whole.nc"), data.load(tmp_path / f"{name}_chunked.nc")
+        assert set(whole.data_vars) == set(chunked.data_vars)
+        for variable in whole.data_vars:
+            np.testing.assert_array_equal(whole[variable].values, chunked[variable].values, err_msg=name)

@@ -110,6 +110,22 @@ def test_agent_is_a_policy_for_the_envs_rollout(open_field):
     np.testing.assert_array_equal(a, b)
 
 
+def test_a_network_streamed_in_chunks_is_the_same_network_run_at_once(open_field):
+    """The agent's memory (GRU state) is carried across chunks: hidden units, values and actions equal."""
+    env, params, graphdef, weights = open_field
+    policy = agents.AgentPolicy(graphdef, weights)
+    whole = ne.rollout(env, policy, jax.random.key(5), params, num_steps=25, record_extras=True)
+    pieces = ne.rollout_chunks(
+        env, policy, jax.random.key(5), params, num_steps=25, chunk_steps=6, record_extras=True
+    )
+    pieces = list(pieces)
+    assert len(pieces) == 5
+    for name in ("hidden", "value", "log_prob"):
+        joined = np.concatenate([np.asarray(p.extras[name]) for p in pieces])
+        np.testing.assert_array_equal(np.asarray(whole.extras[name]), joined)
+    np.testing.assert_array_equal(np.asarray(whole.actions), np.concatenate([p.actions for p in pieces]))
+
+
 def _starts(roll):
     """Episode starts of a time-major rollout: the first step and every step after an episode end."""
     done = np.asarray(roll.terminated | roll.truncated)
