@@ -24,6 +24,7 @@ space, the action names and the action handling that go with it.
 
 from __future__ import annotations
 
+import dataclasses
 from collections.abc import Callable
 from typing import Any, NamedTuple
 
@@ -35,10 +36,12 @@ from gymnasium import spaces
 from jax.typing import ArrayLike
 
 from . import geometry as geo
+from .core import EnvState
 
 __all__ = [
     "Body",
     "BodyEnv",
+    "BodyState",
     "MOTOR_BOUNDS",
     "Move",
     "RAT",
@@ -46,7 +49,6 @@ __all__ = [
     "clip_action",
     "egocentric_points",
     "move",
-    "observe",
     "pose_info",
     "resting_pose",
     "view_directions",
@@ -141,16 +143,6 @@ def egocentric_points(position: ArrayLike, heading: ArrayLike, params: Any) -> j
     return jnp.stack([position[0] + forward * c - left * s, position[1] + forward * s + left * c], axis=-1)
 
 
-def observe(
-    vector: jax.Array, state: Any, params: Any, egocentric_image: Callable[[Any, Any], jax.Array]
-) -> jax.Array | dict[str, jax.Array]:
-    """A spatial environment's observation: its ``vector`` alone, or, where ``params.observe_image``,
-    ``{"vector": vector, "image": egocentric_image(state, params)}``."""
-    if not params.observe_image:
-        return vector
-    return {"vector": vector, "image": egocentric_image(state, params)}
-
-
 def resting_pose(position: ArrayLike, heading: ArrayLike) -> dict[str, jax.Array]:
     """The body's state fields at a standstill (as every episode starts): ``position (2,)`` m and
     ``heading ()`` rad as given, ``speed`` and ``angular_velocity`` zero; all float32."""
@@ -169,18 +161,65 @@ def pose_info(state: Any, time: jax.Array) -> dict[str, jax.Array]:
     return {"time": time, "position": state.position, "heading": state.heading, "speed": state.speed}
 
 
+@struct.dataclass(kw_only=True)
+class BodyState(EnvState):
+    """The body's part of a state (what :func:`move` updates), for an environment's state to extend."""
+
+    position: jax.Array  # (2,) m
+    heading: jax.Array  # () rad, in [-pi, pi)
+    speed: jax.Array  # () m/s, speed achieved in the last step
+    angular_velocity: jax.Array  # () rad/s, commanded in the last step
+
+
 class BodyEnv:
     """The action side of an environment that moves this body (a mixin listed before the environment's
     base, e.g. ``class OpenField(BodyEnv, NeuroEnv[...])``): the action is ``[forward acceleration
     (m/s^2), angular velocity (rad/s)]``, bounded by the params' ``max_acceleration`` and
     ``max_angular_velocity``, and the JAX core executes any action as :func:`clip_action` says."""
 
+    def validate_params(self, params: Any) -> list[str]:
+        """The task base's problems, then the body's and its senses' fields: the motor bounds > 0, the field
+        of view in (0, 2 pi], ``n_rays`` >= 1 and, where the task has an egocentric image, ``image_size``
+        >= 1 and ``image_extent`` > 0."""
+        names = {f.name for f in dataclasses.fields(params)}
+        return super().validate_params(params) + self.check_fields(  # type: ignore[misc]
+            params,
+            positive=(*MOTOR_BOUNDS, *(n for n in ("image_extent",) if n in names)),
+            angles=("field_of_view",),
+            at_least_one=tuple(n for n in ("n_rays", "image_size") if n in names),
+        )
+
+    # -- what the body senses ----------------------------------------------------------------------------
+    def inside(self, xy: jax.Array, params: Any) -> jax.Array:
+        """Whether points ``(..., 2)`` (m) lie on the floor: the environment's arena."""
+        raise NotImplementedError
+
+    def image_channels(self, world: jax.Array, floor: jax.Array, state: Any, params: Any) -> list[jax.Array]:
+        """The task's channels of the egocentric image after the floor, each ``(image_size, image_size)``
+        with values in [0, 1], given the pixels' ``world`` points and the ``floor`` mask (none by default)."""
+        return []
+
+    def egocentric_image(self, state: Any, params: Any) -> jax.Array:
+        """The surroundings seen from above, heading up (:func:`egocentric_points`): ``(image_size,
+        image_size, C)`` float32 in [0, 1], channel 0 the floor (:meth:`inside`), then the task's
+        :meth:`image_channels`."""
+        world = egocentric_points(state.position, state.heading, params)
+        floor = self.inside(world, params)
+        channels = [floor, *self.image_channels(world, floor, state, params)]
+        return jnp.stack([c.astype(jnp.float32) for c in channels], axis=-1)
+
+    def observe(self, vector: jax.Array, state: Any, params: Any) -> jax.Array | dict[str, jax.Array]:
+        """The observation: ``vector`` alone, or, where ``params.observe_image``, ``{"vector": vector,
+        "image": self.egocentric_image(state, params)}``."""
+        if not params.observe_image:
+            return vector
+        return {"vector": vector, "image": self.egocentric_image(state, params)}
+
     def clip_action(self, action: jax.Array, params: Any) -> jax.Array:
         """Documented handling of any action: NaN -> 0, +-inf -> bound, then clip into the action box."""
         return clip_action(action, params)
 
     def action_space(self, params: Any = None) -> spaces.Box:
-        params = self.default_params if params is None else params
         high = np.array([params.max_acceleration, params.max_angular_velocity], np.float32)
         return spaces.Box(-high, high, dtype=np.float32)
 

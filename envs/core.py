@@ -5,7 +5,9 @@ writes only the pure pieces of its task:
 
 ``initial(rng, params)``, ``transition(state, action, rng, params)``, ``observation(state, rng, params)``,
 ``reward(state, action, next_state, rng, params)``, ``terminal(state, rng, params)``,
-``observation_space(params)``, ``action_space(params)`` and, for pictures, ``render_image``.
+``observation_space(params)``, ``action_space(params)`` and, for pictures, ``render_image``. Each takes
+``params`` last, optional as in FuncEnv; the base supplies the default params where a caller leaves them
+out, so an environment writes its methods as if they were always given.
 
 The base turns these into
 
@@ -30,6 +32,7 @@ from __future__ import annotations
 import dataclasses
 import difflib
 import functools
+import inspect
 import typing
 from collections.abc import Callable, Mapping
 from typing import Any, ClassVar, Generic, TypeVar
@@ -125,6 +128,29 @@ def _select(pred: jax.Array, on_true: Any, on_false: Any) -> Any:
     return jax.tree.map(lambda a, b: jnp.where(pred, a, b), on_true, on_false)
 
 
+def _takes_optional_params(method: Callable) -> bool:
+    parameter = inspect.signature(method).parameters.get("params")
+    return parameter is not None and parameter.default is None and not hasattr(method, "_resolves_params")
+
+
+def _with_default_params(method: Callable) -> Callable:
+    """``method`` with ``params`` (positional or keyword) ``None`` or omitted replaced by
+    ``self.default_params``; resolved while tracing, so compiled code is unchanged."""
+    at = list(inspect.signature(method).parameters).index("params") - 1  # among the arguments after self
+
+    @functools.wraps(method)
+    def resolved(self: Any, *args: Any, **kwargs: Any) -> Any:
+        if len(args) > at:
+            if args[at] is None:
+                args = (*args[:at], self.default_params, *args[at + 1 :])
+        elif kwargs.get("params") is None:
+            kwargs["params"] = self.default_params
+        return method(self, *args, **kwargs)
+
+    resolved._resolves_params = True  # type: ignore[attr-defined]
+    return resolved
+
+
 class NeuroEnv(FuncEnv, Generic[StateT, ParamsT]):
     """Base of every neuroethology environment.
 
@@ -145,6 +171,17 @@ class NeuroEnv(FuncEnv, Generic[StateT, ParamsT]):
 
     def __init__(self) -> None:
         super().__init__()
+
+    def __init_subclass__(cls, **kwargs: Any) -> None:
+        """Every method of an environment that takes ``params=None`` (FuncEnv's ``initial``, ``transition``,
+        ``observation``, ``reward``, ``terminal``, the spaces, ``state_info``, rendering, ...; its own and
+        those of its bases and mixins) gets the environment's default params when called without them, here
+        in one place: an environment writes its methods as if ``params`` were always given."""
+        super().__init_subclass__(**kwargs)
+        for name in {n for base in cls.__mro__[:-1] for n in vars(base)}:
+            method = inspect.getattr_static(cls, name)
+            if inspect.isfunction(method) and _takes_optional_params(method):
+                setattr(cls, name, _with_default_params(method))
 
     # -- identity and parameters ------------------------------------------------------------------------
     @classmethod
@@ -249,7 +286,6 @@ class NeuroEnv(FuncEnv, Generic[StateT, ParamsT]):
     # -- the jittable contract --------------------------------------------------------------------------
     def reset(self, key: jax.Array, params: ParamsT | None = None) -> tuple[Any, StateT]:
         """Draw an initial state; returns ``(obs, state)``. Pure; safe under ``jit``/``vmap``."""
-        params = self.default_params if params is None else params
         key_init, key_obs = subkeys(key, 2)
         state = self._initial(key_init, params)
         return self.observation(state, key_obs, params), state
@@ -258,7 +294,6 @@ class NeuroEnv(FuncEnv, Generic[StateT, ParamsT]):
         self, key: jax.Array, state: StateT, action: Any, params: ParamsT | None = None
     ) -> tuple[Any, StateT, jax.Array, jax.Array, jax.Array, dict]:
         """One transition without autoreset (what the single Gymnasium env uses)."""
-        params = self.default_params if params is None else params
         key_step, key_obs = subkeys(key, 2)
         next_state, reward, terminated, truncated, info = self._transition(key_step, state, action, params)
         return self.observation(next_state, key_obs, params), next_state, reward, terminated, truncated, info
@@ -272,7 +307,6 @@ class NeuroEnv(FuncEnv, Generic[StateT, ParamsT]):
         finishing transition while ``obs`` and ``state`` already belong to a fresh episode. The observation
         is computed once, on the state that is returned.
         """
-        params = self.default_params if params is None else params
         key_step, key_reset, key_obs = subkeys(key, 3)
         next_state, reward, terminated, truncated, info = self._transition(key_step, state, action, params)
         state_out = _select(terminated | truncated, self._initial(key_reset, params), next_state)

@@ -398,7 +398,6 @@ class OdorPlume(NeuroEnv[OdorPlumeState, OdorPlumeParams]):
 
     def concentration(self, state: OdorPlumeState, points: jax.Array, params: OdorPlumeParams | None = None):
         """True concentration ``(P,)`` at world points ``(P, 2)`` in ``state`` (for analysis and pictures)."""
-        params = self.default_params if params is None else params
         points = jnp.asarray(points, jnp.float32).reshape(-1, 2)
         if params.mode == "gradient":
             return self.gradient_concentration(points, params)
@@ -468,7 +467,6 @@ class OdorPlume(NeuroEnv[OdorPlumeState, OdorPlumeParams]):
         )
 
     def initial(self, rng: jax.Array, params: OdorPlumeParams | None = None) -> OdorPlumeState:
-        params = self.default_params if params is None else params
         return self.initial_from_noise(self.draw_initial_noise(rng, params), params)
 
     def clip_action(self, action: jax.Array, params: OdorPlumeParams) -> jax.Array:
@@ -536,7 +534,6 @@ class OdorPlume(NeuroEnv[OdorPlumeState, OdorPlumeParams]):
     def transition(
         self, state: OdorPlumeState, action: jax.Array, rng: jax.Array, params: OdorPlumeParams | None = None
     ) -> OdorPlumeState:
-        params = self.default_params if params is None else params
         return self.advance(state, action, self.draw_step_noise(rng, params), params)
 
     def true_odour(self, state: OdorPlumeState, params: OdorPlumeParams) -> jax.Array:
@@ -551,7 +548,6 @@ class OdorPlume(NeuroEnv[OdorPlumeState, OdorPlumeParams]):
     def observation(
         self, state: OdorPlumeState, rng: jax.Array, params: OdorPlumeParams | None = None
     ) -> jax.Array:
-        params = self.default_params if params is None else params
         odour = self.sense(self.true_odour(state, params), self.draw_sensor_noise(rng), params)
         if params.mode == "gradient":
             wind = jnp.zeros(2)
@@ -575,17 +571,14 @@ class OdorPlume(NeuroEnv[OdorPlumeState, OdorPlumeParams]):
         rng: jax.Array,
         params: OdorPlumeParams | None = None,
     ) -> jax.Array:
-        params = self.default_params if params is None else params
         return jnp.where(self.at_source(next_state, params), params.success_reward, 0.0).astype(jnp.float32)
 
     def terminal(
         self, state: OdorPlumeState, rng: jax.Array, params: OdorPlumeParams | None = None
     ) -> jax.Array:
-        params = self.default_params if params is None else params
         return self.at_source(state, params)
 
     def state_info(self, state: OdorPlumeState, params: OdorPlumeParams | None = None) -> dict:
-        params = self.default_params if params is None else params
         return {
             **pose_info(state, state.step * params.dt),
             "source": params.source,
@@ -596,7 +589,6 @@ class OdorPlume(NeuroEnv[OdorPlumeState, OdorPlumeParams]):
 
     # -- spaces -------------------------------------------------------------------------------------------
     def observation_space(self, params: OdorPlumeParams | None = None) -> spaces.Box:
-        params = self.default_params if params is None else params
         high = np.array(
             [params.odour_max, params.odour_max, 1.0, 1.0, params.max_speed, params.max_turn_rate], np.float32
         )
@@ -620,19 +612,17 @@ class OdorPlume(NeuroEnv[OdorPlumeState, OdorPlumeParams]):
         return {"success_radius": float(params.success_radius), "mode": params.mode}
 
     def action_space(self, params: OdorPlumeParams | None = None) -> spaces.Box:
-        params = self.default_params if params is None else params
         low = np.array([0.0, -params.max_turn_rate], np.float32)
         high = np.array([params.max_speed, params.max_turn_rate], np.float32)
         return spaces.Box(low, high, dtype=np.float32)
 
     # -- rendering ----------------------------------------------------------------------------------------
     def render_init(self, params: OdorPlumeParams | None = None, trail_seconds: float = 6.0, size: int = 360):
-        return trail_render_state(self.default_params if params is None else params, trail_seconds, size)
+        return trail_render_state(params, trail_seconds, size)
 
     def render_image(self, state: OdorPlumeState, render_state: Any, params: OdorPlumeParams | None = None):
         """Top view: odour concentration (log scale, down to ``odour_threshold``), source and success radius,
         wind arrow, the agent's recent trail and the agent with its two sensors."""
-        params = self.default_params if params is None else params
         render_state = render_state or self.render_init(params)
         w, h = float(params.width), float(params.height)
         pad = 0.03 * max(w, h)

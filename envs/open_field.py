@@ -48,18 +48,8 @@ from flax import struct
 from gymnasium import spaces
 
 from . import geometry as geo
-from .body import (
-    MOTOR_BOUNDS,
-    RAT,
-    BodyEnv,
-    egocentric_points,
-    move,
-    observe,
-    pose_info,
-    resting_pose,
-    view_directions,
-)
-from .core import EnvState, NeuroEnv, register, uniform21
+from .body import RAT, BodyEnv, BodyState, move, pose_info, resting_pose, view_directions
+from .core import NeuroEnv, register, uniform21
 from .rendering import COLOURS, Canvas, draw_animal, trail_render_state
 
 __all__ = ["OpenField", "OpenFieldParams", "OpenFieldState"]
@@ -111,11 +101,7 @@ class OpenFieldParams:
 
 
 @struct.dataclass(kw_only=True)
-class OpenFieldState(EnvState):
-    position: jax.Array  # (2,) m
-    heading: jax.Array  # () rad, in [-pi, pi)
-    speed: jax.Array  # () m/s, speed achieved in the last step
-    angular_velocity: jax.Array  # () rad/s, commanded in the last step
+class OpenFieldState(BodyState):
     visits: jax.Array  # (coverage_bins, coverage_bins) int32 visit counts; (0, 0) when reward_type="none"
 
 
@@ -135,17 +121,8 @@ class OpenField(BodyEnv, NeuroEnv[OpenFieldState, OpenFieldParams]):
         return super().validate_params(params) + self.check_fields(
             params,
             choices={"arena_shape": ARENA_SHAPES, "reward_type": REWARD_TYPES},
-            positive=(
-                "width",
-                "height",
-                "radius",
-                "dt",
-                *MOTOR_BOUNDS,
-                "image_extent",
-                "episode_duration",
-            ),
-            angles=("field_of_view",),
-            at_least_one=("n_rays", "image_size", "coverage_bins"),
+            positive=("width", "height", "radius", "dt", "episode_duration"),
+            at_least_one=("coverage_bins",),
         )
 
     # -- arena --------------------------------------------------------------------------------------------
@@ -175,7 +152,6 @@ class OpenField(BodyEnv, NeuroEnv[OpenFieldState, OpenFieldParams]):
 
     # -- FuncEnv pieces -----------------------------------------------------------------------------------
     def initial(self, rng: jax.Array, params: OpenFieldParams | None = None) -> OpenFieldState:
-        params = self.default_params if params is None else params
         position, heading = self.sample_pose(rng, params)
         n = _bins(params)
         visits = jnp.zeros((n, n), jnp.int32)
@@ -189,7 +165,6 @@ class OpenField(BodyEnv, NeuroEnv[OpenFieldState, OpenFieldParams]):
     def transition(
         self, state: OpenFieldState, action: jax.Array, rng: jax.Array, params: OpenFieldParams | None = None
     ) -> OpenFieldState:
-        params = self.default_params if params is None else params
         body = move(state.position, state.heading, state.speed, action, params, self.project)
         visits = state.visits
         if _bins(params):
@@ -199,14 +174,13 @@ class OpenField(BodyEnv, NeuroEnv[OpenFieldState, OpenFieldParams]):
     def observation(
         self, state: OpenFieldState, rng: jax.Array, params: OpenFieldParams | None = None
     ) -> jax.Array | dict[str, jax.Array]:
-        params = self.default_params if params is None else params
         vector = jnp.concatenate(
             [
                 self.ray_distances(state.position, state.heading, params),
                 jnp.stack([state.speed, state.angular_velocity]),
             ]
         ).astype(jnp.float32)
-        return observe(vector, state, params, self.egocentric_image)
+        return self.observe(vector, state, params)
 
     def reward(
         self,
@@ -216,7 +190,6 @@ class OpenField(BodyEnv, NeuroEnv[OpenFieldState, OpenFieldParams]):
         rng: jax.Array,
         params: OpenFieldParams | None = None,
     ) -> jax.Array:
-        params = self.default_params if params is None else params
         if params.reward_type == "none":
             return jnp.zeros((), jnp.float32)
         idx = self._bin(next_state.position, params)
@@ -231,7 +204,6 @@ class OpenField(BodyEnv, NeuroEnv[OpenFieldState, OpenFieldParams]):
         return jnp.zeros((), bool)
 
     def state_info(self, state: OpenFieldState, params: OpenFieldParams | None = None) -> dict:
-        params = self.default_params if params is None else params
         return pose_info(state, state.step * params.dt)
 
     # -- coverage grid ------------------------------------------------------------------------------------
@@ -253,21 +225,20 @@ class OpenField(BodyEnv, NeuroEnv[OpenFieldState, OpenFieldParams]):
         return jnp.maximum(jnp.sum(self.inside(self._bin_centres(params), params)), 1).astype(jnp.float32)
 
     # -- egocentric image ---------------------------------------------------------------------------------
-    def egocentric_image(self, state: OpenFieldState, params: OpenFieldParams) -> jax.Array:
-        """The arena around the animal, heading up: ``(image_size, image_size, C)`` float32 in [0, 1]."""
-        world = egocentric_points(state.position, state.heading, params)
-        channels = [self.inside(world, params).astype(jnp.float32)]
-        if _bins(params):
-            n = params.coverage_bins
-            ex, ey = params.extent
-            ix = jnp.clip(jnp.floor(world[..., 0] / ex * n), 0, n - 1).astype(jnp.int32)
-            iy = jnp.clip(jnp.floor(world[..., 1] / ey * n), 0, n - 1).astype(jnp.int32)
-            channels.append((state.visits[iy, ix] > 0).astype(jnp.float32) * channels[0])
-        return jnp.stack(channels, axis=-1)
+    def image_channels(
+        self, world: jax.Array, floor: jax.Array, state: OpenFieldState, params: OpenFieldParams
+    ) -> list[jax.Array]:
+        """After the floor: the visited coverage bins (on the floor), where the task counts coverage."""
+        if not _bins(params):
+            return []
+        n = params.coverage_bins
+        ex, ey = params.extent
+        ix = jnp.clip(jnp.floor(world[..., 0] / ex * n), 0, n - 1).astype(jnp.int32)
+        iy = jnp.clip(jnp.floor(world[..., 1] / ey * n), 0, n - 1).astype(jnp.int32)
+        return [(state.visits[iy, ix] > 0) & floor]
 
     # -- spaces -------------------------------------------------------------------------------------------
     def observation_space(self, params: OpenFieldParams | None = None) -> spaces.Space:
-        params = self.default_params if params is None else params
         ex, ey = (float(v) for v in params.extent)
         longest = float(np.hypot(ex, ey))
         low = np.concatenate([np.zeros(params.n_rays), [0.0, -params.max_angular_velocity]]).astype(
@@ -300,7 +271,7 @@ class OpenField(BodyEnv, NeuroEnv[OpenFieldState, OpenFieldParams]):
 
     # -- rendering ----------------------------------------------------------------------------------------
     def render_init(self, params: OpenFieldParams | None = None, trail_seconds: float = 5.0, size: int = 256):
-        return trail_render_state(self.default_params if params is None else params, trail_seconds, size)
+        return trail_render_state(params, trail_seconds, size)
 
     @staticmethod
     def draw_arena(params: Any, size: int) -> tuple[Canvas, float]:
@@ -320,7 +291,6 @@ class OpenField(BodyEnv, NeuroEnv[OpenFieldState, OpenFieldParams]):
         return canvas, wall
 
     def render_image(self, state: OpenFieldState, render_state: Any, params: OpenFieldParams | None = None):
-        params = self.default_params if params is None else params
         render_state = render_state or self.render_init(params)
         canvas, wall = self.draw_arena(params, render_state["size"])
         draw_animal(canvas, self, state, params, render_state, wall)  # the agent: 3% of the arena's extent

@@ -180,7 +180,6 @@ class PatchForaging(PatchTask):
         rng: jax.Array,
         params: PatchForagingParams | None = None,
     ) -> PatchForagingState:
-        params = self.default_params if params is None else params
         u = uniform21(rng, 2)  # u[0]: reward draw, u[1]: travel time draw
         travelling = state.travel_left > 0
         leave = ~travelling & self.leave_action(action)
@@ -207,7 +206,6 @@ class PatchForaging(PatchTask):
     def observation(
         self, state: PatchForagingState, rng: jax.Array, params: PatchForagingParams | None = None
     ) -> jax.Array:
-        params = self.default_params if params is None else params
         return jnp.stack(
             [
                 state.last_reward,
@@ -220,7 +218,6 @@ class PatchForaging(PatchTask):
 
     # -- spaces -------------------------------------------------------------------------------------------
     def observation_space(self, params: PatchForagingParams | None = None) -> spaces.Space:
-        params = self.default_params if params is None else params
         duration = float(params.max_steps) * float(params.dt)
         reward = float(params.max_step_reward)
         low = np.zeros(5, np.float32)
@@ -245,13 +242,11 @@ class PatchForaging(PatchTask):
     ):
         """Keeps the MVT optimum and the current patch's harvest (``trail_seconds`` is unused: the
         harvest of the current patch is drawn whole)."""
-        params = self.default_params if params is None else params
         return {"size": size, "trail": [], "optimum": mvt_optimum(params)}
 
     def render_image(
         self, state: PatchForagingState, render_state: Any, params: PatchForagingParams | None = None
     ):
         """Charnov's diagram (:func:`~neuroethology.envs.patch_mvt.draw_charnov_diagram`)."""
-        params = self.default_params if params is None else params
         render_state = render_state or self.render_init(params)
         return render_state, draw_charnov_diagram(state, render_state, params)

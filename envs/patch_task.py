@@ -155,7 +155,6 @@ class PatchTask(NeuroEnv):
         return jnp.zeros((), bool)
 
     def state_info(self, state: PatchState, params: PatchParams | None = None) -> dict:
-        params = self.default_params if params is None else params
         return {
             "time": state.step * params.dt,
             "patch": state.patch,

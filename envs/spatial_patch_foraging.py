@@ -42,7 +42,7 @@ from flax import struct
 from gymnasium import spaces
 
 from . import geometry as geo
-from .body import MOTOR_BOUNDS, RAT, BodyEnv, move, resting_pose, view_directions
+from .body import RAT, BodyEnv, move, resting_pose, view_directions
 from .core import register, uniform21
 from .open_field import OpenField, OpenFieldParams
 from .patch_mvt import _concrete, ring_arrival_level, spatial_travel_time, walking_travel_steps
@@ -150,18 +150,8 @@ class SpatialPatchForaging(BodyEnv, PatchTask):
         problems = super().validate_params(params) + self.check_fields(
             params,
             choices={"arena_shape": ARENA_SHAPES},
-            positive=(
-                "replenish_tau",
-                "width",
-                "height",
-                "radius",
-                "patch_radius",
-                *MOTOR_BOUNDS,
-                "image_extent",
-            ),
+            positive=("replenish_tau", "width", "height", "radius", "patch_radius"),
             non_negative=("patch_ring_radius",),
-            angles=("field_of_view",),
-            at_least_one=("n_rays", "image_size"),
         )
         if problems:
             return problems  # the checks below need sane values
@@ -203,7 +193,6 @@ class SpatialPatchForaging(BodyEnv, PatchTask):
         self, rng: jax.Array, params: SpatialPatchForagingParams | None = None
     ) -> SpatialPatchForagingState:
         """A uniform pose on the floor, every patch fresh."""
-        params = self.default_params if params is None else params
         zero_f = jnp.zeros((), jnp.float32)
         position, heading = geo.pose_in_box_or_circle(uniform21(rng, 3), params)
         inside = self.inside_patches(position, params)
@@ -226,7 +215,6 @@ class SpatialPatchForaging(BodyEnv, PatchTask):
         rng: jax.Array,
         params: SpatialPatchForagingParams | None = None,
     ) -> SpatialPatchForagingState:
-        params = self.default_params if params is None else params
         body = move(
             state.position, state.heading, state.speed, action, params, geo.project_into_box_or_circle
         )
@@ -258,7 +246,6 @@ class SpatialPatchForaging(BodyEnv, PatchTask):
         rng: jax.Array,
         params: SpatialPatchForagingParams | None = None,
     ) -> jax.Array | dict[str, jax.Array]:
-        params = self.default_params if params is None else params
         distance, cos_b, sin_b = self.patch_bearings(state.position, state.heading, params)
         vector = jnp.concatenate(
             [
@@ -270,9 +257,7 @@ class SpatialPatchForaging(BodyEnv, PatchTask):
                 ),
             ]
         ).astype(jnp.float32)
-        if not params.observe_image:
-            return vector
-        return {"vector": vector, "image": self.egocentric_image(state, params)}
+        return self.observe(vector, state, params)
 
     def state_info(
         self, state: SpatialPatchForagingState, params: SpatialPatchForagingParams | None = None
@@ -314,26 +299,23 @@ class SpatialPatchForaging(BodyEnv, PatchTask):
             jnp.where(distance > 0, left / safe, 0.0),
         )
 
-    def egocentric_image(
-        self, state: SpatialPatchForagingState, params: SpatialPatchForagingParams
-    ) -> jax.Array:
-        """``(image_size, image_size, 2)`` float32 in [0, 1], heading up: floor, then patches."""
-        n = params.image_size
-        centres = (jnp.arange(n) + 0.5) / n - 0.5
-        forward = -centres[:, None] * params.image_extent * jnp.ones((1, n))
-        left = -centres[None, :] * params.image_extent * jnp.ones((n, 1))
-        c, s = jnp.cos(state.heading), jnp.sin(state.heading)
-        world = jnp.stack(
-            [state.position[0] + forward * c - left * s, state.position[1] + forward * s + left * c], axis=-1
-        )
-        floor = geo.inside_box_or_circle(world, params)
+    @staticmethod
+    def inside(xy: jax.Array, params: SpatialPatchForagingParams) -> jax.Array:
+        return geo.inside_box_or_circle(xy, params)
+
+    def image_channels(
+        self,
+        world: jax.Array,
+        floor: jax.Array,
+        state: SpatialPatchForagingState,
+        params: SpatialPatchForagingParams,
+    ) -> list[jax.Array]:
+        """After the floor: the patches (on the floor)."""
         d = world[:, :, None, :] - params.patch_centres
-        patches = jnp.any(d[..., 0] ** 2 + d[..., 1] ** 2 <= params.patch_radius**2, axis=-1) & floor
-        return jnp.stack([floor, patches], axis=-1).astype(jnp.float32)
+        return [jnp.any(d[..., 0] ** 2 + d[..., 1] ** 2 <= params.patch_radius**2, axis=-1) & floor]
 
     # -- spaces -------------------------------------------------------------------------------------------
     def observation_space(self, params: SpatialPatchForagingParams | None = None) -> spaces.Space:
-        params = self.default_params if params is None else params
         duration = float(params.max_steps) * float(params.dt)
         reward = float(params.max_step_reward)
         ex, ey = (float(v) for v in params.extent)
@@ -378,7 +360,7 @@ class SpatialPatchForaging(BodyEnv, PatchTask):
         self, params: SpatialPatchForagingParams | None = None, trail_seconds: float = 5.0, size: int = 256
     ):
         """Keeps the last ``trail_seconds`` of the path."""
-        return trail_render_state(self.default_params if params is None else params, trail_seconds, size)
+        return trail_render_state(params, trail_seconds, size)
 
     def render_image(
         self,
@@ -387,7 +369,6 @@ class SpatialPatchForaging(BodyEnv, PatchTask):
         params: SpatialPatchForagingParams | None = None,
     ):
         """The arena, each patch (its area filled in proportion to the resource left) and the animal."""
-        params = self.default_params if params is None else params
         render_state = render_state or self.render_init(params)
         canvas, wall = OpenField.draw_arena(params, render_state["size"])
         radius = float(params.patch_radius)

@@ -33,7 +33,7 @@ import numpy as np
 from flax import struct
 from gymnasium import spaces
 
-from .body import MOTOR_BOUNDS, RAT, BodyEnv, move, resting_pose, view_directions
+from .body import RAT, BodyEnv, move, resting_pose, view_directions
 from .core import register
 from .t_maze_task import (
     CHOICE,
@@ -233,12 +233,7 @@ class SpatialTMaze(BodyEnv, TMazeTask):
 
     # -- parameters ---------------------------------------------------------------------------------------
     def validate_params(self, params: SpatialTMazeParams) -> list[str]:
-        problems = super().validate_params(params) + self.check_fields(
-            params,
-            positive=MOTOR_BOUNDS,
-            angles=("field_of_view",),
-            at_least_one=("n_rays",),
-        )
+        problems = super().validate_params(params)
         if not 0 < float(params.body_radius) < 0.5 * float(params.corridor_width):
             problems.append(f"body_radius must be in (0, corridor_width / 2) m, got {params.body_radius}")
         if not float(params.goal_length) > float(params.body_radius):
@@ -260,7 +255,6 @@ class SpatialTMaze(BodyEnv, TMazeTask):
 
     # -- FuncEnv pieces -----------------------------------------------------------------------------------
     def initial(self, rng: jax.Array, params: SpatialTMazeParams | None = None) -> SpatialTMazeState:
-        params = self.default_params if params is None else params
         start = params.start_position
         return SpatialTMazeState(
             **first_trial(block_cues(rng, params), position_phase(start, params)),
@@ -274,7 +268,6 @@ class SpatialTMaze(BodyEnv, TMazeTask):
         rng: jax.Array,
         params: SpatialTMazeParams | None = None,
     ) -> SpatialTMazeState:
-        params = self.default_params if params is None else params
         in_outcome = state.phase == OUTCOME
         ps = state.phase_step + 1
         # Walking (ignored during the outcome period).
@@ -305,7 +298,6 @@ class SpatialTMaze(BodyEnv, TMazeTask):
     def observation(
         self, state: SpatialTMazeState, rng: jax.Array, params: SpatialTMazeParams | None = None
     ) -> jax.Array:
-        params = self.default_params if params is None else params
         return jnp.concatenate(
             [
                 jnp.stack(self.trial_flags(state, params)).astype(jnp.float32),
@@ -323,7 +315,6 @@ class SpatialTMaze(BodyEnv, TMazeTask):
 
     # -- spaces -------------------------------------------------------------------------------------------
     def observation_space(self, params: SpatialTMazeParams | None = None) -> spaces.Box:
-        params = self.default_params if params is None else params
         longest = float(np.hypot(float(params.maze_width), float(params.maze_height)))
         low = np.concatenate([np.zeros(3 + params.n_rays), [0.0, -params.max_angular_velocity]]).astype(
             np.float32

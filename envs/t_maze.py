@@ -106,7 +106,6 @@ class TMaze(TMazeTask):
 
     # -- FuncEnv pieces -----------------------------------------------------------------------------------
     def initial(self, rng: jax.Array, params: TMazeParams | None = None) -> TMazeState:
-        params = self.default_params if params is None else params
         return TMazeState(**first_trial(block_cues(rng, params), self.first_phase(params)))
 
     def clip_action(self, action: jax.Array, params: TMazeParams) -> jax.Array:
@@ -122,7 +121,6 @@ class TMaze(TMazeTask):
     def transition(
         self, state: TMazeState, action: jax.Array, rng: jax.Array, params: TMazeParams | None = None
     ) -> TMazeState:
-        params = self.default_params if params is None else params
         a = self.clip_action(action, params)
         phase, ps = state.phase, state.phase_step + 1
         # Choice period: a choice, or an omission when the window runs out.
@@ -153,7 +151,6 @@ class TMaze(TMazeTask):
         )
 
     def observation(self, state: TMazeState, rng: jax.Array, params: TMazeParams | None = None) -> jax.Array:
-        params = self.default_params if params is None else params
         cue_left, cue_right, rewarded = self.trial_flags(state, params)
         outcome = state.phase == OUTCOME
         flags = [

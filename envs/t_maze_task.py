@@ -272,7 +272,6 @@ class TMazeTask(NeuroEnv):
         rng: jax.Array,
         params: TMazeTaskParams | None = None,
     ) -> jax.Array:
-        params = self.default_params if params is None else params
         if not params.rewarding:
             return jnp.zeros((), jnp.float32)
         return jnp.where(next_state.trial_done & next_state.correct, params.reward_correct, 0.0).astype(
@@ -281,14 +280,12 @@ class TMazeTask(NeuroEnv):
 
     def terminal(self, state: TMazeState, rng: jax.Array, params: TMazeTaskParams | None = None) -> jax.Array:
         """The block's last trial has its choice (or omission)."""
-        params = self.default_params if params is None else params
         return state.trial_done & (state.trial >= params.n_trials - 1)
 
     def state_info(self, state: TMazeState, params: TMazeTaskParams | None = None) -> dict:
         """Trial variables: ``time`` (s since the episode began), ``trial``, ``phase`` (0 cue, 1 delay,
         2 choice, 3 outcome), ``cue`` (0 left, 1 right, -1 none), ``choice`` (-1 none yet or omission),
         ``correct``, ``rewarded`` and ``trial_done`` (this step made or missed the choice)."""
-        params = self.default_params if params is None else params
         return {
             "time": state.step.astype(jnp.float32) * params.dt,
             "trial": state.trial,
@@ -316,14 +313,11 @@ class TMazeTask(NeuroEnv):
     def render_init(
         self, params: TMazeTaskParams | None = None, trail_seconds: float = 10.0, size: int = 256
     ):
-        return trail_render_state(
-            self.default_params if params is None else params, trail_seconds, size, trial=None
-        )
+        return trail_render_state(params, trail_seconds, size, trial=None)
 
     def render_image(self, state: TMazeState, render_state: Any, params: TMazeTaskParams | None = None):
         """The maze from above: corridors, the cue (coloured walls on the cued side of the cue segment), the
         two food wells (lit when the chosen one held a reward), the path of this trial and the animal."""
-        params = self.default_params if params is None else params
         render_state = render_state or self.render_init(params)
         width, height = float(params.maze_width), float(params.maze_height)
         length, w = float(params.stem_length), float(params.corridor_width)

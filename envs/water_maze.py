@@ -70,18 +70,8 @@ from flax import struct
 from gymnasium import spaces
 
 from . import geometry as geo
-from .body import (
-    MOTOR_BOUNDS,
-    SWIMMING_RAT,
-    BodyEnv,
-    egocentric_points,
-    move,
-    observe,
-    pose_info,
-    resting_pose,
-    view_directions,
-)
-from .core import EnvState, NeuroEnv, register, uniform21
+from .body import SWIMMING_RAT, BodyEnv, BodyState, move, pose_info, resting_pose, view_directions
+from .core import NeuroEnv, register, uniform21
 from .rendering import COLOURS, Canvas, draw_animal, trail_render_state
 
 __all__ = ["WaterMaze", "WaterMazeParams", "WaterMazeState", "QUADRANT_NAMES", "CARDINAL_NAMES"]
@@ -182,11 +172,7 @@ class WaterMazeParams:
 
 
 @struct.dataclass(kw_only=True)
-class WaterMazeState(EnvState):
-    position: jax.Array  # (2,) m
-    heading: jax.Array  # () rad, in [-pi, pi)
-    speed: jax.Array  # () m/s, speed achieved in the last step
-    angular_velocity: jax.Array  # () rad/s, commanded in the last step
+class WaterMazeState(BodyState):
     platform: jax.Array  # (2,) m, platform centre (kept, though absent, in the probe mode)
     start_order: (
         jax.Array
@@ -209,17 +195,8 @@ class WaterMaze(BodyEnv, NeuroEnv[WaterMazeState, WaterMazeParams]):
         problems = super().validate_params(params) + self.check_fields(
             params,
             choices={"platform_mode": PLATFORM_MODES, "start_facing": START_FACINGS},
-            positive=(
-                "pool_radius",
-                "platform_radius",
-                "dt",
-                "trial_duration",
-                *MOTOR_BOUNDS,
-                "cue_radius",
-                "cue_size",
-            ),
-            angles=("field_of_view",),
-            at_least_one=("trials_per_episode", "n_rays", "image_size"),
+            positive=("pool_radius", "platform_radius", "dt", "trial_duration", "cue_radius", "cue_size"),
+            at_least_one=("trials_per_episode",),
         )
         radius = float(params.pool_radius)
         if not 0 <= float(params.platform_offset) * radius + float(params.platform_radius) < radius:
@@ -300,7 +277,6 @@ class WaterMaze(BodyEnv, NeuroEnv[WaterMazeState, WaterMazeParams]):
 
     # -- FuncEnv pieces -----------------------------------------------------------------------------------
     def initial(self, rng: jax.Array, params: WaterMazeParams | None = None) -> WaterMazeState:
-        params = self.default_params if params is None else params
         u = uniform21(rng, 3)
         order = jnp.asarray(START_ORDERS)[jnp.minimum((u[0] * 24).astype(jnp.int32), 23)]
         if params.platform_mode == "movable":
@@ -323,7 +299,6 @@ class WaterMaze(BodyEnv, NeuroEnv[WaterMazeState, WaterMazeParams]):
     def transition(
         self, state: WaterMazeState, action: jax.Array, rng: jax.Array, params: WaterMazeParams | None = None
     ) -> WaterMazeState:
-        params = self.default_params if params is None else params
         ended = state.found | state.timeout
         trial = state.trial + ended.astype(jnp.int32)
         trial_step = jnp.where(ended, 0, state.trial_step) + 1
@@ -358,7 +333,6 @@ class WaterMaze(BodyEnv, NeuroEnv[WaterMazeState, WaterMazeParams]):
     def observation(
         self, state: WaterMazeState, rng: jax.Array, params: WaterMazeParams | None = None
     ) -> jax.Array | dict[str, jax.Array]:
-        params = self.default_params if params is None else params
         parts = [
             self.ray_distances(state.position, state.heading, params),
             self.cue_features(state.position, state.heading, params.cue_positions).reshape(-1),
@@ -366,7 +340,7 @@ class WaterMaze(BodyEnv, NeuroEnv[WaterMazeState, WaterMazeParams]):
         if params.visible_platform:
             parts.append(self.cue_features(state.position, state.heading, state.platform[None]).reshape(-1))
         parts.append(jnp.stack([state.speed, state.angular_velocity]))
-        return observe(jnp.concatenate(parts).astype(jnp.float32), state, params, self.egocentric_image)
+        return self.observe(jnp.concatenate(parts).astype(jnp.float32), state, params)
 
     def reward(
         self,
@@ -376,7 +350,6 @@ class WaterMaze(BodyEnv, NeuroEnv[WaterMazeState, WaterMazeParams]):
         rng: jax.Array,
         params: WaterMazeParams | None = None,
     ) -> jax.Array:
-        params = self.default_params if params is None else params
         return jnp.where(next_state.found, params.platform_reward, 0.0).astype(jnp.float32)
 
     def terminal(
@@ -384,7 +357,6 @@ class WaterMaze(BodyEnv, NeuroEnv[WaterMazeState, WaterMazeParams]):
     ) -> jax.Array:
         """The last trial ended: by finding the platform, or by running out of time before the episode's time
         limit (at the time limit the base class reports truncation instead)."""
-        params = self.default_params if params is None else params
         last = state.trial >= params.trials_per_episode - 1
         return last & (state.found | (state.timeout & (state.step < params.max_steps)))
 
@@ -393,7 +365,6 @@ class WaterMaze(BodyEnv, NeuroEnv[WaterMazeState, WaterMazeParams]):
         ``heading``, ``speed``, ``platform`` (m; where it is, or was in a probe), ``platform_present``,
         ``quadrant`` and ``target_quadrant`` (0 NE, 1 NW, 2 SW, 3 SE), ``trial``, ``start`` (cardinal index of
         this trial's release, 0 N 1 E 2 S 3 W), ``found`` and ``timeout`` (this step ended the trial)."""
-        params = self.default_params if params is None else params
         return {
             **pose_info(state, state.trial_step.astype(jnp.float32) * params.dt),
             "platform": state.platform,
@@ -407,23 +378,19 @@ class WaterMaze(BodyEnv, NeuroEnv[WaterMazeState, WaterMazeParams]):
         }
 
     # -- egocentric image ---------------------------------------------------------------------------------
-    def egocentric_image(self, state: WaterMazeState, params: WaterMazeParams) -> jax.Array:
-        """The room around the rat, heading up: ``(image_size, image_size, C)`` float32 in [0, 1]."""
-        world = egocentric_points(state.position, state.heading, params)
-        channels = [self.inside(world, params).astype(jnp.float32)]
+    def image_channels(
+        self, world: jax.Array, floor: jax.Array, state: WaterMazeState, params: WaterMazeParams
+    ) -> list[jax.Array]:
+        """After the pool: the distal cues, then (where visible) the platform."""
         rel = world[:, :, None, :] - params.cue_positions  # (n, n, K, 2)
-        near = jnp.any(rel[..., 0] ** 2 + rel[..., 1] ** 2 <= params.cue_size**2, axis=-1)
-        channels.append(near.astype(jnp.float32))
+        channels = [jnp.any(rel[..., 0] ** 2 + rel[..., 1] ** 2 <= params.cue_size**2, axis=-1)]
         if params.visible_platform:
             rel = world - state.platform
-            channels.append(
-                (rel[..., 0] ** 2 + rel[..., 1] ** 2 <= params.platform_radius**2).astype(jnp.float32)
-            )
-        return jnp.stack(channels, axis=-1)
+            channels.append(rel[..., 0] ** 2 + rel[..., 1] ** 2 <= params.platform_radius**2)
+        return channels
 
     # -- spaces -------------------------------------------------------------------------------------------
     def observation_space(self, params: WaterMazeParams | None = None) -> spaces.Space:
-        params = self.default_params if params is None else params
         radius = float(params.pool_radius)
         k = params.n_cues
         cue_low = np.tile([-1.0, -1.0, 0.0], k)
@@ -462,14 +429,11 @@ class WaterMaze(BodyEnv, NeuroEnv[WaterMazeState, WaterMazeParams]):
     def render_init(
         self, params: WaterMazeParams | None = None, trail_seconds: float = 10.0, size: int = 256
     ):
-        return trail_render_state(
-            self.default_params if params is None else params, trail_seconds, size, trial=None
-        )
+        return trail_render_state(params, trail_seconds, size, trial=None)
 
     def render_image(self, state: WaterMazeState, render_state: Any, params: WaterMazeParams | None = None):
         """The experimenter's view from above: pool, quadrant boundaries, distal cues, the platform (solid
         when present, an outline where it was in a probe), the swim path of this trial and the rat."""
-        params = self.default_params if params is None else params
         render_state = render_state or self.render_init(params)
         radius = float(params.pool_radius)
         outer = float(params.cue_radius) + float(params.cue_size)

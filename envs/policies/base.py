@@ -40,7 +40,7 @@ class UniformRandomPolicy:
     """
 
     def __init__(self, env: NeuroEnv, params: Any = None) -> None:
-        self.space = env.action_space(env.default_params if params is None else params)
+        self.space = env.action_space(params)
         if not isinstance(self.space, (spaces.Discrete, spaces.Box)):
             raise TypeError(f"UniformRandomPolicy: unsupported action space {self.space}")
 

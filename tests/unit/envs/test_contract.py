@@ -265,3 +265,60 @@ def test_with_arena_moves_open_field_and_refuses_what_cannot_move():
     session = env.with_session(params, 3600.0)
     assert float(session.episode_duration) >= 3600.0
     assert maze.with_session(maze_params, 3600.0) == maze_params  # trials keep their own limits
+
+
+@pytest.mark.parametrize("env_id", ENV_IDS)
+@pytest.mark.parametrize("num_envs", [3])
+def test_chunked_rollout_is_the_unchunked_rollout_bit_for_bit(env_id, num_envs):
+    """A long simulation streamed in chunks (7 + 7 + 7 + 2 steps here, carrying states and keys across)
+    draws the same random numbers and does the same arithmetic as one call: equal to the last bit."""
+    env, params = ne.make(env_id)
+    policy = ne.policies.UniformRandomPolicy(env, params)
+    key = jax.random.key(11)
+    whole = ne.rollout(env, policy, key, params, num_steps=23, num_envs=num_envs, record_info=True)
+    pieces = list(
+        ne.rollout_chunks(
+            env, policy, key, params, num_steps=23, chunk_steps=7, num_envs=num_envs, record_info=True
+        )
+    )
+    assert [p.actions.shape[0] for p in pieces] == [7, 7, 7, 2]
+    joined = jax.tree.map(
+        lambda *xs: np.concatenate([np.asarray(x) for x in xs]), *[p._replace(final_state=()) for p in pieces]
+    )
+    for name in ("states", "actions", "rewards", "terminated", "truncated", "infos"):
+        for x, y in zip(
+            jax.tree.leaves(getattr(whole, name)), jax.tree.leaves(getattr(joined, name)), strict=True
+        ):
+            np.testing.assert_array_equal(np.asarray(x), y, err_msg=f"{env_id}: {name}")
+    for x, y in zip(jax.tree.leaves(whole.final_state), jax.tree.leaves(pieces[-1].final_state), strict=True):
+        np.testing.assert_array_equal(np.asarray(x), np.asarray(y))
+
+
+@pytest.mark.parametrize("env_id", ENV_IDS)
+def test_params_left_out_are_the_default_params(env_id):
+    """FuncEnv's methods take ``params`` optionally; the base supplies the defaults, positional or keyword."""
+    env, _ = ne.make(env_id)
+    default = env.default_params
+    key = jax.random.key(0)
+    state = env.reset(key)[1]
+    same_state = env.reset(key, default)[1]
+    for x, y in zip(
+        jax.tree.leaves(env.initial(key)), jax.tree.leaves(env.initial(key, default)), strict=True
+    ):
+        np.testing.assert_array_equal(np.asarray(x), np.asarray(y))
+    for x, y in zip(jax.tree.leaves(state), jax.tree.leaves(same_state), strict=True):
+        np.testing.assert_array_equal(np.asarray(x), np.asarray(y))
+    action = sample_actions(env, default, 1)[0]
+    for x, y in zip(
+        jax.tree.leaves(env.step(key, state, action)),
+        jax.tree.leaves(env.step(key, state, action, params=None)),
+        strict=True,
+    ):
+        np.testing.assert_array_equal(np.asarray(x), np.asarray(y))
+    np.testing.assert_array_equal(
+        np.asarray(env.reward(state, action, state, key)),
+        np.asarray(env.reward(state, action, state, key, default)),
+    )
+    assert env.observation_space() == env.observation_space(None) == env.observation_space(default)
+    assert env.action_space(params=None) == env.action_space(default)
+    assert env.state_info(state).keys() == env.state_info(state, default).keys()
