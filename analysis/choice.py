@@ -9,66 +9,137 @@ Variables read from a Recording (written by choice-task simulations; add them to
 * ``reward (time, individual)`` float: reward delivered; a trial's reward is the sum over its samples, and
   the trial is *rewarded* ("win") when that sum is > 0;
 * ``correct (time, individual)`` (optional): 1 where the trial's choice was correct, 0 where wrong, NaN or
-  -1 elsewhere; a trial is correct when any of its samples says 1.
+  -1 elsewhere; a trial is correct when any of its samples says 1;
+* ``episode (time, individual)`` (optional): the episode (block of trials, a session) of each sample, in
+  which ``trial`` counts from 0 again; ``-1`` marks padding;
+* conditions (optional), such as ``cue`` or ``stimulus (time, individual)``: constant within a trial.
+
+:func:`compute_trials` turns them into a trial dataset (:mod:`neuroethology.data.trials`), the format of
+animals' trial tables; the measures here and in :mod:`neuroethology.analysis.trials` read that.
 """
 
 from __future__ import annotations
 
+from collections.abc import Sequence
+
 import numpy as np
 import xarray as xr
 
+from neuroethology.data.model import processing_of
+from neuroethology.data.trials import trials_from_arrays
+
 from ._recording import select_track, source_of, track_variable
+from .trials import consecutive_pairs, win_stay_lose_shift
 
 __all__ = ["compute_trials", "compute_choice_accuracy", "compute_win_stay_lose_shift", "fit_choice_history"]
 
 
-def compute_trials(rec: xr.Dataset, *, individual=None) -> xr.Dataset:
-    """One row per trial ``(trial,)`` (trial index as coord): ``choice`` (int, -1: omission), ``reward``
-    (float, summed), ``rewarded`` (bool), ``correct`` (float 1/0, NaN where unknown), ``time`` (s of the
-    choice, NaN for omissions)."""
-    track = select_track(rec, individual=individual, caller="compute_trials")
+def compute_trials(
+    rec: xr.Dataset, *, individual=None, conditions: Sequence[str] | None = None
+) -> xr.Dataset:
+    """The trial dataset of one individual (:mod:`neuroethology.data.trials`: the format of animals' trial
+    tables, so that every trial measure of :mod:`neuroethology.analysis.trials` runs on agents and animals
+    alike), one row per trial in time order.
+
+    Trials are told apart by ``trial`` within each ``episode`` (when the Recording has one: a simulated
+    episode, a block of trials, is a session, ``session`` = the episode number). Per trial: ``choice`` (int,
+    -1: omission), ``reward`` (float, summed), ``rewarded`` (bool), ``correct`` (float 1/0, NaN where
+    unknown), ``time`` (s of the choice, NaN for omissions), ``trial_number`` (the Recording's ``trial``),
+    ``reaction_time`` (NaN: a Recording marks no stimulus onset), ``subject`` (the individual's name), and
+    the ``conditions``: Recording variables constant within a trial (default: those of ``stimulus``,
+    ``cue``, ``coherence``, ``contrast``, ``condition`` present), each trial's value; one that changes
+    within a trial is refused."""
     caller = "compute_trials"
+    track = select_track(rec, individual=individual, caller=caller)
     trial = track_variable(track, "trial", caller=caller).astype(float)
     choice = track_variable(track, "choice", caller=caller).astype(float)
     reward = track_variable(track, "reward", caller=caller).astype(float)
-    for name, v in (("trial", trial), ("choice", choice), ("reward", reward)):
+    episode = (
+        track_variable(track, "episode", caller=caller).astype(float)
+        if "episode" in track.recording.data_vars
+        else np.zeros_like(trial)
+    )
+    for name, v in (("trial", trial), ("choice", choice), ("reward", reward), ("episode", episode)):
         if v.ndim != 1:
             raise ValueError(f"{caller}: variable {name!r} of {source_of(track)} must be (time, individual)")
-    correct = None
-    if "correct" in track.recording.data_vars:
-        correct = track_variable(track, "correct", caller=caller).astype(float)
-    trial = np.where(np.isfinite(trial), trial, -1).astype(np.int64)
-    ids = np.unique(trial[trial >= 0])
-    n = ids.size
-    ch = np.full(n, -1, np.int64)
-    rw = np.zeros(n)
-    cor = np.full(n, np.nan)
-    tm = np.full(n, np.nan)
-    pos = np.searchsorted(ids, trial)
-    member = trial >= 0
+    member = np.isfinite(trial) & (trial >= 0) & np.isfinite(episode) & (episode >= 0)
+    keys = np.where(member[:, None], np.column_stack([episode, trial]), -1).astype(np.int64)
+    uniq, first, inverse = np.unique(keys[member], axis=0, return_index=True, return_inverse=True)
+    order = np.argsort(first, kind="stable")  # trials in the time order of their first samples
+    rank = np.empty_like(order)
+    rank[order] = np.arange(order.size)
+    ids, n = uniq[order], order.size
+    pos = np.full(keys.shape[0], -1, np.int64)
+    pos[member] = rank[inverse.ravel()]
+    ch, tm, rw = np.full(n, -1, np.int64), np.full(n, np.nan), np.zeros(n)
     np.add.at(rw, pos[member], np.nan_to_num(reward[member]))
     made = member & np.isfinite(choice) & (choice >= 0)
     # The first choice of each trial: iterate backwards so that earlier samples overwrite later ones.
     idx = np.flatnonzero(made)[::-1]
     ch[pos[idx]] = choice[idx].astype(np.int64)
     tm[pos[idx]] = track.time[idx]
-    if correct is not None:
-        known = member & np.isfinite(correct) & (correct >= 0)
-        cor_any = np.zeros(n)
-        has = np.zeros(n, bool)
-        np.maximum.at(cor_any, pos[known], (correct[known] > 0).astype(float))
-        has[pos[known]] = True
-        cor = np.where(has, cor_any, np.nan)
-    return xr.Dataset(
-        {
-            "choice": ("trial", ch),
-            "reward": ("trial", rw),
-            "rewarded": ("trial", rw > 0),
-            "correct": ("trial", cor),
-            "time": ("trial", tm, {"units": "s"}),
-        },
-        coords={"trial": ids, "individual": track.individual},
+    cor = _trial_correct(track, member, pos, n, caller)
+    conds = _trial_conditions(track, member, pos, n, conditions, caller)
+    step = {
+        "step": caller,
+        "individual": str(track.individual),
+        "n_trials": n,
+        "n_omissions": int((ch < 0).sum()),
+    }
+    return trials_from_arrays(
+        choice=ch,
+        correct=cor,
+        reward=rw,
+        time=tm,
+        trial_number=ids[:, 1],
+        subject=str(track.individual),
+        session=ids[:, 0].astype(str),
+        conditions=conds,
+        source_file=str(track.recording.attrs.get("source_file", "")),
+        processing=[*processing_of(track.recording), step],
     )
+
+
+_CONDITION_VARIABLES = ("stimulus", "cue", "coherence", "contrast", "condition")
+
+
+def _trial_correct(track, member: np.ndarray, pos: np.ndarray, n: int, caller: str) -> np.ndarray:
+    """1 where any sample of the trial says correct, 0 where its known samples all say wrong, else NaN."""
+    if "correct" not in track.recording.data_vars:
+        return np.full(n, np.nan)
+    correct = track_variable(track, "correct", caller=caller).astype(float)
+    known = member & np.isfinite(correct) & (correct >= 0)
+    cor_any, has = np.zeros(n), np.zeros(n, bool)
+    np.maximum.at(cor_any, pos[known], (correct[known] > 0).astype(float))
+    has[pos[known]] = True
+    return np.where(has, cor_any, np.nan)
+
+
+def _trial_conditions(track, member, pos, n, conditions, caller: str) -> dict[str, np.ndarray]:
+    """Each condition variable's value per trial (NaN samples ignored; NaN when it has none), refusing one
+    that varies within a trial."""
+    names = (
+        [v for v in _CONDITION_VARIABLES if v in track.recording.data_vars]
+        if conditions is None
+        else conditions
+    )
+    out = {}
+    for name in names:
+        v = track_variable(track, name, caller=caller).astype(float)
+        if v.ndim != 1:
+            raise ValueError(f"{caller}: condition {name!r} of {source_of(track)} must be (time, individual)")
+        lo, hi = np.full(n, np.inf), np.full(n, -np.inf)
+        np.fmin.at(lo, pos[member], v[member])  # NaN samples (condition not defined there) ignored
+        np.fmax.at(hi, pos[member], v[member])
+        varies = np.isfinite(lo) & (lo != hi)
+        if varies.any():
+            raise ValueError(
+                f"{caller}: condition {name!r} of {source_of(track)} changes within {int(varies.sum())} "
+                "trials (a condition holds for a whole trial); leave it out with conditions=[...]"
+            )
+        first = np.where(np.isfinite(lo), lo, np.nan)
+        out[name] = first
+    return out
 
 
 def compute_choice_accuracy(rec: xr.Dataset, *, individual=None) -> xr.DataArray:
@@ -86,27 +157,9 @@ def compute_choice_accuracy(rec: xr.Dataset, *, individual=None) -> xr.DataArray
 
 
 def compute_win_stay_lose_shift(rec: xr.Dataset, *, individual=None) -> xr.Dataset:
-    """``win_stay`` = P(same choice as on the previous trial | it was rewarded) and ``lose_shift`` =
-    P(different choice | it was not rewarded), over consecutive trials that both have a choice (an
-    omission breaks the pair); ``n_win`` and ``n_lose`` count the pairs. A pure win-stay/lose-shift agent
-    scores 1 and 1; a random chooser between two options 0.5 and 0.5."""
-    trials = compute_trials(rec, individual=individual)
-    c = trials["choice"].values
-    won = trials["rewarded"].values
-    consecutive = np.diff(trials["trial"].values) == 1
-    pair = consecutive & (c[:-1] >= 0) & (c[1:] >= 0)
-    stay = c[1:] == c[:-1]
-    win, lose = pair & won[:-1], pair & ~won[:-1]
-    ws = float(stay[win].mean()) if win.any() else np.nan
-    ls = float((~stay[lose]).mean()) if lose.any() else np.nan
-    return xr.Dataset(
-        {
-            "win_stay": ((), ws),
-            "lose_shift": ((), ls),
-            "n_win": ((), int(win.sum())),
-            "n_lose": ((), int(lose.sum())),
-        }
-    )
+    """:func:`neuroethology.analysis.trials.win_stay_lose_shift` of the Recording's trials
+    (:func:`compute_trials`)."""
+    return win_stay_lose_shift(compute_trials(rec, individual=individual))
 
 
 def _logistic_fit(
@@ -167,7 +220,7 @@ def fit_choice_history(rec: xr.Dataset, *, n_back: int = 5, l2: float = 1e-2, in
         )
     s = np.where(c == options[1], 1.0, np.where(c == options[0], -1.0, np.nan))
     r = trials["rewarded"].values.astype(float)
-    consecutive = np.concatenate([[False], np.diff(trials["trial"].values) == 1])
+    consecutive = np.concatenate([[False], consecutive_pairs(trials)])
     rows, ys = [], []
     for t in range(n_back, s.size):
         hist = slice(t - n_back, t)
