@@ -17,37 +17,35 @@ Banerjee et al.'s (2005, JMLR 6:1345) approximation refined by Newton steps (Sra
 States are then put in a canonical order, increasing mean step length, so fits compare across animals,
 agents and restarts. moveHMM maximises the same likelihood by direct numerical optimisation.
 
-Inference (forward-backward, Viterbi) is dynamax's (``dynamax.hidden_markov_model.hmm_smoother`` and
-``hmm_posterior_mode``), run on all sequences at once: they are concatenated into one chain whose
-transition matrix at a sequence start has every row equal to the initial distribution (so the next state
-is independent of the previous one and the likelihood factorises exactly into the sequences'), and padded
-to a bucketed length with zero log-likelihood steps entered by the identity matrix (which changes neither
-the likelihood, the posteriors nor the Viterbi path of the real steps), so fits of similar sizes share one
-compilation.
+Inference (forward-backward, Viterbi) is our own, in :mod:`neuroethology.analysis.hmm_inference`: log-space
+recursions in ``jax.lax.scan``, run on all sequences at once as one array of steps in which a flag marks
+each sequence's first step (the state there is drawn from the initial distribution, so the likelihood
+factorises exactly into the sequences'), padded to a bucketed length with one-step sequences of zero log
+emission (which change neither the likelihood, the posteriors nor the Viterbi path of the real steps), so
+fits of similar sizes share one compilation; the EM restarts are vmapped.
 
-dynamax was measured before adoption (November 2026, Python 3.11): ``pip install dynamax`` resolves 1.0.3
-against the pinned ``jax 0.10`` / ``flax 0.12`` without changing any installed package, and its HMM
-inference runs and agrees with a float64 NumPy forward algorithm and Viterbi
-(tests/unit/analysis/test_hmm.py). It installs 24 packages, itself included: ``tfp-nightly`` (dynamax
-requires the nightly, not a released tensorflow-probability; 0.26.0.dev20261027 resolved; it reads
-``jax.core.pytype_aval_mappings``, which JAX 0.10 deprecates: one DeprecationWarning at import) and,
-through ``fastprogress`` 1.1, a web stack (python-fasthtml, starlette, uvicorn, websockets). Its import
-also sets JAX's global matmul precision to float32 for the whole process (which would slow every later
-GPU matmul and recompile everything jitted before). So it is imported on first use (``import
-neuroethology.analysis`` does not pay its 0.75 s), the warning silenced and the global setting restored;
-this module asks for float32 products only around its own computations.
+dynamax (the JAX state-space library) was evaluated first and dropped (November 2026, Python 3.11, JAX
+0.10): ``pip install dynamax`` resolved 1.0.3 without changing any installed package and its HMM inference
+agreed numerically with a float64 NumPy forward algorithm and Viterbi, but it requires ``tfp-nightly``
+with no version pin (an unpinned nightly build in our dependency tree; 0.26.0.dev20261027 resolved), pulls
+24 packages including, through ``fastprogress``, a web framework (python-fasthtml, starlette, uvicorn,
+websockets), raises a DeprecationWarning on import under JAX 0.10 (TFP reads
+``jax.core.pytype_aval_mappings``), and its import sets JAX's process-wide ``jax_default_matmul_precision``.
+The recursions here fit in one short module, use no matrix products (so GPUs' reduced-precision matmul default
+cannot touch them) and are tested against brute-force enumeration and a float64 NumPy reference
+(tests/unit/analysis/test_hmm.py).
 
 The chain is in steps, not seconds: the model assumes one sampling interval, as moveHMM does, so
 :func:`fit_movement_hmm` refuses steps whose ``dt`` differs from the median by more than ``dt_tolerance``
-unless told otherwise. Computation is float32 (JAX's default); ``tol`` is therefore per step.
+unless told otherwise. Computation is float32 (JAX's default); ``tol`` is therefore per step, and the
+reported log-likelihood is the float64 sum of the float32 per-step terms.
 """
 
 from __future__ import annotations
 
 import math
-import warnings
 from collections.abc import Sequence
-from functools import cache, partial
+from functools import partial
 from typing import NamedTuple
 
 import jax
@@ -59,6 +57,7 @@ from jax.scipy.special import digamma, gammaln, i0e, i1e, polygamma
 from ..envs.geometry import wrap_angle
 from ..problems import ProblemsError
 from .fixes import compute_fix_steps
+from .hmm_inference import forward_backward, forward_filter, viterbi
 
 __all__ = [
     "MovementHMM",
@@ -72,25 +71,6 @@ __all__ = [
 
 _PAD = 512  # sequences are padded to a multiple of this many steps (one compilation per bucket)
 _TINY = 1e-12
-
-
-@cache
-def _dynamax():
-    """dynamax's HMM inference, imported once, outside :func:`_precise`. Its import warns (TFP uses a
-    deprecated JAX API) and sets JAX's global matmul precision: the warning is silenced and the global
-    restored, so nothing else in the process changes; :func:`_precise` scopes the setting to this module."""
-    before = jax.config.jax_default_matmul_precision
-    with warnings.catch_warnings():
-        warnings.filterwarnings("ignore", message=r"jax\.core\..* is deprecated", category=DeprecationWarning)
-        from dynamax.hidden_markov_model import hmm_filter, hmm_posterior_mode, hmm_smoother
-    jax.config.update("jax_default_matmul_precision", before)
-    return hmm_smoother, hmm_posterior_mode, hmm_filter
-
-
-def _precise():
-    """Full float32 matrix products (dynamax's choice: GPUs' faster default, TF32, errs by ~1e-3 per product,
-    which adds up over the forward pass's thousands of log normalisers)."""
-    return jax.default_matmul_precision("float32")
 
 
 class MovementHMM(NamedTuple):
@@ -162,13 +142,9 @@ def _log_emissions(p: _Params, d: _Data) -> jax.Array:
     return jnp.where(d.real[:, None], step + turn, 0.0)
 
 
-def _transitions(p: _Params, d: _Data) -> jax.Array:
-    """``(T-1, K, K)`` matrices into steps 1..T-1: ``A`` inside a sequence, rows = ``pi0`` at a sequence
-    start (the chain restarts), the identity into padding."""
-    k = p.pi0.size
-    restart = jnp.broadcast_to(p.pi0, (k, k))
-    into = jnp.where(d.first[1:, None, None], restart, p.A)
-    return jnp.where(d.real[1:, None, None], into, jnp.eye(k))
+def _log_model(p: _Params) -> tuple[jax.Array, jax.Array]:
+    """Log initial distribution and log transition matrix (-inf where a probability is 0)."""
+    return jnp.log(p.pi0), jnp.log(p.A)
 
 
 def _gamma_shape(s: jax.Array) -> jax.Array:
@@ -211,23 +187,20 @@ def _m_emissions(w: jax.Array, d: _Data, has_zeros: jax.Array) -> tuple[jax.Arra
 
 def _em_step(p: _Params, d: _Data, has_zeros: jax.Array) -> tuple[_Params, jax.Array]:
     """One EM iteration: the new parameters and the log-likelihood of the old ones."""
-    smoother = _dynamax()[0]
-    post = smoother(p.pi0, _transitions(p, d), _log_emissions(p, d))
-    # jnp.where, not a product: dynamax's transition probabilities are 0/0 where a predicted probability
-    # underflows to 0, which happens in the padding and at sequence starts, both masked here.
-    w = jnp.where(d.real[:, None], post.smoothed_probs, 0.0)
-    inside = (d.real[1:] & ~d.first[1:])[:, None, None]
-    counts = jnp.where(inside, post.trans_probs, 0.0).sum(0) + _TINY
+    post = forward_backward(*_log_model(p), _log_emissions(p, d), d.first)
+    w = jnp.where(d.real[:, None], post.smoothed, 0.0)
+    counts = post.transition_counts + _TINY  # pairs within sequences only (padding steps are starts)
     starts = (w * d.first[:, None]).sum(0) + _TINY
     new = _Params(
         *_m_emissions(w, d, has_zeros), counts / counts.sum(1, keepdims=True), starts / starts.sum()
     )
-    return new, post.marginal_loglik
+    return new, post.log_likelihood
 
 
 def _fit_one(p0: _Params, d: _Data, has_zeros, max_iter, tol):
     """EM from ``p0`` until the log-likelihood gains less than ``tol`` per real step, or ``max_iter``.
-    Returns the parameters, their log-likelihood, the iterations and whether ``tol`` was met."""
+    Returns the parameters, their per-step log normalisers (summing to the log-likelihood), the
+    iterations and whether ``tol`` was met."""
     n = d.real.sum()
 
     def more(c):
@@ -241,9 +214,8 @@ def _fit_one(p0: _Params, d: _Data, has_zeros, max_iter, tol):
 
     init = (p0, jnp.array(jnp.inf), jnp.array(-jnp.inf), jnp.array(0))
     p, ll_old, ll, it = jax.lax.while_loop(more, body, init)
-    forward = _dynamax()[2]
-    final = forward(p.pi0, _transitions(p, d), _log_emissions(p, d))
-    return p, final.marginal_loglik, it, jnp.abs(ll - ll_old) < tol * n
+    final = forward_filter(*_log_model(p), _log_emissions(p, d), d.first)
+    return p, final.log_normalisers, it, jnp.abs(ll - ll_old) < tol * n
 
 
 def _init_params(key: jax.Array, d: _Data, k: int, has_zeros, spread: jax.Array) -> _Params:
@@ -426,10 +398,8 @@ def fit_movement_hmm(
         )
     keys = jax.random.split(jax.random.key(seed), n_restarts)
     spreads = jnp.asarray([0.0] + [1.0] * (n_restarts - 1), jnp.float32)
-    _dynamax()  # imported (and the global precision restored) before tracing
-    with _precise():
-        p, ll, it, conv = _fit_restarts(keys, spreads, data, has_zeros, int(max_iter), float(tol), k=k)
-    ll = np.asarray(ll, float)
+    p, log_norms, it, conv = _fit_restarts(keys, spreads, data, has_zeros, int(max_iter), float(tol), k=k)
+    ll = np.asarray(log_norms, np.float64).sum(axis=1)  # float64 sum of float32 terms (padding adds 0)
     if not np.isfinite(ll).any():
         raise ValueError(f"{caller}: every EM start ended with a non-finite likelihood ({n} steps)")
     best = int(np.nanargmax(np.where(np.isfinite(ll), ll, -np.inf)))
@@ -462,7 +432,6 @@ def _inputs(model, steps, caller: str) -> tuple[list[xr.Dataset], _Data, int, _P
         )
     items = _as_list(steps, caller)
     data, n = _pack(items)
-    _dynamax()
     return items, data, n, _to_params(model)
 
 
@@ -483,10 +452,18 @@ def _per_dataset(values: np.ndarray, items: list[xr.Dataset], steps, dims: tuple
     return out[0] if isinstance(steps, xr.Dataset) else out
 
 
+@jax.jit
+def _decode(p: _Params, d: _Data) -> jax.Array:
+    return viterbi(*_log_model(p), _log_emissions(p, d), d.first)
+
+
+@jax.jit
+def _smoothed(p: _Params, d: _Data) -> jax.Array:
+    return forward_backward(*_log_model(p), _log_emissions(p, d), d.first).smoothed
+
+
 def _viterbi(data: _Data, n: int, p: _Params) -> np.ndarray:
-    with _precise():  # hmm_posterior_mode is jitted by dynamax
-        path = _dynamax()[1](p.pi0, _transitions(p, data), _log_emissions(p, data))
-    return np.asarray(path)[:n].astype(np.int64)
+    return np.asarray(_decode(p, data))[:n].astype(np.int64)
 
 
 def decode_states(model: MovementHMM, steps: xr.Dataset | Sequence[xr.Dataset]):
@@ -508,9 +485,7 @@ def state_probabilities(model: MovementHMM, steps: xr.Dataset | Sequence[xr.Data
         ``DataArray (step, state)`` (rows sum to 1), with the steps' coords; a list for a sequence.
     """
     items, data, n, p = _inputs(model, steps, "state_probabilities")
-    with _precise():  # jitted by dynamax (its compute_trans_probs is not static: left at True)
-        post = _dynamax()[0](p.pi0, _transitions(p, data), _log_emissions(p, data))
-    probs = np.asarray(post.smoothed_probs, float)[:n]
+    probs = np.asarray(_smoothed(p, data), float)[:n]
     attrs = {"long_name": "posterior state probability"}
     return _per_dataset(probs, items, steps, ("step", "state"), name="state_probability", attrs=attrs)
 

@@ -1,11 +1,11 @@
 """The movement HMM against data simulated from known states: parameter recovery within the sampling error,
 Viterbi state accuracy, canonical state order, sequences with breaks (likelihood and Viterbi path checked
-against a float64 NumPy implementation), and movement_states end to end on a simulated Recording."""
+against a float64 NumPy implementation), and movement_states end to end on a simulated Recording. The
+inference (hmm_inference: forward-backward, Viterbi) against brute-force enumeration of every path."""
 
 from __future__ import annotations
 
-import subprocess
-import sys
+import itertools
 
 import numpy as np
 import pytest
@@ -21,6 +21,7 @@ from neuroethology.analysis.hmm import (
     state_probabilities,
     state_statistics,
 )
+from neuroethology.analysis.hmm_inference import forward_backward, viterbi
 from neuroethology.data import from_arrays
 
 # Two states as in moveHMM's examples (Michelot et al. 2016): encamped (short steps, turning back often) and
@@ -275,10 +276,62 @@ def test_same_seed_same_fit(one_track):
     np.testing.assert_array_equal(again.transition, model.transition)
 
 
-def test_importing_dynamax_leaves_jax_settings_and_warnings_alone():
-    # dynamax's import sets the process-wide matmul precision and TFP's warns: neither may leak out.
-    code = (
-        "import jax; from neuroethology.analysis import hmm; hmm._dynamax(); "
-        "assert jax.config.jax_default_matmul_precision is None, jax.config.jax_default_matmul_precision"
-    )
-    subprocess.run([sys.executable, "-W", "error::DeprecationWarning", "-c", code], check=True, timeout=120)
+def brute_force(initial, transition, emissions, start):
+    """float64 posteriors, pair counts, evidence and most likely path from every path's joint probability."""
+    k, t = emissions.shape[1], emissions.shape[0]
+    paths = np.array(list(itertools.product(range(k), repeat=t)))
+    joint = np.ones(len(paths))
+    for s in range(t):
+        prior = initial[paths[:, s]] if start[s] else transition[paths[:, s - 1], paths[:, s]]
+        joint *= prior * emissions[s, paths[:, s]]
+    evidence = joint.sum()
+    smoothed = np.stack([[joint[paths[:, s] == i].sum() for i in range(k)] for s in range(t)]) / evidence
+    counts = np.zeros((k, k))
+    for s in range(1, t):
+        if not start[s]:
+            np.add.at(counts, (paths[:, s - 1], paths[:, s]), joint / evidence)
+    return smoothed, counts, evidence, paths[joint.argmax()]
+
+
+@pytest.mark.parametrize("first", [[True, False, False, False, False], [True, False, True, False, False]])
+def test_inference_equals_brute_force_enumeration(first):
+    # 3 states, 5 steps, one missing emission (log 1), optionally a sequence start at step 2; 20 random
+    # models, each against the enumeration of all 3^5 paths in float64.
+    rng = np.random.default_rng(6)
+    start = np.array(first)
+    for _ in range(20):
+        initial = rng.dirichlet(np.ones(3))
+        transition = rng.dirichlet(np.full(3, 0.5), size=3)
+        emissions = rng.uniform(0.05, 1.0, (5, 3))
+        emissions[3] = 1.0  # missing observation
+        smoothed, counts, evidence, mode = brute_force(initial, transition, emissions, start)
+        logs = np.log(initial), np.log(transition), np.log(emissions)
+        post = forward_backward(*logs, start)
+        np.testing.assert_allclose(post.smoothed, smoothed, atol=2e-6)
+        np.testing.assert_allclose(post.transition_counts, counts, atol=2e-6)
+        np.testing.assert_allclose(post.transition_counts.sum(), (~start[1:]).sum(), rtol=1e-6)
+        np.testing.assert_allclose(post.log_likelihood, np.log(evidence), rtol=1e-6)
+        filtered_0 = initial * emissions[0] / (initial * emissions[0]).sum()
+        np.testing.assert_allclose(post.filtered[0], filtered_0, rtol=1e-6)
+        np.testing.assert_allclose(post.smoothed[-1], post.filtered[-1], rtol=1e-5)  # nothing after the last
+        np.testing.assert_array_equal(viterbi(*logs, start), mode)
+
+
+def test_inference_is_exact_over_long_sequences_in_float32():
+    # 6,000 steps of two nearly indistinguishable states: the data's probability, about e^-4000, is far below
+    # float32's range (e^-87), yet the log-space recursions keep the likelihood to float32 precision per step
+    # and the posteriors normalised.
+    rng = np.random.default_rng(7)
+    t = 6_000
+    log_e = np.log(rng.uniform(0.4, 0.6, (t, 2)))
+    log_a, log_0 = np.log([[0.9, 0.1], [0.2, 0.8]]), np.log([0.5, 0.5])
+    alpha, ref = log_0 + log_e[0], 0.0
+    for s in range(1, t):  # float64 forward, renormalised each step
+        c = np.logaddexp(*alpha)
+        ref, alpha = ref + c, np.logaddexp(*((alpha - c)[:, None] + log_a)) + log_e[s]
+    ref += np.logaddexp(*alpha)
+    post = forward_backward(log_0, log_a, log_e, np.zeros(t, bool))
+    assert np.isfinite(post.log_likelihood) and ref < -3000
+    np.testing.assert_allclose(np.sum(np.asarray(post.log_normalisers, np.float64)), ref, rtol=1e-6)
+    np.testing.assert_allclose(post.smoothed.sum(1), 1.0, atol=1e-5)
+    assert np.all(np.isfinite(post.transition_counts)) and abs(post.transition_counts.sum() - (t - 1)) < 1
