@@ -10,17 +10,35 @@ episodes, and returns a named ``xarray`` object (or a ``NamedTuple`` of named nu
 Each module lists its public names once, in its ``__all__``; the package re-exports those lists.
 """
 
-from . import choice, compare, foraging, kinematics, occupancy, paths, plots, plume, space, steps, water_maze
+from . import (
+    choice,
+    compare,
+    fixes,
+    foraging,
+    hmm,
+    kinematics,
+    occupancy,
+    paths,
+    plots,
+    plume,
+    space,
+    steps,
+    trials,
+    water_maze,
+)
 from ._recording import split_individuals
 from .choice import *  # noqa: F403
 from .compare import *  # noqa: F403
+from .fixes import *  # noqa: F403
 from .foraging import *  # noqa: F403
+from .hmm import *  # noqa: F403
 from .kinematics import *  # noqa: F403
 from .occupancy import *  # noqa: F403
 from .paths import *  # noqa: F403
 from .plume import *  # noqa: F403
 from .space import *  # noqa: F403
 from .steps import *  # noqa: F403
+from .trials import *  # noqa: F403
 from .water_maze import *  # noqa: F403
 
 __all__ = [
@@ -30,10 +48,13 @@ __all__ = [
     *occupancy.__all__,
     *space.__all__,
     *steps.__all__,
+    *fixes.__all__,  # per-fix movement and its states
+    *hmm.__all__,
     *water_maze.__all__,  # tasks
     *plume.__all__,
     *foraging.__all__,
     *choice.__all__,
+    *trials.__all__,
     *compare.__all__,  # comparison
     "plots",  # figures
 ]

@@ -43,7 +43,8 @@ applied (calibration, interpolation, segmentation, resampling...), so that nothi
 Entry points: :func:`load` (every supported format, see its table), :func:`save` (netCDF),
 :func:`from_arrays` (what loaders and simulations call), :func:`validate`, :func:`arena_of`,
 :func:`to_movement` / :func:`from_movement` (movement 0.15's plural dims or >= 0.16's singular),
-:func:`to_nwb` (NWB export), and the processing steps :func:`calibrate`, :func:`select_keypoints`,
+:func:`to_nwb` (NWB export), :func:`load_trials` (trial tables: one row per trial, see
+:mod:`neuroethology.data.trials`), and the processing steps :func:`calibrate`, :func:`select_keypoints`,
 :func:`interpolate_gaps`, :func:`label_segments`, :func:`resample`.
 """
 
@@ -59,17 +60,20 @@ from .model import (
 )
 from .nwb import to_nwb
 from .processing import calibrate, interpolate_gaps, label_segments, resample, select_keypoints, smooth
+from .trials import as_trials, load_trials, trials_from_arrays
 
 __all__ = [
     "RecordingError",
     "add_processing_step",
     "arena_of",
+    "as_trials",
     "calibrate",
     "from_arrays",
     "from_movement",
     "interpolate_gaps",
     "label_segments",
     "load",
+    "load_trials",
     "processing_of",
     "resample",
     "save",
@@ -77,5 +81,6 @@ __all__ = [
     "smooth",
     "to_movement",
     "to_nwb",
+    "trials_from_arrays",
     "validate",
 ]
