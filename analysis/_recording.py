@@ -20,6 +20,7 @@ import xarray as xr
 
 from neuroethology.data import arena_of  # the one reader of the arena attrs
 from neuroethology.data.model import as_recording  # data's validator, dims normalised first
+from neuroethology.data.schema import AS_RECORDED, own_rows, time_sampling
 
 __all__ = [
     "Track",
@@ -72,9 +73,29 @@ class Track(NamedTuple):
         return 1.0 / float(np.median(np.diff(self.time))) if self.time.size > 1 else 1.0
 
     @property
+    def as_recorded(self) -> bool:
+        """Whether the time stamps are the recording's own, irregular ones (``time_sampling``)."""
+        return time_sampling(self.recording) == AS_RECORDED
+
+    @property
     def sample_durations(self) -> np.ndarray:
-        """``(n,)`` seconds each sample stands for (1 / fps): the weights of time-based averages."""
-        return np.full(self.time.shape, 1.0 / self.fps)
+        """``(n,)`` seconds each sample stands for: the weights of time-based averages. A frame (1 / fps);
+        for time as recorded, the interval to the next fix of the same run (the last fix of a run: the
+        nominal 1 / fps)."""
+        out = np.full(self.time.shape, 1.0 / self.fps)
+        if self.as_recorded and self.time.size > 1:
+            same = (self.run[1:] == self.run[:-1]) & (self.run[1:] >= 0)
+            out[:-1] = np.where(same, np.diff(self.time), out[:-1])
+        return out
+
+    def require_frames(self, caller: str) -> None:
+        """Refuse, naming ``caller``, a track whose time is as recorded (for measures that count frames)."""
+        if self.as_recorded:
+            raise ValueError(
+                f"{caller} counts samples of a regular frame rate, but {source_of(self)} keeps its own "
+                "irregular time stamps (time_sampling = 'as recorded'); resample it first: "
+                "neuroethology.data.resample(rec, dt=SECONDS) (or load(..., resample=HZ))"
+            )
 
     def coords(self) -> dict[str, Any]:
         """Scalar coordinates naming the track, attached to every result."""
@@ -139,7 +160,7 @@ def select_track(
         i = 0
     else:
         i = _pick(inds, individual, "individual", caller, source)
-    one = rec.isel(individual=i)
+    one = _own_clock(rec.isel(individual=i), own_rows(rec, i))
     kps = [str(v) for v in rec["keypoint"].values] if "keypoint" in rec.coords else []
     if not kps:
         kps = [str(k) for k in range(rec.sizes["keypoint"])]
@@ -168,7 +189,7 @@ def select_track(
     xy[~valid] = np.nan
     run = contiguous_runs(valid, segment, episode)
     return Track(
-        time=np.asarray(rec["time"].values, dtype=float),
+        time=np.asarray(one["time"].values, dtype=float),
         xy=xy,
         run=run,
         recording=one,
@@ -177,10 +198,18 @@ def select_track(
     )
 
 
+def _own_clock(rec: xr.Dataset, rows: np.ndarray) -> xr.Dataset:
+    """``rec`` at the samples ``rows`` of one individual's own clock (``sampled`` dropped), or ``rec``."""
+    if "sampled" not in rec.data_vars:
+        return rec
+    return rec.isel(time=np.flatnonzero(rows)).drop_vars("sampled")
+
+
 def split_individuals(rec: Any) -> list[xr.Dataset]:
-    """One single-individual Recording per individual of ``rec`` (attrs kept)."""
+    """One single-individual Recording per individual of ``rec`` (attrs kept), each on its own time axis
+    where the individuals were fixed at their own times (``sampled``)."""
     rec = as_recording(rec, caller="split_individuals")
-    return [rec.isel(individual=[i]) for i in range(rec.sizes["individual"])]
+    return [_own_clock(rec.isel(individual=[i]), own_rows(rec, i)) for i in range(rec.sizes["individual"])]
 
 
 def check_arena(arena: Mapping[str, Any] | None, *, caller: str, source: str) -> dict[str, Any]:

@@ -430,10 +430,11 @@ def _compare_occupancy(metric: Metric, plan: _Plan) -> tuple[MetricComparison, d
             ix = np.clip(((track.xy[ok, 0] - x0) / (x1 - x0) * nx).astype(int), 0, nx - 1)
             iy = np.clip(((track.xy[ok, 1] - y0) / (y1 - y0) * ny).astype(int), 0, ny - 1)
             cell = iy * nx + ix
+            seconds = track.sample_durations[ok]
             n_samples[-1] += int(cell.size)
             b = _blocks(track.time[ok], t0, plan.block, nb)
             for j in range(nb):
-                per.append(np.bincount(cell[b == j], minlength=nx * ny) / track.fps)
+                per.append(np.bincount(cell[b == j], weights=seconds[b == j], minlength=nx * ny))
             occ = compute_occupancy(g[k], bin_size=s.bin_size, extent=s.extent, arena=arena_for(g[k], s))
             total = occ if total is None else total + occ.values
         maps.append(np.stack(per))

@@ -49,6 +49,7 @@ def compute_patch_visits(rec: xr.Dataset, *, patches=None, individual=None, keyp
     lab = _labels(track, patches, "compute_patch_visits")
     ep = episodes(track)
     n = lab.size
+    track.require_frames("compute_patch_visits")
     dt = 1.0 / track.fps
     change = np.flatnonzero((np.diff(lab) != 0) | (np.diff(ep) != 0)) + 1
     starts = np.concatenate([[0], change]) if n else np.zeros(0, int)

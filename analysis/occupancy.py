@@ -63,14 +63,15 @@ def compute_occupancy(
         extent = arena_extent(arena)
     (x0, x1, y0, y1), nx, ny = _grid(extent, bin_size, "compute_occupancy")
     ok = track.run >= 0
-    counts, xe, ye = np.histogram2d(
+    seconds, xe, ye = np.histogram2d(
         track.xy[ok, 0],
         track.xy[ok, 1],
         bins=(nx, ny),
         range=((x0, x1), (y0, y1)),
+        weights=track.sample_durations[ok],  # a frame each, or the interval to the next fix as recorded
     )
     xc, yc = (xe[:-1] + xe[1:]) / 2, (ye[:-1] + ye[1:]) / 2
-    seconds = counts.T / track.fps
+    seconds = seconds.T
     total = seconds.sum()
     values = seconds / total if normalize and total > 0 else seconds
     inside = np.ones((ny, nx), bool)

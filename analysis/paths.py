@@ -261,17 +261,46 @@ def compute_sinuosity(
     )
 
 
-def _uniform_dt(track: Track, caller: str) -> float:
+def _uniform_dt(track: Track, caller: str) -> float | None:
+    """The sampling interval, s, or ``None`` where the intervals vary by more than 1 %."""
     dt = np.diff(track.time)
     if dt.size == 0:
         raise ValueError(f"{caller}: the recording has a single sample")
     med = float(np.median(dt))
-    if np.max(np.abs(dt - med)) > 0.01 * med:
-        raise ValueError(
-            f"{caller}: needs uniformly sampled time (sampling intervals vary from {dt.min():.4g} to "
-            f"{dt.max():.4g} s); resample the recording first (neuroethology.data.load(..., resample=...))"
-        )
-    return med
+    return None if np.max(np.abs(dt - med)) > 0.01 * med else med
+
+
+def _lag_edges(lags: np.ndarray | None, lo: float, hi: float, n_lags: int) -> np.ndarray:
+    """Log-spaced lag bin edges, s: ``n_lags`` bins from ``lo`` to ``hi``, or bins centred (in log) on the
+    given ``lags``."""
+    if lags is None:
+        return np.geomspace(lo, max(hi, lo * 1.0001), max(int(n_lags), 1) + 1)
+    logs = np.log(np.sort(lags))
+    half = np.diff(logs) / 2 if logs.size > 1 else np.array([np.log(2) / 2])
+    inner = logs[:-1] + half[: logs.size - 1]
+    return np.exp(np.concatenate([[logs[0] - half[0]], inner, [logs[-1] + half[-1]]]))
+
+
+def _msd_binned(track: Track, edges: np.ndarray) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+    """MSD of irregularly sampled fixes: every pair of fixes of one run whose time difference falls in a lag
+    bin ``[edges[i], edges[i+1])``. Returns the MSD, the mean lag of the pairs and their number per bin."""
+    total = np.zeros(edges.size - 1)
+    lag_sum = np.zeros(edges.size - 1)
+    count = np.zeros(edges.size - 1, np.int64)
+    for sl in _run_slices(track.run):
+        t, xy = track.time[sl], track.xy[sl]
+        for j in range(1, t.size):
+            dt = t[j:] - t[:-j]
+            if dt.min() >= edges[-1]:
+                break
+            b = np.searchsorted(edges, dt, side="right") - 1
+            keep = (b >= 0) & (b < count.size)
+            d = xy[j:][keep] - xy[:-j][keep]
+            np.add.at(total, b[keep], np.einsum("ij,ij->i", d, d))
+            np.add.at(lag_sum, b[keep], dt[keep])
+            np.add.at(count, b[keep], 1)
+    with np.errstate(invalid="ignore", divide="ignore"):
+        return np.where(count > 0, total / count, np.nan), lag_sum / count, count
 
 
 def compute_msd(
@@ -285,9 +314,14 @@ def compute_msd(
 ) -> xr.DataArray:
     """Time-averaged mean squared displacement, m^2, over pairs of samples in the same contiguous run.
 
+    Irregularly sampled tracks (intervals varying by more than 1 %: time as recorded) are not resampled:
+    pairs of fixes are binned by their time difference (log-spaced bins), and each bin's ``lag`` is the mean
+    time difference of its pairs.
+
     Args:
-        lags: seconds (rounded to whole samples). Default: ``n_lags`` log-spaced lags from one sample to
-            ``max_lag`` (default: a tenth of the longest run).
+        lags: seconds (rounded to whole samples; irregular sampling: bin centres). Default: ``n_lags``
+            log-spaced lags from one sample (the shortest interval) to ``max_lag`` (default: a tenth of the
+            longest run).
 
     Returns:
         ``DataArray (lag,)`` (lag in s) with coord ``n_pairs``; NaN where no pair exists.
@@ -295,14 +329,27 @@ def compute_msd(
     track = select_track(rec, individual=individual, keypoint=keypoint, caller="compute_msd")
     dt = _uniform_dt(track, "compute_msd")
     runs = _run_slices(track.run)
+    if lags is not None:
+        lags = np.atleast_1d(np.asarray(lags, float))
+        if np.any(~np.isfinite(lags)) or np.any(lags <= 0):
+            raise ValueError(f"compute_msd: lags must be > 0 s, got {lags}")
+    if dt is None:
+        span = max((track.time[sl.stop - 1] - track.time[sl.start] for sl in runs), default=0.0)
+        lo = float(np.diff(track.time).min())
+        hi = float(max_lag) if max_lag is not None else max(span / 10, lo)
+        msd, mean_lag, n_pairs = _msd_binned(track, _lag_edges(lags, lo, hi, n_lags))
+        return xr.DataArray(
+            msd,
+            dims=("lag",),
+            coords={"lag": mean_lag, "n_pairs": ("lag", n_pairs), **track.coords()},
+            name="msd",
+            attrs={"units": "m^2", "long_name": "mean squared displacement", "lag_binning": "log"},
+        )
     longest = max((sl.stop - sl.start for sl in runs), default=0)
     if lags is None:
         hi = max(1, int(round(max_lag / dt)) if max_lag is not None else longest // 10)
         k = np.unique(np.round(np.geomspace(1, hi, max(int(n_lags), 1))).astype(int))
     else:
-        lags = np.atleast_1d(np.asarray(lags, float))
-        if np.any(~np.isfinite(lags)) or np.any(lags <= 0):
-            raise ValueError(f"compute_msd: lags must be > 0 s, got {lags}")
         k = np.unique(np.maximum(1, np.round(lags / dt).astype(int)))
     msd = np.full(k.size, np.nan)
     n_pairs = np.zeros(k.size, np.int64)
@@ -343,18 +390,18 @@ def fit_msd_exponent(msd: xr.DataArray, *, lag_range: tuple[float, float] | None
     lag = np.asarray(msd["lag"].values, float)
     y = np.asarray(msd.values, float)
     if lag_range is None:
-        lo, hi = float(lag.min()), float(lag.max())
+        lo, hi = float(np.nanmin(lag)), float(np.nanmax(lag))
     else:
         lo, hi = float(lag_range[0]), float(lag_range[1])
         if not 0 < lo < hi:
             raise ValueError(
                 f"fit_msd_exponent: lag_range must satisfy 0 < low < high seconds, got {lag_range}"
             )
-    ok = (lag >= lo * (1 - 1e-9)) & (lag <= hi * (1 + 1e-9)) & np.isfinite(y) & (y > 0)
+    ok = np.isfinite(lag) & (lag >= lo * (1 - 1e-9)) & (lag <= hi * (1 + 1e-9)) & np.isfinite(y) & (y > 0)
     if ok.sum() < 2:
         raise ValueError(
             f"fit_msd_exponent: fewer than two lags with a positive MSD in {lo:g}-{hi:g} s "
-            f"(lags available: {lag.min():g}-{lag.max():g} s)"
+            f"(lags available: {np.nanmin(lag):g}-{np.nanmax(lag):g} s)"
         )
     lx, ly = np.log(lag[ok]), np.log(y[ok])
     slope, intercept = np.polyfit(lx, ly, 1)

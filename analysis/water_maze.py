@@ -150,6 +150,7 @@ def compute_gallagher_proximity(
     track = select_track(rec, individual=individual, keypoint=keypoint, caller="compute_gallagher_proximity")
     px, py, r = _platform(track, platform, "compute_gallagher_proximity")
     d = _distance(track, px, py)
+    track.require_frames("compute_gallagher_proximity")
     dt = 1.0 / track.fps
     eps, mean_prox, cse = [], [], []
     for e, idx in _trials(track):

@@ -25,6 +25,7 @@ in seconds and space in metres. The bundled rat (:func:`neuroethology.datasets.s
         arena_width:      1.0
         arena_height:     1.0
         processing:       [{"step": "regularise", "n_missing_frames_inserted": 183, "max_time_shift_s...
+        time_sampling:    frames
         citation:         Sargolini F., Fyhn M., Hafting T., McNaughton B.L., Witter M.P., Moser M.-B...
         species:          Rattus norvegicus
         description:      Rat foraging for scattered food in a 1 x 1 m box (Sargolini et al. 2006)
@@ -39,6 +40,13 @@ memory), ``space_unit`` (``"m"``; ``"pixels"`` only when asked), ``time_unit`` (
 (``arena_shape`` box | circle | unknown with ``arena_width``/``arena_height`` or ``arena_radius`` in m; a box
 spans ``[0, W] x [0, H]``, a circle is centred at ``(R, R)``) and ``processing``: a JSON list of every step
 applied (calibration, interpolation, segmentation, resampling...), so that nothing is changed silently.
+
+Time: ``time_sampling`` says what the time axis is. ``"frames"``: whole frames of ``fps`` (stated by the file
+or the user), a missing frame an untracked sample. ``"as recorded"``: the file's own time stamps, kept when
+no frame rate is stated (GPS tables, loggers): intervals vary, ``fps`` is nominal (1 / the median interval)
+and every interval is one step of the animal; metrics use the actual intervals or say they cannot.
+Individuals of one table fixed at their own times keep their own clocks: ``sampled (time, individual)`` is 1
+at each individual's own fixes, and analyses read every individual at its own fixes only.
 
 Entry points: :func:`load` (every supported format, see its table), :func:`save` (netCDF),
 :func:`from_arrays` (what loaders and simulations call), :func:`validate`, :func:`arena_of`,

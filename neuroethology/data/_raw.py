@@ -65,6 +65,9 @@ class RawTracks:
     attrs: dict[str, Any] = field(default_factory=dict)
     variables: dict[str, Any] = field(default_factory=dict)
     problems: list[str] = field(default_factory=list)
+    # (time, individual) bool: which individual has a fix at each time of the shared axis, where individuals
+    # are fixed at their own times (a long table of GPS collars); None when every individual has every time.
+    sampled: np.ndarray | None = None
 
 
 def file_error(path: Path | str, problems: list[str]) -> RecordingError:

@@ -459,6 +459,8 @@ def read_table(path: Path, fmt: str, columns: Mapping[str, str] | None) -> RawTr
     if conf is not None:
         confidence = np.full((axis.size, len(keypoints), len(individuals)), np.nan)
         confidence[ti, kp_idx, ind_idx] = conf
+    sampled = np.zeros((axis.size, len(individuals)), bool)
+    sampled[ti, ind_idx] = True
     by_time = role["time"] is not None
     return RawTracks(
         position=pos,
@@ -470,6 +472,7 @@ def read_table(path: Path, fmt: str, columns: Mapping[str, str] | None) -> RawTr
         keypoint_names=keypoints,
         space_unit="file units",
         source_software="table",
+        sampled=None if sampled.all() else sampled,
     )
 
 

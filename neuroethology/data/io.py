@@ -52,6 +52,7 @@ def load(
     centroid: bool = False,
     individuals: Sequence[str] | None = None,
     max_gap: float | None = None,
+    max_interval: float | None = None,
     resample: float | None = None,
     dt: float | None = None,
     arena: Mapping[str, Any] | None = None,
@@ -81,7 +82,10 @@ def load(
     calibrate to metres; keep one ``keypoint`` or the ``centroid``; put a frame-grid time axis with missing
     frames onto the complete grid (missing frames become untracked samples); fill gaps up to ``max_gap``;
     number the tracked stretches (``segment``); refuse implausible values (see ``allow_implausible``);
-    resample. Netcdf files and :func:`to_nwb` exports are
+    resample.
+
+    Time stamps without a stated frame rate (GPS tables, loggers) are kept as recorded, each individual on
+    its own clock (``time_sampling``, ``sampled``: see :mod:`neuroethology.data`); ``fps=`` makes frames. Netcdf files and :func:`to_nwb` exports are
     Recordings already: only the steps asked for are applied to them.
 
     Args:
@@ -100,6 +104,7 @@ def load(
         individuals: keep these individuals only (names as in the file).
         max_gap: fill gaps of up to this many seconds by linear interpolation; longer gaps split the track
             into segments. Default 0 (no filling) for tracking files.
+        max_interval: seconds; fixes further apart split the track (default: never, as recorded).
         resample: resample to this rate, Hz, interpolating within segments only; or
         dt: resample to this step, seconds (an environment's ``dt``).
         arena: arena geometry, ``{"shape": "box", "width": W, "height": H}`` or
@@ -115,8 +120,8 @@ def load(
             a million). The command line's ``neuroethology compare --allow-implausible`` passes it.
 
     Returns:
-        The Recording: ``position (time, space, keypoint, individual)`` m, ``confidence``, ``segment`` and
-        attrs ``fps``, ``source_software``, ``source_file``, arena, ``processing``.
+        The Recording: ``position (time, space, keypoint, individual)`` m, ``confidence``, ``segment``
+        (``sampled``) and attrs ``fps``, ``time_sampling``, ``source_*``, arena, ``processing``.
 
     Raises:
         FileNotFoundError: no such file.

@@ -18,10 +18,12 @@ import xarray as xr
 from .schema import (
     ARENA_SHAPES,
     CONFIDENCE_DIMS,
+    FRAMES,
     POSITION_DIMS,
     SEGMENT_DIMS,
     SINGULAR_DIMS,
     SPACE_UNITS,
+    TIME_SAMPLINGS,
     RecordingError,
     arena_attrs,
     arena_of,
@@ -380,6 +382,8 @@ def recording_problems(rec: Any, *, strict: bool = True) -> list[str]:
     problems += _position_problems(rec, strict=strict) + _confidence_problems(rec) + _name_problems(rec)
     if "segment" in rec and "position" in rec and rec["position"].dims == POSITION_DIMS:
         problems.extend(_segment_problems(rec, strict=strict))
+    if "sampled" in rec.data_vars and "position" in rec and rec["position"].dims == POSITION_DIMS:
+        problems.extend(_sampled_problems(rec))
     problems.extend(_attr_problems(rec.attrs))
     return problems
 
@@ -463,6 +467,20 @@ def _segment_problems(rec: xr.Dataset, *, strict: bool) -> list[str]:
     return problems
 
 
+def _sampled_problems(rec: xr.Dataset) -> list[str]:
+    """``sampled (time, individual)`` (individuals on their own clocks): 0/1, NaN positions off each clock."""
+    sampled = rec["sampled"]
+    if sampled.dims != SEGMENT_DIMS:
+        return [f"sampled must have dims {SEGMENT_DIMS}, got {sampled.dims}"]
+    s = np.asarray(sampled.values)
+    if not np.isin(s, (0, 1)).all():
+        return ["sampled must be 0 or 1 (1: the individual has a fix at this time)"]
+    off = (s == 0)[:, None, None, :] & np.isfinite(rec["position"].values)
+    if off.any():
+        return ["position must be NaN where sampled is 0 (a time of another individual's clock)"]
+    return []
+
+
 def _attr_problems(attrs: Mapping[str, Any]) -> list[str]:
     problems = []
     fps = attrs.get("fps")
@@ -471,6 +489,10 @@ def _attr_problems(attrs: Mapping[str, Any]) -> list[str]:
     for key in ("source_software", "source_file"):
         if not isinstance(attrs.get(key), str):
             problems.append(f"attrs[{key!r}] must be a string, got {attrs.get(key)!r}")
+    if attrs.get("time_sampling", FRAMES) not in TIME_SAMPLINGS:
+        problems.append(
+            f"attrs['time_sampling'] must be one of {TIME_SAMPLINGS}, got {attrs.get('time_sampling')!r}"
+        )
     if attrs.get("space_unit", "m") not in SPACE_UNITS:
         problems.append(f"attrs['space_unit'] must be one of {SPACE_UNITS}, got {attrs.get('space_unit')!r}")
     shape = attrs.get("arena_shape", "unknown")

@@ -23,7 +23,7 @@ from .model import (
     recording_problems,
     time_problems,
 )
-from .plausibility import ACCEPT_HINT, position_problems, speed_problems
+from .plausibility import ACCEPT_HINT, interval_problems, position_problems, speed_problems
 from .processing import (
     calibrate,
     interpolate_gaps,
@@ -35,7 +35,20 @@ from .processing import (
 from .processing import (
     resample as resample_recording,
 )
-from .schema import POSITION_DIMS, RecordingError, arena_attrs, arena_problems, describe_source, singular_dims
+from .schema import (
+    AS_RECORDED,
+    FRAMES,
+    POSITION_DIMS,
+    SAMPLED,
+    RecordingError,
+    arena_attrs,
+    arena_problems,
+    describe_source,
+    own_clock_fps,
+    own_rows,
+    singular_dims,
+    time_sampling,
+)
 
 __all__ = ["LoadOptions", "process", "process_dataset"]
 
@@ -53,6 +66,7 @@ class LoadOptions:
     centroid: bool = False
     individuals: Sequence[str] | None = None
     max_gap: float | None = None
+    max_interval: float | None = None
     resample: float | None = None
     dt: float | None = None
     arena: Mapping[str, Any] | None = None
@@ -87,6 +101,7 @@ class LoadOptions:
         number("resample", self.resample, "Hz")
         number("dt", self.dt, "seconds")
         number("max_gap", self.max_gap, "seconds", allow_zero=True)
+        number("max_interval", self.max_interval, "seconds")
         if self.scale is not None and self.arena_corners is not None:
             problems.append("give scale= or arena_corners= (with arena_size=), not both")
         if self.arena_corners is not None:
@@ -299,6 +314,7 @@ def _raw_time(
                 )
     if time is not None and fps is None and time.size > 1 and not problems:
         fps = _nominal_fps(time)
+        raw.attrs["time_sampling"] = AS_RECORDED  # no frame rate stated: the time stamps are the clock
     if fps is None and time is not None and not problems:
         problems.append("cannot infer a frame rate from a single sample; pass fps= (frames per second)")
     return time, fps
@@ -331,6 +347,7 @@ def _check_raw(raw: RawTracks, source: str, opts: LoadOptions) -> tuple[xr.Datas
         problems.append("the file has no samples (0 frames)")
     time, fps = _raw_time(raw, opts, problems)
     individuals = list(raw.individual_names)
+    sampled = raw.sampled
     problems.extend(_selection_problems(individuals, list(raw.keypoint_names), opts, "the file"))
     if opts.individuals is not None:
         keep = [individuals.index(n) for n in opts.individuals if n in individuals]
@@ -355,17 +372,27 @@ def _check_raw(raw: RawTracks, source: str, opts: LoadOptions) -> tuple[xr.Datas
         pos = np.where(np.isinf(pos).any(axis=1, keepdims=True), np.nan, pos)
     conf = raw.confidence
     attrs = {**raw.attrs, "space_unit": "pixels" if unit in ("pixels", "file units") else "m"}
+    attrs.setdefault("time_sampling", FRAMES)
     attrs.pop("fps_note", None)
+    variables = dict(raw.variables)
+    rows = slice(None)
+    if sampled is not None and time is not None:
+        sampled = np.asarray(sampled, bool)[:, keep]
+        rows = sampled.any(axis=1)  # the times of the individuals kept
+        sampled, time = sampled[rows], time[rows]
+        if not sampled.all():
+            variables["sampled"] = (("time", "individual"), sampled.astype(np.int8), {"description": SAMPLED})
+            fps = own_clock_fps(time, sampled) or fps
     ds = _build(
-        pos[..., keep],
+        pos[rows][..., keep],
         time=time,
         fps=fps,
-        confidence=None if conf is None else np.asarray(conf, dtype=np.float64)[..., keep],
+        confidence=None if conf is None else np.asarray(conf, dtype=np.float64)[rows][..., keep],
         individual_names=[individuals[i] for i in keep],
         keypoint_names=raw.keypoint_names,
         source_software=raw.source_software,
         source_file=source,
-        variables=raw.variables,
+        variables=variables,
         attrs=attrs,
         problems=build_problems,
     )
@@ -456,14 +483,39 @@ def _apply_steps(
             ds = calibrate(ds, scale=opts.scale, arena_corners=opts.arena_corners, arena_size=opts.arena_size)
         if opts.keypoint is not None or opts.centroid:
             ds = select_keypoints(ds, keypoint=opts.keypoint, centroid=opts.centroid)
-    if full:
+    if full and time_sampling(ds) == FRAMES:
         ds = regularise_time(ds, check=not opts.allow_implausible)
+    elif full:
+        ds = add_processing_step(ds, intervals_as_recorded(ds))
     max_gap = float(opts.max_gap) if opts.max_gap is not None else 0.0
     if max_gap > 0:
         ds = interpolate_gaps(ds, max_gap=max_gap)
-    if full or opts.reshaping or max_gap > 0 or (opts.max_gap is not None and "segment" not in ds):
-        ds = label_segments(ds, max_gap=max_gap)
+    asked = max_gap > 0 or opts.max_interval is not None
+    if full or opts.reshaping or asked or (opts.max_gap is not None and "segment" not in ds):
+        ds = label_segments(ds, max_gap=max_gap, max_interval=opts.max_interval)
     return ds
+
+
+def intervals_as_recorded(ds: xr.Dataset) -> dict[str, Any]:
+    """The processing step of a time axis kept as recorded: its intervals (per individual's own clock) and
+    how many are longer than 1.5 nominal frames, each kept as one step of the animal."""
+    t = ds["time"].values
+    steps = np.concatenate(
+        [np.diff(t[own_rows(ds, i)]) for i in range(ds.sizes["individual"])] or [np.zeros(0)]
+    )
+    median = float(np.median(steps)) if steps.size else float("nan")
+    return {
+        "step": "time_as_recorded",
+        "note": "no frame rate stated: the file's time stamps are kept (nothing regridded); fps is nominal "
+        "(1 / median interval) and every interval, however long, is one step (max_interval= splits)",
+        "interval_s": {
+            "min": float(steps.min()) if steps.size else None,
+            "median": median,
+            "max": float(steps.max()) if steps.size else None,
+        },
+        "n_intervals_over_1.5_median": int((steps > 1.5 * median).sum()) if steps.size else 0,
+        "own_clocks": "sampled" in ds.data_vars,
+    }
 
 
 def _finish(ds: xr.Dataset, source: str, opts: LoadOptions) -> xr.Dataset:
@@ -471,7 +523,7 @@ def _finish(ds: xr.Dataset, source: str, opts: LoadOptions) -> xr.Dataset:
     validate."""
     ds = _set_arena(ds, opts)
     if not opts.allow_implausible:
-        problems = position_problems(ds) or speed_problems(ds)  # a far-off position is a fast step too
+        problems = interval_problems(ds) + (position_problems(ds) or speed_problems(ds))  # far off: fast too
         if problems:
             raise RecordingError(describe_source(source), problems, what="has implausible values")
     if opts.resample is not None or opts.dt is not None:

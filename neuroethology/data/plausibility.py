@@ -19,6 +19,9 @@ The bounds, and why:
   the recorded samples' frames and over :data:`MIN_GRID_SAMPLES` samples: the time stamps then imply a
   recording more than 95 % empty, which is a bad time stamp, not a recording (``t[-1] = 1e8`` in a 50 Hz file
   would be a 37 GiB grid).
+- :data:`MAX_INTERVAL_RATIO`: for time as recorded (no grid is built), an interval between two fixes of one
+  individual over a million times its median interval (``t[-1] = 1e8`` in a 50 Hz file is 5e9 times). GPS
+  collars that stop for months between fixes every few hours stay below 1e4.
 """
 
 from __future__ import annotations
@@ -28,15 +31,17 @@ import math
 import numpy as np
 import xarray as xr
 
-from .schema import arena_of
+from .schema import AS_RECORDED, arena_of, own_rows, time_sampling
 
 __all__ = [
     "ARENA_TOLERANCE",
     "MAX_COORDINATE_M",
     "MAX_GRID_RATIO",
+    "MAX_INTERVAL_RATIO",
     "MAX_SPEED_M_S",
     "MIN_GRID_SAMPLES",
     "grid_problem",
+    "interval_problems",
     "position_problems",
     "speed_problems",
 ]
@@ -46,6 +51,7 @@ MAX_COORDINATE_M = 1e8  # m: 2.5 x the Earth's circumference
 MAX_SPEED_M_S = 50.0  # m/s: above the cheetah's ~29 m/s (Sharp 1997; Wilson et al. 2013)
 MAX_GRID_RATIO = 20.0  # a grid may hold at most 20 x the recorded samples ...
 MIN_GRID_SAMPLES = 1_000_000  # ... unless it is this small anyway (~5.5 h at 50 Hz)
+MAX_INTERVAL_RATIO = 1e6  # time as recorded: the longest interval, in median intervals of the individual
 
 ACCEPT_HINT = "pass allow_implausible=True to load it anyway"
 
@@ -172,3 +178,27 @@ def grid_problem(t: np.ndarray, fps: float, n_grid: int, what: str) -> str | Non
         f"{j} (t = {t[j]:.6g} s) to sample {j + 1} (t = {t[j + 1]:.6g} s): expected steps of about "
         f"{1 / fps:.3g} s; a corrupt time stamp? {ACCEPT_HINT}"
     )
+
+
+def interval_problems(rec: xr.Dataset) -> list[str]:
+    """For time as recorded: an interval between consecutive fixes of one individual longer than
+    :data:`MAX_INTERVAL_RATIO` times its median interval (a corrupt time stamp, not a pause)."""
+    if time_sampling(rec) != AS_RECORDED:
+        return []
+    t = np.asarray(rec["time"].values, dtype=np.float64)
+    problems = []
+    for i, name in enumerate(str(v) for v in rec["individual"].values):
+        own = np.flatnonzero(own_rows(rec, i))
+        gaps = np.diff(t[own])
+        if gaps.size < 2:
+            continue
+        median = float(np.median(gaps))
+        j = int(np.argmax(gaps))
+        if median > 0 and gaps[j] > MAX_INTERVAL_RATIO * median:
+            problems.append(
+                f"time of individual {name!r}: an interval of {gaps[j]:.6g} s from sample {own[j]} "
+                f"(t = {t[own[j]]:.6g} s) to sample {own[j + 1]} (t = {t[own[j + 1]]:.6g} s), "
+                f"{gaps[j] / median:.3g} x the median interval ({median:.6g} s): expected at most "
+                f"{MAX_INTERVAL_RATIO:g} x; a corrupt time stamp? {ACCEPT_HINT}"
+            )
+    return problems

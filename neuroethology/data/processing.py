@@ -21,7 +21,7 @@ import xarray as xr
 
 from .model import add_processing_step
 from .plausibility import grid_problem
-from .schema import POSITION_DIMS
+from .schema import FRAMES, POSITION_DIMS, own_rows, time_sampling
 
 __all__ = [
     "calibrate",
@@ -33,6 +33,16 @@ __all__ = [
 ]
 
 _EPS_S = 1e-9  # s: slack when comparing gap durations and times (float rounding of time stamps)
+
+
+def _one_clock(rec: xr.Dataset, step: str) -> None:
+    """Refuse a step that works on one shared clock for individuals fixed at their own times."""
+    if "sampled" in rec.data_vars:
+        raise ValueError(
+            f"{step}: the individuals of this recording were fixed at their own times (variable 'sampled'); "
+            f"{step} needs one clock: keep one individual (individuals=[NAME]) or split the recording first "
+            "(neuroethology.analysis.split_individuals)"
+        )
 
 
 def _fps(rec: xr.Dataset) -> float:
@@ -253,6 +263,7 @@ def interpolate_gaps(rec: xr.Dataset, *, max_gap: float) -> xr.Dataset:
     max_gap = float(max_gap)
     if not (max_gap >= 0 and math.isfinite(max_gap)):
         raise ValueError(f"max_gap must be a non-negative number of seconds, got {max_gap!r}")
+    _one_clock(rec, "interpolate_gaps")
     dt = 1.0 / _fps(rec)
     t = rec["time"].values
     pos = rec["position"].values.copy()
@@ -299,39 +310,53 @@ def interpolate_gaps(rec: xr.Dataset, *, max_gap: float) -> xr.Dataset:
     )
 
 
-def _segments(t: np.ndarray, tracked: np.ndarray, dt: float, max_gap: float) -> np.ndarray:
-    """Segment ids (time,) for one individual: a new segment starts at a tracked sample after an untracked
-    one, or after a time jump longer than ``dt`` by more than ``max_gap`` (irregular axes)."""
+def _segments(t: np.ndarray, tracked: np.ndarray, longest: float) -> np.ndarray:
+    """Segment ids (time,) for one individual's own samples: a new segment starts at a tracked sample after
+    an untracked one, or after an interval longer than ``longest`` seconds."""
     jump = np.zeros(t.size, dtype=bool)
-    jump[1:] = (np.diff(t) > 1.5 * dt) & (np.diff(t) - dt > max_gap + _EPS_S)
+    jump[1:] = np.diff(t) > longest + _EPS_S
     start = tracked & (np.concatenate([[True], ~tracked[:-1]]) | jump)
     seg = np.cumsum(start) - 1
     return np.where(tracked, seg, -1)
 
 
-def label_segments(rec: xr.Dataset, *, max_gap: float = 0.0) -> xr.Dataset:
+def label_segments(rec: xr.Dataset, *, max_gap: float = 0.0, max_interval: float | None = None) -> xr.Dataset:
     """Add ``segment (time, individual)``: contiguous tracked stretches numbered 0, 1, ... (-1 untracked).
 
-    A sample is tracked when all the individual's keypoints are finite. On an irregular time axis, a time
-    jump longer than a frame by more than ``max_gap`` seconds also starts a new segment. The number of
-    segments per individual is recorded.
+    A sample is tracked when all the individual's keypoints are finite; each individual is segmented at its
+    own fixes (``sampled``, where individuals have their own clocks). An interval between two fixes longer
+    than ``max_interval`` seconds also starts a new segment; without it, on a time axis of frames an
+    interval longer than a frame by more than ``max_gap`` does (a jump the grid could not fill), and on a
+    time axis as recorded none does (every interval is a step of the animal). The number of segments per
+    individual is recorded.
     """
-    dt = 1.0 / _fps(rec)
+    if max_interval is not None and not (math.isfinite(float(max_interval)) and float(max_interval) > 0):
+        raise ValueError(f"max_interval must be a positive number of seconds, got {max_interval!r}")
+    if max_interval is not None:
+        longest = float(max_interval)
+    elif time_sampling(rec) == FRAMES:
+        dt = 1.0 / _fps(rec)
+        longest = max(0.5 * dt, float(max_gap)) + dt  # 1.5 frames, or a frame and max_gap
+    else:
+        longest = math.inf
     t = rec["time"].values
     tracked = np.isfinite(rec["position"].values).all(axis=(1, 2))  # (time, individual)
-    seg = np.stack([_segments(t, tracked[:, i], dt, max_gap) for i in range(tracked.shape[1])], axis=1)
+    seg = np.full(tracked.shape, -1, np.int64)
+    for i in range(tracked.shape[1]):
+        own = own_rows(rec, i)
+        seg[own, i] = _segments(t[own], tracked[own, i], longest)
     out = rec.copy()
-    out["segment"] = (("time", "individual"), seg.astype(np.int64), {"description": "-1 = not tracked"})
+    out["segment"] = (("time", "individual"), seg, {"description": "-1 = not tracked"})
     names = [str(v) for v in rec["individual"].values]
     counts = (seg.max(axis=0) + 1).tolist()
+    untracked = [int((~tracked[own_rows(rec, i), i]).sum()) for i in range(tracked.shape[1])]
     return add_processing_step(
         out,
         {
             "step": "segment",
             "n_segments_per_individual": dict(zip(names, counts, strict=True)),
-            "n_untracked_samples_per_individual": dict(
-                zip(names, (~tracked).sum(axis=0).tolist(), strict=True)
-            ),
+            "n_untracked_samples_per_individual": dict(zip(names, untracked, strict=True)),
+            "max_interval_s": None if max_interval is None else float(max_interval),
         },
     )
 
@@ -352,6 +377,7 @@ def smooth(rec: xr.Dataset, *, sigma: float) -> xr.Dataset:
 
     if not (math.isfinite(sigma) and sigma >= 0):
         raise ValueError(f"smooth: sigma must be a non-negative number of seconds, got {sigma!r}")
+    _one_clock(rec, "smooth")
     if "segment" not in rec:
         rec = label_segments(rec)
     width = sigma * _fps(rec)  # in samples
@@ -403,6 +429,7 @@ def resample(
     new_dt = float(dt) if dt is not None else 1.0 / float(fps)
     if not (math.isfinite(new_dt) and new_dt > 0):
         raise ValueError(f"resampling needs a positive dt (s) or fps (Hz), got dt={dt!r}, fps={fps!r}")
+    _one_clock(rec, "resample")
     extra = [
         v
         for v, var in rec.data_vars.items()
@@ -457,6 +484,8 @@ def resample(
     out.attrs = dict(rec.attrs)
     from_fps = float(rec.attrs["fps"])
     out.attrs["fps"] = float(f"{1.0 / new_dt:.12g}")
+    if "time_sampling" in out.attrs:
+        out.attrs["time_sampling"] = FRAMES  # a regular grid now (asked for: the step is recorded)
     return add_processing_step(
         out,
         {

@@ -17,13 +17,17 @@ from ..problems import ProblemsError
 
 __all__ = [
     "ARENA_SHAPES",
+    "AS_RECORDED",
     "CONFIDENCE_DIMS",
+    "FRAMES",
     "JSON_ATTRS_KEY",
     "PLURAL_DIMS",
     "POSITION_DIMS",
     "SEGMENT_DIMS",
     "SINGULAR_DIMS",
     "SPACE_UNITS",
+    "SAMPLED",
+    "TIME_SAMPLINGS",
     "RecordingError",
     "arena_attrs",
     "arena_of",
@@ -33,7 +37,10 @@ __all__ = [
     "encode_attrs",
     "jsonable",
     "normalise_dims",
+    "own_clock_fps",
+    "own_rows",
     "singular_dims",
+    "time_sampling",
 ]
 
 POSITION_DIMS = ("time", "space", "keypoint", "individual")
@@ -44,6 +51,37 @@ SPACE_UNITS = ("m", "pixels")
 #: movement 0.15 names the pose dims in the plural; movement >= 0.16 and Recordings use the singular.
 SINGULAR_DIMS = {"keypoints": "keypoint", "individuals": "individual"}
 PLURAL_DIMS = {v: k for k, v in SINGULAR_DIMS.items()}
+
+# attrs["time_sampling"]: what the time axis is.
+#: whole frames of attrs["fps"] (stated by the file or the user): a missing frame is an untracked sample.
+FRAMES = "frames"
+#: the file's own time stamps, no frame rate stated: intervals vary, attrs["fps"] is nominal (1 / the median
+#: interval), and a long interval is one step of the animal, never a tracking gap.
+AS_RECORDED = "as recorded"
+TIME_SAMPLINGS = (FRAMES, AS_RECORDED)
+#: the variable ``sampled (time, individual)`` of a Recording whose individuals were fixed at their own times.
+SAMPLED = "1 where this individual has a fix at this time, 0 where the time is another individual's fix"
+
+
+def time_sampling(rec: xr.Dataset) -> str:
+    """``"frames"`` or ``"as recorded"`` (see :data:`AS_RECORDED`); Recordings without the attr are frames."""
+    return str(rec.attrs.get("time_sampling", FRAMES))
+
+
+def own_rows(rec: xr.Dataset, individual: int) -> np.ndarray:
+    """``(time,)`` bool: the samples of the ``individual``-th individual's own clock (all of them unless the
+    Recording has ``sampled``)."""
+    if "sampled" not in rec.data_vars:
+        return np.ones(rec.sizes["time"], bool)
+    return np.asarray(rec["sampled"].values[:, individual], bool)
+
+
+def own_clock_fps(time: np.ndarray, sampled: np.ndarray) -> float | None:
+    """The nominal frame rate of individuals fixed at their own times: 1 / the median interval between
+    consecutive fixes of the same individual (the shared axis's intervals mix the clocks)."""
+    steps = np.concatenate([np.diff(time[sampled[:, i]]) for i in range(sampled.shape[1])])
+    steps = steps[np.isfinite(steps) & (steps > 0)]
+    return float(f"{1.0 / float(np.median(steps)):.9g}") if steps.size else None
 
 
 class RecordingError(ProblemsError):

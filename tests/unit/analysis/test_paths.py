@@ -32,10 +32,10 @@ def test_ballistic_msd_exponent_2(make_recording, rng):
     assert fit.coefficient == pytest.approx(0.09, rel=1e-6)  # v^2
 
 
-def test_msd_needs_uniform_sampling_and_fit_needs_lags(make_recording):
+def test_msd_bins_the_lags_of_irregular_sampling_and_fit_needs_lags(make_recording):
     t = np.r_[0.0, 0.1, 0.15, 0.5]
-    with pytest.raises(ValueError, match="uniformly sampled"):
-        na.compute_msd(make_recording(np.zeros((4, 2)), time=t))
+    msd = na.compute_msd(make_recording(np.zeros((4, 2)), time=t), lags=[0.1, 0.3])
+    assert msd.attrs["lag_binning"] == "log" and msd["n_pairs"].values.sum() > 0  # no resampling asked
     rec = make_recording(np.cumsum(np.ones((100, 2)), axis=0) * 0.01, fps=50.0)
     with pytest.raises(ValueError, match="fewer than two lags"):
         na.fit_msd_exponent(na.compute_msd(rec, lags=[0.02]))

@@ -119,7 +119,8 @@ def test_speed_is_checked_within_segments_and_in_metres_only(tmp_path):
 
 
 def test_one_bad_time_stamp_is_refused_before_allocating_the_grid(tmp_path):
-    """The fault report's case: t[-1] = 1e8 in a 50 Hz file (a 37 GiB grid, MemoryError)."""
+    """The fault report's case: t[-1] = 1e8 in a 50 Hz file (a 37 GiB grid, MemoryError); with no frame rate
+    stated the time stamps are kept as recorded, and the interval itself is refused."""
     t, xy = track()
     t[-1] = 1e8
     refused(
@@ -127,28 +128,40 @@ def test_one_bad_time_stamp_is_refused_before_allocating_the_grid(tmp_path):
         "cannot be processed",
         "inserting the missing frames would build a grid of 5e+09 samples",
         "from sample 198 (t = 4.46 s) to sample 199 (t = 1e+08 s)",
+        fps=FPS,
+    )
+    refused(
+        tmp_path / "late.npz",
+        "an interval of 1e+08 s from sample 198 (t = 4.46 s) to sample 199",
+        "x the median interval (0.02 s)",
     )
 
 
 def test_a_huge_gap_is_refused_unless_allowed(tmp_path):
     t, xy = track()
     t[100:] += 1e6  # 50 million samples
-    refused(write_npz(tmp_path / "gap.npz", t, xy), "grid of 5e+07 samples", "largest gap is 1e+06 s")
+    refused(
+        write_npz(tmp_path / "gap.npz", t, xy), "grid of 5e+07 samples", "largest gap is 1e+06 s", fps=FPS
+    )
     t, xy = track()
     t[100:] += 2.1e4  # 1.05 million samples: refused, but small enough to accept in a test
     path = write_npz(tmp_path / "smaller_gap.npz", t, xy)
-    refused(path, "largest gap is 21000 s, from sample 99")
-    rec = nd.load(path, allow_implausible=True)
+    refused(path, "largest gap is 21000 s, from sample 99", fps=FPS)
+    rec = nd.load(path, allow_implausible=True, fps=FPS)
     assert rec.sizes["time"] == 200 + 2.1e4 * FPS
+    # As recorded (no fps=): nothing is inserted, but 6 h between fixes 20 ms apart is 1.05e6 median
+    # intervals, over the bound for a single interval.
+    refused(path, "an interval of 21000 s from sample 99", "1.05e+06 x the median interval")
+    assert nd.load(path, allow_implausible=True).sizes["time"] == 200
 
 
 def test_resampling_an_irregular_axis_with_a_huge_gap_is_refused(tmp_path):
     t, xy = track()
     t = t + np.random.default_rng(0).uniform(0, 0.008, t.size)  # not whole frames: kept as recorded
-    t[150:] += 1e5
+    t[150:] += 1e4  # 5e5 median intervals: a plausible pause; at 500 Hz a grid of 5e6 samples for 200
     path = write_npz(tmp_path / "irregular.npz", t, xy)
     assert nd.load(path).sizes["time"] == 200
-    refused(path, "resampling to 50 Hz would build a grid", "from sample 149", resample=FPS)
+    refused(path, "resampling to 500 Hz would build a grid", "from sample 149", resample=10 * FPS)
 
 
 @pytest.mark.parametrize(

@@ -85,14 +85,18 @@ def test_time_jumps_split_segments_on_an_irregular_axis():
 
 
 def test_loading_timestamps_with_missing_frames_restores_the_line(tmp_path):
-    """The Sargolini case: a 50 Hz file whose time stamps skip frames; regularise + interpolate is exact."""
+    """The Sargolini case: a 50 Hz file whose time stamps skip frames; with its frame rate stated (fps=),
+    regularise + interpolate is exact. Without it the time stamps are kept as recorded (no frame inserted)."""
     t = 0.1 + np.arange(200) / FPS
     truth = line(t)
     keep = np.ones(200, dtype=bool)
     keep[[20, 21, 22]] = False  # 0.06 s gap
     keep[100:130] = False  # 0.6 s gap
     np.savez(tmp_path / "rat.npz", t=t[keep], pos=truth[keep])
-    rec = nd.load(tmp_path / "rat.npz", max_gap=0.1)
+    as_recorded = nd.load(tmp_path / "rat.npz", max_gap=0.1)
+    assert as_recorded.sizes["time"] == keep.sum() and as_recorded.attrs["time_sampling"] == "as recorded"
+    rec = nd.load(tmp_path / "rat.npz", max_gap=0.1, fps=FPS)
+    assert rec.attrs["time_sampling"] == "frames"
     np.testing.assert_allclose(rec["time"].values, t, atol=1e-12)
     pos = rec["position"].values[:, :, 0, 0]
     np.testing.assert_allclose(pos[:100], truth[:100], atol=1e-12)
