@@ -110,7 +110,11 @@ def compare_groups(
     """
     _check_arguments(labels, resample_by, confidence, n_bootstrap, n_permutations)
     names = _metric_names(metrics)
-    groups = [_as_units(sim, labels[0]), _as_units(real, labels[1])]
+    notes: list[str] = []
+    groups = [
+        _drop_untracked(_as_units(group, label), label, notes)
+        for group, label in zip((sim, real), labels, strict=True)
+    ]
     s = default_settings(groups[1], groups[0] + groups[1], dict(settings or {}))
     info = [[_unit_info(u) for u in g] for g in groups]
     rng = np.random.default_rng(seed)
@@ -142,6 +146,7 @@ def compare_groups(
         skipped=skipped,
         step_length_models=_step_length_tails(report_metrics, labels),
         occupancy=occupancy_maps,
+        notes=notes,
     )
 
 
@@ -190,14 +195,35 @@ def _as_units(group: Any, label: str) -> list[xr.Dataset]:
     return units
 
 
+def _drop_untracked(units: list[xr.Dataset], label: str, notes: list[str]) -> list[xr.Dataset]:
+    """The units with at least one tracked sample; the others (empty identity fragments of a tracker) are
+    dropped with a note."""
+    kept, empty = [], []
+    for u in units:
+        (kept if (select_track(u, caller="compare_groups").run >= 0).any() else empty).append(u)
+    if empty:
+        names = ", ".join(str(u["individual"].values[0]) for u in empty[:10])
+        notes.append(
+            f"{label}: {len(empty)} individual(s) never tracked (empty identity fragments) were left out: "
+            f"{names}{', ...' if len(empty) > 10 else ''}"
+        )
+    if not kept:
+        raise ValueError(f"compare_groups: group {label!r} has no tracked individual")
+    return kept
+
+
 def _unit_info(u: xr.Dataset) -> dict[str, Any]:
+    """A unit as the report lists it: its tracked time (the time its tracked samples stand for, per animal;
+    not the recording's span) and the body point measured, with the share of samples it kept."""
     track = select_track(u, caller="compare_groups")
     tracked = track.run >= 0
     return {
         "source": str(u.attrs.get("source_file", "")) or "<in-memory>",
         "individual": track.individual,
-        "duration": float(track.time[-1] - track.time[0] + 1.0 / track.fps),
+        "duration": float(track.sample_durations[tracked].sum()),
         "n_samples": int(tracked.sum()),
+        "body_point": track.keypoint,
+        "fraction_kept": float(tracked.mean()) if tracked.size else 0.0,
     }
 
 

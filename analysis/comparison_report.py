@@ -70,6 +70,7 @@ class ComparisonReport:
     skipped: dict[str, str]
     step_length_models: dict[str, Any]
     occupancy: dict[str, xr.DataArray] = field(default_factory=dict, repr=False, compare=False)
+    notes: list[str] = field(default_factory=list)  # what was left out of the comparison, and why
 
     def __getitem__(self, name: str) -> MetricComparison:
         for m in self.metrics:
@@ -105,6 +106,7 @@ class ComparisonReport:
             "metrics": metrics,
             "skipped": self.skipped,
             "step_length_models": self.step_length_models,
+            "notes": self.notes,
         }
         return _jsonable(out)
 
@@ -118,7 +120,8 @@ class ComparisonReport:
             f"# {a} vs {b}",
             "",
             *(
-                f"- **{lab}**: {len(us)} unit(s), {sum(u['duration'] for u in us):.1f} s tracked"
+                f"- **{lab}**: {len(us)} unit(s), {sum(u['duration'] for u in us):.1f} s tracked; "
+                f"body point {_body_points(us)}"
                 for lab, us in self.units.items()
             ),
             f"- resampling unit for intervals and permutation tests: {self.resampling}",
@@ -166,8 +169,21 @@ class ComparisonReport:
                 )
         if self.skipped:
             lines += ["", "## Not compared", ""] + [f"- {k}: {v}" for k, v in self.skipped.items()]
+        if self.notes:
+            lines += ["", "## Left out", ""] + [f"- {n}" for n in self.notes]
         lines += ["", "## Settings", ""] + [f"- {k}: {_fmt_setting(v)}" for k, v in self.settings.items()]
         return "\n".join(lines) + "\n"
+
+
+def _body_points(units: list[dict[str, Any]]) -> str:
+    """``centroid (kept 65% of samples)``, or each different body point with its units' kept share."""
+    points: dict[str, list[float]] = {}
+    for u in units:
+        points.setdefault(str(u.get("body_point", "?")), []).append(float(u.get("fraction_kept", np.nan)))
+    return "; ".join(
+        f"{name} (kept {100 * min(kept):.0f}%{'-' + format(100 * max(kept), '.0f') + '%' if len(kept) > 1 and max(kept) - min(kept) > 0.005 else ''} of samples)"
+        for name, kept in points.items()
+    )
 
 
 def _fmt(v) -> str:

@@ -44,7 +44,7 @@ class CompareSettings:
     rat box alike; the report records the values used.
     """
 
-    arena: dict | None  # the reference arena (wall distance / thigmotaxis fall back to it)
+    arena: dict | None  # the reference arena: it sets the shared occupancy grid and length scale only
     extent: tuple[float, float, float, float]  # occupancy grid, m
     bin_size: float  # m, default L / 20
     step_length: (
@@ -53,7 +53,7 @@ class CompareSettings:
     max_turn: float  # rad, step-length turn threshold, default pi / 4
     straightness_window: float  # s, default 10 s
     min_speed: float  # m/s, below which the direction of motion is undefined, default L / 50 per second
-    wall_distance: float  # m, thigmotaxis zone, default L / 10
+    wall_distance: float | None  # m, thigmotaxis zone; default None: a tenth of each recording's own arena
     msd_lag_range: tuple[float, float]  # s: (T / 10, T), T the time to cross L / 5 at the median speed
 
 
@@ -90,7 +90,7 @@ def default_settings(ref_units: list[xr.Dataset], all_units: list[xr.Dataset], o
         max_turn=np.pi / 4,
         straightness_window=10.0,
         min_speed=scale / 50,
-        wall_distance=scale / 10,
+        wall_distance=None,
         msd_lag_range=(crossing / 10, crossing),
     )
     unknown = set(overrides) - set(values)
@@ -133,12 +133,17 @@ def _finite(da: xr.DataArray, time: np.ndarray | None = None) -> Samples:
 
 
 def arena_for(rec, s: CompareSettings):
-    """The recording's own arena, else the reference arena of the settings."""
-    return arena_of(rec) or s.arena
+    """The recording's own arena (``None`` without one): every recording is measured in its own arena,
+    never in another group's."""
+    return arena_of(rec)
 
 
 def _needs_arena(rec, s):
-    return None if arena_for(rec, s) is not None else "no arena geometry (attrs arena_shape, ...)"
+    if arena_for(rec, s) is not None:
+        return None
+    return (
+        "skipped: no arena (this recording has no arena geometry; give it one: --arena on the command line)"
+    )
 
 
 def _needs_attrs(*names):

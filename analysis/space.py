@@ -65,7 +65,10 @@ def compute_thigmotaxis(
         raise ValueError(f"compute_thigmotaxis: distance must be > 0 m, got {distance}")
     d = wall_distance(track.xy, arena)
     ok = track.run >= 0
-    value = float((d[ok] <= distance).mean()) if ok.any() else np.nan
+    weights = (
+        track.sample_durations[ok] if track.as_recorded else None
+    )  # time: the irregular fixes' intervals
+    value = float(np.average(d[ok] <= distance, weights=weights)) if ok.any() else np.nan
     return xr.DataArray(
         value,
         coords=track.coords(),

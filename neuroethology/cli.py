@@ -56,7 +56,9 @@ def main(argv: Sequence[str] | None = None) -> int:
         return 130
     except (ValueError, FileNotFoundError, FileExistsError) as e:
         # Bad input: say what is wrong, without a traceback.
-        print(f"neuroethology {args.command}: error: {e}", file=sys.stderr)
+        from .commands._load_options import command_line_words
+
+        print(f"neuroethology {args.command}: error: {command_line_words(str(e))}", file=sys.stderr)
         return 2
 
 

@@ -1,6 +1,6 @@
 """Arguments that several subcommands share: the run they read, the run or Recording they write (and resume),
-the seed, the progress bar, the frame rate and scale of recordings, counts that must be positive, and arenas
-given as WxH or rR."""
+the seed, the progress bar, counts that must be positive, and the arena of a simulation (how recordings are
+read, arenas included, is in :mod:`._load_options`)."""
 
 from __future__ import annotations
 
@@ -14,16 +14,13 @@ if TYPE_CHECKING:
 
 __all__ = [
     "add_arena_argument",
-    "add_fps_argument",
     "add_no_progress_argument",
     "add_recording_output",
     "add_run_argument",
     "add_resume_argument",
     "add_run_output",
-    "add_scale_argument",
     "add_seed_argument",
     "check_at_least_one",
-    "parse_arena",
     "write_rollouts",
 ]
 
@@ -64,18 +61,8 @@ def add_no_progress_argument(p: argparse.ArgumentParser) -> None:
 
 
 def add_arena_argument(p: argparse.ArgumentParser, help: str) -> None:
-    """``--arena WxH|rR``: an arena in metres, read by :func:`parse_arena`."""
+    """``--arena WxH|rR``: an arena in metres, read by :func:`._load_options.parse_arena`."""
     p.add_argument("--arena", default=None, metavar="WxH|rR", help=help)
-
-
-def add_fps_argument(p: argparse.ArgumentParser) -> None:
-    """``--fps``: the frame rate of recordings that store none (``load(..., fps=)``)."""
-    p.add_argument("--fps", type=float, default=None, help="frame rate (Hz) for files that store none")
-
-
-def add_scale_argument(p: argparse.ArgumentParser, help: str) -> None:
-    """``--scale``: metres per pixel or file unit of recordings (``load(..., scale=)``)."""
-    p.add_argument("--scale", type=float, default=None, help=help)
 
 
 def write_rollouts(
@@ -95,23 +82,3 @@ def check_at_least_one(args: argparse.Namespace, *names: str) -> None:
         value = getattr(args, name)
         if value is not None and value < 1:
             raise ValueError(f"--{name.replace('_', '-')} must be >= 1, got {value}")
-
-
-def parse_arena(text: str | None) -> dict | None:
-    """``"1x0.8"`` -> box, ``"r0.6"`` -> circle of radius 0.6 (metres)."""
-    if text is None:
-        return None
-    try:
-        if text.lower().startswith("r"):
-            radius = float(text[1:])
-            if radius > 0:
-                return {"shape": "circle", "radius": radius}
-        else:
-            width, height = (float(v) for v in text.lower().split("x"))
-            if width > 0 and height > 0:
-                return {"shape": "box", "width": width, "height": height}
-    except ValueError:
-        pass
-    raise ValueError(
-        f"--arena: expected WIDTHxHEIGHT or rRADIUS in metres (e.g. 1.0x0.8, r0.6), got {text!r}"
-    )

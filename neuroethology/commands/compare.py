@@ -8,7 +8,8 @@ import json
 import time
 from pathlib import Path
 
-from ._arguments import add_fps_argument, add_scale_argument, add_seed_argument
+from ._arguments import add_seed_argument
+from ._load_options import add_load_arguments, load_options, load_recording
 
 NAME = "compare"
 HELP = "compare simulated and recorded behaviour: metrics, distances, intervals, permutation tests, figures"
@@ -37,8 +38,6 @@ def add_arguments(p: argparse.ArgumentParser) -> None:
     p.add_argument("sim", metavar="SIM", help="simulated group: file, comma-separated files, or quoted glob")
     p.add_argument("real", metavar="REAL", help="recorded group (the reference): file, list, or glob")
     p.add_argument("--out", type=Path, required=True, help="output folder")
-    add_fps_argument(p)
-    add_scale_argument(p, help="metres per pixel / file unit (passed to load)")
     p.add_argument(
         "--labels",
         nargs=2,
@@ -65,12 +64,7 @@ def add_arguments(p: argparse.ArgumentParser) -> None:
     p.add_argument("--bootstrap", type=int, default=2000, help="bootstrap resamples (default 2000)")
     add_seed_argument(p)
     p.add_argument("--no-figures", action="store_true", help="write report.json and report.md only")
-    p.add_argument(
-        "--allow-implausible",
-        action="store_true",
-        help="load recordings with values no animal can have (far outside the arena, faster than 50 m/s, "
-        "time stamps implying a huge grid): load(..., allow_implausible=True)",
-    )
+    add_load_arguments(p, arena_help="the arena of every recording loaded: 1.0x0.8 (box) or r0.6 (circle)")
 
 
 BUNDLED = "sargolini"  # a group name that means the bundled rat of Sargolini et al. (2006)
@@ -105,7 +99,6 @@ def _expand(spec: str, what: str) -> list[Path]:
 def run(args: argparse.Namespace) -> int:
     from ..analysis import METRICS, compare_groups
     from ..analysis.plots import save_comparison_figures
-    from ..data import load
     from ..problems import ProblemsError
     from ._paths import check_output_dir
 
@@ -117,9 +110,7 @@ def run(args: argparse.Namespace) -> int:
             raise ValueError(f"--metrics: unknown {unknown}; known: {', '.join(METRICS)}")
     if args.labels[0] == args.labels[1]:
         raise ValueError(f"--labels must be two different names, got {args.labels}")
-    options = {k: v for k, v in (("fps", args.fps), ("scale", args.scale)) if v is not None}
-    if getattr(args, "allow_implausible", False):
-        options["allow_implausible"] = True
+    load_options(args)  # bad options are reported before any file is read
     groups = []
     problems = []
     for spec, label in ((args.sim, args.labels[0]), (args.real, args.labels[1])):
@@ -135,7 +126,7 @@ def run(args: argparse.Namespace) -> int:
                 continue
         for path in _expand(spec, f"{label} ({spec})"):
             try:
-                recs.append(load(path, **options))
+                recs.append(load_recording(path, args))
             except ValueError as e:
                 problems.append(str(e))
         groups.append(recs)

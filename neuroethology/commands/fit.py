@@ -6,15 +6,8 @@ import argparse
 import json
 from pathlib import Path
 
-from ._arguments import (
-    add_arena_argument,
-    add_fps_argument,
-    add_no_progress_argument,
-    add_resume_argument,
-    add_run_output,
-    add_scale_argument,
-    parse_arena,
-)
+from ._arguments import add_no_progress_argument, add_resume_argument, add_run_output
+from ._load_options import add_load_arguments, load_recording, parse_arena
 
 NAME = "fit"
 HELP = "fit the random-motion baseline and a GRU/LSTM/RNN agent to a recorded animal"
@@ -60,16 +53,13 @@ def add_arguments(p: argparse.ArgumentParser) -> None:
     p.add_argument(
         "--env", default=None, metavar="ID", help="environment (default neuroethology/OpenField-v0)"
     )
-    add_fps_argument(p)
-    add_scale_argument(p, help="metres per pixel / file unit")
-    add_arena_argument(p, help="arena in metres: 1.0x0.8 (box) or r0.6 (circle)")
     p.add_argument("--individual", default=None, help="which animal of a multi-animal file")
+    add_load_arguments(p, arena_help="the animal's arena in metres: 1.0x0.8 (box) or r0.6 (circle)")
     add_no_progress_argument(p)
 
 
 def run(args: argparse.Namespace) -> int:
     from ..config import apply_overrides, config_from_dict, read_yaml
-    from ..data import load
     from ..fitting import FitConfig, fit_recording
     from ._paths import check_output_dir
 
@@ -82,14 +72,10 @@ def run(args: argparse.Namespace) -> int:
             data[name] = getattr(args, name)
     source = str(args.config) if args.config is not None else "fit config"
     config = config_from_dict(FitConfig, apply_overrides(data, args.overrides), source=source)
+    if args.individual and args.individuals:
+        raise ValueError("give --individual NAME (the animal to fit) or --individuals, not both")
     arena = parse_arena(args.arena)
-    rec = load(
-        args.data,
-        fps=args.fps,
-        scale=args.scale,
-        arena=arena,
-        individuals=[args.individual] if args.individual else None,
-    )
+    rec = load_recording(args.data, args, **({"individuals": [args.individual]} if args.individual else {}))
     progress = None
     bar = None
     if not args.no_progress and config.model != "ou":

@@ -10,9 +10,9 @@ from ._arguments import (
     add_run_argument,
     add_seed_argument,
     check_at_least_one,
-    parse_arena,
     write_rollouts,
 )
+from ._load_options import parse_arena
 
 NAME = "simulate"
 HELP = "run a fitted or trained agent freely for a while and write a Recording"

@@ -330,11 +330,14 @@ def _column_roles(path: Path, found: list[str], columns: Mapping[str, str] | Non
                 role[key] = next((c for c in found if c.lower() in defaults), None)
     for key in ("x", "y"):
         if role[key] is None and key not in given:
-            problems.append(f"missing column {key!r} (positions); the file has columns {found}")
+            problems.append(
+                f"missing column {key!r} (positions); the file has columns {found}; name it: "
+                f"columns={{'{key}': 'NAME'}}"
+            )
     if role["time"] is None and role["frame"] is None and "time" not in given:
         problems.append(
             "no time axis: expected a column 'time' (seconds) or 'frame' (with fps=); "
-            f"the file has columns {found}"
+            f"the file has columns {found}; name it: columns={{'time': 'NAME'}}"
         )
     if problems:
         raise file_error(str(path), problems)
