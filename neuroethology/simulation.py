@@ -97,21 +97,24 @@ def _duration(seconds: float) -> str:
 
 
 class _Progress:
-    """Progress and time left of a chunked simulation, logged at most every ``PROGRESS_EVERY`` seconds.
-
-    The time left is extrapolated from the chunks after the first (the first one includes compiling)."""
+    """Progress and time left of a chunked simulation: the first estimate as soon as a chunk after the first
+    has run (the first one includes compiling), then a line at most every ``PROGRESS_EVERY`` seconds."""
 
     def __init__(self, log: Callable[[str], None] | None, label: str, steps: int):
         self.log, self.label, self.steps = log, label, steps
         self.t0 = self.last = time.perf_counter()
         self.warm: tuple[float, int] | None = None  # (time, steps) when the first chunk finished
+        self.estimated = False
 
     def update(self, done: int) -> None:
         now = time.perf_counter()
         if self.warm is None:
             self.warm = (now, done)
-        if self.log is None or done >= self.steps or now - self.last < PROGRESS_EVERY:
             return
+        due = not self.estimated or now - self.last >= PROGRESS_EVERY
+        if self.log is None or done >= self.steps or not due:
+            return
+        self.estimated = True
         self.last = now
         line = f"{self.label}: {done:,} of {self.steps:,} steps ({100 * done / self.steps:.0f}%)"
         t_warm, s_warm = self.warm
