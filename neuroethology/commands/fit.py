@@ -51,7 +51,11 @@ def add_arguments(p: argparse.ArgumentParser) -> None:
     p.add_argument("--config", type=Path, default=None, help="YAML file of FitConfig settings")
     p.add_argument("--model", choices=["gru", "lstm", "rnn", "ou"], default=None, help="model (default gru)")
     p.add_argument(
-        "--env", default=None, metavar="ID", help="environment (default neuroethology/OpenField-v0)"
+        "--env",
+        default=None,
+        metavar="ID",
+        help="environment (default and, for now, only neuroethology/OpenField-v0: the others cannot rebuild "
+        "what the animal sensed from a position track; the error says why for each)",
     )
     p.add_argument("--individual", default=None, help="which animal of a multi-animal file")
     add_load_arguments(p, arena_help="the animal's arena in metres: 1.0x0.8 (box) or r0.6 (circle)")

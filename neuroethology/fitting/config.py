@@ -16,11 +16,26 @@ from ..envs.policies import RandomMotion, RandomMotionParams
 from .behaviour import CloningConfig
 from .targets import DEFAULT_WARP, TargetSpeedPolicy, Warp
 
-__all__ = ["FitConfig", "FittedModel", "FitResult", "MODELS", "SUPPORTED_ENVS"]
+__all__ = ["FitConfig", "FittedModel", "FitResult", "MODELS", "SUPPORTED_ENVS", "NOT_FITTABLE"]
 
 MODELS = ("gru", "lstm", "rnn", "ou")
 _CORE_OF = {"gru": "gru", "lstm": "lstm", "rnn": "leaky_rnn"}
 SUPPORTED_ENVS = ("neuroethology/OpenField-v0",)
+# Why each other environment cannot be fitted to a recording yet: fitting replays the animal's own path
+# through the environment (teacher forcing), so every observation must be rebuilt from what was recorded.
+NOT_FITTABLE = {
+    "neuroethology/WaterMaze-v0": "it needs the platform's position and each trial's start, which a position "
+    "track does not carry (not reconstructed yet)",
+    "neuroethology/OdorPlume-v0": "it needs the odour the animal sensed at every step, which a position track "
+    "does not carry",
+    "neuroethology/PatchForaging-v0": "it is a choice task without a path: analyse its trials with "
+    "neuroethology.analysis.trials",
+    "neuroethology/TMaze-v0": "it is a choice task without a path: analyse its trials with neuroethology.analysis.trials",
+    "neuroethology/SpatialPatchForaging-v0": "it needs every patch's position and resource level along the "
+    "recording (not reconstructed yet)",
+    "neuroethology/SpatialTMaze-v0": "it needs the maze's geometry and each trial's cue and phase (not "
+    "reconstructed yet)",
+}
 
 
 @dataclasses.dataclass(frozen=True)
@@ -65,7 +80,11 @@ class FitConfig:
             if getattr(self, name) not in allowed:
                 problems.append(f"{name} must be one of {allowed}, got {getattr(self, name)!r}")
         if self.env not in SUPPORTED_ENVS:
-            problems.append(f"env: fitting supports {SUPPORTED_ENVS}, got {self.env!r}")
+            why = NOT_FITTABLE.get(self.env)
+            problems.append(
+                f"env: fitting supports {', '.join(SUPPORTED_ENVS)}; {self.env!r} "
+                + (f"cannot be fitted: {why}" if why else "is not a registered environment")
+            )
         if not 0 < self.holdout_fraction < 1:
             problems.append(f"holdout_fraction must be in (0, 1), got {self.holdout_fraction}")
         if not 0 < self.validation_fraction < 1:

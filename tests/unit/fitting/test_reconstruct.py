@@ -104,3 +104,17 @@ def test_recordings_that_do_not_fit_the_environment_are_rejected():
     demo, params = reconstruct(ok)
     assert params.arena_shape == "circle" and float(params.dt) == pytest.approx(0.02)
     assert demo.num_steps == 198
+
+
+def test_every_environment_is_fittable_or_says_why_not():
+    """Issue 14 item 7: `fit --env` names, for each registered environment it cannot fit, the reason."""
+    import neuroethology.envs as ne
+    from neuroethology.config import config_from_dict
+    from neuroethology.fitting import FitConfig
+    from neuroethology.fitting.config import NOT_FITTABLE, SUPPORTED_ENVS
+
+    assert set(ne.registered_envs()) == set(SUPPORTED_ENVS) | set(NOT_FITTABLE)
+    for env_id, why in NOT_FITTABLE.items():
+        with pytest.raises(ValueError) as info:
+            config_from_dict(FitConfig, {"env": env_id}, source="fit config")
+        assert f"{env_id!r} cannot be fitted: {why}" in " ".join(str(info.value).split()), env_id
