@@ -51,6 +51,8 @@ class RawTracks:
         variables: extra variables ``{name: (dims, array, attrs)}`` (our own NWB exports).
         attrs: attributes the file provides (our own exports store the Recording's attrs).
         problems: what the reader found wrong without having to stop.
+        implausible: what the reader found wrong that ``allow_implausible=True`` accepts (a lon/lat track too
+            large for one plane).
     """
 
     position: np.ndarray
@@ -65,6 +67,7 @@ class RawTracks:
     attrs: dict[str, Any] = field(default_factory=dict)
     variables: dict[str, Any] = field(default_factory=dict)
     problems: list[str] = field(default_factory=list)
+    implausible: list[str] = field(default_factory=list)
     # (time, individual) bool: which individual has a fix at each time of the shared axis, where individuals
     # are fixed at their own times (a long table of GPS collars); None when every individual has every time.
     sampled: np.ndarray | None = None

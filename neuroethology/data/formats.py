@@ -11,6 +11,7 @@ from typing import Any
 
 import numpy as np
 
+from . import geography
 from ._raw import FORMATS, RawTracks, file_error, raw_from_movement, reading
 from .schema import decode_attrs
 
@@ -249,7 +250,9 @@ _DEFAULT_COLUMNS: dict[str, tuple[str, ...]] = {
     "frame": ("frame", "frame_idx", "frame_index"),
     "x": ("x",),
     "y": ("y",),
-    "individual": ("individual", "track", "id"),
+    "lon": geography.LON_NAMES,  # degrees, WGS84: projected to metres (geography.py)
+    "lat": geography.LAT_NAMES,
+    "individual": ("individual", "track", "id", *geography.MOVEBANK_INDIVIDUAL_NAMES),
     "keypoint": ("keypoint", "bodypart", "node"),
     "confidence": ("confidence", "likelihood", "score"),
 }
@@ -325,15 +328,10 @@ def _column_roles(path: Path, found: list[str], columns: Mapping[str, str] | Non
                     f"column {given[key]!r} (given for {key}) not found; the file has columns {found}"
                 )
         else:
-            role[key] = next((c for c in found if c in defaults), None)
+            role[key] = next((c for d in defaults for c in found if c == d), None)  # the first default
             if role[key] is None:
-                role[key] = next((c for c in found if c.lower() in defaults), None)
-    for key in ("x", "y"):
-        if role[key] is None and key not in given:
-            problems.append(
-                f"missing column {key!r} (positions); the file has columns {found}; name it: "
-                f"columns={{'{key}': 'NAME'}}"
-            )
+                role[key] = next((c for d in defaults for c in found if c.lower() == d), None)
+    problems.extend(geography.position_role_problems(role, given, found))
     if role["time"] is None and role["frame"] is None and "time" not in given:
         problems.append(
             "no time axis: expected a column 'time' (seconds) or 'frame' (with fps=); "
@@ -364,15 +362,17 @@ def _numeric_column(df, column: str, problems: list[str]) -> tuple[np.ndarray, n
     return values, bad
 
 
-def _time_column(df, column: str, problems: list[str]) -> np.ndarray:
-    """The time (or frame) column as float64; its non-numeric and empty cells named in ``problems``."""
+def _time_column(df, column: str, problems: list[str], dates: bool) -> tuple[np.ndarray, dict | None]:
+    """The time (or frame) column as float64 and, for date-times (``dates``: allowed), their step."""
+    if dates and geography.holds_dates(df[column]):
+        return geography.parse_times(df[column], column, problems)
     stamps, unparsable = _numeric_column(df, column, problems)
     missing = np.flatnonzero(np.isnan(stamps) & ~unparsable)
     if missing.size:
         problems.append(
             f"column {column!r} has {missing.size} empty values (file lines {(missing[:5] + 2).tolist()})"
         )
-    return stamps
+    return stamps, None
 
 
 def _label_column(df, column: str | None, default: str, problems: list[str]) -> tuple[np.ndarray, list[str]]:
@@ -426,7 +426,7 @@ def _time_order_problems(
 
 
 def read_table(path: Path, fmt: str, columns: Mapping[str, str] | None) -> RawTracks:
-    """A long table: one row per (time, individual, keypoint) with x, y (and optional confidence)."""
+    """A long table: one row per (time, individual, keypoint), x, y or lon, lat (see geography.py)."""
     df = _read_frame(path, fmt)
     found = [str(c) for c in df.columns]
     role = _column_roles(path, found, columns)
@@ -439,20 +439,29 @@ def read_table(path: Path, fmt: str, columns: Mapping[str, str] | None) -> RawTr
             problems.append(
                 f"{len(short)} malformed rows with fewer than {len(found)} fields (file lines {short[:5]})"
             )
-    x, _ = _numeric_column(df, role["x"], problems)
-    y, _ = _numeric_column(df, role["y"], problems)
+    lonlat = role["lon"] is not None
+    x, _ = _numeric_column(df, role["lon"] if lonlat else role["x"], problems)
+    y, _ = _numeric_column(df, role["lat"] if lonlat else role["y"], problems)
+    if lonlat:
+        problems.extend(geography.lonlat_problems(x, y, role["lon"], role["lat"]))
     time_col = role["time"] or role["frame"]
-    stamps = _time_column(df, time_col, problems)
+    stamps, time_step = _time_column(df, time_col, problems, dates=role["time"] is not None)
     conf = _numeric_column(df, role["confidence"], problems)[0] if role["confidence"] else None
     ind_idx, individuals = _label_column(df, role["individual"], "id_0", problems)
     kp_idx, keypoints = _label_column(df, role["keypoint"], "centroid", problems)
     if problems:
         raise file_error(str(path), problems)
-    problems = _time_order_problems(
-        stamps, time_col, ind_idx * len(keypoints) + kp_idx, individuals, keypoints
-    )
+    group = ind_idx * len(keypoints) + kp_idx
+    problems = _time_order_problems(stamps, time_col, group, individuals, keypoints)
     if problems:
         raise file_error(str(path), problems)
+    attrs: dict[str, Any] = {"time_origin": time_step["time_origin"]} if time_step else {}
+    steps, implausible = [time_step] if time_step else [], []
+    if lonlat:
+        names = [f"individual {i!r}, keypoint {k!r}" for i in individuals for k in keypoints]
+        x, y, step, implausible = geography.project_lonlat(x, y, group, stamps, names, role)
+        attrs.update(crs=step["projection"], crs_source=geography.CRS_SOURCE)
+        steps.append(step)
     axis = np.unique(stamps)
     ti = np.searchsorted(axis, stamps)
     pos = np.full((axis.size, 2, len(keypoints), len(individuals)), np.nan)
@@ -473,9 +482,11 @@ def read_table(path: Path, fmt: str, columns: Mapping[str, str] | None) -> RawTr
         fps=None,
         individual_names=individuals,
         keypoint_names=keypoints,
-        space_unit="file units",
+        space_unit="m" if lonlat else "file units",
         source_software="table",
+        attrs={**attrs, "processing": steps} if steps else attrs,
         sampled=None if sampled.all() else sampled,
+        implausible=implausible,
     )
 
 

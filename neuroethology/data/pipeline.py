@@ -338,7 +338,7 @@ def _check_raw(raw: RawTracks, source: str, opts: LoadOptions) -> tuple[xr.Datas
         The Recording, the unit its positions are in, and the individuals the options left out.
     """
     label = describe_source(source)
-    problems = list(raw.problems)
+    problems = list(raw.problems) + ([] if opts.allow_implausible else list(raw.implausible))
     pos = np.asarray(raw.position, dtype=np.float64)
     if pos.ndim != 4 or pos.shape[1] != 2:
         problems.append(f"positions must have shape (time, 2, keypoint, individual), found {pos.shape}")
