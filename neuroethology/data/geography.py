@@ -153,11 +153,13 @@ def project_lonlat(
 
     ok = np.isfinite(lon) & np.isfinite(lat)
     x, y = np.full(lon.shape, np.nan), np.full(lat.shape, np.nan)
-    lon0, lat0 = (round(v, 8) for v in _centre(lon[ok], lat[ok]))  # as the PROJ string states it
+    lon0, lat0 = (round(v, 8) for v in _centre(lon[ok], lat[ok])) if ok.any() else (0.0, 0.0)  # as stated
     proj = f"+proj=aeqd +lat_0={lat0:.8f} +lon_0={lon0:.8f} +x_0=0 +y_0=0 +datum=WGS84 +units=m +no_defs"
     x[ok], y[ok] = Transformer.from_crs(CRS_SOURCE, proj, always_xy=True).transform(lon[ok], lat[ok])
     geod = Geod(ellps="WGS84")
-    extent = float(np.max(geod.inv(np.full(ok.sum(), lon0), np.full(ok.sum(), lat0), lon[ok], lat[ok])[2]))
+    extent = float(
+        np.max(geod.inv(np.full(ok.sum(), lon0), np.full(ok.sum(), lat0), lon[ok], lat[ok])[2], initial=0)
+    )
     rows = np.flatnonzero(ok)
     rows = rows[np.lexsort((stamps[rows], track[rows]))]  # each track's fixes in time order
     a, b = rows[:-1], rows[1:]

@@ -299,3 +299,10 @@ def test_datetime_columns_as_parquet_gives_them():
         assert problems == ["column 'timestamp' has 1 empty values (file lines [4])"]
     assert parse_times(aware, "t", [])[1]["time_origin"] == "2021-03-27T23:30:00+00:00"
     assert not holds_dates(pd.Series(["0.5", "1.5", "x"]))  # mostly seconds: a bad cell, not dates
+
+
+def test_a_table_without_any_fix_is_refused_naming_the_file(tmp_path):
+    path = tmp_path / "empty_fixes.csv"
+    path.write_text("timestamp,location-long,location-lat\n2021-06-01T00:00Z,,\n2021-06-01T01:00Z,,\n")
+    with pytest.raises(ValueError, match=r"(?s)empty_fixes.csv .*never tracked"):
+        data.load(path)
