@@ -69,7 +69,8 @@ def add_load_arguments(p: argparse.ArgumentParser, *, arena_help: str) -> None:
         nargs="+",
         default=None,
         metavar="ROLE=NAME",
-        help="table columns by role: time, frame, x, y, individual, keypoint, confidence (e.g. x=lon_m)",
+        help="table columns by role: time, frame, x, y, lon, lat, individual, keypoint, confidence "
+        "(e.g. time=t_sec x=px y=py; lon/lat in degrees are projected to metres)",
     )
     g.add_argument(
         "--arena",

@@ -46,7 +46,10 @@ or the user), a missing frame an untracked sample. ``"as recorded"``: the file's
 no frame rate is stated (GPS tables, loggers): intervals vary, ``fps`` is nominal (1 / the median interval)
 and every interval is one step of the animal; metrics use the actual intervals or say they cannot.
 Individuals of one table fixed at their own times keep their own clocks: ``sampled (time, individual)`` is 1
-at each individual's own fixes, and analyses read every individual at its own fixes only.
+at each individual's own fixes, and analyses read every individual at its own fixes only. Tables may give
+date/time strings (zoned ones converted to UTC; ``time_origin`` is the first fix) and longitude/latitude,
+projected to metres on a local azimuthal equidistant plane (``crs``; refused where the plane would distort
+a step by more than 0.5 %; see :mod:`neuroethology.data.geography`).
 
 Entry points: :func:`load` (every supported format, see its table), :func:`save` (netCDF),
 :func:`from_arrays` (what loaders and simulations call), :func:`validate`, :func:`arena_of`,

@@ -109,9 +109,9 @@ def load(
         dt: resample to this step, seconds (an environment's ``dt``).
         arena: arena geometry, ``{"shape": "box", "width": W, "height": H}`` or
             ``{"shape": "circle", "radius": R}`` (m), overriding the file's.
-        columns: column names for tables, ``{"time"|"frame"|"x"|"y"|"individual"|"keypoint"|"confidence":
-            name}`` (defaults: time/t, frame, x, y, individual, keypoint, confidence/likelihood); for npz the
-            array names ``{"time": "t", "position": "pos"}``.
+        columns: table columns by role ``time|frame|x|y|lon|lat|individual|keypoint|confidence`` (lon/lat are
+            projected to metres, date/time strings parsed: :mod:`~neuroethology.data.geography`); for npz
+            the array names ``{"time": "t", "position": "pos"}``.
         allow_implausible: load values no animal can have, deliberately (default ``False``: refused, see
             :mod:`neuroethology.data.plausibility` for the bounds and their sources): positions more than half
             the arena's extent outside it or beyond 1e8 m; steps faster than 50 m/s within a tracked segment
