@@ -221,6 +221,7 @@ def _unit_info(u: xr.Dataset) -> dict[str, Any]:
         "source": str(u.attrs.get("source_file", "")) or "<in-memory>",
         "individual": track.individual,
         "duration": float(track.sample_durations[tracked].sum()),
+        "span": float(track.time[-1] - track.time[0] + 1.0 / track.fps),  # clock time: what blocks cut
         "n_samples": int(tracked.sum()),
         "body_point": track.keypoint,
         "fraction_kept": float(tracked.mean()) if tracked.size else 0.0,
@@ -240,7 +241,7 @@ def _resampling_units(
     n_units = [len(g) for g in info]
     if resample_by == "unit" or (resample_by == "auto" and min(n_units) >= min_units):
         return None, "individual / session (each individual of each recording)"
-    totals = [sum(i["duration"] for i in g) for g in info]
+    totals = [sum(i["span"] for i in g) for g in info]
     block = float(block_duration) if block_duration is not None else min(totals) / 10
     if not block > 0:
         raise ValueError(f"compare_groups: block_duration must be > 0 s, got {block_duration}")
@@ -253,7 +254,7 @@ def _layout(groups, info, block: float | None) -> list[list[tuple[int, float, in
     for g, gi in zip(groups, info, strict=True):
         rows = []
         for k, (u, i) in enumerate(zip(g, gi, strict=True)):
-            nb = 1 if block is None else max(1, int(math.floor(i["duration"] / block + 1e-9)))
+            nb = 1 if block is None else max(1, int(math.floor(i["span"] / block + 1e-9)))
             rows.append((k, float(u["time"].values[0]), nb))
         layout.append(rows)
     return layout

@@ -146,6 +146,23 @@ def _needs_arena(rec, s):
     )
 
 
+def _own_grid(rec, s: CompareSettings) -> dict[str, Any]:
+    """The occupancy grid of a recording's own arena (bins of a twentieth of its size): coverage and spatial
+    entropy are fractions of that arena, whatever the other group's arena."""
+    arena = arena_for(rec, s)
+    return {"bin_size": arena_size(arena) / 20, "extent": arena_extent(arena), "arena": arena}
+
+
+def _same_arena(rec, s: CompareSettings) -> str | None:
+    """Occupancy maps are compared bin by bin on one grid: every recording must share the reference arena."""
+    if arena_of(rec) == s.arena:
+        return None
+    return (
+        f"skipped: arenas differ ({arena_of(rec)} vs the reference's {s.arena}); occupancy maps are compared "
+        "bin by bin on one grid"
+    )
+
+
 def _needs_attrs(*names):
     def check(rec, s):
         missing = [n for n in names if n not in rec.attrs]
@@ -264,18 +281,16 @@ def _movement_summaries() -> list[Metric]:
             "arena coverage",
             "1",
             "scalar",
-            lambda r, s: float(
-                compute_coverage(r, bin_size=s.bin_size, extent=s.extent, arena=arena_for(r, s))
-            ),
+            lambda r, s: float(compute_coverage(r, **_own_grid(r, s))),
+            _needs_arena,
         ),
         Metric(
             "spatial_entropy",
             "spatial entropy (normalised)",
             "1",
             "scalar",
-            lambda r, s: float(
-                compute_spatial_entropy(r, bin_size=s.bin_size, extent=s.extent, arena=arena_for(r, s))
-            ),
+            lambda r, s: float(compute_spatial_entropy(r, **_own_grid(r, s))),
+            _needs_arena,
         ),
         Metric(
             "msd_exponent",
@@ -291,7 +306,7 @@ def _movement_summaries() -> list[Metric]:
             "scalar",
             lambda r, s: float(compute_sinuosity(r, step_length=s.step_length)),
         ),
-        Metric("occupancy", "occupancy map", "fraction of time", "map", lambda r, s: None),
+        Metric("occupancy", "occupancy map", "fraction of time", "map", lambda r, s: None, _same_arena),
     ]
 
 

@@ -65,13 +65,16 @@ def consecutive_pairs(trials: xr.Dataset) -> np.ndarray:
 
 def win_stay_lose_shift(trials: xr.Dataset) -> xr.Dataset:
     """``win_stay`` = P(same choice as on the previous trial | it was rewarded) and ``lose_shift`` =
-    P(different choice | it was not rewarded), over consecutive trials (:func:`consecutive_pairs`) that both
-    have a choice (an omission breaks the pair); ``n_win`` and ``n_lose`` count the pairs. A pure
+    P(different choice | not rewarded), over consecutive trials (:func:`consecutive_pairs`) that both have a
+    choice (an omission breaks the pair), the first a known outcome; ``n_win``, ``n_lose`` count the pairs. A pure
     win-stay/lose-shift chooser scores 1 and 1; a random chooser between two options 0.5 and 0.5."""
     trials = as_trials(trials, caller="win_stay_lose_shift")
     c = trials["choice"].values
     won = trials["rewarded"].values.astype(bool)
-    pair = consecutive_pairs(trials) & (c[:-1] >= 0) & (c[1:] >= 0)
+    known = (
+        trials["outcome_known"].values.astype(bool) if "outcome_known" in trials else np.ones(c.size, bool)
+    )
+    pair = consecutive_pairs(trials) & (c[:-1] >= 0) & (c[1:] >= 0) & known[:-1]  # unknown: not a loss
     stay = c[1:] == c[:-1]
     win, lose = pair & won[:-1], pair & ~won[:-1]
     ws = float(stay[win].mean()) if win.any() else np.nan

@@ -31,11 +31,13 @@ _FLAGS = {
     "arena": "--arena",
     "max_gap": "--max-gap",
     "max_interval": "--max-interval",
-    "resample": "--resample",
     "allow_implausible": "--allow-implausible",
 }
+_INDIVIDUALS = re.compile(r"individuals=\[(\w+)\]")  # individuals=[NAME] -> --individuals NAME
 _COLUMNS = re.compile(r"columns=\{'(\w+)': '([^']*)'\}")  # columns={'time': 'NAME'} -> --columns time=NAME
-_KEYWORD = re.compile(r"(?<![\w.\-'\"])(" + "|".join(sorted(_FLAGS, key=len, reverse=True)) + r")=(True\b)?")
+_KEYWORD = re.compile(
+    r"(?<![\w.\-'\"])(" + "|".join(sorted(_FLAGS, key=len, reverse=True)) + r")=(?!None\b)(True\b)?"
+)
 
 
 def command_line_words(text: str) -> str:
@@ -48,6 +50,7 @@ def command_line_words(text: str) -> str:
         return _FLAGS[m.group(1)] + ("" if joined else " ")
 
     text = _COLUMNS.sub(lambda m: f"--columns {m.group(1)}={m.group(2)}", text)
+    text = _INDIVIDUALS.sub(lambda m: f"--individuals {m.group(1)}", text)
     return _KEYWORD.sub(flag, text)
 
 
@@ -191,8 +194,36 @@ def load_options(args: argparse.Namespace) -> dict[str, Any]:
 
 def load_recording(path: Path, args: argparse.Namespace, **extra: Any):
     """``path`` read with the command line's options (and ``extra`` keywords of ``load``), then smoothed
-    with ``--smooth`` where asked (recorded in the Recording's processing steps)."""
-    from ..data import load, smooth
+    with ``--smooth`` where asked (recorded in the Recording's processing steps). ``--arena`` gives an arena
+    to a file without one; a file with its own, different arena is refused (never silently moved)."""
+    from ..data import arena_of, load
 
-    rec = load(path, **{**load_options(args), **extra})
+    options = {**load_options(args), **extra}
+    arena = options.pop("arena", None)
+    rec = load(path, **options)
+    own = arena_of(rec)
+    if arena is not None and own is None:
+        rec = load(path, **options, arena=arena)
+    elif arena is not None and own != load_arena(arena):
+        raise ValueError(
+            f"{path}: the file has its own arena {own}; --arena {args.arena} applies to recordings without "
+            "one (give the files that lack an arena in a separate command, or leave --arena out)"
+        )
+    return smoothed(rec, args)
+
+
+def smoothed(rec: Any, args: argparse.Namespace) -> Any:
+    """``rec`` smoothed with ``--smooth`` seconds where asked (e.g. the bundled rat, which is not loaded
+    from a file), so that both groups of a comparison are treated alike."""
+    from ..data import smooth
+
     return rec if not args.smooth else smooth(rec, sigma=args.smooth)
+
+
+def load_arena(arena: dict) -> dict | None:
+    """An arena as a Recording stores it (what :func:`neuroethology.data.arena_of` returns)."""
+    import xarray as xr
+
+    from ..data.schema import arena_attrs, arena_of
+
+    return arena_of(xr.Dataset(attrs=arena_attrs(arena)))

@@ -9,7 +9,7 @@ import time
 from pathlib import Path
 
 from ._arguments import add_seed_argument
-from ._load_options import add_load_arguments, load_options, load_recording
+from ._load_options import add_load_arguments, load_options, load_recording, smoothed
 
 NAME = "compare"
 HELP = "compare simulated and recorded behaviour: metrics, distances, intervals, permutation tests, figures"
@@ -119,7 +119,7 @@ def run(args: argparse.Namespace) -> int:
         if BUNDLED in parts:  # the rat that ships with RatInABox, with its arena
             from ..datasets import sargolini
 
-            recs.append(sargolini())
+            recs.append(smoothed(sargolini(), args))
             spec = ",".join(part for part in parts if part != BUNDLED)
             if not spec:
                 groups.append(recs)

@@ -29,6 +29,7 @@ from .processing import (
     interpolate_gaps,
     label_segments,
     mask_incomplete_points,
+    own_fixes,
     regularise_time,
     select_keypoints,
 )
@@ -331,6 +332,29 @@ def _infinite_problem(pos: np.ndarray, time: np.ndarray | None, raw: RawTracks) 
     )
 
 
+def _own_clocks(
+    sampled: np.ndarray | None,
+    keep: list[int],
+    time: np.ndarray | None,
+    fps: float | None,
+    sampling: str,
+    variables: dict[str, Any],
+) -> tuple[Any, np.ndarray | None, float | None]:
+    """Individuals of a table fixed at their own times: the rows of the individuals kept, their time axis,
+    the nominal frame rate of their own intervals and (time as recorded) the ``sampled`` variable added to
+    ``variables``. On frames, an animal's missing row stays a tracking gap (no ``sampled``)."""
+    if sampled is None or time is None:
+        return slice(None), time, fps
+    sampled = np.asarray(sampled, bool)[:, keep]
+    rows = sampled.any(axis=1)
+    sampled, time = sampled[rows], time[rows]
+    if sampling == AS_RECORDED:
+        fps = own_clock_fps(time, sampled) or fps
+        if not sampled.all():
+            variables["sampled"] = (("time", "individual"), sampled.astype(np.int8), {"description": SAMPLED})
+    return rows, time, fps
+
+
 def _check_raw(raw: RawTracks, source: str, opts: LoadOptions) -> tuple[xr.Dataset, str, list[str]]:
     """Raw tracks checked against the options and built into a Recording (not yet processed).
 
@@ -375,14 +399,7 @@ def _check_raw(raw: RawTracks, source: str, opts: LoadOptions) -> tuple[xr.Datas
     attrs.setdefault("time_sampling", FRAMES)
     attrs.pop("fps_note", None)
     variables = dict(raw.variables)
-    rows = slice(None)
-    if sampled is not None and time is not None:
-        sampled = np.asarray(sampled, bool)[:, keep]
-        rows = sampled.any(axis=1)  # the times of the individuals kept
-        sampled, time = sampled[rows], time[rows]
-        if not sampled.all():
-            variables["sampled"] = (("time", "individual"), sampled.astype(np.int8), {"description": SAMPLED})
-            fps = own_clock_fps(time, sampled) or fps
+    rows, time, fps = _own_clocks(sampled, keep, time, fps, attrs["time_sampling"], variables)
     ds = _build(
         pos[rows][..., keep],
         time=time,
@@ -436,7 +453,7 @@ def _check_recording(
     if opts.individuals is not None and names["individual"] is not None:
         if set(opts.individuals) <= set(names["individual"]):
             ds = add_processing_step(
-                ds.sel(individual=list(opts.individuals)),
+                own_fixes(ds.sel(individual=list(opts.individuals))),
                 {"step": "select_individuals", "kept": list(opts.individuals)},
             )
     unit = ds.attrs.get("space_unit", "m")

@@ -137,6 +137,13 @@ def speed_problems(rec: xr.Dataset) -> list[str]:
     only; a Recording without ``segment`` is taken as tracked wherever its positions are finite)."""
     if rec.attrs.get("space_unit", "m") != "m" or rec.sizes["time"] < 2:
         return []
+    if "sampled" in rec.data_vars:  # individuals on their own clocks: each checked at its own fixes
+        for i in range(rec.sizes["individual"]):
+            one = rec.isel(individual=[i], time=np.flatnonzero(own_rows(rec, i))).drop_vars("sampled")
+            problems = speed_problems(one)
+            if problems:
+                return problems
+        return []
     pos = rec["position"].transpose("time", "space", "keypoint", "individual").values
     t = np.asarray(rec["time"].values, dtype=np.float64)
     if "segment" in rec:

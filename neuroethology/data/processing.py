@@ -21,7 +21,7 @@ import xarray as xr
 
 from .model import add_processing_step
 from .plausibility import grid_problem
-from .schema import FRAMES, POSITION_DIMS, own_rows, time_sampling
+from .schema import FRAMES, POSITION_DIMS, own_clock_fps, own_rows, time_sampling
 
 __all__ = [
     "calibrate",
@@ -33,6 +33,22 @@ __all__ = [
 ]
 
 _EPS_S = 1e-9  # s: slack when comparing gap durations and times (float rounding of time stamps)
+
+
+def own_fixes(rec: xr.Dataset) -> xr.Dataset:
+    """``rec`` without the times none of its individuals has a fix at (after individuals were selected), and
+    without ``sampled`` once every individual has every time; the nominal ``fps`` from their own intervals."""
+    if "sampled" not in rec.data_vars:
+        return rec
+    sampled = np.asarray(rec["sampled"].transpose("time", "individual").values, bool)
+    rec = rec.isel(time=np.flatnonzero(sampled.any(axis=1)))
+    sampled = np.asarray(rec["sampled"].transpose("time", "individual").values, bool)
+    fps = own_clock_fps(np.asarray(rec["time"].values, dtype=np.float64), sampled)
+    if sampled.all():
+        rec = rec.drop_vars("sampled")
+    if fps is not None:
+        rec.attrs = {**rec.attrs, "fps": fps}
+    return rec
 
 
 def _one_clock(rec: xr.Dataset, step: str) -> None:
@@ -225,10 +241,13 @@ def regularise_time(rec: xr.Dataset, *, check: bool = True) -> xr.Dataset:
         if "time" not in var.dims:
             out[name] = var
             continue
-        if not np.issubdtype(var.dtype, np.floating):
+        fill: Any = np.nan
+        if name == "sampled":  # an inserted frame is nobody's fix
+            fill = 0
+        elif not np.issubdtype(var.dtype, np.floating):
             raise ValueError(f"cannot insert missing frames into the non-float variable {name!r}")
         axis = var.dims.index("time")
-        data = np.full(var.shape[:axis] + (n,) + var.shape[axis + 1 :], np.nan)
+        data = np.full(var.shape[:axis] + (n,) + var.shape[axis + 1 :], fill, dtype=var.dtype)
         np.moveaxis(data, axis, 0)[idx] = np.moveaxis(var.values, axis, 0)
         out[name] = (var.dims, data, var.attrs)
     out = out.assign_coords(time=("time", grid, rec["time"].attrs))
@@ -384,13 +403,37 @@ def smooth(rec: xr.Dataset, *, sigma: float) -> xr.Dataset:
     out = rec.copy(deep=True)
     pos = out["position"].transpose("time", "space", "keypoint", "individual").values
     seg = out["segment"].transpose("time", "individual").values
+    t = np.asarray(rec["time"].values, dtype=np.float64)
+    in_time = time_sampling(rec) != FRAMES  # irregular intervals: a kernel in seconds, not in samples
     if width > 0:
         for i in range(seg.shape[1]):
             for a, b in _runs(seg[:, i]):
-                pos[a:b, ..., i] = gaussian_filter1d(pos[a:b, ..., i], width, axis=0, mode="nearest")
+                if in_time:
+                    pos[a:b, ..., i] = _gaussian_in_time(t[a:b], pos[a:b, ..., i], float(sigma))
+                else:
+                    pos[a:b, ..., i] = gaussian_filter1d(pos[a:b, ..., i], width, axis=0, mode="nearest")
     out["position"] = (("time", "space", "keypoint", "individual"), pos, rec["position"].attrs)
     out["position"] = out["position"].transpose(*rec["position"].dims)
     return add_processing_step(out, {"step": "smooth", "method": "gaussian", "sigma_s": float(sigma)})
+
+
+def _gaussian_in_time(t: np.ndarray, x: np.ndarray, sigma: float) -> np.ndarray:
+    """Gaussian kernel smoothing in time of samples ``x (n, ...)`` at irregular times ``t (n,)``: each sample
+    becomes the kernel-weighted mean of the samples within 4 ``sigma`` seconds of it (the weights
+    renormalised, so a sample far from all others keeps its value)."""
+    acc = np.array(x, dtype=np.float64, copy=True)
+    total = np.ones(t.size)
+    for k in range(1, t.size):
+        d = t[k:] - t[:-k]
+        if d.min() > 4 * sigma:
+            break
+        w = np.where(d <= 4 * sigma, np.exp(-0.5 * (d / sigma) ** 2), 0.0)
+        shape = (-1,) + (1,) * (x.ndim - 1)
+        acc[k:] += w.reshape(shape) * x[:-k]
+        acc[:-k] += w.reshape(shape) * x[k:]
+        total[k:] += w
+        total[:-k] += w
+    return acc / total.reshape((-1,) + (1,) * (x.ndim - 1))
 
 
 # ---------------------------------------------------------------------------------------------- resample
@@ -455,9 +498,12 @@ def resample(
     new_pos = np.full((n_new, 2, n_kp, n_ind), np.nan)
     new_conf = np.full((n_new, n_kp, n_ind), np.nan)
     new_seg = np.full((n_new, n_ind), -1, dtype=np.int64)
+    as_recorded = time_sampling(rec) != FRAMES
+    not_bridged = 0
     for i in range(n_ind):
         counter = 0
-        for start, stop in _runs(seg[:, i]):
+        for start, stop in _bridged_runs(t, seg[:, i], new_dt if as_recorded else None):
+            not_bridged += int(start > 0 and seg[start - 1, i] == seg[start, i])
             ts = t[start:stop]
             lo = int(np.searchsorted(grid, ts[0] - _EPS_S, side="left"))
             hi = int(np.searchsorted(grid, ts[-1] + _EPS_S, side="right"))
@@ -496,8 +542,25 @@ def resample(
             "dt_s": new_dt,
             "n_samples_before": int(t.size),
             "n_samples_after": int(n_new),
+            **({"n_intervals_not_bridged": not_bridged} if as_recorded else {}),
         },
     )
+
+
+def _bridged_runs(t: np.ndarray, seg: np.ndarray, new_dt: float | None) -> list[tuple[int, int]]:
+    """The runs of ``seg`` that resampling interpolates over; for time as recorded (``new_dt`` given) each run
+    is also cut at intervals longer than both two new steps and 1.5 median intervals, which no grid point
+    may invent positions across (a pause of hours between GPS fixes)."""
+    runs = _runs(seg)
+    if new_dt is None or t.size < 2:
+        return runs
+    longest = max(2 * new_dt, 1.5 * float(np.median(np.diff(t))))
+    out = []
+    for a, b in runs:
+        cuts = np.flatnonzero(np.diff(t[a:b]) > longest + _EPS_S) + a + 1
+        bounds = [a, *cuts.tolist(), b]
+        out += list(zip(bounds[:-1], bounds[1:], strict=True))
+    return out
 
 
 def mask_incomplete_points(rec: xr.Dataset) -> xr.Dataset:

@@ -35,7 +35,9 @@ of one mouse prints as::
 * ``correct`` float: 1 correct, 0 wrong, NaN unknown. ``reaction_time`` float, seconds from the stimulus
   (or go signal) to the choice, NaN unknown. ``reward`` float, the reward delivered (NaN unknown);
   ``rewarded`` bool, the trial was a "win" (reward > 0, or, in a table with no reward column, correct: the
-  ``processing`` log says which). ``time`` float, seconds of the trial on the session's clock (NaN unknown).
+  ``processing`` log says which); where an outcome is unknown, ``outcome_known`` bool is False there (the
+  trial is then no loss: win-stay/lose-shift leaves it out). ``time`` float, seconds of the trial on the
+  session's clock (NaN unknown).
 * ``trial_number`` int: the trial's number within its session; consecutive trials (for win-stay/lose-shift
   and history regressions) are neighbouring rows of one subject and session whose numbers differ by 1.
 * Condition variables, any of ``stimulus`` (signed evidence: negative favours option 0, positive option 1;
@@ -43,6 +45,9 @@ of one mouse prints as::
   and a table's other columns under their own names.
 * Attributes: ``ds_type = "trials"``, ``source_file`` and ``processing`` (a JSON list of steps, as in
   Recordings: the columns used, the choice labels' mapping, the omissions counted, unit conversions).
+
+Length: the table reader (column roles, choice labels, time units, omissions) and the one dataset builder
+that Recordings also go through are one contract; split, the reader's checks and the builder's would drift.
 """
 
 from __future__ import annotations
@@ -118,7 +123,9 @@ def trials_from_arrays(
     Args:
         choice: option numbers, ``-1`` for omissions.
         correct, reaction_time (s), reward, time (s): per trial, NaN unknown; ``None``: all unknown.
-        rewarded: per trial; ``None``: ``reward > 0``.
+        rewarded: per trial (NaN: unknown); ``None``: ``reward > 0`` (unknown where reward is NaN). Where
+            some outcome is unknown the dataset gets ``outcome_known (trial)`` bool, and analyses that need
+            the outcome leave those trials out.
         trial_number: per trial; ``None``: 0, 1, ... within each run of rows of one subject and session.
         subject, session: one label for all trials or one per trial (stored as strings).
         conditions: further per-trial variables (``stimulus``, ``cue``, ...).
@@ -143,6 +150,8 @@ def trials_from_arrays(
         return out
 
     rw = per_trial("reward", reward, np.nan, float)
+    won = rw > 0 if rewarded is None else per_trial("rewarded", rewarded, np.nan, float)
+    known = np.isfinite(rw) if rewarded is None else np.isfinite(won)
     subj = per_trial("subject", None if subject is None else np.asarray(subject, str), "", str)
     sess = per_trial("session", None if session is None else np.asarray(session, str), "", str)
     if trial_number is None:
@@ -154,10 +163,16 @@ def trials_from_arrays(
         "correct": ("trial", per_trial("correct", correct, np.nan, float), {"units": "1"}),
         "reaction_time": ("trial", per_trial("reaction_time", reaction_time, np.nan, float), {"units": "s"}),
         "reward": ("trial", rw),
-        "rewarded": ("trial", per_trial("rewarded", rw > 0 if rewarded is None else rewarded, False, bool)),
+        "rewarded": ("trial", np.where(known, won, 0).astype(bool)),
         "time": ("trial", per_trial("time", time, np.nan, float), {"units": "s"}),
         "trial_number": ("trial", per_trial("trial_number", trial_number, -1, np.int64)),
     }
+    if not known.all():
+        variables["outcome_known"] = (
+            "trial",
+            known,
+            {"description": "False: rewarded is unknown (not a loss)"},
+        )
     for name, value in (conditions or {}).items():
         if name in variables or name in ("trial", "subject", "session"):
             raise ValueError(f"trials_from_arrays: condition {name!r} has the name of a trial variable")
@@ -569,19 +584,19 @@ def _reaction_time(
 def _rewarded(values: dict[str, np.ndarray], steps: list[dict[str, Any]]) -> np.ndarray | None:
     """Whether each trial was a win: the ``rewarded`` column, else reward > 0, else correct (logged)."""
     if "rewarded" in values:
-        return values["rewarded"] == 1.0
+        return np.where(np.isfinite(values["rewarded"]), values["rewarded"] == 1.0, np.nan)
     if "reward" in values:
         return None  # trials_from_arrays: reward > 0
     if "correct" in values:
         steps.append({"step": "rewarded_from_correct", "why": "the table has no reward column"})
-        return values["correct"] == 1.0
+        return np.where(np.isfinite(values["correct"]), values["correct"] == 1.0, np.nan)
     steps.append({"step": "rewarded_unknown", "why": "the table has no reward, rewarded or correct column"})
     return None
 
 
 def _extra_names(extra: Mapping[str, np.ndarray], taken: set[str]) -> dict[str, str]:
     """Variable names (snake_case) of the columns no role took; names of trial variables get ``column_``."""
-    reserved = {*TRIAL_VARIABLES, "trial", "subject", "session", *taken}
+    reserved = {*TRIAL_VARIABLES, "outcome_known", "trial", "subject", "session", *taken}
     out: dict[str, str] = {}
     for col in extra:
         name = _snake_name(col) or "column"

@@ -95,3 +95,27 @@ def test_fit_reads_the_table_with_the_same_options(tmp_path, rng, capsys):
     assert main(["fit", "--data", str(data), "--model", "ou", "--out", str(tmp_path / "r2")]) == 2
     err = capsys.readouterr().err
     assert "--columns x=NAME" in err and not KEYWORD.search(err)
+
+
+def test_arena_option_never_moves_a_recording_out_of_its_own_arena(tmp_path, rng, capsys):
+    from neuroethology.data import from_arrays, save
+
+    m = np.mod(ou_track(rng, 1500, start=(0.5, 0.5)), 2.0)
+    sim = save(
+        from_arrays(np.where(m > 1, 2 - m, m), fps=50.0, arena={"shape": "box", "width": 1.0, "height": 1.0}),
+        tmp_path / "sim.nc",
+    )
+    data = table(tmp_path / "mice.csv", rng, n=300, animals=("a",), side=1.0)
+    columns = [
+        "--columns",
+        "time=t_sec",
+        "x=px",
+        "y=py",
+        "individual=mouse",
+        "keypoint=part",
+    ]
+    args = ["compare", str(sim), str(data), "--out", str(tmp_path / "o"), *columns, *FAST]
+    assert main([*args, "--arena", "2x2"]) == 2
+    err = capsys.readouterr().err
+    assert "has its own arena" in err and "--arena 2x2 applies to recordings without one" in err
+    assert main([*args, "--arena", "1x1"]) == 0, capsys.readouterr().err  # the same arena: fine

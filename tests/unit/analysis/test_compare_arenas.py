@@ -10,6 +10,7 @@ import pytest
 from conftest import ou_track
 
 from neuroethology import analysis as na
+from neuroethology.data import arena_of
 
 FAST = dict(n_permutations=49, n_bootstrap=50, resample_by="block")
 METRICS = ["speed", "wall_distance", "thigmotaxis", "coverage"]
@@ -31,8 +32,8 @@ def test_a_recording_without_an_arena_is_never_measured_in_the_reference_box(mak
     mouse = animal(make_recording, rng, 0.6, arena=False)  # in a 0.6 m box it does not state
     rat = animal(make_recording, rng, 1.0)
     report = na.compare_groups(mouse, rat, metrics=METRICS, **FAST)
-    assert report.names == ["speed", "coverage"]
-    for name in ("wall_distance", "thigmotaxis"):
+    assert report.names == ["speed"]
+    for name in ("wall_distance", "thigmotaxis", "coverage"):
         assert "skipped: no arena" in report.skipped[name]
     shifted = animal(make_recording, rng, 0.6, arena=False)
     shifted["position"] = shifted["position"] + 0.7  # partly outside the rat's box: nothing goes negative
@@ -70,3 +71,28 @@ def test_empty_identity_fragments_are_left_out_and_time_is_tracked_per_animal(ma
     assert "3 individual(s) never tracked" in report.notes[0]
     text = report.to_markdown()
     assert "60.0 s tracked" in text and "## Left out" in text and "body point" in text
+
+
+def test_coverage_is_a_fraction_of_each_recordings_own_arena(make_recording, rng):
+    """A 2 m box whose animal explores only its upper quarter, held against a 1 m box: coverage is measured
+    on the 2 m box's own grid (about a quarter), and the occupancy maps, which need one grid, are skipped."""
+    rat = animal(make_recording, rng, 1.0)
+    m = np.mod(ou_track(rng, 3000, start=(0.5, 0.5)), 2.0)
+    corner = 1.0 + np.where(m > 1.0, 2.0 - m, m)  # in [1, 2] x [1, 2]
+    big = make_recording(corner, fps=50.0, arena={"shape": "box", "width": 2.0, "height": 2.0})
+    report = na.compare_groups(big, rat, metrics=["coverage", "occupancy"], **{**FAST, "resample_by": "unit"})
+    own = float(na.compute_coverage(big, bin_size=0.1, extent=(0, 2, 0, 2), arena=arena_of(big)))
+    assert report["coverage"].groups[0].mean == pytest.approx(own) and 0.1 < own <= 0.25
+    assert "arenas differ" in report.skipped["occupancy"]
+
+
+def test_time_blocks_cut_clock_time_evenly(make_recording, rng):
+    """An animal tracked every other second: blocks are laid out over its clock time, so each holds about the
+    same number of tracked samples."""
+    xy = boxed(ou_track(rng, 1000, start=(0.5, 0.5)), 1.0)
+    xy[(np.arange(1000) // 10) % 2 == 1] = np.nan  # 1 s tracked, 1 s lost, at 10 Hz
+    gappy = make_recording(xy, fps=10.0, arena={"shape": "box", "width": 1.0, "height": 1.0})
+    other = animal(make_recording, rng, 1.0, n=1000)
+    report = na.compare_groups(gappy, other, metrics=["speed"], block_duration=20.0, **FAST)
+    assert report.units["sim"][0]["duration"] == pytest.approx(50.0)  # tracked time, per animal
+    assert report["speed"].groups[0].n_units == 5  # 100 s of clock time in 20 s blocks

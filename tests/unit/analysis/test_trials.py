@@ -314,3 +314,17 @@ def test_t_maze_agents_go_through_the_same_curves(t_maze_recording, tmp_path):
     again = tm.psychometric_curve(back, fit=False)
     np.testing.assert_array_equal(again["p_choice"].values, curve["p_choice"].values)
     assert tm.win_stay_lose_shift(back).equals(tm.win_stay_lose_shift(follower))
+
+
+def test_unknown_outcomes_are_not_losses():
+    """A table whose rewarded column is empty for some trials: those trials start no win-stay/lose-shift pair."""
+    from neuroethology.analysis import win_stay_lose_shift
+    from neuroethology.data import trials_from_arrays
+
+    trials = trials_from_arrays(
+        choice=[0, 0, 1, 1, 0, 0], rewarded=[1.0, np.nan, np.nan, np.nan, 1.0, 1.0], trial_number=range(6)
+    )
+    assert trials["outcome_known"].values.tolist() == [True, False, False, False, True, True]
+    result = win_stay_lose_shift(trials)
+    assert int(result["n_lose"]) == 0 and int(result["n_win"]) == 2
+    assert float(result["win_stay"]) == 1.0  # pairs (0, 1) and (4, 5): both won and stayed

@@ -134,3 +134,70 @@ def test_msd_of_irregular_fixes_bins_lags_instead_of_regridding():
     straight = data.from_arrays(line[:, :, None, None], time=t[:2000])
     ballistic = analysis.compute_msd(straight, max_lag=20.0, n_lags=6)
     assert analysis.fit_msd_exponent(ballistic).exponent == pytest.approx(2.0, abs=0.05)
+
+
+def test_resampling_and_smoothing_never_invent_a_path_across_a_pause(tmp_path):
+    """Fixes every second, a three-hour pause, fixes again 1 km away: resampling (asked for) fills no grid
+    point inside the pause, and smoothing (in seconds, not samples) leaves the fixes around it apart."""
+    t = np.concatenate([np.arange(100.0), 10_800 + np.arange(100.0)])
+    x = np.where(t < 1000, 0.0, 1000.0)
+    path = tmp_path / "pause.csv"
+    pd.DataFrame({"time": t, "x": x, "y": 0.0}).to_csv(path, index=False)
+    grid = data.load(path, dt=60, allow_implausible=True)
+    inside = (grid["time"].values > 100) & (grid["time"].values < 10_800)
+    assert inside.sum() > 150 and not np.isfinite(grid["position"].values[inside]).any()
+    assert [s for s in data.processing_of(grid) if s["step"] == "resample"][0]["n_intervals_not_bridged"] == 1
+    smooth = data.smooth(data.load(path, allow_implausible=True), sigma=2.0)
+    np.testing.assert_allclose(smooth["position"].values[95:105, 0, 0, 0], x[95:105], atol=1e-9)
+
+
+def test_selecting_one_animal_of_several_clocks_gives_its_own_clock(tmp_path):
+    """From a table and from a saved Recording: the animal kept has only its own fixes, its own nominal frame
+    rate and no `sampled`, so every processing step works on it."""
+    a = np.arange(0.0, 100.0, 1.0)
+    b = 0.5 + np.arange(0.0, 100.0, 2.0)
+    table = pd.concat(
+        [
+            pd.DataFrame({"id": "A", "time": a, "x": a * 0.1, "y": 0.0}),
+            pd.DataFrame({"id": "B", "time": b, "x": b * 0.2, "y": 1.0}),
+        ]
+    ).sort_values("time")
+    path = tmp_path / "two.csv"
+    table.to_csv(path, index=False)
+    data.save(data.load(path), tmp_path / "two.nc")
+    for source in (path, tmp_path / "two.nc"):
+        b_only = data.load(source, individuals=["B"])
+        assert "sampled" not in b_only and b_only.sizes["time"] == b.size, source
+        assert b_only.attrs["fps"] == pytest.approx(0.5), source
+        data.smooth(b_only, sigma=1.0)
+
+
+def test_a_frame_table_with_a_frame_nobody_has_loads_with_gaps(tmp_path):
+    """With fps= the time stamps are frames: an animal's missing row is an untracked frame, as before."""
+    rows = [
+        {"id": name, "frame": f, "x": f * 0.01, "y": 0.0}
+        for name in ("A", "B")
+        for f in range(20)
+        if f != 7 and not (name == "A" and f == 12)
+    ]
+    path = tmp_path / "frames.csv"
+    pd.DataFrame(rows).to_csv(path, index=False)
+    rec = data.load(path, fps=30.0)
+    assert rec.sizes["time"] == 20 and "sampled" not in rec
+    assert (rec["segment"].values[[7, 12], 0] == -1).all() and rec["segment"].values[12, 1] >= 0
+
+
+def test_speeds_are_checked_on_each_animals_own_clock(tmp_path):
+    """Two animals fixed alternately: A's 10 km jump in 2 s is refused although B's fixes sit between."""
+    ta = np.arange(0.0, 100.0, 2.0)
+    xa = np.where(np.arange(ta.size) < 25, 0.0, 1e4)
+    table = pd.concat(
+        [
+            pd.DataFrame({"id": "A", "time": ta, "x": xa, "y": 0.0}),
+            pd.DataFrame({"id": "B", "time": ta + 1, "x": (ta + 1) * 0.1, "y": 0.0}),
+        ]
+    ).sort_values("time")
+    path = tmp_path / "jump.csv"
+    table.to_csv(path, index=False)
+    with pytest.raises(ValueError, match="individual 'A'"):
+        data.load(path)
