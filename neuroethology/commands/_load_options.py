@@ -17,22 +17,12 @@ from typing import Any
 
 __all__ = ["add_load_arguments", "command_line_words", "load_recording", "load_options", "parse_arena"]
 
-# load's keywords that the command line spells as flags (keyword -> flag).
-_FLAGS = {
-    "fps": "--fps",
-    "scale": "--scale",
-    "units": "--units",
-    "keypoint": "--keypoint",
-    "centroid": "--centroid",
-    "individuals": "--individuals",
-    "columns": "--columns",
-    "arena_corners": "--arena-corners",
-    "arena_size": "--arena-size",
-    "arena": "--arena",
-    "max_gap": "--max-gap",
-    "max_interval": "--max-interval",
-    "allow_implausible": "--allow-implausible",
-}
+# load's keywords that the command line spells as flags: the keyword with dashes (``max_gap`` -> ``--max-gap``).
+_KEYWORDS = (
+    "fps scale units keypoint centroid individuals columns arena_corners arena_size arena max_gap max_interval "
+    "allow_implausible"
+).split()
+_FLAGS = {name: "--" + name.replace("_", "-") for name in _KEYWORDS}
 _INDIVIDUALS = re.compile(r"individuals=\[(\w+)\]")  # individuals=[NAME] -> --individuals NAME
 _COLUMNS = re.compile(r"columns=\{'(\w+)': '([^']*)'\}")  # columns={'time': 'NAME'} -> --columns time=NAME
 _KEYWORD = re.compile(

@@ -48,6 +48,9 @@ def test_irregular_tracks_keep_their_path_length_and_speed(tmp_path, kind):
     assert rec.attrs["time_sampling"] == "as recorded"
     length = analysis.compute_path_length(rec)
     true = speed * t[-1]
+    print(
+        f"{kind}: {t.size} fixes, path {float(length):,.1f} m of {true:,.1f} m ({float(length) / true - 1:+.3%})"
+    )
     assert float(length) == pytest.approx(true, rel=0.01), (kind, float(length), true)
     assert length.attrs["duration"] == pytest.approx(t[-1])
     v = analysis.compute_speed(rec).values
