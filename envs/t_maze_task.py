@@ -16,7 +16,9 @@ task use the same maze:
   radial maze. The first trial of a block has no previous arm: either arm is correct (and rewarded).
 
 An episode is a block of ``n_trials`` trials, so an agent can carry memory from trial to trial; it
-terminates when the last trial's choice is made (or missed), and is truncated at ``session_duration``.
+terminates when the last trial's outcome period is over (as every other trial ends: so the state after the
+last choice is a step of the episode, and a simulated Recording holds the last choice like every other),
+and is truncated at ``session_duration``.
 Each trial's cue is a fair coin flip (left or right, independent across trials); alternation tasks show no
 cue. Arms: 0 = left, 1 = right (as seen running up the stem). A trial passes through the phases 0 cue,
 1 delay, 2 choice and 3 outcome (of ``iti_duration``, after which the next trial starts).
@@ -279,8 +281,8 @@ class TMazeTask(NeuroEnv):
         )
 
     def terminal(self, state: TMazeState, rng: jax.Array, params: TMazeTaskParams | None = None) -> jax.Array:
-        """The block's last trial has its choice (or omission)."""
-        return state.trial_done & (state.trial >= params.n_trials - 1)
+        """The block's last trial is over: its choice made (or missed) and its outcome period past."""
+        return state.trial >= params.n_trials
 
     def state_info(self, state: TMazeState, params: TMazeTaskParams | None = None) -> dict:
         """Trial variables: ``time`` (s since the episode began), ``trial``, ``phase`` (0 cue, 1 delay,

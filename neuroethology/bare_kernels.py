@@ -448,7 +448,7 @@ def t_maze_bare_kernel(params, batch: int, num_steps: int):
             trial = trial + new_trial
             reward = jnp.where(done & correct & rewarding, params.reward_correct, 0.0)
             steps = steps + 1
-            end = (done & (trial >= n_trials - 1)) | (steps >= max_steps)
+            end = (trial >= n_trials) | (steps >= max_steps)  # the last trial's outcome period is over
             fresh = jax.random.bits(k_new, (batch,), jnp.uint32)
             cues = jnp.where(end, fresh, cues)
             phase, ps, trial = jnp.where(end, first, phase), jnp.where(end, 0, ps), jnp.where(end, 0, trial)

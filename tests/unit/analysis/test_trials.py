@@ -292,9 +292,9 @@ def test_t_maze_agents_go_through_the_same_curves(t_maze_recording, tmp_path):
     assert follower["trial_number"].values.tolist() == list(range(20)) * 3  # the blocks kept apart
     assert set(follower["subject"].values) == {"cue"}
     made = follower["choice"].values >= 0
-    # A block's last choice ends the episode, and the Recording keeps no sample after it: that trial reads
-    # as an omission (see the report); every other trial has its choice.
-    assert made[follower["trial_number"].values < 19].all()
+    # Every trial has its choice, the block's last one too (the block ends after its outcome period, so the
+    # Recording holds the state after the last choice).
+    assert made.all()
     assert (follower["choice"].values[made] == follower["cue"].values[made]).all()
     assert (follower["correct"].values[made] == 1).all()
     follower["stimulus"] = 2.0 * follower["cue"] - 1  # cue left / right as evidence -1 / +1

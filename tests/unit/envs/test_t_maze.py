@@ -278,7 +278,7 @@ def test_steps_match_the_numpy_reference(overrides):
     obs, state = reset(jax.random.key(0), p)
     carries = [nav.init(jax.random.key(0), state, p) for nav in navigators]
     counts = {"done": 0, "correct": 0, "terminated": 0}
-    for t in range(400):
+    for t in range(600):  # blocks end after the last outcome period: 600 steps hold two or more
         policy_actions = []
         for i, act in enumerate(acts):
             a, carries[i] = act(jax.random.key(t), carries[i], obs, state, p)
@@ -301,9 +301,8 @@ def test_steps_match_the_numpy_reference(overrides):
         assert float(reward) == (
             p.reward_correct if expected["trial_done"] and expected["correct"] and rewarding else 0.0
         )
-        assert bool(term) == (expected["trial_done"] and expected["trial"] >= p.n_trials - 1) and not bool(
-            trunc
-        )
+        # The block ends when its last trial's outcome period is over (the trial counter passes the block).
+        assert bool(term) == (expected["trial"] >= p.n_trials) and not bool(trunc)
         np.testing.assert_allclose(np.asarray(obs), ref_observation(got, p), atol=2e-6, rtol=1e-5)
         assert int(info["cue"]) == int(s["cues"][min(int(got["trial"]), p.n_trials - 1)])
         counts["done"] += int(expected["trial_done"])
