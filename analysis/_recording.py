@@ -20,7 +20,7 @@ import xarray as xr
 
 from neuroethology.data import arena_of  # the one reader of the arena attrs
 from neuroethology.data.model import as_recording  # data's validator, dims normalised first
-from neuroethology.data.schema import AS_RECORDED, own_rows, time_sampling
+from neuroethology.data.schema import AS_RECORDED, on_own_clock, time_sampling
 
 __all__ = [
     "Track",
@@ -160,7 +160,7 @@ def select_track(
         i = 0
     else:
         i = _pick(inds, individual, "individual", caller, source)
-    one = _own_clock(rec.isel(individual=i), own_rows(rec, i))
+    one = on_own_clock(rec, i).isel(individual=0)
     kps = [str(v) for v in rec["keypoint"].values] if "keypoint" in rec.coords else []
     if not kps:
         kps = [str(k) for k in range(rec.sizes["keypoint"])]
@@ -198,18 +198,11 @@ def select_track(
     )
 
 
-def _own_clock(rec: xr.Dataset, rows: np.ndarray) -> xr.Dataset:
-    """``rec`` at the samples ``rows`` of one individual's own clock (``sampled`` dropped), or ``rec``."""
-    if "sampled" not in rec.data_vars:
-        return rec
-    return rec.isel(time=np.flatnonzero(rows)).drop_vars("sampled")
-
-
 def split_individuals(rec: Any) -> list[xr.Dataset]:
     """One single-individual Recording per individual of ``rec`` (attrs kept), each on its own time axis
     where the individuals were fixed at their own times (``sampled``)."""
     rec = as_recording(rec, caller="split_individuals")
-    return [_own_clock(rec.isel(individual=[i]), own_rows(rec, i)) for i in range(rec.sizes["individual"])]
+    return [on_own_clock(rec, i) for i in range(rec.sizes["individual"])]
 
 
 def check_arena(arena: Mapping[str, Any] | None, *, caller: str, source: str) -> dict[str, Any]:

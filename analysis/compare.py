@@ -36,9 +36,9 @@ import xarray as xr
 from scipy import stats
 
 from ..problems import ProblemsError
-from ._recording import as_recording, select_track, split_individuals
+from ._recording import arena_of, as_recording, select_track, split_individuals
 from .comparison_report import ComparisonReport, GroupSummary, MetricComparison
-from .metric_table import DEFAULT_METRICS, METRICS, CompareSettings, Metric, arena_for, default_settings
+from .metric_table import DEFAULT_METRICS, METRICS, CompareSettings, Metric, default_settings
 from .occupancy import compute_occupancy
 from .resampling import (
     bootstrap_means,
@@ -111,12 +111,13 @@ def compare_groups(
     _check_arguments(labels, resample_by, confidence, n_bootstrap, n_permutations)
     names = _metric_names(metrics)
     notes: list[str] = []
-    groups = [
-        _drop_untracked(_as_units(group, label), label, notes)
-        for group, label in zip((sim, real), labels, strict=True)
-    ]
+    groups, info = [], []
+    for group, label in zip((sim, real), labels, strict=True):
+        units = _as_units(group, label)
+        kept = _drop_untracked(units, [_unit_info(u) for u in units], label, notes)
+        groups.append([u for u, _ in kept])
+        info.append([i for _, i in kept])
     s = default_settings(groups[1], groups[0] + groups[1], dict(settings or {}))
-    info = [[_unit_info(u) for u in g] for g in groups]
     rng = np.random.default_rng(seed)
     block, resampling = _resampling_units(info, resample_by, min_units, block_duration)
     plan = _Plan(
@@ -195,12 +196,17 @@ def _as_units(group: Any, label: str) -> list[xr.Dataset]:
     return units
 
 
-def _drop_untracked(units: list[xr.Dataset], label: str, notes: list[str]) -> list[xr.Dataset]:
-    """The units with at least one tracked sample; the others (empty identity fragments of a tracker) are
-    dropped with a note."""
+def _drop_untracked(
+    units: list[xr.Dataset], info: list[dict[str, Any]], label: str, notes: list[str]
+) -> list[tuple[xr.Dataset, dict[str, Any]]]:
+    """The units (with their :func:`_unit_info`) that have at least one tracked sample; the others (empty
+    identity fragments of a tracker) are dropped with a note."""
     kept, empty = [], []
-    for u in units:
-        (kept if (select_track(u, caller="compare_groups").run >= 0).any() else empty).append(u)
+    for u, i in zip(units, info, strict=True):
+        if i["n_samples"] > 0:
+            kept.append((u, i))
+        else:
+            empty.append(u)
     if empty:
         names = ", ".join(str(u["individual"].values[0]) for u in empty[:10])
         notes.append(
@@ -462,7 +468,7 @@ def _compare_occupancy(metric: Metric, plan: _Plan) -> tuple[MetricComparison, d
             b = _blocks(track.time[ok], t0, plan.block, nb)
             for j in range(nb):
                 per.append(np.bincount(cell[b == j], weights=seconds[b == j], minlength=nx * ny))
-            occ = compute_occupancy(g[k], bin_size=s.bin_size, extent=s.extent, arena=arena_for(g[k], s))
+            occ = compute_occupancy(g[k], bin_size=s.bin_size, extent=s.extent, arena=arena_of(g[k]))
             total = occ if total is None else total + occ.values
         maps.append(np.stack(per))
         prob = total / max(float(total.sum()), 1e-300)

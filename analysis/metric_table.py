@@ -132,24 +132,19 @@ def _finite(da: xr.DataArray, time: np.ndarray | None = None) -> Samples:
     return v[ok], t[ok]
 
 
-def arena_for(rec, s: CompareSettings):
-    """The recording's own arena (``None`` without one): every recording is measured in its own arena,
-    never in another group's."""
-    return arena_of(rec)
-
-
 def _needs_arena(rec, s):
-    if arena_for(rec, s) is not None:
+    if arena_of(rec) is not None:
         return None
     return (
         "skipped: no arena (this recording has no arena geometry; give it one: --arena on the command line)"
     )
 
 
-def _own_grid(rec, s: CompareSettings) -> dict[str, Any]:
+def _own_grid(rec) -> dict[str, Any]:
     """The occupancy grid of a recording's own arena (bins of a twentieth of its size): coverage and spatial
-    entropy are fractions of that arena, whatever the other group's arena."""
-    arena = arena_for(rec, s)
+    entropy are fractions of that arena, whatever the other group's arena (every recording is measured in
+    its own arena, never in another group's)."""
+    arena = arena_of(rec)
     return {"bin_size": arena_size(arena) / 20, "extent": arena_extent(arena), "arena": arena}
 
 
@@ -249,7 +244,7 @@ def _movement_distributions() -> list[Metric]:
             "distance to the nearest wall",
             "m",
             "distribution",
-            lambda r, s: _finite(compute_wall_distance(r, arena=arena_for(r, s))),
+            lambda r, s: _finite(compute_wall_distance(r, arena=arena_of(r))),
             _needs_arena,
         ),
         Metric(
@@ -273,7 +268,7 @@ def _movement_summaries() -> list[Metric]:
             "time near walls",
             "1",
             "scalar",
-            lambda r, s: float(compute_thigmotaxis(r, distance=s.wall_distance, arena=arena_for(r, s))),
+            lambda r, s: float(compute_thigmotaxis(r, distance=s.wall_distance, arena=arena_of(r))),
             _needs_arena,
         ),
         Metric(
@@ -281,7 +276,7 @@ def _movement_summaries() -> list[Metric]:
             "arena coverage",
             "1",
             "scalar",
-            lambda r, s: float(compute_coverage(r, **_own_grid(r, s))),
+            lambda r, s: float(compute_coverage(r, **_own_grid(r))),
             _needs_arena,
         ),
         Metric(
@@ -289,7 +284,7 @@ def _movement_summaries() -> list[Metric]:
             "spatial entropy (normalised)",
             "1",
             "scalar",
-            lambda r, s: float(compute_spatial_entropy(r, **_own_grid(r, s))),
+            lambda r, s: float(compute_spatial_entropy(r, **_own_grid(r))),
             _needs_arena,
         ),
         Metric(

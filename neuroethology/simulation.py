@@ -102,7 +102,7 @@ class _Progress:
 
     def __init__(self, log: Callable[[str], None] | None, label: str, steps: int):
         self.log, self.label, self.steps = log, label, steps
-        self.t0 = self.last = time.perf_counter()
+        self.last = time.perf_counter()
         self.warm: tuple[float, int] | None = None  # (time, steps) when the first chunk finished
         self.estimated = False
 

@@ -31,7 +31,7 @@ import math
 import numpy as np
 import xarray as xr
 
-from .schema import AS_RECORDED, arena_of, own_rows, time_sampling
+from .schema import AS_RECORDED, arena_of, on_own_clock, own_rows, time_sampling
 
 __all__ = [
     "ARENA_TOLERANCE",
@@ -139,8 +139,7 @@ def speed_problems(rec: xr.Dataset) -> list[str]:
         return []
     if "sampled" in rec.data_vars:  # individuals on their own clocks: each checked at its own fixes
         for i in range(rec.sizes["individual"]):
-            one = rec.isel(individual=[i], time=np.flatnonzero(own_rows(rec, i))).drop_vars("sampled")
-            problems = speed_problems(one)
+            problems = speed_problems(on_own_clock(rec, i))
             if problems:
                 return problems
         return []

@@ -37,6 +37,7 @@ __all__ = [
     "encode_attrs",
     "jsonable",
     "normalise_dims",
+    "on_own_clock",
     "own_clock_fps",
     "own_rows",
     "singular_dims",
@@ -74,6 +75,15 @@ def own_rows(rec: xr.Dataset, individual: int) -> np.ndarray:
     if "sampled" not in rec.data_vars:
         return np.ones(rec.sizes["time"], bool)
     return np.asarray(rec["sampled"].values[:, individual], bool)
+
+
+def on_own_clock(rec: xr.Dataset, individual: int) -> xr.Dataset:
+    """The ``individual``-th individual alone (``individual`` dim of size 1), at its own fixes only and without
+    ``sampled`` where individuals have their own clocks; else just that individual."""
+    one = rec.isel(individual=[individual])
+    if "sampled" not in rec.data_vars:
+        return one
+    return one.isel(time=np.flatnonzero(own_rows(rec, individual))).drop_vars("sampled")
 
 
 def own_clock_fps(time: np.ndarray, sampled: np.ndarray) -> float | None:
