@@ -13,6 +13,12 @@ and reports
   maps). Shuffling whole units keeps each unit's autocorrelation intact, so this p-value stays valid for
   time series where the KS p-value does not.
 
+Trial by trial: when either group holds a trial dataset (an animal's trial table read by
+:func:`~neuroethology.data.load_trials`), every unit of both groups is compared as trials: Recordings of
+choice tasks (a T-maze agent's sessions) become trial datasets with
+:func:`~neuroethology.analysis.compute_trials`, each subject is a unit, the metrics are the per-trial ones
+(accuracy, reaction time, win-stay, lose-shift) and time blocks are blocks of consecutive trials.
+
 Resampling units are the individuals (one per individual of each recording: sessions and animals) when
 each group has at least ``min_units`` of them; otherwise, e.g. one rat against one simulation, every
 recording is cut into consecutive time blocks of one duration (default: a tenth of the shorter group's
@@ -35,10 +41,21 @@ import numpy as np
 import xarray as xr
 from scipy import stats
 
+from neuroethology.data.trials import as_trials, is_trials
+
 from ..problems import ProblemsError
 from ._recording import arena_of, as_recording, select_track, split_individuals
+from .choice import compute_trials
 from .comparison_report import ComparisonReport, GroupSummary, MetricComparison
-from .metric_table import DEFAULT_METRICS, METRICS, CompareSettings, Metric, default_settings
+from .metric_table import (
+    DEFAULT_METRICS,
+    METRICS,
+    TRIAL_METRICS,
+    CompareSettings,
+    Metric,
+    default_settings,
+    trial_settings,
+)
 from .occupancy import compute_occupancy
 from .resampling import (
     bootstrap_means,
@@ -97,9 +114,11 @@ def compare_groups(
 
     Args:
         sim, real: a Recording or a sequence of them; every individual of every recording is one unit.
-            The second group (``real``) is the reference from which shared settings are derived.
-        metrics: names from :data:`METRICS` (default: all); those a group cannot support (no arena, no
-            task variables) are listed in ``report.skipped`` with the reason.
+            The second group (``real``) is the reference from which shared settings are derived. Either
+            may hold trial datasets (every subject one unit): then both groups are compared trial by trial.
+        metrics: names from :data:`METRICS` (default: all; trial by trial, the per-trial ones); those a
+            group cannot support (no arena, no task variables) are listed in ``report.skipped`` with the
+            reason.
         labels: the groups' names in the report and figures.
         resample_by: ``"unit"`` (individuals / sessions), ``"block"`` (time blocks) or ``"auto"`` (units
             when each group has at least ``min_units``, else blocks).
@@ -109,17 +128,21 @@ def compare_groups(
         progress: called with a short message before each metric.
     """
     _check_arguments(labels, resample_by, confidence, n_bootstrap, n_permutations)
-    names = _metric_names(metrics)
+    per_trial = any(is_trials(r) for g in (sim, real) for r in _items(g, "?"))
+    names = _metric_names(metrics, per_trial)
     notes: list[str] = []
     groups, info = [], []
     for group, label in zip((sim, real), labels, strict=True):
-        units = _as_units(group, label)
+        units = _as_units(group, label, per_trial)
         kept = _drop_untracked(units, [_unit_info(u) for u in units], label, notes)
         groups.append([u for u, _ in kept])
         info.append([i for _, i in kept])
-    s = default_settings(groups[1], groups[0] + groups[1], dict(settings or {}))
+    if per_trial:
+        s = trial_settings(dict(settings or {}))
+    else:
+        s = default_settings(groups[1], groups[0] + groups[1], dict(settings or {}))
     rng = np.random.default_rng(seed)
-    block, resampling = _resampling_units(info, resample_by, min_units, block_duration)
+    block, resampling = _resampling_units(info, resample_by, min_units, block_duration, per_trial)
     plan = _Plan(
         labels=labels,
         groups=groups,
@@ -169,26 +192,39 @@ def _check_arguments(labels, resample_by: str, confidence: float, n_bootstrap: i
         raise ValueError("compare_groups: n_bootstrap and n_permutations must be >= 1")
 
 
-def _metric_names(metrics: Sequence[str] | None) -> list[str]:
-    names = list(DEFAULT_METRICS if metrics is None else metrics)
+def _metric_names(metrics: Sequence[str] | None, per_trial: bool) -> list[str]:
+    names = list((TRIAL_METRICS if per_trial else DEFAULT_METRICS) if metrics is None else metrics)
     unknown = [n for n in names if n not in METRICS]
     if unknown:
         raise ValueError(f"compare_groups: unknown metrics {unknown}; known: {list(METRICS)}")
     return names
 
 
-def _as_units(group: Any, label: str) -> list[xr.Dataset]:
-    recs = [group] if isinstance(group, xr.Dataset) else list(group) if isinstance(group, Sequence) else None
-    if not recs:
+def _items(group: Any, label: str) -> list[Any]:
+    items = [group] if isinstance(group, xr.Dataset) else list(group) if isinstance(group, Sequence) else None
+    if not items:
         raise ValueError(
-            f"compare_groups: group {label!r} must be a Recording or a non-empty sequence of them, "
-            f"got {type(group).__name__}"
+            f"compare_groups: group {label!r} must be a Recording (or trial dataset) or a non-empty sequence "
+            f"of them, got {type(group).__name__}"
         )
+    return items
+
+
+def _as_units(group: Any, label: str, per_trial: bool) -> list[xr.Dataset]:
+    """Every individual of every Recording, or, trial by trial, every subject's trials."""
     units = []
     problems = []
-    for i, r in enumerate(recs):
+    for i, r in enumerate(_items(group, label)):
+        caller = f"compare_groups ({label} #{i})"
         try:
-            units += split_individuals(as_recording(r, caller=f"compare_groups ({label} #{i})"))
+            if not per_trial:
+                units += split_individuals(as_recording(r, caller=caller))
+            elif is_trials(r):
+                trials = as_trials(r, caller=caller)
+                subjects = trials["subject"].values
+                units += [trials.isel(trial=subjects == s) for s in dict.fromkeys(subjects.tolist())]
+            else:
+                units += [compute_trials(u) for u in split_individuals(as_recording(r, caller=caller))]
         except ValueError as e:
             problems.append(str(e))
     if problems:
@@ -220,7 +256,18 @@ def _drop_untracked(
 
 def _unit_info(u: xr.Dataset) -> dict[str, Any]:
     """A unit as the report lists it: its tracked time (the time its tracked samples stand for, per animal;
-    not the recording's span) and the body point measured, with the share of samples it kept."""
+    not the recording's span) and the body point measured, with the share of samples it kept; a subject's
+    trials: their number (``span``, what blocks cut, counts trials)."""
+    if is_trials(u):
+        n = int(u.sizes["trial"])
+        return {
+            "source": str(u.attrs.get("source_file", "")) or "<in-memory>",
+            "individual": str(u["subject"].values[0]) if n else "",
+            "n_trials": n,
+            "n_omissions": int((u["choice"].values < 0).sum()),
+            "span": float(n),
+            "n_samples": n,
+        }
     track = select_track(u, caller="compare_groups")
     tracked = track.run >= 0
     return {
@@ -241,7 +288,11 @@ def _blocks(times: np.ndarray, t0: float, block: float | None, n_blocks: int) ->
 
 
 def _resampling_units(
-    info: list[list[dict[str, Any]]], resample_by: str, min_units: int, block_duration: float | None
+    info: list[list[dict[str, Any]]],
+    resample_by: str,
+    min_units: int,
+    block_duration: float | None,
+    per_trial: bool,
 ) -> tuple[float | None, str]:
     """The block duration (``None``: every unit is one resampling unit) and the report's description."""
     n_units = [len(g) for g in info]
@@ -251,6 +302,11 @@ def _resampling_units(
     block = float(block_duration) if block_duration is not None else min(totals) / 10
     if not block > 0:
         raise ValueError(f"compare_groups: block_duration must be > 0 s, got {block_duration}")
+    if per_trial:
+        return (
+            block,
+            f"blocks of {block:.4g} consecutive trials (too few subjects per group for unit resampling)",
+        )
     return block, f"time blocks of {block:.4g} s (too few individuals per group for unit resampling)"
 
 
@@ -261,7 +317,7 @@ def _layout(groups, info, block: float | None) -> list[list[tuple[int, float, in
         rows = []
         for k, (u, i) in enumerate(zip(g, gi, strict=True)):
             nb = 1 if block is None else max(1, int(math.floor(i["span"] / block + 1e-9)))
-            rows.append((k, float(u["time"].values[0]), nb))
+            rows.append((k, 0.0 if is_trials(u) else float(u["time"].values[0]), nb))
         layout.append(rows)
     return layout
 
@@ -298,6 +354,8 @@ def _unsupported(metric: Metric, plan: _Plan) -> str | None:
     """Why the first unit that cannot support the metric cannot, or ``None``."""
     for lab, g, gi in zip(plan.labels, plan.groups, plan.info, strict=True):
         for u, i in zip(g, gi, strict=True):
+            if is_trials(u) and not metric.per_trial:
+                return "skipped: compared trial by trial (a trial dataset has no track)"
             reason = metric.requires(u, plan.settings)
             if reason:
                 return f"{lab} {i['source']}:{i['individual']}: {reason}"
@@ -394,20 +452,22 @@ def _compare_distribution(metric: Metric, plan: _Plan) -> MetricComparison | str
     empty = [lab for lab, x in zip(plan.labels, pooled, strict=True) if x.size == 0]
     if empty:
         return f"no finite values in {empty}"
-    # Common bins: quantiles of the pooled data (at most 256 bins) for the permutation KS.
-    both = np.concatenate(pooled)
-    edges = np.unique(np.quantile(both, np.linspace(0, 1, 257)))
-    H = [
-        np.stack(
-            [
-                np.bincount(np.searchsorted(edges[1:-1], p, side="right"), minlength=max(edges.size - 1, 1))
-                for p in g
-            ]
-        ).astype(float)
-        for g in parts
-    ]
+    H = _common_histograms(parts, np.concatenate(pooled))
     V = [np.stack([[p.sum(), p.size] for p in g]).astype(float) for g in parts]
     return _sample_comparison(metric, plan, pooled, V, (ks_binned, H[0], H[1]), "KS (binned)", "asymp")
+
+
+def _common_histograms(parts: list[list[np.ndarray]], both: np.ndarray) -> list[np.ndarray]:
+    """Per group, each resampling unit's histogram on bins common to both groups, for the permutation KS:
+    one bin per value when the pooled data take at most 256 values (per-trial 0/1 outcomes, counts: a
+    quantile grid would merge them into one bin and hide every difference), else bins at 256 quantiles."""
+    values = np.unique(both)
+    if values.size <= 256:
+        index, n_bins = (lambda p: np.searchsorted(values, p)), values.size
+    else:
+        edges = np.unique(np.quantile(both, np.linspace(0, 1, 257)))
+        index, n_bins = (lambda p: np.searchsorted(edges[1:-1], p, side="right")), max(edges.size - 1, 1)
+    return [np.stack([np.bincount(index(p), minlength=n_bins) for p in g]).astype(float) for g in parts]
 
 
 def _compare_scalar(metric: Metric, plan: _Plan) -> MetricComparison | str:

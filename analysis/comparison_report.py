@@ -82,6 +82,11 @@ class ComparisonReport:
         )
 
     @property
+    def per_trial(self) -> bool:
+        """Whether the groups were compared trial by trial (their units are subjects' trials)."""
+        return any("n_trials" in u for us in self.units.values() for u in us)
+
+    @property
     def names(self) -> list[str]:
         return [m.name for m in self.metrics]
 
@@ -119,11 +124,7 @@ class ComparisonReport:
         lines = [
             f"# {a} vs {b}",
             "",
-            *(
-                f"- **{lab}**: {len(us)} unit(s), {sum(u['duration'] for u in us):.1f} s tracked; "
-                f"body point {_body_points(us)}"
-                for lab, us in self.units.items()
-            ),
+            *(_unit_line(lab, us) for lab, us in self.units.items()),
             f"- resampling unit for intervals and permutation tests: {self.resampling}",
             f"- {self.n_bootstrap} bootstrap resamples ({pct} percentile intervals), {self.n_permutations} "
             f"permutations, seed {self.seed}",
@@ -173,6 +174,15 @@ class ComparisonReport:
             lines += ["", "## Left out", ""] + [f"- {n}" for n in self.notes]
         lines += ["", "## Settings", ""] + [f"- {k}: {_fmt_setting(v)}" for k, v in self.settings.items()]
         return "\n".join(lines) + "\n"
+
+
+def _unit_line(label: str, units: list[dict[str, Any]]) -> str:
+    """``- **rat**: 1 unit(s), 600.0 s tracked; body point ...``, or the trials of trial-by-trial units."""
+    if units and "n_trials" in units[0]:
+        n, omitted = sum(u["n_trials"] for u in units), sum(u["n_omissions"] for u in units)
+        return f"- **{label}**: {len(units)} subject(s), {n} trials ({omitted} omissions)"
+    tracked = sum(u["duration"] for u in units)
+    return f"- **{label}**: {len(units)} unit(s), {tracked:.1f} s tracked; body point {_body_points(units)}"
 
 
 def _body_points(units: list[dict[str, Any]]) -> str:

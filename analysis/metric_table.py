@@ -17,6 +17,8 @@ from typing import Any
 import numpy as np
 import xarray as xr
 
+from neuroethology.data.trials import is_trials
+
 from ._recording import arena_extent, arena_of, arena_size, select_track
 from .choice import compute_trials
 from .foraging import compute_patch_visits
@@ -26,9 +28,18 @@ from .paths import compute_msd_exponent, compute_sinuosity, compute_straightness
 from .plume import CASTING_SURGING, classify_casting_surging, compute_course_direction, compute_source_arrival
 from .space import compute_thigmotaxis, compute_wall_distance
 from .steps import compute_step_lengths
+from .trials import stay_after_outcome
 from .water_maze import compute_escape_latency, compute_gallagher_proximity, compute_platform_crossings
 
-__all__ = ["CompareSettings", "Metric", "METRICS", "DEFAULT_METRICS", "default_settings"]
+__all__ = [
+    "CompareSettings",
+    "Metric",
+    "METRICS",
+    "DEFAULT_METRICS",
+    "TRIAL_METRICS",
+    "default_settings",
+    "trial_settings",
+]
 
 # ---------------------------------------------------------------------------------------------------------
 # Settings shared by both groups
@@ -100,6 +111,16 @@ def default_settings(ref_units: list[xr.Dataset], all_units: list[xr.Dataset], o
     return CompareSettings(**values)
 
 
+def trial_settings(overrides: Mapping[str, Any]) -> CompareSettings:
+    """The settings of a comparison of trial datasets: none of the spatial ones applies (all ``None``)."""
+    if overrides:
+        raise ValueError(
+            f"compare_groups: settings {sorted(overrides)} are spatial; trial datasets are compared per trial "
+            "and take none"
+        )
+    return CompareSettings(**{f: None for f in CompareSettings.__dataclass_fields__})
+
+
 # ---------------------------------------------------------------------------------------------------------
 # Metric registry
 # ---------------------------------------------------------------------------------------------------------
@@ -114,7 +135,9 @@ class Metric:
     ``kind``: ``"distribution"`` (``compute(rec, settings) -> (values, times)``: many samples per unit,
     e.g. speed per frame or latency per trial), ``"scalar"`` (``compute(rec, settings) -> float``: one
     value per unit or time block) or ``"map"`` (occupancy). ``requires(rec, settings)`` returns why the
-    metric cannot be computed on a recording, or ``None``.
+    metric cannot be computed on a recording, or ``None``. ``per_trial``: one value per trial, computed
+    alike on a Recording's trials and on a trial dataset (an animal's trial table), whose "times" are the
+    trials' positions, so that blocks of a trial dataset are blocks of trials.
     """
 
     name: str
@@ -123,6 +146,7 @@ class Metric:
     kind: str
     compute: Callable[..., Any] = field(repr=False)
     requires: Callable[..., str | None] = field(repr=False, default=lambda rec, s: None)
+    per_trial: bool = False
 
 
 def _finite(da: xr.DataArray, time: np.ndarray | None = None) -> Samples:
@@ -178,7 +202,6 @@ _NEEDS_PLATFORM = _needs_attrs("platform_x", "platform_y", "platform_radius")  #
 _NEEDS_SOURCE = _needs_attrs("source_x", "source_y", "success_radius")  # odour source
 _NEEDS_WIND = _needs_vars("wind_direction")  # plume
 _TRIAL_VARIABLES = ("trial", "choice", "reward")  # choice tasks
-_NEEDS_TRIALS = _needs_vars(*_TRIAL_VARIABLES)
 
 
 def _episode_times(rec, per_episode: xr.DataArray) -> Samples:
@@ -196,16 +219,48 @@ def _episode_times(rec, per_episode: xr.DataArray) -> Samples:
     return v[ok], t[ok]
 
 
-def _wsls(rec, which: str) -> Samples:
-    trials = compute_trials(rec)
-    c, won, t = trials["choice"].values, trials["rewarded"].values, trials["time"].values
-    pair = (np.diff(trials["trial"].values) == 1) & (c[:-1] >= 0) & (c[1:] >= 0)
-    stay = (c[1:] == c[:-1]).astype(float)
-    if which == "win_stay":
-        use = pair & won[:-1]
-        return stay[use], t[1:][use]
-    use = pair & ~won[:-1]
-    return 1.0 - stay[use], t[1:][use]
+def _trials_of(unit) -> tuple[xr.Dataset, np.ndarray]:
+    """A unit's trials and each trial's "time": its position in a trial dataset (blocks are blocks of
+    trials), the time of its choice in a Recording (NaN for omissions)."""
+    if is_trials(unit):
+        return unit, np.arange(unit.sizes["trial"], dtype=float)
+    trials = compute_trials(unit)
+    return trials, trials["time"].values.astype(float)
+
+
+def _trial_values(unit, name: str) -> Samples:
+    """A trial variable over the trials with a choice and a finite value."""
+    trials, t = _trials_of(unit)
+    v = np.asarray(trials[name].values, float)
+    ok = (trials["choice"].values >= 0) & np.isfinite(v) & np.isfinite(t)
+    return v[ok], t[ok]
+
+
+def _wsls(unit, which: str) -> Samples:
+    """1 per pair of trials where the animal stayed after a win (``win_stay``) or shifted after a loss."""
+    trials, t = _trials_of(unit)
+    win, lose, stay = stay_after_outcome(trials)
+    use = (win if which == "win_stay" else lose) & np.isfinite(t[1:])
+    values = stay[use] if which == "win_stay" else ~stay[use]
+    return values.astype(float), t[1:][use]
+
+
+def _needs_trials(*names: str, recording_has: str | None = None):
+    """A trial dataset must carry ``names``; a Recording its trial variables (and ``names`` among them,
+    unless ``recording_has`` says why a Recording cannot have them)."""
+
+    def check(unit, s):
+        if is_trials(unit):
+            missing = [n for n in names if n not in unit.variables]
+            if missing:
+                return f"the trial dataset has no {missing}"
+            unknown = [n for n in names if not np.isfinite(np.asarray(unit[n].values, float)).any()]
+            return f"skipped: no trial has a known {unknown[0]}" if unknown else None
+        if recording_has is not None:
+            return recording_has
+        return _needs_vars(*_TRIAL_VARIABLES, *names)(unit, s)
+
+    return check
 
 
 def _plume_fraction(rec, s, code: int) -> Samples:
@@ -398,7 +453,20 @@ def _foraging_and_choice_metrics() -> list[Metric]:
             "1",
             "distribution",
             lambda r, s: _trial_values(r, "correct"),
-            _needs_vars(*_TRIAL_VARIABLES, "correct"),
+            _needs_trials("correct"),
+            per_trial=True,
+        ),
+        Metric(
+            "reaction_time",
+            "reaction time",
+            "s",
+            "distribution",
+            lambda r, s: _trial_values(r, "reaction_time"),
+            _needs_trials(
+                "reaction_time",
+                recording_has="skipped: a Recording marks no stimulus onset, so it has no reaction times",
+            ),
+            per_trial=True,
         ),
         Metric(
             "win_stay",
@@ -406,7 +474,8 @@ def _foraging_and_choice_metrics() -> list[Metric]:
             "1",
             "distribution",
             lambda r, s: _wsls(r, "win_stay"),
-            _NEEDS_TRIALS,
+            _needs_trials(),
+            per_trial=True,
         ),
         Metric(
             "lose_shift",
@@ -414,7 +483,8 @@ def _foraging_and_choice_metrics() -> list[Metric]:
             "1",
             "distribution",
             lambda r, s: _wsls(r, "lose_shift"),
-            _NEEDS_TRIALS,
+            _needs_trials(),
+            per_trial=True,
         ),
     ]
 
@@ -450,11 +520,6 @@ def _visits(rec) -> Samples:
     return v["residence"].values[keep], v["start"].values[keep]
 
 
-def _trial_values(rec, name: str) -> Samples:
-    trials = compute_trials(rec)
-    ok = (trials["choice"].values >= 0) & np.isfinite(trials[name].values)
-    return trials[name].values[ok].astype(float), trials["time"].values[ok]
-
-
 METRICS: dict[str, Metric] = _build_metrics()
 DEFAULT_METRICS = tuple(METRICS)
+TRIAL_METRICS = tuple(name for name, m in METRICS.items() if m.per_trial)  # the default for trial datasets

@@ -29,6 +29,7 @@ __all__ = [
     "learning_curve",
     "psychometric_curve",
     "psychometric_function",
+    "stay_after_outcome",
     "wilson_interval",
     "win_stay_lose_shift",
 ]
@@ -63,20 +64,28 @@ def consecutive_pairs(trials: xr.Dataset) -> np.ndarray:
     return (subj[1:] == subj[:-1]) & (sess[1:] == sess[:-1]) & (np.diff(number) == 1)
 
 
-def win_stay_lose_shift(trials: xr.Dataset) -> xr.Dataset:
-    """``win_stay`` = P(same choice as on the previous trial | it was rewarded) and ``lose_shift`` =
-    P(different choice | not rewarded), over consecutive trials (:func:`consecutive_pairs`) that both have a
-    choice (an omission breaks the pair), the first a known outcome; ``n_win``, ``n_lose`` count the pairs. A pure
-    win-stay/lose-shift chooser scores 1 and 1; a random chooser between two options 0.5 and 0.5."""
-    trials = as_trials(trials, caller="win_stay_lose_shift")
+def stay_after_outcome(trials: xr.Dataset) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+    """``(win, lose, stay)``, each ``(n - 1,)`` bool over the pairs of trials ``(i, i + 1)``: the pair is
+    consecutive (:func:`consecutive_pairs`), both trials have a choice (an omission breaks the pair), trial
+    ``i``'s outcome is known and was a win (``win``) or a loss (``lose``); ``stay``: the same choice again.
+    The one definition of win-stay/lose-shift, per pair, that :func:`win_stay_lose_shift` and
+    :func:`~neuroethology.analysis.compare_groups` average."""
+    trials = as_trials(trials, caller="stay_after_outcome")
     c = trials["choice"].values
     won = trials["rewarded"].values.astype(bool)
     known = (
         trials["outcome_known"].values.astype(bool) if "outcome_known" in trials else np.ones(c.size, bool)
     )
     pair = consecutive_pairs(trials) & (c[:-1] >= 0) & (c[1:] >= 0) & known[:-1]  # unknown: not a loss
-    stay = c[1:] == c[:-1]
-    win, lose = pair & won[:-1], pair & ~won[:-1]
+    return pair & won[:-1], pair & ~won[:-1], c[1:] == c[:-1]
+
+
+def win_stay_lose_shift(trials: xr.Dataset) -> xr.Dataset:
+    """``win_stay`` = P(same choice as on the previous trial | it was rewarded) and ``lose_shift`` =
+    P(different choice | not rewarded), over consecutive trials (:func:`consecutive_pairs`) that both have a
+    choice (an omission breaks the pair), the first a known outcome; ``n_win``, ``n_lose`` count the pairs. A pure
+    win-stay/lose-shift chooser scores 1 and 1; a random chooser between two options 0.5 and 0.5."""
+    win, lose, stay = stay_after_outcome(as_trials(trials, caller="win_stay_lose_shift"))
     ws = float(stay[win].mean()) if win.any() else np.nan
     ls = float((~stay[lose]).mean()) if lose.any() else np.nan
     return xr.Dataset(

@@ -22,7 +22,8 @@ def save_comparison_figures(
 ) -> list[Path]:
     """Write the figures of a :class:`~neuroethology.analysis.ComparisonReport` to ``out`` (PDF and PNG):
 
-    * ``trajectories``: the first ``trajectory_seconds`` of each group's first recording on its arena;
+    * ``trajectories``: the first ``trajectory_seconds`` of each group's first recording on its arena (not
+      when compared trial by trial);
     * ``occupancy``: both groups' occupancy maps on one colour scale (when compared);
     * ``distributions``: every distribution and per-unit metric, both groups overlaid (histograms);
     * ``ecdfs``: the same as empirical cumulative distributions;
@@ -35,13 +36,14 @@ def save_comparison_figures(
     colours = group_colours(labels)
     written: list[Path] = []
 
-    fig, axes = new_figure(1, 2, height=3.2)
-    for ax, lab, recs in zip(axes[0], labels, groups, strict=True):
-        first = split_individuals(recs[0])[0]
-        t0 = float(first["time"].values[0])
-        plot_trajectory(first, ax=ax, color=colours[lab], stop=t0 + trajectory_seconds)
-        ax.set_title(f"{lab}: first {trajectory_seconds:g} s")
-    written += save_figure(fig, out / "trajectories")
+    if not report.per_trial:  # trial by trial there are no paths to draw
+        fig, axes = new_figure(1, 2, height=3.2)
+        for ax, lab, recs in zip(axes[0], labels, groups, strict=True):
+            first = split_individuals(recs[0])[0]
+            t0 = float(first["time"].values[0])
+            plot_trajectory(first, ax=ax, color=colours[lab], stop=t0 + trajectory_seconds)
+            ax.set_title(f"{lab}: first {trajectory_seconds:g} s")
+        written += save_figure(fig, out / "trajectories")
 
     if "occupancy" in report.names and report.occupancy:
         fig, axes = new_figure(1, 2, height=3.0)

@@ -31,6 +31,13 @@ DIR/report.json (every number), DIR/report.md and the figures (PDF and PNG).
   neuroethology compare out/demo/sim_gru.nc sargolini --labels GRU rat --out out/compare
   neuroethology compare 'runs/gru/*.nc' 'data/rats/*.slp' --fps 30 --scale 0.0012 --out out/compare
   neuroethology compare sim.nc rat.npz --labels agent rat --metrics speed wall_distance occupancy --out cmp
+
+Trial by trial (--trials): CSV, TSV and Parquet files are trial tables (one row per trial: choice, correct,
+reaction time, conditions, subject, session; read as neuroethology.data.load_trials reads them) and
+Recordings of choice tasks (e.g. a T-maze agent's `neuroethology evaluate` output) give their trials; each
+subject is a unit and the metrics are accuracy, reaction time, win-stay and lose-shift.
+
+  neuroethology compare out/tmaze_agent.nc mice_trials.csv --trials --labels agent mice --out cmp
 """
 
 
@@ -64,6 +71,11 @@ def add_arguments(p: argparse.ArgumentParser) -> None:
     p.add_argument("--bootstrap", type=int, default=2000, help="bootstrap resamples (default 2000)")
     add_seed_argument(p)
     p.add_argument("--no-figures", action="store_true", help="write report.json and report.md only")
+    p.add_argument(
+        "--trials",
+        action="store_true",
+        help="compare trial by trial: CSV/TSV/Parquet files are trial tables, Recordings give their trials",
+    )
     add_load_arguments(p, arena_help="the arena of every recording loaded: 1.0x0.8 (box) or r0.6 (circle)")
 
 
@@ -96,6 +108,18 @@ def _expand(spec: str, what: str) -> list[Path]:
     return paths
 
 
+TRIAL_TABLES = (".csv", ".tsv", ".txt", ".parquet", ".pq")  # with --trials: one row per trial
+
+
+def _load(path: Path, args: argparse.Namespace):
+    """A recording, or with ``--trials`` a trial table (by its suffix) read as a trial dataset."""
+    if args.trials and path.suffix.lower() in TRIAL_TABLES:
+        from ..data import load_trials
+
+        return load_trials(path)
+    return load_recording(path, args)
+
+
 def run(args: argparse.Namespace) -> int:
     from ..analysis import METRICS, compare_groups
     from ..analysis.plots import save_comparison_figures
@@ -126,7 +150,7 @@ def run(args: argparse.Namespace) -> int:
                 continue
         for path in _expand(spec, f"{label} ({spec})"):
             try:
-                recs.append(load_recording(path, args))
+                recs.append(_load(path, args))
             except ValueError as e:
                 problems.append(str(e))
         groups.append(recs)

@@ -71,13 +71,14 @@ from .model import (
 )
 from .nwb import to_nwb
 from .processing import calibrate, interpolate_gaps, label_segments, resample, select_keypoints, smooth
-from .trials import as_trials, load_trials, trials_from_arrays
+from .trials import as_trials, is_trials, load_trials, trials_from_arrays
 
 __all__ = [
     "RecordingError",
     "add_processing_step",
     "arena_of",
     "as_trials",
+    "is_trials",
     "calibrate",
     "from_arrays",
     "from_movement",

@@ -68,7 +68,7 @@ from ._raw import reading
 from .formats import require_parquet_engine
 from .schema import jsonable
 
-__all__ = ["TRIAL_COLUMNS", "TRIAL_VARIABLES", "as_trials", "load_trials", "trials_from_arrays"]
+__all__ = ["TRIAL_COLUMNS", "TRIAL_VARIABLES", "as_trials", "is_trials", "load_trials", "trials_from_arrays"]
 
 #: The variables every trial dataset has (conditions come on top).
 TRIAL_VARIABLES = ("choice", "correct", "reaction_time", "reward", "rewarded", "time", "trial_number")
@@ -195,6 +195,11 @@ def trials_from_arrays(
             "processing": json.dumps(jsonable(list(processing))),
         },
     )
+
+
+def is_trials(ds: Any) -> bool:
+    """Whether ``ds`` is laid out as a trial dataset (dim ``trial``, no ``time``), not a Recording."""
+    return isinstance(ds, xr.Dataset) and "trial" in ds.dims and "time" not in ds.dims
 
 
 def as_trials(trials: Any, *, caller: str) -> xr.Dataset:
