@@ -16,6 +16,7 @@ from . import (
     fixes,
     foraging,
     hmm,
+    hmm_comparison,
     kinematics,
     occupancy,
     paths,
@@ -32,6 +33,7 @@ from .compare import *  # noqa: F403
 from .fixes import *  # noqa: F403
 from .foraging import *  # noqa: F403
 from .hmm import *  # noqa: F403
+from .hmm_comparison import *  # noqa: F403
 from .kinematics import *  # noqa: F403
 from .occupancy import *  # noqa: F403
 from .paths import *  # noqa: F403
@@ -50,6 +52,7 @@ __all__ = [
     *steps.__all__,
     *fixes.__all__,  # per-fix movement and its states
     *hmm.__all__,
+    *hmm_comparison.__all__,
     *water_maze.__all__,  # tasks
     *plume.__all__,
     *foraging.__all__,

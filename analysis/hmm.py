@@ -66,6 +66,7 @@ __all__ = [
     "decode_states",
     "state_probabilities",
     "state_statistics",
+    "steps_log_likelihood",
     "movement_states",
 ]
 
@@ -488,6 +489,18 @@ def state_probabilities(model: MovementHMM, steps: xr.Dataset | Sequence[xr.Data
     probs = np.asarray(_smoothed(p, data), float)[:n]
     attrs = {"long_name": "posterior state probability"}
     return _per_dataset(probs, items, steps, ("step", "state"), name="state_probability", attrs=attrs)
+
+
+@jax.jit
+def _log_norms(p: _Params, d: _Data) -> jax.Array:
+    return forward_filter(*_log_model(p), _log_emissions(p, d), d.first).log_normalisers
+
+
+def steps_log_likelihood(model: MovementHMM, steps: xr.Dataset | Sequence[xr.Dataset]) -> float:
+    """The log-likelihood (nats) of fix steps under a fitted model, each run its own sequence: the quantity
+    EM maximised, here for any steps (e.g. an agent's under the animal's model)."""
+    _, data, n, p = _inputs(model, steps, "steps_log_likelihood")
+    return float(np.asarray(_log_norms(p, data), np.float64)[:n].sum())
 
 
 def _bouts(state: np.ndarray, first: np.ndarray, dt: np.ndarray) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
