@@ -101,6 +101,16 @@ def _check_step(step: Step, n_state: int, x: jax.Array, caller: str) -> None:
         raise ValueError(f"{caller}: step(h, x) must return a float ({n_state},) state like h, got {found}")
 
 
+def _check_options(caller, tol_q, tol_unique, learning_rate, tol_marginal, n_iter, n_newton) -> None:
+    for name, value in (("tol_q", tol_q), ("tol_unique", tol_unique), ("learning_rate", learning_rate)):
+        if not (np.isfinite(value) and value > 0):
+            raise ValueError(f"{caller}: {name} must be > 0, got {value}")
+    if not (np.isfinite(tol_marginal) and tol_marginal >= 0):
+        raise ValueError(f"{caller}: tol_marginal must be >= 0, got {tol_marginal}")
+    if int(n_iter) < 1 or int(n_newton) < 0:
+        raise ValueError(f"{caller}: n_iter must be >= 1 and n_newton >= 0, got {n_iter} and {n_newton}")
+
+
 def _state_scale(states: np.ndarray) -> float:
     """RMS distance of the states from their centroid (the size of the visited region); 1 if they coincide."""
     spread = float(np.sqrt(np.mean(np.sum((states - states.mean(axis=0)) ** 2, axis=1))))
@@ -174,8 +184,14 @@ def _polish(step: Step, h: jax.Array, x: jax.Array, *, n_newton: int, max_step: 
     return polished, q, jnp.linalg.norm(grad, axis=-1)
 
 
-def _jacobians(step: Step, h: jax.Array, x: jax.Array) -> jax.Array:
-    return jax.vmap(jax.jacfwd(step), in_axes=(0, None))(h, x)
+def _linearise(step: Step, points: np.ndarray, x: jax.Array) -> tuple[np.ndarray, np.ndarray]:
+    """Jacobians ``(K, H, H)`` of ``step`` at the points (jacfwd, vmapped, jitted) and their eigenvalues
+    ``(K, H)`` by decreasing modulus (NumPy's LAPACK eig in float64 on the host: jnp.linalg.eig is CPU-only)."""
+    k, n = points.shape
+    run = jax.jit(jax.vmap(jax.jacfwd(step), in_axes=(0, None)))
+    jacobians = np.asarray(run(jnp.asarray(points, jnp.result_type(float)), x), float).reshape(k, n, n)
+    eigenvalues = np.linalg.eigvals(jacobians) if k else np.zeros((0, n), complex)
+    return jacobians, np.take_along_axis(eigenvalues, np.argsort(-np.abs(eigenvalues), axis=1), axis=1)
 
 
 # ----------------------------------------------------------------------------------------- host-side steps
@@ -271,13 +287,7 @@ def find_fixed_points(
     x = jnp.zeros((0,), dtype) if inputs is None else jnp.asarray(inputs, dtype)
     if x.ndim != 1 or not bool(jnp.all(jnp.isfinite(x))):
         raise ValueError(f"{caller}: inputs must be one finite (I,) input x*, got shape {tuple(x.shape)}")
-    for name, value in (("tol_q", tol_q), ("tol_unique", tol_unique), ("learning_rate", learning_rate)):
-        if not (np.isfinite(value) and value > 0):
-            raise ValueError(f"{caller}: {name} must be > 0, got {value}")
-    if not (np.isfinite(tol_marginal) and tol_marginal >= 0):
-        raise ValueError(f"{caller}: tol_marginal must be >= 0, got {tol_marginal}")
-    if int(n_iter) < 1 or int(n_newton) < 0:
-        raise ValueError(f"{caller}: n_iter must be >= 1 and n_newton >= 0, got {n_iter} and {n_newton}")
+    _check_options(caller, tol_q, tol_unique, learning_rate, tol_marginal, n_iter, n_newton)
     _check_step(step, n_state, x, caller)
 
     speed = jax.jit(jax.vmap(lambda h: _speed(step, h, x)))
@@ -314,10 +324,7 @@ def find_fixed_points(
         grad_norm[order],
     )
 
-    jacobians = np.asarray(jax.jit(lambda h: _jacobians(step, h, x))(jnp.asarray(points, dtype)), float)
-    jacobians = jacobians.reshape(len(points), n_state, n_state)
-    eigenvalues = np.linalg.eigvals(jacobians) if len(points) else np.zeros((0, n_state), complex)
-    eigenvalues = np.take_along_axis(eigenvalues, np.argsort(-np.abs(eigenvalues), axis=1), axis=1)
+    jacobians, eigenvalues = _linearise(step, points, x)
     is_fixed = q < tol_q
     return FixedPoints(
         points=points,
