@@ -1,0 +1,753 @@
+"""Single-unit tuning: rate maps, spatial information, sparsity, coherence, border, head-direction and speed scores.
+
+The measures the field uses to call a neuron a place, border, head-direction or speed cell, written once for
+recorded neurons and agents' units alike. Every function takes the samples' own ``durations`` (seconds each
+sample stands for), so an irregularly sampled recording is measured as recorded: occupancy is a sum of
+durations, never a count of samples. A sample with duration 0 or NaN, or with non-finite position / heading,
+contributes nothing.
+
+- :func:`compute_rate_maps`: occupancy-normalised rate maps ``(U, ny, nx)`` (row = y bin, column = x bin), the
+  numerator and the occupancy smoothed separately by a Gaussian (zero outside the extent: no data there), NaN
+  where the unsmoothed occupancy is under ``min_occupancy``. :func:`make_rate_map_fn` gives the same maps as a
+  jittable function of the activity, for shuffles (:mod:`.shuffles`).
+- :func:`compute_spatial_information` (Skaggs et al. 1993), :func:`compute_sparsity` (Skaggs et al. 1996),
+  :func:`compute_spatial_coherence` (Muller & Kubie 1989), :func:`compute_border_score` (Solstad et al. 2008).
+- :func:`compute_head_direction_tuning`: occupancy-normalised directional tuning, mean vector length and
+  preferred direction. :func:`compute_speed_score`: Kropff et al. (2015), smoothed in seconds, not samples.
+
+Everything runs in ``jax.numpy`` (float32) under ``jax.jit``, ``vmap``-ed over units with static shapes; the
+public functions check their inputs in NumPy first and return NumPy arrays / named tuples.
+"""
+
+from __future__ import annotations
+
+import math
+import warnings
+from collections.abc import Callable, Mapping
+from functools import partial
+from typing import Any, NamedTuple
+
+import jax
+import jax.numpy as jnp
+import numpy as np
+
+from neuroethology.problems import ProblemsError
+
+__all__ = [
+    "RateMaps",
+    "RateMapFn",
+    "SpatialInformation",
+    "HeadDirectionTuning",
+    "SpeedScore",
+    "make_rate_map_fn",
+    "compute_rate_maps",
+    "compute_spatial_information",
+    "compute_sparsity",
+    "compute_spatial_coherence",
+    "compute_border_score",
+    "compute_head_direction_tuning",
+    "compute_speed_score",
+]
+
+KINDS = ("counts", "rate")
+_TRUNCATE = 4.0  # Gaussian kernels cut at 4 sigma, as scipy.ndimage.gaussian_filter does
+
+
+class RateMaps(NamedTuple):
+    """Rate maps of ``U`` units on one grid (NumPy arrays)."""
+
+    maps: np.ndarray  # (U, ny, nx) Hz; row = y bin (from y_min up), column = x bin; NaN = unvisited
+    occupancy: np.ndarray  # (ny, nx) seconds in each bin (unsmoothed sum of durations)
+    x_edges: np.ndarray  # (nx + 1,) metres
+    y_edges: np.ndarray  # (ny + 1,) metres
+    bin_size: float  # metres (square bins)
+    extent: tuple[float, float, float, float]  # (x_min, x_max, y_min, y_max) metres
+    sigma: float  # metres, the Gaussian smoothing the maps carry (0: unsmoothed)
+    min_occupancy: float  # seconds; bins with less unsmoothed occupancy are NaN
+    outside_seconds: float  # tracked time outside the extent, left out (at most max_outside of the total)
+
+
+class RateMapFn(NamedTuple):
+    """:func:`make_rate_map_fn`'s result: ``apply(activity (T, U)) -> (U, ny, nx)`` maps, a jittable, vmappable
+    ``jax.Array`` function of the activity alone (the trajectory is fixed), and ``grid``, the
+    :class:`RateMaps` it fills (with empty ``maps``)."""
+
+    apply: Callable[[jax.Array], jax.Array]
+    grid: RateMaps
+
+
+class SpatialInformation(NamedTuple):
+    """Skaggs information of ``U`` units: ``bits_per_spike`` and ``bits_per_second`` ``(U,)``."""
+
+    bits_per_spike: np.ndarray
+    bits_per_second: np.ndarray
+
+
+class HeadDirectionTuning(NamedTuple):
+    """Directional tuning of ``U`` units (NumPy arrays)."""
+
+    curves: np.ndarray  # (U, n_bins) Hz, occupancy-normalised; NaN for directions never sampled
+    bin_centres: np.ndarray  # (n_bins,) radians in [0, 2 pi)
+    occupancy: np.ndarray  # (n_bins,) seconds
+    mean_vector_length: np.ndarray  # (U,) in [0, 1]
+    preferred_direction: np.ndarray  # (U,) radians in [0, 2 pi)
+
+
+class SpeedScore(NamedTuple):
+    """Speed tuning of ``U`` units: ``score`` (Pearson r), ``slope`` (Hz per m/s) and ``intercept`` (Hz), ``(U,)``;
+    ``n_samples``: the samples within the speed range the fit used."""
+
+    score: np.ndarray
+    slope: np.ndarray
+    intercept: np.ndarray
+    n_samples: int
+
+
+# --------------------------------------------------------------------------------------------------- checks
+
+
+def _positive(value, name: str, problems: list[str], *, allow_zero: bool = False) -> None:
+    ok = isinstance(value, (int, float, np.integer, np.floating)) and not isinstance(value, bool)
+    ok = ok and math.isfinite(float(value)) and (value >= 0 if allow_zero else value > 0)
+    if not ok:
+        problems.append(f"{name} must be a finite number {'>= 0' if allow_zero else '> 0'}, got {value!r}")
+
+
+def _samples(caller: str, activity, durations, kind: str, signals: Mapping[str, tuple[Any, int]]):
+    """Check ``activity (T, U)``, ``durations (T,)`` and each named signal (array, columns; 0 = 1-D) together;
+    return float arrays and the mask of samples that count (finite duration > 0 and finite signals)."""
+    problems: list[str] = []
+    a = np.asarray(activity, dtype=float)
+    d = np.asarray(durations, dtype=float)
+    if a.ndim != 2 or a.shape[0] < 1 or a.shape[1] < 1:
+        raise ValueError(f"{caller}: activity must be a (T, U) array with T, U >= 1, got shape {a.shape}")
+    n = a.shape[0]
+    if kind not in KINDS:
+        problems.append(f"kind must be one of {KINDS}, got {kind!r}")
+    if d.shape != (n,):
+        problems.append(f"durations must have shape ({n},) like activity's samples, got {d.shape}")
+    elif np.any(np.isinf(d)) or np.any(d < 0):
+        problems.append("durations must be finite seconds >= 0 (NaN or 0 marks a sample that does not count)")
+    out = {}
+    for name, (values, cols) in signals.items():
+        v = np.asarray(values, dtype=float)
+        want = (n,) if cols == 0 else (n, cols)
+        if v.shape != want:
+            problems.append(f"{name} must have shape {want}, got {v.shape}")
+        out[name] = v
+    if problems:
+        raise ProblemsError(caller, problems, what="got invalid input")
+    valid = np.isfinite(d) & (d > 0)
+    for v in out.values():
+        valid &= np.isfinite(v) if v.ndim == 1 else np.isfinite(v).all(axis=1)
+    bad = ~np.isfinite(a[valid]).all(axis=1)
+    if bad.any():
+        raise ValueError(
+            f"{caller}: activity is not finite at {int(bad.sum())} samples that count; give those samples "
+            "duration 0 (or NaN) to leave them out, or fill them"
+        )
+    if kind == "counts" and np.any(a[valid] < 0):
+        raise ValueError(f"{caller}: kind='counts' needs spike counts >= 0; negative values found")
+    return a, np.where(valid, d, 0.0), valid, out
+
+
+def _smoother(n: int, sigma_bins: float, *, circular: bool = False) -> np.ndarray:
+    """``(n, n)`` matrix ``S`` with ``S @ v`` = Gaussian filter of ``v`` (``scipy.ndimage.gaussian_filter1d``
+    with ``mode='constant'``, ``truncate=4``; ``mode='wrap'`` when ``circular``)."""
+    if sigma_bins == 0:
+        return np.eye(n)
+    radius = int(_TRUNCATE * sigma_bins + 0.5)
+    offsets = np.arange(-radius, radius + 1)
+    kernel = np.exp(-0.5 * (offsets / sigma_bins) ** 2)
+    kernel /= kernel.sum()
+    s = np.zeros((n, n))
+    i = np.arange(n)
+    for off, w in zip(offsets, kernel, strict=True):
+        j = i + off
+        if circular:
+            np.add.at(s, (i, j % n), w)
+        else:
+            ok = (j >= 0) & (j < n)
+            s[i[ok], j[ok]] += w
+    return s
+
+
+# ------------------------------------------------------------------------------------------------ rate maps
+
+
+def _grid(extent, bin_size, caller: str):
+    try:
+        x0, x1, y0, y1 = (float(v) for v in extent)
+    except (TypeError, ValueError):
+        raise ValueError(
+            f"{caller}: extent must be (x_min, x_max, y_min, y_max) in metres, got {extent!r}"
+        ) from None
+    if not all(map(math.isfinite, (x0, x1, y0, y1))) or not (x1 > x0 and y1 > y0):
+        raise ValueError(f"{caller}: extent must have x_max > x_min and y_max > y_min, got {tuple(extent)}")
+    nx, ny = round((x1 - x0) / bin_size), round((y1 - y0) / bin_size)
+    for side, nb in ((x1 - x0, nx), (y1 - y0, ny)):
+        if nb < 2 or abs(nb * bin_size - side) > 1e-6 * side:
+            raise ValueError(
+                f"{caller}: the extent's side {side:g} m is not a whole number (>= 2) of bins of {bin_size:g} m; "
+                f"choose a bin_size that divides it (e.g. {side / max(nb, 2):g} m) or widen the extent"
+            )
+    return (x0, x1, y0, y1), nx, ny
+
+
+@jax.jit
+def _rate_maps_core(activity, bins, scale, occupancy, sy, sx, min_occupancy):
+    """``(U, ny, nx)`` maps; ``scale`` (T,) = 1 (counts) or the duration (rate), 0 for samples that don't count."""
+    ny, nx = occupancy.shape
+    w = jnp.where(scale[:, None] > 0, activity * scale[:, None], 0.0)
+    num = jax.ops.segment_sum(w, bins, num_segments=ny * nx + 1)[: ny * nx]  # last segment: left out
+    num = num.T.reshape(-1, ny, nx)
+    occ_s = sy @ occupancy @ sx.T
+    visited = (occupancy >= min_occupancy) & (occupancy > 0)
+
+    def one(n):
+        return jnp.where(visited, (sy @ n @ sx.T) / jnp.where(visited, occ_s, 1.0), jnp.nan)
+
+    return jax.vmap(one)(num)
+
+
+def make_rate_map_fn(
+    xy,
+    durations,
+    *,
+    extent: tuple[float, float, float, float],
+    bin_size: float = 0.025,
+    sigma: float = 0.0375,
+    min_occupancy: float = 0.1,
+    kind: str = "counts",
+    max_outside: float = 1e-3,
+) -> RateMapFn:
+    """The rate maps of :func:`compute_rate_maps` as a jittable function of the activity (same arguments, less
+    ``activity``); the trajectory's binning is done once. Use it where maps are recomputed many times
+    (shuffles)."""
+    caller = "make_rate_map_fn"
+    problems: list[str] = []
+    _positive(bin_size, "bin_size", problems)
+    _positive(sigma, "sigma", problems, allow_zero=True)
+    _positive(min_occupancy, "min_occupancy", problems, allow_zero=True)
+    _positive(max_outside, "max_outside", problems, allow_zero=True)
+    if problems:
+        raise ProblemsError(caller, problems, what="got invalid input")
+    n = np.shape(xy)[0] if np.ndim(xy) > 0 else 0
+    _, dur, valid, sig = _samples(caller, np.zeros((n, 1)), durations, kind, {"xy": (xy, 2)})
+    (x0, x1, y0, y1), nx, ny = _grid(extent, bin_size, caller)
+    x, y = sig["xy"][:, 0], sig["xy"][:, 1]
+    inside = valid & (x >= x0) & (x <= x1) & (y >= y0) & (y <= y1)
+    outside = float(dur[valid & ~inside].sum())
+    total = float(dur.sum())
+    if total <= 0:
+        raise ValueError(f"{caller}: no sample counts (every duration 0/NaN or every position untracked)")
+    if outside > max_outside * total:
+        raise ValueError(
+            f"{caller}: {outside:.3g} s ({100 * outside / total:.2g}% of tracked time) lie outside the extent "
+            f"{(x0, x1, y0, y1)} m, more than max_outside = {100 * max_outside:g}%; widen the extent"
+        )
+    if outside > 0:
+        warnings.warn(
+            f"{caller}: left out {int((valid & ~inside).sum())} samples ({outside:.3g} s) outside the extent "
+            f"{(x0, x1, y0, y1)} m (within max_outside); RateMaps.outside_seconds records them",
+            stacklevel=2,
+        )
+    ix = np.clip(np.floor((x[inside] - x0) / bin_size).astype(int), 0, nx - 1)
+    iy = np.clip(np.floor((y[inside] - y0) / bin_size).astype(int), 0, ny - 1)
+    bins = np.full(n, ny * nx, dtype=np.int32)
+    bins[inside] = iy * nx + ix
+    occ = np.bincount(bins, weights=np.where(inside, dur, 0.0), minlength=ny * nx + 1)[: ny * nx]
+    occ = occ.reshape(ny, nx)
+    scale = np.where(inside, 1.0 if kind == "counts" else dur, 0.0)
+    sy, sx = _smoother(ny, sigma / bin_size), _smoother(nx, sigma / bin_size)
+    consts = [jnp.asarray(v, jnp.float32) for v in (scale, occ, sy, sx)]
+    jbins, jmin = jnp.asarray(bins), jnp.float32(min_occupancy)
+
+    def apply(activity):
+        a = jnp.asarray(activity, jnp.float32)
+        if a.ndim != 2 or a.shape[0] != n:  # shapes are static, so this holds under jit and vmap too
+            raise ValueError(f"{caller}: activity must be ({n}, U) like the trajectory, got shape {a.shape}")
+        return _rate_maps_core(a, jbins, consts[0], consts[1], consts[2], consts[3], jmin)
+
+    edges = (np.linspace(x0, x1, nx + 1), np.linspace(y0, y1, ny + 1))
+    extent = (x0, x1, y0, y1)
+    grid = RateMaps(np.zeros((0, ny, nx)), occ, *edges, bin_size, extent, sigma, min_occupancy, outside)
+    return RateMapFn(apply, grid)
+
+
+def compute_rate_maps(
+    xy,
+    activity,
+    durations,
+    *,
+    extent: tuple[float, float, float, float],
+    bin_size: float = 0.025,
+    sigma: float = 0.0375,
+    min_occupancy: float = 0.1,
+    kind: str = "counts",
+    max_outside: float = 1e-3,
+) -> RateMaps:
+    """Occupancy-normalised rate maps: ``smooth(N) / smooth(O)`` per bin.
+
+    ``O`` is the time spent in each bin (sum of durations) and ``N`` the spikes fired there (sum of counts, or
+    of rate x duration), both smoothed by the same Gaussian (zero outside the extent), the usual smoothed map
+    (e.g. Sargolini et al. 2006, Science 312:758).
+
+    Args:
+        xy: ``(T, 2)`` positions, metres; NaN where untracked.
+        activity: ``(T, U)`` spike counts per sample (``kind="counts"``) or rates in Hz / any continuous signal
+            (``kind="rate"``).
+        durations: ``(T,)`` seconds each sample stands for (0 or NaN: the sample does not count).
+        extent: ``(x_min, x_max, y_min, y_max)`` metres; each side a whole number of bins.
+        bin_size: square bin side, metres (2.5 cm, a common bin for a 1 x 1 m box).
+        sigma: Gaussian standard deviation, metres (3.75 cm = 1.5 bins; a package choice within the 1-2 bins
+            the field uses). 0: no smoothing.
+        min_occupancy: bins with less unsmoothed occupancy, seconds, are NaN (0.1 s; a package choice: five
+            frames at 50 Hz).
+        kind: ``"counts"`` or ``"rate"``.
+        max_outside: the largest fraction of tracked time allowed outside ``extent`` (0.1%: tracking jitter at
+            the walls); those samples are left out with a warning and counted in ``outside_seconds``. More raises.
+
+    Returns:
+        :class:`RateMaps`: maps ``(U, ny, nx)`` Hz, occupancy ``(ny, nx)`` s, edges, bin_size, extent, sigma.
+
+    Raises:
+        ValueError: shapes, negative durations or counts, non-finite activity at counted samples, an extent that
+            is not a whole number of bins, or too much time outside it.
+    """
+    a, *_ = _samples("compute_rate_maps", activity, durations, kind, {"xy": (xy, 2)})
+    fn = make_rate_map_fn(
+        xy,
+        durations,
+        extent=extent,
+        bin_size=bin_size,
+        sigma=sigma,
+        min_occupancy=min_occupancy,
+        kind=kind,
+        max_outside=max_outside,
+    )
+    return fn.grid._replace(maps=np.asarray(fn.apply(a)))
+
+
+# ------------------------------------------------------------------------------------------ map measures
+
+
+def _check_maps(maps, occupancy, caller: str) -> tuple[np.ndarray, np.ndarray]:
+    m = np.asarray(maps, dtype=float)
+    if m.ndim != 3 or min(m.shape) < 1:
+        raise ValueError(f"{caller}: maps must be a (U, ny, nx) array, got shape {m.shape}")
+    o = np.asarray(occupancy, dtype=float) if occupancy is not None else np.ones(m.shape[1:])
+    if o.shape != m.shape[1:] or not np.all(np.isfinite(o)) or np.any(o < 0):
+        raise ValueError(f"{caller}: occupancy must be {m.shape[1:]} finite seconds >= 0, got {o.shape}")
+    if np.any(m[np.isfinite(m)] < 0):
+        raise ValueError(f"{caller}: the measure needs rates >= 0 (spikes, not dF/F); found negative ones")
+    return m.astype(np.float32), o.astype(np.float32)
+
+
+def _probabilities(rate_map, occupancy):
+    ok = jnp.isfinite(rate_map) & (occupancy > 0)
+    p = jnp.where(ok, occupancy, 0.0)
+    return p / jnp.maximum(jnp.sum(p), 1e-30), jnp.where(ok, rate_map, 0.0)
+
+
+def _information(rate_map, occupancy):
+    p, lam = _probabilities(rate_map, occupancy)
+    mean = jnp.sum(p * lam)
+    ratio = lam / jnp.where(mean > 0, mean, 1.0)
+    bits = jnp.sum(jnp.where(ratio > 0, p * ratio * jnp.log2(jnp.where(ratio > 0, ratio, 1.0)), 0.0))
+    bits = jnp.where((mean > 0) & ~jnp.any(lam < 0), bits, jnp.nan)
+    return bits, bits * mean
+
+
+def _sparsity(rate_map, occupancy):
+    p, lam = _probabilities(rate_map, occupancy)
+    second = jnp.sum(p * lam**2)
+    return jnp.where(second > 0, jnp.sum(p * lam) ** 2 / jnp.where(second > 0, second, 1.0), jnp.nan)
+
+
+def _coherence(raw_map):
+    ok = jnp.isfinite(raw_map)
+    v, m = jnp.where(ok, raw_map, 0.0), ok.astype(jnp.float32)
+    ny, nx = raw_map.shape
+    pv, pm = jnp.pad(v, 1), jnp.pad(m, 1)
+    box_v = sum(pv[i : i + ny, j : j + nx] for i in range(3) for j in range(3)) - v
+    box_m = sum(pm[i : i + ny, j : j + nx] for i in range(3) for j in range(3)) - m
+    use = ok & (box_m > 0)
+    nb = box_v / jnp.where(use, box_m, 1.0)
+    n = jnp.maximum(jnp.sum(use), 1)
+    a, b = (jnp.where(use, x - jnp.sum(jnp.where(use, x, 0)) / n, 0) for x in (v, nb))
+    var = jnp.sum(a**2) * jnp.sum(b**2)
+    r = jnp.clip(jnp.sum(a * b) / jnp.sqrt(jnp.where(var > 0, var, 1.0)), -1.0, 1.0)
+    return jnp.where((var > 0) & (jnp.sum(use) > 2), jnp.arctanh(r), jnp.nan)
+
+
+_information_all = jax.jit(jax.vmap(_information, in_axes=(0, None)))
+_sparsity_all = jax.jit(jax.vmap(_sparsity, in_axes=(0, None)))
+_coherence_all = jax.jit(jax.vmap(_coherence))
+
+
+def compute_spatial_information(maps, occupancy) -> SpatialInformation:
+    """Skaggs spatial information (Skaggs et al. 1993, Adv. Neural Inf. Process. Syst. 5:1030).
+
+    ``I = sum_i p_i (l_i / l) log2(l_i / l)`` bits per spike and ``I l`` bits per second, with ``p_i`` the
+    fraction of time in bin ``i`` (over visited bins), ``l_i`` its rate and ``l = sum_i p_i l_i``.
+
+    Args:
+        maps: ``(U, ny, nx)`` rate maps, Hz (NaN = unvisited; e.g. :attr:`RateMaps.maps`), rates >= 0.
+        occupancy: ``(ny, nx)`` seconds (:attr:`RateMaps.occupancy`).
+
+    Returns:
+        :class:`SpatialInformation` of ``(U,)`` arrays; NaN for a unit that never fires.
+    """
+    m, o = _check_maps(maps, occupancy, "compute_spatial_information")
+    bits, rate = _information_all(jnp.asarray(m), jnp.asarray(o))
+    return SpatialInformation(np.asarray(bits), np.asarray(rate))
+
+
+def compute_sparsity(maps, occupancy) -> np.ndarray:
+    """Sparsity ``(sum_i p_i l_i)^2 / sum_i p_i l_i^2`` (Skaggs et al. 1996, Hippocampus 6:149), ``(U,)`` in
+    ``(0, 1]``: 1 for a uniform map, the fraction of the arena a unit fires in for an on/off one; NaN for a
+    silent unit. Arguments as :func:`compute_spatial_information`."""
+    m, o = _check_maps(maps, occupancy, "compute_sparsity")
+    return np.asarray(_sparsity_all(jnp.asarray(m), jnp.asarray(o)))
+
+
+def compute_spatial_coherence(maps) -> np.ndarray:
+    """Spatial coherence (Muller & Kubie 1989, J. Neurosci. 9:4101): the Fisher z (``arctanh``) of the
+    correlation, over visited bins, between a bin's rate and the mean rate of its visited 8 neighbours.
+
+    Args:
+        maps: ``(U, ny, nx)`` UNSMOOTHED rate maps (``compute_rate_maps(..., sigma=0)``), or a :class:`RateMaps`
+            (refused unless its ``sigma`` is 0: smoothing alone makes neighbours agree).
+
+    Returns:
+        ``(U,)`` z; NaN for a constant map or fewer than three usable bins.
+    """
+    if isinstance(maps, RateMaps):
+        if maps.sigma != 0:
+            raise ValueError(
+                f"compute_spatial_coherence: coherence is defined on the unsmoothed map; these maps carry sigma = "
+                f"{maps.sigma} m; compute them with sigma=0"
+            )
+        maps = maps.maps
+    m, _ = _check_maps(maps, None, "compute_spatial_coherence")
+    return np.asarray(_coherence_all(jnp.asarray(m)))
+
+
+# ------------------------------------------------------------------------------------------- border score
+
+
+def _label(above):
+    """Connected components (4-neighbour) of a boolean map: each bin gets the largest flat index in its
+    component, -1 outside (label propagation until nothing changes)."""
+    ny, nx = above.shape
+    lab0 = jnp.where(above, jnp.arange(ny * nx).reshape(ny, nx), -1)
+
+    def step(lab):
+        p = jnp.pad(lab, 1, constant_values=-1)
+        nb = jnp.maximum(jnp.maximum(p[:-2, 1:-1], p[2:, 1:-1]), jnp.maximum(p[1:-1, :-2], p[1:-1, 2:]))
+        return jnp.where(above, jnp.maximum(lab, nb), -1)
+
+    def cond(state):
+        return state[1]
+
+    def body(state):
+        new = step(state[0])
+        return new, jnp.any(new != state[0])
+
+    return jax.lax.while_loop(cond, body, (lab0, jnp.bool_(True)))[0]
+
+
+def _border(rate_map, walls, dist, threshold, min_bins):
+    """One unit's (b, CM, DM); ``walls`` (4, ny, nx) edge masks (visited bins only), ``dist`` (ny, nx) distance
+    to the nearest wall over half the shortest side."""
+    ny, nx = rate_map.shape
+    visited = jnp.isfinite(rate_map)
+    r = jnp.where(visited, rate_map, 0.0)
+    peak = jnp.max(r)
+    above = visited & (r >= threshold * peak) & (peak > 0)
+    lab = _label(above).ravel()
+    seg = jnp.where(lab >= 0, lab, ny * nx)
+    size = jax.ops.segment_sum(jnp.ones(ny * nx), seg, num_segments=ny * nx + 1)
+    field = (lab >= 0) & (size[seg] >= min_bins)
+    per_wall = jax.vmap(
+        lambda w: jax.ops.segment_sum((w.ravel() & field).astype(jnp.float32), seg, ny * nx + 1)
+    )
+    cover = per_wall(walls)[:, : ny * nx] / jnp.maximum(jnp.sum(walls, axis=(1, 2)), 1)[:, None]
+    cm = jnp.max(cover)
+    wr = jnp.where(field, r.ravel(), 0.0)
+    dm = jnp.sum(wr * dist.ravel()) / jnp.where(jnp.sum(wr) > 0, jnp.sum(wr), 1.0)
+    b = (cm - dm) / jnp.where(cm + dm > 0, cm + dm, 1.0)
+    ok = jnp.any(field)
+    return jnp.where(ok, b, jnp.nan), jnp.where(ok, cm, jnp.nan), jnp.where(ok, dm, jnp.nan)
+
+
+_border_all = jax.jit(jax.vmap(_border, in_axes=(0, None, None, None, None)), static_argnums=4)
+
+
+def _check_box(arena, caller: str) -> None:
+    if arena is None:
+        return
+    shape = arena if isinstance(arena, str) else arena.get("shape") if isinstance(arena, Mapping) else None
+    if shape is None and isinstance(arena, Mapping) and "boundary" in arena:
+        pts = np.asarray(arena["boundary"], float)
+        rect = pts.ndim == 2 and len({tuple(p) for p in pts}) == 4 and len(set(pts[:, 0])) == 2
+        rect = rect and len(set(pts[:, 1])) == 2 and not arena.get("holes") and not arena.get("walls")
+        shape = "box" if rect else "polygon"
+    if shape != "box":
+        raise ValueError(
+            f"{caller}: the border score (Solstad et al. 2008) is defined for the four walls of a rectangular box; "
+            f"got an arena of shape {shape!r}"
+        )
+
+
+def _wall_geometry(visited: np.ndarray, extent, caller: str):
+    ny, nx = visited.shape
+    x0, x1, y0, y1 = (float(v) for v in extent)
+    walls = np.zeros((4, ny, nx), bool)
+    walls[0, :, 0], walls[1, :, -1], walls[2, 0, :], walls[3, -1, :] = True, True, True, True
+    walls &= visited[None]
+    names = ("x_min", "x_max", "y_min", "y_max")
+    empty = [n for n, w in zip(names, walls, strict=True) if not w.any()]
+    if empty:
+        raise ValueError(
+            f"{caller}: no visited bin along the wall(s) {empty}; the extent must be the box's walls, not larger"
+        )
+    xc = x0 + (np.arange(nx) + 0.5) * (x1 - x0) / nx
+    yc = y0 + (np.arange(ny) + 0.5) * (y1 - y0) / ny
+    d = np.minimum(np.minimum(xc[None] - x0, x1 - xc[None]), np.minimum(yc[:, None] - y0, y1 - yc[:, None]))
+    return walls, d / (0.5 * min(x1 - x0, y1 - y0))
+
+
+def compute_border_score(
+    maps, *, extent, arena=None, threshold: float = 0.3, min_field_area: float = 0.02
+) -> np.ndarray:
+    """Border score ``b = (CM - DM) / (CM + DM)`` for a rectangular box (Solstad et al. 2008, Science 322:1865).
+
+    Fields are 4-connected groups of visited bins at ``>= threshold`` x the map's peak covering at least
+    ``min_field_area``. ``CM``: the largest fraction of one wall's visited edge bins covered by one field.
+    ``DM``: the rate-weighted mean distance of the fields' bins to the nearest wall, over half the shortest side.
+
+    Args:
+        maps: ``(U, ny, nx)`` rate maps (NaN = unvisited) whose edge rows and columns lie along the walls.
+        extent: ``(x_min, x_max, y_min, y_max)`` metres: the box's walls.
+        arena: optional arena (preset name or mapping); anything but a box raises.
+        threshold: fraction of the peak rate (0.3, Solstad et al. 2008).
+        min_field_area: square metres (200 cm^2, Solstad et al. 2008).
+
+    Returns:
+        ``(U,)`` in ``[-1, 1]``; NaN for a unit with no field (silent, or all fields too small).
+    """
+    caller = "compute_border_score"
+    _check_box(arena, caller)
+    m, _ = _check_maps(maps, None, caller)
+    problems: list[str] = []
+    _positive(min_field_area, "min_field_area", problems)
+    if not (isinstance(threshold, (int, float)) and 0 < threshold < 1):
+        problems.append(f"threshold must be a fraction of the peak in (0, 1), got {threshold!r}")
+    if problems:
+        raise ProblemsError(caller, problems, what="got invalid input")
+    (x0, x1, y0, y1), ny, nx = tuple(extent), *m.shape[1:]
+    walls, dist = _wall_geometry(np.isfinite(m).any(axis=0), (x0, x1, y0, y1), caller)
+    min_bins = max(1, math.ceil(min_field_area / ((x1 - x0) / nx * (y1 - y0) / ny) - 1e-9))
+    b, _, _ = _border_all(
+        jnp.asarray(m), jnp.asarray(walls), jnp.asarray(dist, jnp.float32), threshold, min_bins
+    )
+    return np.asarray(b)
+
+
+# ---------------------------------------------------------------------------------------- head direction
+
+
+class _Directions(NamedTuple):
+    """A trajectory's direction bins, fixed once for every activity scored against it."""
+
+    bins: jax.Array  # (T,) int32 direction bin of each sample; n_bins for samples that don't count
+    scale: jax.Array  # (T,) 1 (counts) or the duration (rate); 0 for samples that don't count
+    smoother: jax.Array  # (n_bins, n_bins) circular Gaussian
+    centres: jax.Array  # (n_bins,) radians
+    occupancy: np.ndarray  # (n_bins,) seconds
+    occupancy_smoothed: jax.Array  # (n_bins,)
+
+
+def _directions(caller, heading, durations, n_bins, sigma, kind) -> _Directions:
+    problems: list[str] = []
+    if not (isinstance(n_bins, (int, np.integer)) and n_bins >= 4):
+        problems.append(f"n_bins must be an integer >= 4, got {n_bins!r}")
+    _positive(sigma, "sigma", problems, allow_zero=True)
+    if problems:
+        raise ProblemsError(caller, problems, what="got invalid input")
+    n = np.shape(heading)[0] if np.ndim(heading) > 0 else 0
+    _, dur, valid, sig = _samples(caller, np.zeros((n, 1)), durations, kind, {"heading": (heading, 0)})
+    if dur.sum() <= 0:
+        raise ValueError(f"{caller}: no sample counts (every duration is 0/NaN or every heading is NaN)")
+    width = 2 * np.pi / n_bins
+    bins = np.floor(np.mod(np.where(valid, sig["heading"], 0), 2 * np.pi) / width)
+    bins = np.where(valid, np.clip(bins, 0, n_bins - 1), n_bins).astype(np.int32)
+    occ = np.bincount(bins, weights=dur, minlength=n_bins + 1)[:n_bins]
+    smoother = jnp.asarray(_smoother(n_bins, sigma / width, circular=True), jnp.float32)
+    scale = jnp.asarray(np.where(valid, 1.0 if kind == "counts" else dur, 0.0), jnp.float32)
+    centres = jnp.asarray((np.arange(n_bins) + 0.5) * width, jnp.float32)
+    return _Directions(
+        jnp.asarray(bins), scale, smoother, centres, occ, smoother @ jnp.asarray(occ, jnp.float32)
+    )
+
+
+def _hd_unit(num, occ_s, smoother, centres):
+    curve = jnp.where(occ_s > 0, (smoother @ num) / jnp.where(occ_s > 0, occ_s, 1.0), jnp.nan)
+    c = jnp.where(jnp.isfinite(curve), curve, 0.0)
+    total = jnp.sum(c)
+    vx, vy = jnp.sum(c * jnp.cos(centres)), jnp.sum(c * jnp.sin(centres))
+    good = (total > 0) & ~jnp.any(c < 0)
+    mvl = jnp.where(good, jnp.hypot(vx, vy) / jnp.where(total > 0, total, 1.0), jnp.nan)
+    return curve, mvl, jnp.where(good, jnp.mod(jnp.arctan2(vy, vx), 2 * jnp.pi), jnp.nan)
+
+
+def _hd_tuning(activity, dirs: _Directions):
+    """Jittable: ``(curves (U, n_bins), mvl (U,), preferred (U,))`` of ``activity (T, U)``."""
+    n_bins = dirs.centres.shape[0]
+    w = jnp.where(dirs.scale[:, None] > 0, activity * dirs.scale[:, None], 0.0)
+    num = jax.ops.segment_sum(w, dirs.bins, num_segments=n_bins + 1)[:n_bins].T
+    units = jax.vmap(_hd_unit, in_axes=(0, None, None, None))
+    return units(num, dirs.occupancy_smoothed, dirs.smoother, dirs.centres)
+
+
+def compute_head_direction_tuning(
+    heading, activity, durations, *, n_bins: int = 60, sigma: float = math.radians(6.0), kind: str = "counts"
+) -> HeadDirectionTuning:
+    """Occupancy-normalised head-direction tuning, mean vector length and preferred direction.
+
+    ``curve = smooth(N) / smooth(O)`` over ``n_bins`` direction bins (circular Gaussian, as the rate maps), and
+    the mean resultant of the curve ``R = |sum_b r_b e^{i theta_b}| / sum_b r_b`` (Taube et al. 1990,
+    J. Neurosci. 10:420 for the tuning curve; Sargolini et al. 2006 for the mean vector length).
+
+    Args:
+        heading: ``(T,)`` radians (any range; NaN where unknown).
+        activity, durations, kind: as :func:`compute_rate_maps`.
+        n_bins: direction bins (60 = 6 degrees each; a package choice in the 3-10 degree range the field uses).
+        sigma: circular Gaussian standard deviation, radians (6 degrees = one bin; a package choice); 0: none.
+
+    Returns:
+        :class:`HeadDirectionTuning`. MVL and preferred direction are NaN for a silent unit or one with negative
+        rates (a mean vector of negative rates has no meaning).
+    """
+    caller = "compute_head_direction_tuning"
+    dirs = _directions(caller, heading, durations, n_bins, sigma, kind)
+    a, *_ = _samples(caller, activity, durations, kind, {"heading": (heading, 0)})
+    curves, mvl, pref = jax.jit(partial(_hd_tuning, dirs=dirs))(jnp.asarray(a, jnp.float32))
+    out = (np.asarray(curves), np.asarray(dirs.centres), dirs.occupancy, np.asarray(mvl), np.asarray(pref))
+    return HeadDirectionTuning(*out)
+
+
+# ------------------------------------------------------------------------------------------------- speed
+
+
+class _Speeds(NamedTuple):
+    """A trajectory's speeds and clock, fixed once for every activity scored against them."""
+
+    scale: jax.Array  # (T,) 1 (counts) or the duration (rate); 0 for samples that don't count
+    durations: jax.Array  # (T,) seconds, 0 for samples that don't count
+    speed_weighted: jax.Array  # (T, 2) (speed x duration, duration) where the speed is known, else 0
+    time: jax.Array  # (T,) seconds from the first sample
+    use: jax.Array  # (T,) bool, the samples within the speed range
+    sigma: float  # seconds
+    reach: int  # the most samples within 4 sigma of any sample (static)
+
+
+def _speeds(caller, speed, durations, time, smoothing, min_speed, max_speed, kind) -> _Speeds:
+    problems: list[str] = []
+    _positive(smoothing, "smoothing", problems)
+    _positive(min_speed, "min_speed", problems, allow_zero=True)
+    _positive(max_speed, "max_speed", problems)
+    if not problems and max_speed <= min_speed:
+        problems.append(f"max_speed ({max_speed}) must exceed min_speed ({min_speed})")
+    if problems:
+        raise ProblemsError(caller, problems, what="got invalid input")
+    n = np.shape(time)[0] if np.ndim(time) > 0 else 0
+    _, dur, valid, sig = _samples(caller, np.zeros((n, 1)), durations, kind, {"time": (time, 0)})
+    t, s = sig["time"], np.asarray(speed, dtype=float)  # a sample of unknown speed still counts for the rate
+    if s.shape != t.shape:
+        raise ValueError(f"{caller}: speed must have shape {t.shape} like time, got {s.shape}")
+    if not np.all(np.isfinite(t)) or np.any(np.diff(t) < 0):
+        raise ValueError(f"{caller}: time must be finite seconds, non-decreasing")
+    known = valid & np.isfinite(s)
+    use = known & (s >= min_speed) & (s <= max_speed)
+    reach = int(max(np.max(np.searchsorted(t, t + _TRUNCATE * smoothing, "right") - np.arange(n) - 1), 0))
+    f32 = jnp.float32
+    speed_w = np.column_stack([np.where(known, s * dur, 0.0), np.where(known, dur, 0.0)])
+    scale = np.where(valid, 1.0 if kind == "counts" else dur, 0.0)
+    arrays = [jnp.asarray(v, f32) for v in (scale, dur, speed_w, t - t[0])]
+    return _Speeds(*arrays, jnp.asarray(use), float(smoothing), reach)
+
+
+def _time_smooth(values, time, sigma, k):
+    """``sum_j g(t_i - t_j) values_j`` over ``|i - j| <= k`` and ``|t_i - t_j| <= 4 sigma``; values ``(T, C)``."""
+    n = values.shape[0]
+    vpad = jnp.pad(values, ((k, k), (0, 0)))
+    tpad = jnp.pad(time, (k, k), constant_values=jnp.nan)
+
+    def body(i, acc):
+        v = jax.lax.dynamic_slice_in_dim(vpad, i, n)
+        dt = jax.lax.dynamic_slice_in_dim(tpad, i, n) - time
+        g = jnp.where(jnp.abs(dt) <= _TRUNCATE * sigma, jnp.exp(-0.5 * (dt / sigma) ** 2), 0.0)
+        return acc + jnp.where(jnp.isfinite(dt), g, 0.0)[:, None] * v
+
+    return jax.lax.fori_loop(0, 2 * k + 1, body, jnp.zeros_like(values))
+
+
+def _weighted_fit(rate, speed, w):
+    sw = jnp.sum(w)
+    ms, mr = jnp.sum(w * speed) / sw, jnp.sum(w * rate) / sw
+    cov = jnp.sum(w * (speed - ms) * (rate - mr))
+    vs, vr = jnp.sum(w * (speed - ms) ** 2), jnp.sum(w * (rate - mr) ** 2)
+    slope = cov / jnp.where(vs > 0, vs, 1.0)
+    score = jnp.where((vs > 0) & (vr > 0), cov / jnp.sqrt(jnp.where(vs * vr > 0, vs * vr, 1.0)), jnp.nan)
+    return score, jnp.where(vs > 0, slope, jnp.nan), jnp.where(vs > 0, mr - slope * ms, jnp.nan)
+
+
+def _speed_tuning(activity, sp: _Speeds):
+    """Jittable: ``(score, slope, intercept)``, each ``(U,)``, of ``activity (T, U)``."""
+    w = jnp.where(sp.scale[:, None] > 0, activity * sp.scale[:, None], 0.0)
+    columns = jnp.concatenate([w, sp.durations[:, None], sp.speed_weighted], axis=1)
+    smooth = _time_smooth(columns, sp.time, sp.sigma, sp.reach)
+    rate = smooth[:, :-3] / jnp.where(smooth[:, -3:-2] > 0, smooth[:, -3:-2], 1.0)
+    speed = smooth[:, -2] / jnp.where(smooth[:, -1] > 0, smooth[:, -1], 1.0)
+    fit = jax.vmap(_weighted_fit, in_axes=(1, None, None))(rate, speed, jnp.where(sp.use, sp.durations, 0.0))
+    return tuple(jnp.where(jnp.sum(sp.use) >= 3, f, jnp.nan) for f in fit)
+
+
+def compute_speed_score(
+    speed,
+    activity,
+    durations,
+    time,
+    *,
+    smoothing: float = 0.25,
+    min_speed: float = 0.02,
+    max_speed: float = 0.5,
+    kind: str = "counts",
+) -> SpeedScore:
+    """Speed score (Kropff et al. 2015, Nature 523:419): the Pearson correlation of firing rate and running speed.
+
+    The rate is ``smooth(spikes) / smooth(time)``, a Gaussian in seconds over the samples' own timestamps (so
+    irregular sampling and gaps are honoured); the speed is smoothed the same way (a package choice, so the
+    slope is not attenuated by smoothing one side only). The correlation, slope and intercept are weighted by
+    the samples' durations, over samples with ``min_speed <= speed <= max_speed``.
+
+    Args:
+        speed: ``(T,)`` m/s (NaN where unknown).
+        activity, durations, kind: as :func:`compute_rate_maps`.
+        time: ``(T,)`` seconds, non-decreasing.
+        smoothing: Gaussian standard deviation, seconds (0.25 s, after the 250-ms Gaussian of Kropff et al.
+            2015).
+        min_speed: m/s (2 cm/s, Kropff et al. 2015: rest is left out). max_speed: m/s (50 cm/s, a package
+            choice that leaves out tracking jumps).
+
+    Returns:
+        :class:`SpeedScore`; NaN for a unit with constant rate or when fewer than 3 samples are in range.
+    """
+    caller = "compute_speed_score"
+    sp = _speeds(caller, speed, durations, time, smoothing, min_speed, max_speed, kind)
+    a, *_ = _samples(caller, activity, durations, kind, {"time": (time, 0)})
+    score, slope, intercept = jax.jit(partial(_speed_tuning, sp=sp))(jnp.asarray(a, jnp.float32))
+    return SpeedScore(np.asarray(score), np.asarray(slope), np.asarray(intercept), int(np.sum(sp.use)))
