@@ -227,6 +227,42 @@ def _classify(eigenvalues: np.ndarray, tol_marginal: float) -> np.ndarray:
 # ------------------------------------------------------------------------------------------------- public
 
 
+def _candidates(
+    step: Step,
+    starts,
+    x,
+    tol_slow: float,
+    scale: float,
+    distance: float,
+    *,
+    n_iter,
+    learning_rate,
+    tol_q,
+    n_newton,
+):
+    """Adam from every start, merged, Newton-polished, merged again; the points below ``tol_slow``, fixed
+    points first: ``(points (K, H), q, n_starts, grad_norm)``."""
+    n_state = starts.shape[1]
+    minimise = jax.jit(
+        lambda h: _minimise(step, h, x, n_iter=n_iter, learning_rate=learning_rate, tol_q=tol_q)
+    )
+    ends, q_end = (np.asarray(a, float) for a in minimise(starts))
+    finite = np.isfinite(q_end) & np.all(np.isfinite(ends), axis=1)
+    kept, counts = _merge(ends[finite], q_end[finite], np.ones(int(finite.sum()), int), tol_q, distance)
+    points, q = ends[finite][kept], q_end[finite][kept]
+    if len(points):
+        polish = jax.jit(lambda h: _polish(step, h, x, n_newton=n_newton, max_step=scale))
+        points, q, grad_norm = (np.asarray(a, float) for a in polish(jnp.asarray(points, starts.dtype)))
+        found = np.isfinite(q) & (q < tol_slow)  # fixed (q < tol_q) or slow; larger q: the run is dropped
+        points, q, counts, grad_norm = points[found], q[found], counts[found], grad_norm[found]
+        kept, counts = _merge(points, q, counts, tol_q, distance)  # polishing may bring points together
+        points, q, grad_norm = points[kept], q[kept], grad_norm[kept]
+    else:
+        grad_norm = np.zeros(0)
+    order = np.lexsort((q, q >= tol_q))
+    return points.reshape(-1, n_state)[order], q[order], counts[order], grad_norm[order]
+
+
 def find_fixed_points(
     step: Step,
     initial_states,
@@ -299,31 +335,9 @@ def find_fixed_points(
         raise ValueError(f"{caller}: tol_slow must be >= tol_q ({tol_q}), got {tol_slow}")
     scale = _state_scale(h0)
     distance = float(tol_unique) * scale
+    search = dict(n_iter=int(n_iter), learning_rate=float(learning_rate), tol_q=tol_q, n_newton=int(n_newton))
 
-    minimise = jax.jit(
-        lambda h: _minimise(step, h, x, n_iter=int(n_iter), learning_rate=float(learning_rate), tol_q=tol_q)
-    )
-    ends, q_end = (np.asarray(a, float) for a in minimise(starts))
-    finite = np.isfinite(q_end) & np.all(np.isfinite(ends), axis=1)
-    kept, counts = _merge(ends[finite], q_end[finite], np.ones(int(finite.sum()), int), tol_q, distance)
-    points, q = ends[finite][kept], q_end[finite][kept]
-    if len(points):
-        polish = jax.jit(lambda h: _polish(step, h, x, n_newton=int(n_newton), max_step=scale))
-        points, q, grad_norm = (np.asarray(a, float) for a in polish(jnp.asarray(points, dtype)))
-        found = np.isfinite(q) & (q < tol_slow)  # fixed (q < tol_q) or slow; larger q: the run is dropped
-        points, q, counts, grad_norm = points[found], q[found], counts[found], grad_norm[found]
-        kept, counts = _merge(points, q, counts, tol_q, distance)  # polishing may bring points together
-        points, q, grad_norm = points[kept], q[kept], grad_norm[kept]
-    else:
-        grad_norm = np.zeros(0)
-    order = np.lexsort((q, q >= tol_q))
-    points, q, counts, grad_norm = (
-        points.reshape(-1, n_state)[order],
-        q[order],
-        counts[order],
-        grad_norm[order],
-    )
-
+    points, q, counts, grad_norm = _candidates(step, starts, x, tol_slow, scale, distance, **search)
     jacobians, eigenvalues = _linearise(step, points, x)
     is_fixed = q < tol_q
     return FixedPoints(
