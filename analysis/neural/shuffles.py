@@ -251,5 +251,5 @@ def make_speed_score_fn(
 ) -> Callable[[jax.Array], jax.Array]:
     """A jittable ``activity (T, U) -> (U,)`` speed score, exactly that of :func:`~.tuning.compute_speed_score`
     with the same arguments, for :func:`shuffle_null`."""
-    sp = _speeds("make_speed_score_fn", speed, durations, time, smoothing, min_speed, max_speed, kind)
-    return lambda a: _speed_tuning(jnp.asarray(a, jnp.float32), sp)[0]
+    sp, reach = _speeds("make_speed_score_fn", speed, durations, time, smoothing, min_speed, max_speed, kind)
+    return lambda a: _speed_tuning(jnp.asarray(a, jnp.float32), sp, reach)[0]

@@ -175,7 +175,7 @@ def _smoother(n: int, sigma_bins: float, *, circular: bool = False) -> np.ndarra
 # ------------------------------------------------------------------------------------------------ rate maps
 
 
-def _grid(extent, bin_size, caller: str):
+def _extent(extent, caller: str) -> tuple[float, float, float, float]:
     try:
         x0, x1, y0, y1 = (float(v) for v in extent)
     except (TypeError, ValueError):
@@ -184,6 +184,11 @@ def _grid(extent, bin_size, caller: str):
         ) from None
     if not all(map(math.isfinite, (x0, x1, y0, y1))) or not (x1 > x0 and y1 > y0):
         raise ValueError(f"{caller}: extent must have x_max > x_min and y_max > y_min, got {tuple(extent)}")
+    return x0, x1, y0, y1
+
+
+def _grid(extent, bin_size, caller: str):
+    x0, x1, y0, y1 = _extent(extent, caller)
     nx, ny = round((x1 - x0) / bin_size), round((y1 - y0) / bin_size)
     for side, nb in ((x1 - x0, nx), (y1 - y0, ny)):
         if nb < 2 or abs(nb * bin_size - side) > 1e-6 * side:
@@ -332,14 +337,14 @@ def compute_rate_maps(
 # ------------------------------------------------------------------------------------------ map measures
 
 
-def _check_maps(maps, occupancy, caller: str) -> tuple[np.ndarray, np.ndarray]:
+def _check_maps(maps, occupancy, caller: str, *, rates: bool = True) -> tuple[np.ndarray, np.ndarray]:
     m = np.asarray(maps, dtype=float)
     if m.ndim != 3 or min(m.shape) < 1:
         raise ValueError(f"{caller}: maps must be a (U, ny, nx) array, got shape {m.shape}")
     o = np.asarray(occupancy, dtype=float) if occupancy is not None else np.ones(m.shape[1:])
     if o.shape != m.shape[1:] or not np.all(np.isfinite(o)) or np.any(o < 0):
         raise ValueError(f"{caller}: occupancy must be {m.shape[1:]} finite seconds >= 0, got {o.shape}")
-    if np.any(m[np.isfinite(m)] < 0):
+    if rates and np.any(m[np.isfinite(m)] < 0):
         raise ValueError(f"{caller}: the measure needs rates >= 0 (spikes, not dF/F); found negative ones")
     return m.astype(np.float32), o.astype(np.float32)
 
@@ -430,7 +435,7 @@ def compute_spatial_coherence(maps) -> np.ndarray:
                 f"{maps.sigma} m; compute them with sigma=0"
             )
         maps = maps.maps
-    m, _ = _check_maps(maps, None, "compute_spatial_coherence")
+    m, _ = _check_maps(maps, None, "compute_spatial_coherence", rates=False)
     return np.asarray(_coherence_all(jnp.asarray(m)))
 
 
@@ -547,7 +552,7 @@ def compute_border_score(
         problems.append(f"threshold must be a fraction of the peak in (0, 1), got {threshold!r}")
     if problems:
         raise ProblemsError(caller, problems, what="got invalid input")
-    (x0, x1, y0, y1), ny, nx = tuple(extent), *m.shape[1:]
+    (x0, x1, y0, y1), ny, nx = _extent(extent, caller), *m.shape[1:]
     walls, dist = _wall_geometry(np.isfinite(m).any(axis=0), (x0, x1, y0, y1), caller)
     min_bins = max(1, math.ceil(min_field_area / ((x1 - x0) / nx * (y1 - y0) / ny) - 1e-9))
     b, _, _ = _border_all(
@@ -603,6 +608,7 @@ def _hd_unit(num, occ_s, smoother, centres):
     return curve, mvl, jnp.where(good, jnp.mod(jnp.arctan2(vy, vx), 2 * jnp.pi), jnp.nan)
 
 
+@jax.jit
 def _hd_tuning(activity, dirs: _Directions):
     """Jittable: ``(curves (U, n_bins), mvl (U,), preferred (U,))`` of ``activity (T, U)``."""
     n_bins = dirs.centres.shape[0]
@@ -634,7 +640,7 @@ def compute_head_direction_tuning(
     caller = "compute_head_direction_tuning"
     dirs = _directions(caller, heading, durations, n_bins, sigma, kind)
     a, *_ = _samples(caller, activity, durations, kind, {"heading": (heading, 0)})
-    curves, mvl, pref = jax.jit(partial(_hd_tuning, dirs=dirs))(jnp.asarray(a, jnp.float32))
+    curves, mvl, pref = _hd_tuning(jnp.asarray(a, jnp.float32), dirs)
     out = (np.asarray(curves), np.asarray(dirs.centres), dirs.occupancy, np.asarray(mvl), np.asarray(pref))
     return HeadDirectionTuning(*out)
 
@@ -651,10 +657,10 @@ class _Speeds(NamedTuple):
     time: jax.Array  # (T,) seconds from the first sample
     use: jax.Array  # (T,) bool, the samples within the speed range
     sigma: float  # seconds
-    reach: int  # the most samples within 4 sigma of any sample (static)
 
 
-def _speeds(caller, speed, durations, time, smoothing, min_speed, max_speed, kind) -> _Speeds:
+def _speeds(caller, speed, durations, time, smoothing, min_speed, max_speed, kind) -> tuple[_Speeds, int]:
+    """The speeds and clock, and ``reach``: the most samples within 4 sigma of any sample (a static shape)."""
     problems: list[str] = []
     _positive(smoothing, "smoothing", problems)
     _positive(min_speed, "min_speed", problems, allow_zero=True)
@@ -677,7 +683,7 @@ def _speeds(caller, speed, durations, time, smoothing, min_speed, max_speed, kin
     speed_w = np.column_stack([np.where(known, s * dur, 0.0), np.where(known, dur, 0.0)])
     scale = np.where(valid, 1.0 if kind == "counts" else dur, 0.0)
     arrays = [jnp.asarray(v, f32) for v in (scale, dur, speed_w, t - t[0])]
-    return _Speeds(*arrays, jnp.asarray(use), float(smoothing), reach)
+    return _Speeds(*arrays, jnp.asarray(use), float(smoothing)), reach
 
 
 def _time_smooth(values, time, sigma, k):
@@ -705,11 +711,12 @@ def _weighted_fit(rate, speed, w):
     return score, jnp.where(vs > 0, slope, jnp.nan), jnp.where(vs > 0, mr - slope * ms, jnp.nan)
 
 
-def _speed_tuning(activity, sp: _Speeds):
+@partial(jax.jit, static_argnums=2)
+def _speed_tuning(activity, sp: _Speeds, reach: int):
     """Jittable: ``(score, slope, intercept)``, each ``(U,)``, of ``activity (T, U)``."""
     w = jnp.where(sp.scale[:, None] > 0, activity * sp.scale[:, None], 0.0)
     columns = jnp.concatenate([w, sp.durations[:, None], sp.speed_weighted], axis=1)
-    smooth = _time_smooth(columns, sp.time, sp.sigma, sp.reach)
+    smooth = _time_smooth(columns, sp.time, sp.sigma, reach)
     rate = smooth[:, :-3] / jnp.where(smooth[:, -3:-2] > 0, smooth[:, -3:-2], 1.0)
     speed = smooth[:, -2] / jnp.where(smooth[:, -1] > 0, smooth[:, -1], 1.0)
     fit = jax.vmap(_weighted_fit, in_axes=(1, None, None))(rate, speed, jnp.where(sp.use, sp.durations, 0.0))
@@ -747,7 +754,7 @@ def compute_speed_score(
         :class:`SpeedScore`; NaN for a unit with constant rate or when fewer than 3 samples are in range.
     """
     caller = "compute_speed_score"
-    sp = _speeds(caller, speed, durations, time, smoothing, min_speed, max_speed, kind)
+    sp, reach = _speeds(caller, speed, durations, time, smoothing, min_speed, max_speed, kind)
     a, *_ = _samples(caller, activity, durations, kind, {"time": (time, 0)})
-    score, slope, intercept = jax.jit(partial(_speed_tuning, sp=sp))(jnp.asarray(a, jnp.float32))
+    score, slope, intercept = _speed_tuning(jnp.asarray(a, jnp.float32), sp, reach)
     return SpeedScore(np.asarray(score), np.asarray(slope), np.asarray(intercept), int(np.sum(sp.use)))

@@ -236,6 +236,7 @@ def test_coherence_analytic_checkerboard_and_gradient():
     gradient = np.tile(np.arange(nx, dtype=float), (ny, 1))[None]
     z = tu.compute_spatial_coherence(np.concatenate([checker, gradient]))
     assert z[0] < -0.5 and z[1] > 2.0  # neighbours disagree on a checkerboard, agree on a ramp
+    np.testing.assert_allclose(tu.compute_spatial_coherence(-gradient), z[1:], rtol=1e-6)  # dF/F may be < 0
 
 
 # ------------------------------------------------------------------------------------------- border score
@@ -263,6 +264,8 @@ def test_border_score_refuses_other_arenas_and_extents():
     maps[:, :, 0] = np.nan  # the x_min edge is never visited: the extent is wider than the box
     with pytest.raises(ValueError, match="x_min"):
         tu.compute_border_score(maps, extent=BOX)
+    with pytest.raises(ValueError, match="x_max > x_min"):
+        tu.compute_border_score(np.ones((1, 10, 10)), extent=(1, 0, 0, 1))
 
 
 # ---------------------------------------------------------------------------------------- head direction
