@@ -12,7 +12,7 @@ import xarray as xr
 
 from neuroethology import data
 from neuroethology.analysis._recording import select_track
-from neuroethology.data import neural
+from neuroethology.data import neural, neural_files
 
 
 def _rec(t, *, n_ind=1, as_recorded=False, fps=None, segment=None, sampled=None):
@@ -213,24 +213,24 @@ def test_load_spikes_phy_npz_and_csv(tmp_path):
     samples = np.array([10, 300, 300, 9000, 60000], np.uint64)
     clusters = np.array([7, 2, 7, 2, 11])
     np.savez(tmp_path / "phy.npz", spike_times=samples, spike_clusters=clusters, fs=fs)
-    spikes = neural.load_spikes(tmp_path / "phy.npz")
+    spikes = neural_files.load_spikes(tmp_path / "phy.npz")
     np.testing.assert_allclose(spikes.spike_times, samples / fs)
     assert spikes.units == ["2", "7", "11"] and spikes.unit_ids.tolist() == ["7", "2", "7", "2", "11"]
     np.savez(tmp_path / "nofs.npz", spike_times=samples, spike_clusters=clusters)
     with pytest.raises(ValueError, match="(?s)nofs.npz.*no fs"):
-        neural.load_spikes(tmp_path / "nofs.npz")
+        neural_files.load_spikes(tmp_path / "nofs.npz")
     (tmp_path / "s.tsv").write_text("Cluster\tSpike_Time\nb\t12.5\na\t3\nb\t1.5\n")
     with pytest.raises(ValueError, match="(?s)s.tsv.*non-decreasing seconds per unit.*'b'"):
-        neural.load_spikes(tmp_path / "s.tsv", units="ms")
+        neural_files.load_spikes(tmp_path / "s.tsv", units="ms")
     (tmp_path / "s.csv").write_text("cluster,spike_time\nb,1.5\na,3\nb,12.5\n")
-    spikes = neural.load_spikes(tmp_path / "s.csv", units="ms")
+    spikes = neural_files.load_spikes(tmp_path / "s.csv", units="ms")
     np.testing.assert_allclose(spikes.spike_times, [0.0015, 0.003, 0.0125])
     (tmp_path / "neg.csv").write_text("unit,time\na,-1\n")
     with pytest.raises(ValueError, match="(?s)neg.csv.*found 1 negative values"):
-        neural.load_spikes(tmp_path / "neg.csv")
+        neural_files.load_spikes(tmp_path / "neg.csv")
     (tmp_path / "cols.csv").write_text("neuron_label,when\na,1\n")
     with pytest.raises(ValueError, match=r"spike_times: expected a column.*\['neuron_label', 'when'\]"):
-        neural.load_spikes(tmp_path / "cols.csv")
+        neural_files.load_spikes(tmp_path / "cols.csv")
 
 
 def _write_nwb(path, trains, dff, t_ophys):
@@ -272,17 +272,17 @@ def test_nwb_units_and_ophys_traces(tmp_path):
     dff = rng.normal(size=(40, 3))
     path = tmp_path / "session.nwb"
     _write_nwb(path, trains, dff, t_ophys)
-    spikes = neural.read_nwb_units(path)
+    spikes = neural_files.read_nwb_units(path)
     assert spikes.units == ["100", "101", "102"]
     np.testing.assert_array_equal(spikes.spike_times, np.concatenate(trains))
     assert spikes.unit_ids.tolist() == ["100"] * 5 + ["102"] * 12
     assert spikes.electrode_group == {"100": "shank0", "101": "shank0", "102": "shank0"}
-    traces = neural.read_nwb_traces(path)
+    traces = neural_files.read_nwb_traces(path)
     assert traces.name == "ophys/DfOverF/dff" and traces.units == ["20", "21", "22"]
     np.testing.assert_allclose(traces.values, dff)
     np.testing.assert_allclose(traces.timestamps, t_ophys)
     with pytest.raises(ValueError, match=r"(?s)session.nwb.*named 'F'.*\['ophys/DfOverF/dff'\]"):
-        neural.read_nwb_traces(path, name="F")
+        neural_files.read_nwb_traces(path, name="F")
     rec = neural.add_activity(
         _rec(t_ophys, fps=30.0), traces.values, time=traces.timestamps, units=traces.units, kind="dff"
     )
