@@ -20,7 +20,7 @@ import xarray as xr
 
 from neuroethology.data import arena_of  # the one reader of the arena attrs
 from neuroethology.data.model import as_recording  # data's validator, dims normalised first
-from neuroethology.data.schema import AS_RECORDED, on_own_clock, time_sampling
+from neuroethology.data.schema import AS_RECORDED, on_own_clock, sample_durations, time_sampling
 
 __all__ = [
     "Track",
@@ -81,12 +81,10 @@ class Track(NamedTuple):
     def sample_durations(self) -> np.ndarray:
         """``(n,)`` seconds each sample stands for: the weights of time-based averages. A frame (1 / fps);
         for time as recorded, the interval to the next fix of the same run (the last fix of a run: the
-        nominal 1 / fps)."""
-        out = np.full(self.time.shape, 1.0 / self.fps)
-        if self.as_recorded and self.time.size > 1:
-            same = (self.run[1:] == self.run[:-1]) & (self.run[1:] >= 0)
-            out[:-1] = np.where(same, np.diff(self.time), out[:-1])
-        return out
+        nominal 1 / fps). The one definition: :func:`neuroethology.data.schema.sample_durations`."""
+        return sample_durations(
+            self.time, self.fps, as_recorded=self.as_recorded, tracked=self.run >= 0, labels=(self.run,)
+        )
 
     def require_frames(self, caller: str) -> None:
         """Refuse, naming ``caller``, a track whose time is as recorded (for measures that count frames)."""

@@ -55,6 +55,7 @@ import xarray as xr
 
 from .model import add_processing_step
 from .schema import AS_RECORDED, describe_source, on_own_clock, own_rows, time_sampling
+from .schema import sample_durations as schema_sample_durations
 
 __all__ = [
     "KINDS",
@@ -113,28 +114,26 @@ def _individual(rec: xr.Dataset, individual: str | int | None, caller: str) -> i
 
 
 def sample_durations(rec: xr.Dataset, individual: str | int | None = None) -> np.ndarray:
-    """``(n,)`` seconds each of the individual's own samples stands for (the definition of
-    ``neuroethology.analysis`` ``Track.sample_durations``): a frame, 1 / ``fps``; for time as recorded, the
-    interval to the next fix of the same tracked run (a run ends at an untracked sample, a ``segment`` or
-    ``episode`` change), the last fix of a run the nominal 1 / ``fps``."""
+    """``(n,)`` seconds each of the individual's own samples stands for (:func:`schema.sample_durations
+    <neuroethology.data.schema.sample_durations>`, as ``neuroethology.analysis`` ``Track.sample_durations``):
+    a run ends at an untracked sample (the ``centroid`` keypoint, the only one, else every keypoint), a
+    ``segment`` of -1 or a ``segment`` or ``episode`` change."""
     one = on_own_clock(rec, _individual(rec, individual, "sample_durations")).isel(individual=0)
     t = np.asarray(one["time"].values, float)
-    out = np.full(t.shape, 1.0 / float(rec.attrs["fps"]))
-    if time_sampling(rec) != AS_RECORDED or t.size < 2:
-        return out
     kps = [str(k) for k in one["keypoint"].values]
     pos = one["position"].values  # (time, space, keypoint)
     k = kps.index("centroid") if "centroid" in kps else (0 if len(kps) == 1 else slice(None))
-    valid = np.isfinite(pos[:, :, k]).reshape(t.size, -1).all(axis=1)
-    brk = ~valid[:-1]
-    for name in ("segment", "episode"):
-        if name in one.data_vars:
-            lab = np.asarray(one[name].values)
-            valid &= lab >= 0 if name == "segment" else True
-            brk = brk | (lab[1:] != lab[:-1])
-    same = valid[1:] & valid[:-1] & ~brk
-    out[:-1] = np.where(same, np.diff(t), out[:-1])
-    return out
+    tracked = np.isfinite(pos[:, :, k]).reshape(t.size, -1).all(axis=1)
+    labels = [np.asarray(one[v].values) for v in ("segment", "episode") if v in one.data_vars]
+    if "segment" in one.data_vars:
+        tracked &= labels[0] >= 0
+    return schema_sample_durations(
+        t,
+        float(rec.attrs["fps"]),
+        as_recorded=time_sampling(rec) == AS_RECORDED,
+        tracked=tracked,
+        labels=labels,
+    )
 
 
 # ------------------------------------------------------------------------------------------------ spikes

@@ -40,6 +40,7 @@ __all__ = [
     "on_own_clock",
     "own_clock_fps",
     "own_rows",
+    "sample_durations",
     "singular_dims",
     "time_sampling",
 ]
@@ -92,6 +93,43 @@ def own_clock_fps(time: np.ndarray, sampled: np.ndarray) -> float | None:
     steps = np.concatenate([np.diff(time[sampled[:, i]]) for i in range(sampled.shape[1])])
     steps = steps[np.isfinite(steps) & (steps > 0)]
     return float(f"{1.0 / float(np.median(steps)):.9g}") if steps.size else None
+
+
+def sample_durations(
+    time: np.ndarray,
+    fps: float,
+    *,
+    as_recorded: bool,
+    tracked: np.ndarray | None = None,
+    labels: Sequence[np.ndarray] = (),
+) -> np.ndarray:
+    """``(n,)`` seconds each sample of one individual's own clock stands for (sample ``i`` covers
+    ``[t_i, t_i + d_i)``): the weights of time-based averages and the bins of spike counts.
+
+    Frames: one frame, ``1 / fps``. Time as recorded (:data:`AS_RECORDED`): the interval to the next sample
+    when both lie in one run, else (the last sample of a run, one before a gap) the nominal ``1 / fps``. Two
+    consecutive samples share a run when both are ``tracked`` and no array of ``labels`` changes between
+    them (a ``segment`` or ``episode`` change, or a run index that is -1 off the runs).
+
+    Args:
+        time: ``(n,)`` seconds, increasing.
+        fps: the nominal frame rate, Hz (``attrs["fps"]``).
+        as_recorded: whether ``time`` keeps the file's own irregular stamps (``time_sampling``).
+        tracked: ``(n,)`` bool, samples that belong to a run (default: all).
+        labels: ``(n,)`` arrays whose change between two samples ends a run.
+    """
+    time = np.asarray(time, float)
+    out = np.full(time.shape, 1.0 / float(fps))
+    if not as_recorded or time.size < 2:
+        return out
+    same = np.ones(time.size - 1, bool) if tracked is None else np.asarray(tracked, bool)
+    if tracked is not None:
+        same = same[1:] & same[:-1]
+    for lab in labels:
+        lab = np.asarray(lab)
+        same = same & (lab[1:] == lab[:-1])
+    out[:-1] = np.where(same, np.diff(time), out[:-1])
+    return out
 
 
 class RecordingError(ProblemsError):

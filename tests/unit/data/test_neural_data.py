@@ -11,8 +11,8 @@ import pytest
 import xarray as xr
 
 from neuroethology import data
-from neuroethology.analysis._recording import select_track
 from neuroethology.data import neural, neural_files
+from neuroethology.data.schema import sample_durations
 
 
 def _rec(t, *, n_ind=1, as_recorded=False, fps=None, segment=None, sampled=None):
@@ -68,6 +68,18 @@ def test_bin_spikes_regular_clock_matches_numpy_reference():
     assert counts.values.sum() + counts.attrs["n_outside_samples"] == s.size
 
 
+def test_sample_durations_definition():
+    """schema.sample_durations, the one definition (analysis' Track and neural both call it)."""
+    t = np.array([0.0, 0.1, 0.3, 0.35, 1.0, 1.2, 1.4])
+    assert np.array_equal(sample_durations(t, 20.0, as_recorded=False), np.full(7, 0.05))
+    np.testing.assert_allclose(sample_durations(t, 20.0, as_recorded=True), np.r_[np.diff(t), 0.05])
+    tracked = np.array([1, 1, 1, 0, 1, 1, 1], bool)  # sample 3 untracked: 2 and 3 end their runs
+    segment = np.array([0, 0, 0, 0, 1, 1, 2])  # 4 starts segment 1, 6 starts segment 2
+    got = sample_durations(t, 20.0, as_recorded=True, tracked=tracked, labels=[segment])
+    np.testing.assert_allclose(got, [0.1, 0.2, 0.05, 0.05, 0.2, 0.05, 0.05])
+    assert sample_durations(t[:1], 4.0, as_recorded=True).tolist() == [0.25]
+
+
 def test_bin_spikes_irregular_clock_with_pause_uses_own_durations():
     rng = np.random.default_rng(2)
     steps = rng.exponential(0.05, 300) + 0.005
@@ -80,8 +92,6 @@ def test_bin_spikes_irregular_clock_with_pause_uses_own_durations():
     durations = np.r_[np.diff(t), median]
     durations[149] = median
     np.testing.assert_allclose(neural.sample_durations(rec), durations)
-    track = select_track(rec, caller="test")  # the analysis layer's definition: the two must not drift
-    np.testing.assert_array_equal(neural.sample_durations(rec), track.sample_durations)
     s, u = _random_spikes(rng, 0.0, t[-1] + 1.0)
     counts = neural.bin_spikes(neural.add_spikes(rec, s, u))
     np.testing.assert_array_equal(counts.values, _reference_counts(t, durations, s, u, ["u0", "u1", "u2"]))
