@@ -23,7 +23,7 @@ from .encoders import (
     symlog,
 )
 from .heads import SQUASHES, BoundedGaussian, Categorical, PolicyHead, ValueHead
-from .policy import AgentPolicy
+from .policy import AgentPolicy, CoreInputs, recurrent_map, with_core_inputs
 
 __all__ = [
     "CORES",
@@ -37,6 +37,7 @@ __all__ = [
     "CNNEncoder",
     "Categorical",
     "CoreConfig",
+    "CoreInputs",
     "DictEncoder",
     "EncoderConfig",
     "FeedForwardCore",
@@ -50,5 +51,7 @@ __all__ = [
     "make_agent",
     "make_core",
     "make_encoder",
+    "recurrent_map",
     "symlog",
+    "with_core_inputs",
 ]

@@ -12,6 +12,11 @@
 ``value`` and the ``log_prob`` of the action (of the distribution's raw draw, as PPO scores it). Rollouts
 with ``record_extras=True`` keep them (:func:`neuroethology.envs.rollout`), and
 :mod:`neuroethology.simulation` writes them into Recordings.
+
+For the dynamics of a trained core (fixed and slow points, :mod:`neuroethology.analysis.neural.dynamics`):
+:func:`recurrent_map` is the core's update ``h -> h'`` under a given input as a plain jittable function of
+the core state, and :func:`with_core_inputs` wraps any network policy so that its Recordings also hold the
+inputs the core received (``core_input``), from which a typical input (their mean) is taken.
 """
 
 from __future__ import annotations
@@ -22,7 +27,7 @@ import jax
 import jax.numpy as jnp
 from flax import nnx
 
-__all__ = ["AgentPolicy"]
+__all__ = ["AgentPolicy", "CoreInputs", "recurrent_map", "with_core_inputs"]
 
 
 class AgentPolicy:
@@ -62,3 +67,49 @@ class AgentPolicy:
             log_prob = out.dist.log_prob_raw(raw)
         extras = {"hidden": out.hidden, "value": out.value, "log_prob": log_prob}
         return action, out.state, extras
+
+
+def recurrent_map(policy: Any):
+    """``(step, state_size)``: ``step(h, u) -> h'``, the noiseless update of ``policy``'s recurrent core from
+    state ``h (state_size,)`` under the core input ``u`` (the encoder's features after the core's input
+    projection, what :func:`with_core_inputs` records), for any policy holding an agent's ``graphdef`` and
+    ``weights`` (:class:`AgentPolicy`, a fitted model's policy). An LSTM's state is ``[h, c]``."""
+    graphdef, weights = policy.graphdef, policy.weights
+    agent = nnx.merge(graphdef, weights)
+    noise = jnp.zeros((agent.noise_size,), jnp.float32)
+
+    def step(h: jax.Array, u: jax.Array) -> jax.Array:
+        core = nnx.merge(graphdef, weights).core
+        return core.recur(h.astype(jnp.float32), u.astype(jnp.float32), noise)[0].astype(h.dtype)
+
+    return step, int(agent.state_size)
+
+
+class CoreInputs:
+    """A network policy that also reports ``core_input``: the input its core received at each step (see
+    :func:`recurrent_map`). Acts exactly as the policy it wraps."""
+
+    def __init__(self, policy: Any) -> None:
+        self.policy = policy
+        self.graphdef, self.weights = policy.graphdef, policy.weights
+        self.state_size = policy.state_size
+
+    def init(self, key: jax.Array, env_state: Any, env_params: Any) -> jax.Array:
+        return self.policy.init(key, env_state, env_params)
+
+    def act(self, key: jax.Array, carry: jax.Array, obs: Any, env_state: Any, env_params: Any):
+        return self.policy.act(key, carry, obs, env_state, env_params)
+
+    def act_with_extras(self, key: jax.Array, carry: jax.Array, obs: Any, env_state: Any, env_params: Any):
+        action, carry_out, extras = self.policy.act_with_extras(key, carry, obs, env_state, env_params)
+        agent = nnx.merge(self.graphdef, self.weights)
+        return action, carry_out, {**extras, "core_input": agent.core.project(agent.encoder(obs))}
+
+
+def with_core_inputs(policy: Any) -> CoreInputs:
+    """``policy`` (an agent's: it holds ``graphdef`` and ``weights``) reporting its core's inputs too."""
+    if not (hasattr(policy, "graphdef") and hasattr(policy, "weights")):
+        raise ValueError(
+            f"with_core_inputs: {type(policy).__name__} is not a network policy (it holds no agent weights)"
+        )
+    return CoreInputs(policy)

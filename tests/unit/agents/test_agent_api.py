@@ -207,3 +207,32 @@ def test_cnn_agent_on_image_observations():
     assert roll.observations["image"].shape == (7, 2, 16, 16, 2)
     hidden = np.asarray(roll.extras["hidden"])
     assert hidden.shape == (7, 2, 6) and np.all(np.isfinite(hidden))
+
+
+@pytest.mark.parametrize("kind", ["gru", "lstm", "leaky_rnn"])
+def test_the_recurrent_map_is_the_core_the_policy_runs(kind):
+    """recurrent_map's step(h, u), fed the inputs with_core_inputs records, retraces the policy's own core
+    states step by step (what fixed-point analysis studies is the network that acted)."""
+    env, params = ne.make("neuroethology/OpenField-v0", episode_duration=0.5)
+    config = agents.AgentConfig(
+        encoder=EncoderConfig(mlp_features=(16,)), core=agents.CoreConfig(kind=kind, hidden_size=6)
+    )
+    agent = agents.make_agent(
+        env.observation_space(params), env.action_space(params), config, dt=params.dt, key=jax.random.key(4)
+    )
+    policy = agents.with_core_inputs(agents.AgentPolicy(*nnx.split(agent), deterministic=True))
+    roll = ne.rollout(env, policy, jax.random.key(6), params, num_steps=20, record_extras=True)
+    plain = ne.rollout(env, policy.policy, jax.random.key(6), params, num_steps=20)
+    np.testing.assert_array_equal(np.asarray(plain.actions), np.asarray(roll.actions))  # acts the same
+    step, size = agents.recurrent_map(policy)
+    u = np.asarray(roll.extras["core_input"])
+    h = jnp.zeros((size,))
+    states = []
+    for t in range(20):
+        h = step(h, jnp.asarray(u[t]))
+        states.append(np.asarray(h))
+    # hidden is the state (GRU, leaky RNN) or its first half (LSTM: [h, c]).
+    hidden = np.asarray(roll.extras["hidden"])
+    np.testing.assert_allclose(np.stack(states)[:, : hidden.shape[1]], hidden, atol=1e-5)
+    with pytest.raises(ValueError, match="not a network policy"):
+        agents.with_core_inputs(ne.policies.UniformRandomPolicy(env, params))
