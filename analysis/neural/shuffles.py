@@ -32,18 +32,8 @@ import jax
 import jax.numpy as jnp
 import numpy as np
 
-from .tuning import (
-    RateMapFn,
-    _border_all,
-    _coherence_all,
-    _directions,
-    _hd_tuning,
-    _information_all,
-    _sparsity_all,
-    _speed_tuning,
-    _speeds,
-    _wall_geometry,
-)
+from .tuning import RateMapFn, _border_all, _coherence_all, _information_all, _sparsity_all, _wall_geometry
+from .tuning_time import _directions, _hd_tuning, _speed_tuning, _speeds
 
 __all__ = [
     "MAP_MEASURES",
@@ -234,7 +224,7 @@ def make_head_direction_score_fn(
     heading, durations, *, n_bins: int = 60, sigma: float = math.radians(6.0), kind: str = "counts"
 ) -> Callable[[jax.Array], jax.Array]:
     """A jittable ``activity (T, U) -> (U,)`` mean vector length, exactly that of
-    :func:`~.tuning.compute_head_direction_tuning` with the same arguments, for :func:`shuffle_null`."""
+    :func:`~.tuning_time.compute_head_direction_tuning` with the same arguments, for :func:`shuffle_null`."""
     dirs = _directions("make_head_direction_score_fn", heading, durations, n_bins, sigma, kind)
     return lambda a: _hd_tuning(jnp.asarray(a, jnp.float32), dirs)[1]
 
@@ -249,7 +239,7 @@ def make_speed_score_fn(
     max_speed: float = 0.5,
     kind: str = "counts",
 ) -> Callable[[jax.Array], jax.Array]:
-    """A jittable ``activity (T, U) -> (U,)`` speed score, exactly that of :func:`~.tuning.compute_speed_score`
+    """A jittable ``activity (T, U) -> (U,)`` speed score, exactly that of :func:`~.tuning_time.compute_speed_score`
     with the same arguments, for :func:`shuffle_null`."""
     sp, reach = _speeds("make_speed_score_fn", speed, durations, time, smoothing, min_speed, max_speed, kind)
     return lambda a: _speed_tuning(jnp.asarray(a, jnp.float32), sp, reach)[0]

@@ -14,6 +14,7 @@ from scipy.signal import lfilter
 
 from neuroethology.analysis.neural import shuffles as sh
 from neuroethology.analysis.neural import tuning as tu
+from neuroethology.analysis.neural import tuning_time as tt
 
 BOX = (0.0, 1.0, 0.0, 1.0)
 DT = 0.02
@@ -136,9 +137,9 @@ def test_head_direction_and_speed_scores_through_the_null():
     counts = rng.poisson(np.column_stack([hd, fast, np.full((n, 24), 5.0)]) * DT).astype(np.float32)
     d, t = np.full(n, DT), np.arange(n) * DT
     hd_fn, speed_fn = sh.make_head_direction_score_fn(heading, d), sh.make_speed_score_fn(speed, d, t)
-    direct_hd = tu.compute_head_direction_tuning(heading, counts, d).mean_vector_length
+    direct_hd = tt.compute_head_direction_tuning(heading, counts, d).mean_vector_length
     np.testing.assert_allclose(np.asarray(hd_fn(counts)), direct_hd, rtol=1e-4, atol=1e-6)
-    direct_speed = tu.compute_speed_score(speed, counts, d, t).score
+    direct_speed = tt.compute_speed_score(speed, counts, d, t).score
     np.testing.assert_allclose(np.asarray(speed_fn(counts)), direct_speed, rtol=1e-4, atol=1e-6)
     hd_null = sh.shuffle_null(hd_fn, counts, d, key=jax.random.key(5))
     speed_null = sh.shuffle_null(speed_fn, counts[:, 4:], d, key=jax.random.key(6))  # the smoothing costs

@@ -16,6 +16,7 @@ from scipy.signal import lfilter
 from scipy.special import i0e, i1e
 
 from neuroethology.analysis.neural import tuning as tu
+from neuroethology.analysis.neural import tuning_time as tt
 
 BOX = (0.0, 1.0, 0.0, 1.0)
 DT = 0.02  # s, 50 Hz
@@ -277,7 +278,7 @@ def test_head_direction_cell_preferred_direction_and_mvl(session):
     d = np.full(N, DT)
     pref, kappa, peak, base = 2.0, 4.0, 20.0, 1.0
     rates = np.column_stack([base + peak * np.exp(kappa * (np.cos(heading - pref) - 1)), np.full(N, 5.0)])
-    tuning = tu.compute_head_direction_tuning(heading, spikes(rng, rates, d), d)
+    tuning = tt.compute_head_direction_tuning(heading, spikes(rng, rates, d), d)
     err = math.degrees(abs(math.remainder(tuning.preferred_direction[0] - pref, 2 * math.pi)))
     # MVL of the true curve: peak e^-k I1(k) / (base + peak e^-k I0(k)), shrunk by the circular smoothing
     # (exp(-sigma^2/2)) and by 6-degree binning (sinc of half a bin).
@@ -299,7 +300,7 @@ def test_speed_cell_score_and_slope_recovered(session):
     rng = np.random.default_rng(24)
     d, t = np.full(N, DT), np.arange(N) * DT
     rates = np.column_stack([2.0 + 40.0 * speed, np.full(N, 5.0)])
-    res = tu.compute_speed_score(speed, spikes(rng, rates, d), d, t)
+    res = tt.compute_speed_score(speed, spikes(rng, rates, d), d, t)
     print(
         f"speed: score {res.score}, slope {res.slope[0]:.2f} Hz/(m/s) (true 40), intercept {res.intercept[0]:.2f}"
     )
@@ -307,7 +308,7 @@ def test_speed_cell_score_and_slope_recovered(session):
     assert res.slope[0] == pytest.approx(40.0, rel=0.1)
     assert res.intercept[0] == pytest.approx(2.0, abs=1.0)
     # Without Poisson noise (expected counts) the fit is exact: the rate and the speed share one kernel.
-    exact = tu.compute_speed_score(speed, rates[:, :1] * DT, d, t)
+    exact = tt.compute_speed_score(speed, rates[:, :1] * DT, d, t)
     assert exact.slope[0] == pytest.approx(40.0, rel=1e-3) and exact.intercept[0] == pytest.approx(
         2.0, rel=1e-3
     )
@@ -321,7 +322,7 @@ def test_speed_score_smooths_in_seconds_over_irregular_timestamps():
     t = np.cumsum(d) - d
     speed = np.abs(0.15 + 0.1 * np.sin(t / 2.0) + 0.02 * rng.standard_normal(n))
     counts = rng.poisson((3 + 30 * speed) * d)[:, None].astype(float)
-    res = tu.compute_speed_score(speed, counts, d, t, smoothing=0.25)
+    res = tt.compute_speed_score(speed, counts, d, t, smoothing=0.25)
     g = np.exp(-0.5 * ((t[:, None] - t[None]) / 0.25) ** 2) * (np.abs(t[:, None] - t[None]) <= 1.0)
     rate, s = g @ counts[:, 0] / (g @ d), g @ (speed * d) / (g @ d)
     use = (speed >= 0.02) & (speed <= 0.5)
@@ -330,4 +331,4 @@ def test_speed_score_smooths_in_seconds_over_irregular_timestamps():
     assert res.slope[0] == pytest.approx(ref[0, 1] / ref[0, 0], rel=1e-3)
     assert res.n_samples == int(use.sum())
     with pytest.raises(ValueError, match="non-decreasing"):
-        tu.compute_speed_score(speed, counts, d, t[::-1])
+        tt.compute_speed_score(speed, counts, d, t[::-1])
