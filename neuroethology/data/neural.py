@@ -54,7 +54,20 @@ import numpy as np
 import xarray as xr
 
 from .model import add_processing_step
-from .schema import AS_RECORDED, describe_source, on_own_clock, own_rows, time_sampling
+from .schema import (
+    ACTIVITY_DIMS,
+    AS_RECORDED,
+    KINDS,
+    SOURCES,
+    SPIKE_VARIABLES,
+    describe_source,
+    neural_problems,
+    on_own_clock,
+    own_rows,
+    spike_layout,
+    spike_problems,
+    time_sampling,
+)
 from .schema import sample_durations as schema_sample_durations
 
 __all__ = [
@@ -70,13 +83,8 @@ __all__ = [
     "sample_durations",
 ]
 
-#: ``activity.attrs["kind"]`` -> the ``units`` attr it implies.
-KINDS: dict[str, str] = {"rate": "Hz", "dff": "1", "counts": "count", "model": "a.u."}
-SOURCES = ("recorded", "model")
 #: Time stamps within this many seconds of the Recording's are the Recording's own (float rounding).
 SAME_CLOCK_TOLERANCE_S = 1e-6
-ACTIVITY_DIMS = ("time", "unit", "individual")
-SPIKE_VARIABLES = ("spike_time", "spike_unit", "spike_individual")
 _ALIGN = ("nearest", "linear")
 
 
@@ -139,33 +147,6 @@ def sample_durations(rec: xr.Dataset, individual: str | int | None = None) -> np
 # ------------------------------------------------------------------------------------------------ spikes
 
 
-def _spike_problems(times: np.ndarray, units: np.ndarray, label: str) -> list[str]:
-    """Problems of spike arrays: shapes, finite seconds, non-decreasing within each unit."""
-    if times.ndim != 1 or units.shape != times.shape:
-        return [
-            f"{label}: spike_times and unit ids must be 1-D arrays of one length, got shapes "
-            f"{times.shape} and {units.shape}"
-        ]
-    if not np.issubdtype(times.dtype, np.number):
-        return [f"{label}: spike_times must be numeric seconds, got dtype {times.dtype}"]
-    problems = []
-    bad = ~np.isfinite(times.astype(float))
-    if bad.any():
-        problems.append(
-            f"{label}: spike_times has {int(bad.sum())} non-finite values; expected finite seconds"
-        )
-    for unit in np.unique(units):
-        t = times[units == unit]
-        back = np.flatnonzero(np.diff(t) < 0)
-        if back.size:
-            problems.append(
-                f"{label}: spike_times: expected non-decreasing seconds per unit, found unit {unit!r} "
-                f"going back {back.size} times (first at its spike {int(back[0]) + 1}: "
-                f"{float(t[back[0]]):g} -> {float(t[back[0] + 1]):g} s)"
-            )
-    return problems
-
-
 def _natural(labels: Sequence[str]) -> list[str]:
     """Unit labels in order: numerically when all are integers (cluster ids), else as text."""
     labels = list(dict.fromkeys(labels))
@@ -204,7 +185,7 @@ def add_spikes(
     name = str(rec["individual"].values[i])
     times = np.asarray(spike_times)
     ids = np.asarray(unit_ids).astype(str)
-    problems = _spike_problems(times, ids, "add_spikes")
+    problems = spike_problems(times, ids, "add_spikes")
     order = _natural(ids.tolist()) if units is None else [str(u) for u in units]
     unknown = sorted(set(ids.tolist()) - set(order))
     if unknown:
@@ -221,16 +202,8 @@ def add_spikes(
     old = {v: rec[v].values for v in SPIKE_VARIABLES} if "spike_time" in rec else None
     new = {"spike_time": times, "spike_unit": ids, "spike_individual": np.full(times.size, name)}
     merged = {v: np.concatenate([old[v], new[v]]) if old else new[v] for v in SPIKE_VARIABLES}
-    keep = np.argsort(merged["spike_time"], kind="stable")
-    out = rec.drop_vars([v for v in SPIKE_VARIABLES if v in rec])
-    attrs = {
-        "spike_time": {"units": "s", "long_name": "spike time on the Recording's clock"},
-        "spike_unit": {"long_name": "unit of the spike", "unit_order": {**previous, name: order}},
-        "spike_individual": {"long_name": "individual whose unit fired"},
-    }
-    for v in SPIKE_VARIABLES:
-        values = merged[v][keep]
-        out[v] = xr.Variable("spike", values if v == "spike_time" else values.astype(str), attrs[v])
+    layout = spike_layout(*(merged[v] for v in SPIKE_VARIABLES), {**previous, name: order})
+    out = rec.drop_vars([v for v in SPIKE_VARIABLES if v in rec]).assign(layout)
     return add_processing_step(
         out,
         {
@@ -519,32 +492,3 @@ def activity_of(
             raise ValueError(f"activity_of: units {missing[:10]} not found; the units are {labels[:20]}")
         out = out.sel(unit=wanted)
     return NeuralActivity(out, kind, source)
-
-
-def neural_problems(rec: xr.Dataset) -> list[str]:
-    """Every way the neural variables of ``rec`` depart from the layout (empty when none or all fit)."""
-    problems = []
-    if "activity" in rec:
-        var = rec["activity"]
-        if var.dims != ACTIVITY_DIMS or not np.issubdtype(var.dtype, np.floating):
-            problems.append(f"activity must be float with dims {ACTIVITY_DIMS}, got {var.dtype} {var.dims}")
-        if var.attrs.get("kind") not in KINDS or var.attrs.get("source") not in SOURCES:
-            problems.append(
-                f"activity.attrs: kind must be one of {list(KINDS)} and source one of {list(SOURCES)}, got "
-                f"{var.attrs.get('kind')!r} and {var.attrs.get('source')!r}"
-            )
-    present = [v for v in SPIKE_VARIABLES if v in rec]
-    if present and len(present) < len(SPIKE_VARIABLES):
-        problems.append(f"spikes need all of {list(SPIKE_VARIABLES)}, found only {present}")
-    elif present:
-        if any(rec[v].dims != ("spike",) for v in present):
-            problems.append(f"{list(SPIKE_VARIABLES)} must each have dims ('spike',)")
-        else:
-            ids = rec["spike_individual"].values.astype(str) + "\0" + rec["spike_unit"].values.astype(str)
-            problems += _spike_problems(np.asarray(rec["spike_time"].values), ids, "spike_time")
-            stray = set(rec["spike_individual"].values.astype(str)) - {
-                str(v) for v in rec["individual"].values
-            }
-            if stray:
-                problems.append(f"spike_individual names {sorted(stray)}, which are not individuals")
-    return problems

@@ -17,8 +17,9 @@ from typing import Any, NamedTuple
 import numpy as np
 
 from ._raw import file_error, reading
-from .neural import _natural, _spike_problems
+from .neural import _natural
 from .nwb import _series_time, _series_values
+from .schema import spike_problems
 
 __all__ = ["Spikes", "Traces", "load_spikes", "read_nwb_traces", "read_nwb_units"]
 
@@ -74,7 +75,7 @@ def _spikes(
 ) -> Spikes:
     """Checked :class:`Spikes` (one error naming the file for every problem)."""
     ids = np.asarray(ids).astype(str)
-    problems = _spike_problems(np.asarray(times), ids, "spike_times")
+    problems = spike_problems(np.asarray(times), ids, "spike_times")
     if not problems and (np.asarray(times) < 0).any():
         problems.append(
             f"spike_times: expected increasing seconds per unit, found {int((times < 0).sum())} negative values"
@@ -173,12 +174,17 @@ def load_spikes(
     return _spikes(path, _in_seconds(path, times, units, fs), ids)
 
 
-def read_nwb_units(path: str | os.PathLike) -> Spikes:
+def read_nwb_units(path: str | os.PathLike, *, individual: str | None = None) -> Spikes:
     """The NWB ``Units`` table: spike times (s) of every unit, labelled by its ``unit_name`` (or ``name``,
     ``label``) column, else its id; the electrode group's name per unit where the table has one.
 
+    Args:
+        individual: the rows of this individual only, in a table with an ``individual`` column (as
+            :func:`~neuroethology.data.to_nwb` writes for several animals); required when it names several.
+
     Raises:
-        ValueError: one error naming the file: no ``Units`` table (what the file has instead), bad times.
+        ValueError: one error naming the file: no ``Units`` table (what the file has instead), bad times,
+            an ``individual`` column of several animals and none chosen (or one it lacks).
     """
     import pynwb
 
@@ -199,14 +205,33 @@ def read_nwb_units(path: str | os.PathLike) -> Spikes:
             raise file_error(path, [f"units: expected a spike_times column; the columns are {columns}"])
         named = next((c for c in ("unit_name", "name", "label") if c in columns), None)
         labels = [str(v) for v in (table[named][:] if named else table.id[:])]
-        trains = [np.asarray(table["spike_times"][k], np.float64) for k in range(len(table))]
+        rows = _rows_of(path, table, individual)
+        labels = [labels[k] for k in rows]
+        trains = [np.asarray(table["spike_times"][k], np.float64) for k in rows]
         groups = {}
         if "electrode_group" in columns:
-            groups = {lab: str(table["electrode_group"][k].name) for k, lab in enumerate(labels)}
+            groups = {lab: str(table["electrode_group"][k].name) for k, lab in zip(rows, labels, strict=True)}
     times = np.concatenate(trains) if trains else np.zeros(0)
     ids = np.repeat(np.asarray(labels, str), [t.size for t in trains])
     spikes = _spikes(path, times, ids, groups)
     return spikes._replace(units=labels)
+
+
+def _rows_of(path: Path, table: Any, individual: str | None) -> list[int]:
+    """The rows of the ``Units`` table that belong to ``individual`` (every row without such a column)."""
+    if "individual" not in table.colnames:
+        if individual is not None:
+            raise file_error(path, [f"units: no individual column to find {individual!r} in"])
+        return list(range(len(table)))
+    who = [str(v) for v in table["individual"][:]]
+    present = list(dict.fromkeys(who))
+    if individual is None and len(present) > 1:
+        raise file_error(
+            path, [f"units: the table holds units of individuals {present}; pass individual=NAME"]
+        )
+    if individual is not None and individual not in present:
+        raise file_error(path, [f"units: no units of individual {individual!r}; found {present}"])
+    return [k for k, w in enumerate(who) if individual in (None, w)]
 
 
 def _nwb_series(nwbfile: Any) -> dict[str, Any]:

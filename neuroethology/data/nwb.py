@@ -3,8 +3,11 @@
 Export (:func:`to_nwb`): positions as :class:`pynwb.behavior.SpatialSeries` (one per individual and keypoint)
 in a :class:`pynwb.behavior.Position` container of the processing module ``"behavior"``, the layout lab
 tools and DANDI datasets use for tracked position; confidence and the other time series (heading, reward,
-segment, ...) as :class:`pynwb.TimeSeries` in ``BehavioralTimeSeries`` containers; the Recording's attrs and
-any remaining variables in the file's scratch space, so :func:`neuroethology.data.load` reads it back
+segment, ...) as :class:`pynwb.TimeSeries` in ``BehavioralTimeSeries`` containers; neural data (see
+:mod:`neuroethology.data.neural`) as NWB keeps it: spikes as the file's ``Units`` table (one row per unit,
+columns ``unit_name`` and ``individual``, its ``spike_times`` as recorded) and ``activity`` as one
+``TimeSeries`` ``(time, unit)`` per individual in the processing module ``"neural"``; the Recording's attrs
+and any remaining variables in the file's scratch space, so :func:`neuroethology.data.load` reads it back
 unchanged.
 
 Import: ndx-pose ``PoseEstimation`` containers through movement's NWB loader; Position/SpatialSeries
@@ -26,7 +29,15 @@ import xarray as xr
 
 from ._raw import FORMATS, RawTracks, file_error, reading, write_atomically
 from .model import validate
-from .schema import CONFIDENCE_DIMS, POSITION_DIMS, jsonable, singular_dims
+from .schema import (
+    CONFIDENCE_DIMS,
+    KINDS,
+    POSITION_DIMS,
+    SPIKE_VARIABLES,
+    jsonable,
+    singular_dims,
+    spike_layout,
+)
 
 __all__ = ["read_nwb", "to_nwb"]
 
@@ -93,7 +104,8 @@ def to_nwb(rec: xr.Dataset, path: str | os.PathLike, *, session_description: str
     Layout: processing module ``behavior`` with ``Position`` (one ``SpatialSeries`` of shape ``(time, 2)``
     per individual and keypoint, named after the individual, or ``individual_keypoint``; unit ``meters`` or
     ``pixels``; shared ``timestamps`` in seconds), ``BehavioralTimeSeries`` ``confidence`` (when any score
-    exists) and ``variables`` (each time-dependent numeric variable, one ``TimeSeries`` per individual).
+    exists) and ``variables`` (each time-dependent numeric variable, one ``TimeSeries`` per individual);
+    spikes in the ``Units`` table and ``activity`` in the module ``neural`` (see the module docstring).
     The Recording's attrs, names, and variables without a time axis are kept as JSON / arrays in the
     file's scratch space. Written to a temporary file and renamed into place.
 
@@ -126,6 +138,10 @@ def to_nwb(rec: xr.Dataset, path: str | os.PathLike, *, session_description: str
     exported, scratch = _split_variables(rec)
     if exported:
         module.add(_variables_container(rec, exported, timestamps))
+    if "spike_time" in rec:
+        _add_units(nwbfile, rec)
+    if "activity" in rec:
+        _add_activity(nwbfile, rec, timestamps)
     _add_scratch(nwbfile, rec, scratch)
     path.parent.mkdir(parents=True, exist_ok=True)
 
@@ -217,6 +233,43 @@ def _variables_container(rec: xr.Dataset, exported: list[str], timestamps: Any) 
     return container
 
 
+def _add_units(nwbfile: Any, rec: xr.Dataset) -> None:
+    """The ``Units`` table: one row per unit of each individual, in ``unit_order``, its spike times (s)."""
+    nwbfile.add_unit_column(name="unit_name", description="the unit's label in the Recording")
+    nwbfile.add_unit_column(name="individual", description="the individual whose unit it is")
+    times = np.asarray(rec["spike_time"].values, np.float64)
+    who, unit = rec["spike_individual"].values.astype(str), rec["spike_unit"].values.astype(str)
+    for ind, labels in rec["spike_unit"].attrs["unit_order"].items():
+        for label in labels:
+            train = times[(who == ind) & (unit == label)]
+            nwbfile.add_unit(spike_times=train, unit_name=str(label), individual=str(ind))
+
+
+def _add_activity(nwbfile: Any, rec: xr.Dataset, timestamps: Any) -> None:
+    """Module ``neural``: ``activity`` as one ``TimeSeries (time, unit)`` per individual (NaN off its
+    samples), the unit labels, kind and source in its description and ``comments``."""
+    import pynwb
+
+    var = rec["activity"]
+    kind, source = str(var.attrs["kind"]), str(var.attrs["source"])
+    labels = [str(u) for u in var["unit"].values]
+    module = nwbfile.create_processing_module(
+        "neural", "Neural activity on the behaviour's clock (neuroethology)"
+    )
+    for i, ind in enumerate(_labels(rec, "individual")):
+        meta = {"variable": "activity", "individual": ind, "kind": kind, "source": source, "unit": labels}
+        module.add(
+            pynwb.TimeSeries(
+                name=_nwb_name(f"activity_{ind}"),
+                data=var.values[:, :, i],
+                timestamps=timestamps,
+                unit=KINDS[kind],
+                description=f"{kind} ({source}) of units {labels} of {ind!r}; NaN = no sample",
+                comments=json.dumps({"neuroethology": meta}),
+            )
+        )
+
+
 def _add_scratch(nwbfile: Any, rec: xr.Dataset, scratch: list[str]) -> None:
     """The Recording's attrs, names, layout and the variables NWB has no series for, in the file's scratch
     space (the layout as JSON under :data:`MARKER`)."""
@@ -249,7 +302,7 @@ def _split_variables(rec: xr.Dataset) -> tuple[list[str], list[str]]:
     and those kept in scratch (the rest)."""
     exported, scratch = [], []
     for name, var in rec.data_vars.items():
-        if name in ("position", "confidence"):
+        if name in ("position", "confidence", "activity", *SPIKE_VARIABLES):
             continue
         if not (np.issubdtype(var.dtype, np.number) or np.issubdtype(var.dtype, np.bool_)):
             raise ValueError(f"to_nwb exports numeric variables only; {name!r} has dtype {var.dtype}")
@@ -357,6 +410,7 @@ def _read_own(nwbfile: Any, path: Path) -> xr.Dataset:
             else:
                 data = chunks[None]
             variables[name] = (tuple(meta["dims"]), data.astype(meta["dtype"]))
+    variables.update(_read_neural(nwbfile, individuals, t.size))
     for name, meta in layout["scratch_variables"].items():
         data = np.asarray(nwbfile.scratch[f"variable_{name}"].data[()])
         variables[name] = (tuple(meta["dims"]), data.astype(meta["dtype"]))
@@ -385,6 +439,36 @@ def _read_own(nwbfile: Any, path: Path) -> xr.Dataset:
     ds.attrs = dict(layout["attrs"])
     ds.attrs["source_file"] = str(path)
     return ds
+
+
+def _read_neural(nwbfile: Any, individuals: list[str], n_time: int) -> dict[str, Any]:
+    """The spike variables from the ``Units`` table and ``activity`` from the module ``neural`` of a file
+    :func:`to_nwb` wrote (none where it holds none)."""
+    out: dict[str, Any] = {}
+    table = nwbfile.units
+    if table is not None and "individual" in table.colnames:
+        trains = [np.asarray(table["spike_times"][k], np.float64) for k in range(len(table))]
+        names, who = [str(u) for u in table["unit_name"][:]], [str(i) for i in table["individual"][:]]
+        order: dict[str, list[str]] = {}
+        for ind, name in zip(who, names, strict=True):
+            order.setdefault(ind, []).append(name)
+        sizes = [x.size for x in trains]
+        times = np.concatenate(trains) if trains else np.zeros(0)
+        layout = spike_layout(times, np.repeat(names, sizes), np.repeat(who, sizes), order)
+        out.update({v: (("spike",), var.values) for v, var in layout.items()})
+    if "neural" in nwbfile.processing:
+        series = {
+            json.loads(x.comments)["neuroethology"]["individual"]: x
+            for x in nwbfile.processing["neural"].data_interfaces.values()
+        }
+        first = next(iter(series.values()))
+        activity = np.full(
+            (n_time, len(json.loads(first.comments)["neuroethology"]["unit"]), len(individuals)), np.nan
+        )
+        for ind, x in series.items():
+            activity[:, :, individuals.index(ind)] = np.asarray(x.data[()], np.float64)
+        out["activity"] = (("time", "unit", "individual"), activity)
+    return out
 
 
 def _read_pose_estimation(nwbfile: Any, pose: list[tuple[str, str]], path: Path) -> RawTracks:

@@ -1,6 +1,8 @@
 """The names the Recording data model is written in, for every module of :mod:`neuroethology.data` (this
-module imports none of them): dims and their movement 0.15 plural forms, the arena checks and attrs, the
-JSON encoding of structured attrs, and the error that reports every problem at once."""
+module imports none of them): dims and their movement 0.15 plural forms, each individual's own clock and
+the seconds a sample stands for, the neural layout (described in :mod:`neuroethology.data.neural`) and its
+checks, the arena checks and attrs, the JSON encoding of structured attrs, and the error that reports every
+problem at once."""
 
 from __future__ import annotations
 
@@ -16,16 +18,20 @@ import xarray as xr
 from ..problems import ProblemsError
 
 __all__ = [
+    "ACTIVITY_DIMS",
     "ARENA_SHAPES",
     "AS_RECORDED",
     "CONFIDENCE_DIMS",
     "FRAMES",
     "JSON_ATTRS_KEY",
+    "KINDS",
     "PLURAL_DIMS",
     "POSITION_DIMS",
     "SEGMENT_DIMS",
     "SINGULAR_DIMS",
+    "SOURCES",
     "SPACE_UNITS",
+    "SPIKE_VARIABLES",
     "SAMPLED",
     "TIME_SAMPLINGS",
     "RecordingError",
@@ -36,12 +42,16 @@ __all__ = [
     "describe_source",
     "encode_attrs",
     "jsonable",
+    "keep_own_spikes",
+    "neural_problems",
     "normalise_dims",
     "on_own_clock",
     "own_clock_fps",
     "own_rows",
     "sample_durations",
     "singular_dims",
+    "spike_layout",
+    "spike_problems",
     "time_sampling",
 ]
 
@@ -61,6 +71,12 @@ FRAMES = "frames"
 #: interval), and a long interval is one step of the animal, never a tracking gap.
 AS_RECORDED = "as recorded"
 TIME_SAMPLINGS = (FRAMES, AS_RECORDED)
+#: ``activity.attrs["kind"]`` -> the ``units`` attr it implies (:mod:`neuroethology.data.neural`).
+KINDS: dict[str, str] = {"rate": "Hz", "dff": "1", "counts": "count", "model": "a.u."}
+SOURCES = ("recorded", "model")
+ACTIVITY_DIMS = ("time", "unit", "individual")
+#: One entry per spike on the ``spike`` dim; ``spike_unit.attrs["unit_order"]``: ``{individual: [labels]}``.
+SPIKE_VARIABLES = ("spike_time", "spike_unit", "spike_individual")
 #: the variable ``sampled (time, individual)`` of a Recording whose individuals were fixed at their own times.
 SAMPLED = "1 where this individual has a fix at this time, 0 where the time is another individual's fix"
 
@@ -81,7 +97,7 @@ def own_rows(rec: xr.Dataset, individual: int) -> np.ndarray:
 def on_own_clock(rec: xr.Dataset, individual: int) -> xr.Dataset:
     """The ``individual``-th individual alone (``individual`` dim of size 1), at its own fixes only and without
     ``sampled`` where individuals have their own clocks; else just that individual."""
-    one = rec.isel(individual=[individual])
+    one = keep_own_spikes(rec.isel(individual=[individual]))
     if "sampled" not in rec.data_vars:
         return one
     return one.isel(time=np.flatnonzero(own_rows(rec, individual))).drop_vars("sampled")
@@ -130,6 +146,132 @@ def sample_durations(
         same = same & (lab[1:] == lab[:-1])
     out[:-1] = np.where(same, np.diff(time), out[:-1])
     return out
+
+
+# ---------------------------------------------------------------------------------------------- neural
+
+
+def spike_layout(
+    times: np.ndarray, units: np.ndarray, individuals: np.ndarray, unit_order: Mapping[str, Sequence[str]]
+) -> dict[str, xr.Variable]:
+    """The spike variables (:data:`SPIKE_VARIABLES`) of spikes given in any order, in the layout's one order:
+    by time, ties by individual, then unit label (what :func:`~neuroethology.data.neural.add_spikes`,
+    selection and the NWB reader all write, so a round trip returns the very same arrays)."""
+    times = np.asarray(times, np.float64)
+    units, individuals = np.asarray(units).astype(str), np.asarray(individuals).astype(str)
+    keep = np.lexsort((units, individuals, times))
+    order = {str(k): [str(u) for u in v] for k, v in unit_order.items()}
+    return {
+        "spike_time": xr.Variable(
+            "spike", times[keep], {"units": "s", "long_name": "spike time on the Recording's clock"}
+        ),
+        "spike_unit": xr.Variable(
+            "spike", units[keep], {"long_name": "unit of the spike", "unit_order": order}
+        ),
+        "spike_individual": xr.Variable(
+            "spike", individuals[keep], {"long_name": "individual whose unit fired"}
+        ),
+    }
+
+
+def keep_own_spikes(rec: xr.Dataset) -> xr.Dataset:
+    """``rec`` with the spikes and ``unit_order`` entries of its own individuals only (after individuals
+    were selected); without spike variables when none of them has units."""
+    if "spike_unit" not in rec.data_vars or "individual" not in rec.coords:
+        return rec
+    names = [str(v) for v in rec["individual"].values]
+    order = dict(rec["spike_unit"].attrs.get("unit_order", {}))
+    who = rec["spike_individual"].values.astype(str)
+    if set(order) <= set(names) and set(who.tolist()) <= set(names):
+        return rec
+    mine = np.isin(who, names)
+    kept = {k: v for k, v in order.items() if k in names}
+    out = rec.drop_vars(list(SPIKE_VARIABLES))
+    if not kept:
+        return out
+    values = {v: rec[v].values[mine] for v in SPIKE_VARIABLES}
+    layout = spike_layout(values["spike_time"], values["spike_unit"], values["spike_individual"], kept)
+    return out.assign(layout)
+
+
+def spike_problems(times: np.ndarray, units: np.ndarray, label: str) -> list[str]:
+    """Problems of spike arrays: shapes, finite seconds, non-decreasing within each unit."""
+    if times.ndim != 1 or units.shape != times.shape:
+        return [
+            f"{label}: spike_times and unit ids must be 1-D arrays of one length, got shapes "
+            f"{times.shape} and {units.shape}"
+        ]
+    if not np.issubdtype(times.dtype, np.number):
+        return [f"{label}: spike_times must be numeric seconds, got dtype {times.dtype}"]
+    problems = []
+    bad = ~np.isfinite(times.astype(float))
+    if bad.any():
+        problems.append(
+            f"{label}: spike_times has {int(bad.sum())} non-finite values; expected finite seconds"
+        )
+    for unit in np.unique(units):
+        t = times[units == unit]
+        back = np.flatnonzero(np.diff(t) < 0)
+        if back.size:
+            problems.append(
+                f"{label}: spike_times: expected non-decreasing seconds per unit, found unit {unit!r} "
+                f"going back {back.size} times (first at its spike {int(back[0]) + 1}: "
+                f"{float(t[back[0]]):g} -> {float(t[back[0] + 1]):g} s)"
+            )
+    return problems
+
+
+def neural_problems(rec: xr.Dataset) -> list[str]:
+    """Every way the neural variables of ``rec`` (``activity``, the spikes) depart from the layout of
+    :mod:`neuroethology.data.neural`, each naming the field (empty when there are none or all fit)."""
+    problems = []
+    if "activity" in rec:
+        var = rec["activity"]
+        if var.dims != ACTIVITY_DIMS or not np.issubdtype(var.dtype, np.floating):
+            problems.append(f"activity must be float with dims {ACTIVITY_DIMS}, got {var.dtype} {var.dims}")
+        if var.attrs.get("kind") not in KINDS or var.attrs.get("source") not in SOURCES:
+            problems.append(
+                f"activity.attrs: kind must be one of {list(KINDS)} and source one of {list(SOURCES)}, got "
+                f"{var.attrs.get('kind')!r} and {var.attrs.get('source')!r}"
+            )
+    present = [v for v in SPIKE_VARIABLES if v in rec]
+    if present and len(present) < len(SPIKE_VARIABLES):
+        problems.append(f"spikes need all of {list(SPIKE_VARIABLES)}, found only {present}")
+    elif present:
+        problems += _spike_layout_problems(rec)
+    return problems
+
+
+def _spike_layout_problems(rec: xr.Dataset) -> list[str]:
+    if any(rec[v].dims != ("spike",) for v in SPIKE_VARIABLES):
+        return [
+            f"{list(SPIKE_VARIABLES)} must each have dims ('spike',), got "
+            f"{[rec[v].dims for v in SPIKE_VARIABLES]}"
+        ]
+    who, unit = rec["spike_individual"].values.astype(str), rec["spike_unit"].values.astype(str)
+    problems = [
+        p.replace("\x1f", "/")
+        for p in spike_problems(
+            np.asarray(rec["spike_time"].values), np.char.add(np.char.add(who, "\x1f"), unit), "spike_time"
+        )
+    ]
+    names = {str(v) for v in rec["individual"].values} if "individual" in rec.coords else set()
+    stray = set(who.tolist()) - names
+    if stray:
+        problems.append(f"spike_individual names {sorted(stray)}, which are not individuals")
+    order = rec["spike_unit"].attrs.get("unit_order")
+    if not isinstance(order, Mapping) or not all(isinstance(v, list | tuple) for v in order.values()):
+        problems.append(
+            f"spike_unit.attrs['unit_order'] must be {{individual: [unit labels]}}, got {order!r}"
+        )
+        return problems
+    unlisted = sorted(
+        {f"{i}/{u}" for i, u in zip(who, unit, strict=True)}
+        - {f"{i}/{u}" for i, labels in order.items() for u in labels}
+    )
+    if unlisted:
+        problems.append(f"spike_unit: units {unlisted[:10]} are not in unit_order (individual/unit)")
+    return problems
 
 
 class RecordingError(ProblemsError):
