@@ -172,16 +172,24 @@ def simulate(
     runs: Sequence[int] | None = None,
     step: int | None = None,
     log: Callable[[str], None] | None = None,
+    core_inputs: bool = False,
 ) -> xr.Dataset:
     """Every policy in ``run_dir`` (trained or fitted) drives ``num_runs`` animals freely for ``duration``
     seconds, in its own arena or ``arena`` (:func:`neuroethology.simulation.run_session`; a long session's
-    progress and time left through ``log``)."""
+    progress and time left through ``log``). ``core_inputs``: the Recording also holds the inputs each
+    network's core received (``core_input``, :func:`neuroethology.agents.with_core_inputs`), for the
+    dynamics of the core."""
     loaded = load_policy(run_dir, step=step, runs=runs, deterministic=deterministic, baseline=baseline)
     params = loaded.params if arena is None else loaded.env.with_arena(loaded.params, arena)
+    policies = loaded.policies
+    if core_inputs:
+        from .agents import with_core_inputs
+
+        policies = [with_core_inputs(p) for p in policies]
     return run_session(
         loaded.env,
         params,
-        loaded.policies,
+        policies,
         duration=duration,
         key=jax.random.key(seed),
         names=loaded.names,
