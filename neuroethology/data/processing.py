@@ -21,7 +21,15 @@ import xarray as xr
 
 from .model import add_processing_step
 from .plausibility import grid_problem
-from .schema import FRAMES, POSITION_DIMS, own_clock_fps, own_rows, time_sampling
+from .schema import (
+    FRAMES,
+    POSITION_DIMS,
+    SPIKE_VARIABLES,
+    keep_own_spikes,
+    own_clock_fps,
+    own_rows,
+    time_sampling,
+)
 
 __all__ = [
     "calibrate",
@@ -37,7 +45,9 @@ _EPS_S = 1e-9  # s: slack when comparing gap durations and times (float rounding
 
 def own_fixes(rec: xr.Dataset) -> xr.Dataset:
     """``rec`` without the times none of its individuals has a fix at (after individuals were selected), and
-    without ``sampled`` once every individual has every time; the nominal ``fps`` from their own intervals."""
+    without ``sampled`` once every individual has every time; the nominal ``fps`` from their own intervals;
+    the spikes (and ``unit_order``) of its own individuals only (:func:`~.schema.keep_own_spikes`)."""
+    rec = keep_own_spikes(rec)
     if "sampled" not in rec.data_vars:
         return rec
     sampled = np.asarray(rec["sampled"].transpose("time", "individual").values, bool)
@@ -455,7 +465,8 @@ def resample(
     Linear interpolation in time inside each segment only, never across a gap: grid times that fall in a
     gap, or outside an individual's tracked span, are NaN with ``segment = -1``. The grid starts at the
     first time stamp. Downsampling is by interpolation at the new times (no low-pass filter). Segments are
-    labelled first if the recording has none.
+    labelled first if the recording has none. Spikes stay as recorded (times unchanged; :func:`bin_spikes
+    <neuroethology.data.neural.bin_spikes>` counts them on the new samples); ``activity`` is refused.
 
     Args:
         dt: new sampling interval, seconds; or
@@ -464,8 +475,8 @@ def resample(
             :func:`~neuroethology.data.plausibility.grid_problem`), before anything is allocated.
 
     Raises:
-        ValueError: for an implausible grid (with ``check``); for extra time-dependent variables (heading, reward, ...), whose resampling this function
-            cannot know; drop them first.
+        ValueError: for an implausible grid (with ``check``); for extra time-dependent variables (heading,
+            reward, ``activity``, ...), whose resampling this function cannot know; drop them first.
     """
     if (dt is None) == (fps is None):
         raise ValueError("resample needs exactly one of dt= (seconds) or fps= (Hz)")
@@ -478,6 +489,12 @@ def resample(
         for v, var in rec.data_vars.items()
         if "time" in var.dims and v not in ("position", "confidence", "segment")
     ]
+    if "activity" in extra:
+        raise ValueError(
+            "cannot resample 'activity': neural traces are never regridded silently; drop it "
+            "(rec.drop_vars('activity')), resample, then add the traces again on the new samples with "
+            "neuroethology.data.neural.add_activity(..., time=TRACE_TIMES, align='linear')"
+        )
     if extra:
         raise ValueError(
             f"cannot resample the time-dependent variables {extra}: only position and confidence are "
@@ -527,6 +544,8 @@ def resample(
             **{c: rec.coords[c] for c in rec.coords if "time" not in rec.coords[c].dims},
         },
     )
+    spikes = [v for v in SPIKE_VARIABLES if v in rec.data_vars]
+    out = out.assign({v: rec[v] for v in spikes})  # as recorded: times unchanged, binned on the new samples
     out.attrs = dict(rec.attrs)
     from_fps = float(rec.attrs["fps"])
     out.attrs["fps"] = float(f"{1.0 / new_dt:.12g}")
@@ -543,6 +562,7 @@ def resample(
             "n_samples_before": int(t.size),
             "n_samples_after": int(n_new),
             **({"n_intervals_not_bridged": not_bridged} if as_recorded else {}),
+            **({"spikes": "kept as recorded"} if spikes else {}),
         },
     )
 

@@ -299,3 +299,62 @@ def test_nwb_units_and_ophys_traces(tmp_path):
     rec = neural.add_spikes(rec, spikes.spike_times, spikes.unit_ids, units=spikes.units)
     assert neural.activity_of(rec).kind == "dff"
     assert json.loads(rec.attrs["processing"])[-1]["n_after_end"] > 0
+
+
+def _two_rats_spiking(rng, t):
+    rec = _rec(t, n_ind=2, fps=float(1 / (t[1] - t[0])))
+    trains = {
+        name: _random_spikes(rng, -0.2, t[-1] + 0.2, n_units=n) for name, n in (("rat0", 2), ("rat1", 3))
+    }
+    for name, (s, u) in trains.items():
+        rec = neural.add_spikes(rec, s, u, individual=name, units=[*np.unique(u), f"quiet_{name}"])
+    return rec, trains
+
+
+def test_selecting_individuals_keeps_only_their_spikes(tmp_path):
+    rng = np.random.default_rng(7)
+    t = np.arange(300) / 50.0
+    rec, trains = _two_rats_spiking(rng, t)
+    path = data.save(rec, tmp_path / "two.nc")
+    one = data.load(path, individuals=["rat1"])
+    s, u = trains["rat1"]
+    keep = np.lexsort((u, s))
+    np.testing.assert_array_equal(one["spike_time"].values, s[keep])
+    np.testing.assert_array_equal(one["spike_unit"].values, u[keep])
+    assert set(one["spike_individual"].values) == {"rat1"}
+    assert one["spike_unit"].attrs["unit_order"] == {"rat1": ["u0", "u1", "u2", "quiet_rat1"]}
+    np.testing.assert_array_equal(
+        neural.bin_spikes(one).values, neural.bin_spikes(rec, individual="rat1").values
+    )
+    assert data.validate(one) is one
+    from neuroethology.analysis._recording import select_track, split_individuals
+
+    for name, part in zip(["rat0", "rat1"], split_individuals(rec), strict=True):
+        assert set(part["spike_individual"].values) == {name}
+        assert list(part["spike_unit"].attrs["unit_order"]) == [name]
+        assert neural.neural_problems(part) == []
+    track = select_track(rec, individual="rat0", caller="test")
+    assert int((track.recording["spike_individual"] == "rat0").sum()) == trains["rat0"][0].size
+    assert track.recording["spike_time"].size == trains["rat0"][0].size
+
+
+def test_resampling_keeps_spikes_as_recorded_and_refuses_activity(tmp_path):
+    rng = np.random.default_rng(8)
+    t = np.arange(300) / 50.0
+    rec, _ = _two_rats_spiking(rng, t)
+    down = data.resample(rec, fps=20.0)
+    for v in ("spike_time", "spike_unit", "spike_individual"):
+        np.testing.assert_array_equal(down[v].values, rec[v].values)
+    assert down["spike_unit"].attrs["unit_order"] == rec["spike_unit"].attrs["unit_order"]
+    assert data.processing_of(down)[-1]["spikes"] == "kept as recorded"
+    s, u = (rec[v].values[rec["spike_individual"].values == "rat0"] for v in ("spike_time", "spike_unit"))
+    grid = down["time"].values
+    np.testing.assert_array_equal(
+        neural.bin_spikes(down, individual="rat0").values,
+        _reference_counts(grid, np.full(grid.size, 0.05), s, u, ["u0", "u1", "quiet_rat0"]),
+    )
+    loaded = data.load(data.save(rec, tmp_path / "r.nc"), individuals=["rat0"], resample=20.0)
+    np.testing.assert_array_equal(loaded["spike_time"].values, s)
+    with_activity = neural.add_activity(rec, np.ones((t.size, 2, 2)), kind="rate")
+    with pytest.raises(ValueError, match="cannot resample 'activity'"):
+        data.resample(with_activity, fps=20.0)
