@@ -21,15 +21,7 @@ import xarray as xr
 
 from .model import add_processing_step
 from .plausibility import grid_problem
-from .schema import (
-    FRAMES,
-    POSITION_DIMS,
-    SPIKE_VARIABLES,
-    keep_own_spikes,
-    own_clock_fps,
-    own_rows,
-    time_sampling,
-)
+from .schema import FRAMES, POSITION_DIMS, keep_own_spikes, own_clock_fps, own_rows, time_sampling
 
 __all__ = [
     "calibrate",
@@ -457,6 +449,27 @@ def _runs(seg: np.ndarray) -> list[tuple[int, int]]:
     return [(int(a), int(b)) for a, b in zip(starts, stops, strict=True) if seg[a] >= 0]
 
 
+def _only_positions(rec: xr.Dataset) -> None:
+    """Refuse time-dependent variables other than position, confidence and segment (``activity`` with a
+    how-to): resampling cannot know how to move them."""
+    extra = [
+        v
+        for v, var in rec.data_vars.items()
+        if "time" in var.dims and v not in ("position", "confidence", "segment")
+    ]
+    if "activity" in extra:
+        raise ValueError(
+            "cannot resample 'activity': neural traces are never regridded silently; drop it "
+            "(rec.drop_vars('activity')), resample, then add the traces again on the new samples with "
+            "neuroethology.data.neural.add_activity(..., time=TRACE_TIMES, align='linear')"
+        )
+    if extra:
+        raise ValueError(
+            f"cannot resample the time-dependent variables {extra}: only position and confidence are "
+            "interpolated; drop the others first (rec.drop_vars(...))"
+        )
+
+
 def resample(
     rec: xr.Dataset, *, dt: float | None = None, fps: float | None = None, check: bool = True
 ) -> xr.Dataset:
@@ -484,22 +497,7 @@ def resample(
     if not (math.isfinite(new_dt) and new_dt > 0):
         raise ValueError(f"resampling needs a positive dt (s) or fps (Hz), got dt={dt!r}, fps={fps!r}")
     _one_clock(rec, "resample")
-    extra = [
-        v
-        for v, var in rec.data_vars.items()
-        if "time" in var.dims and v not in ("position", "confidence", "segment")
-    ]
-    if "activity" in extra:
-        raise ValueError(
-            "cannot resample 'activity': neural traces are never regridded silently; drop it "
-            "(rec.drop_vars('activity')), resample, then add the traces again on the new samples with "
-            "neuroethology.data.neural.add_activity(..., time=TRACE_TIMES, align='linear')"
-        )
-    if extra:
-        raise ValueError(
-            f"cannot resample the time-dependent variables {extra}: only position and confidence are "
-            "interpolated; drop the others first (rec.drop_vars(...))"
-        )
+    _only_positions(rec)
     if "segment" not in rec:
         rec = label_segments(rec)
     t = rec["time"].values
@@ -544,7 +542,7 @@ def resample(
             **{c: rec.coords[c] for c in rec.coords if "time" not in rec.coords[c].dims},
         },
     )
-    spikes = [v for v in SPIKE_VARIABLES if v in rec.data_vars]
+    spikes = [v for v, var in rec.data_vars.items() if var.dims == ("spike",)]
     out = out.assign({v: rec[v] for v in spikes})  # as recorded: times unchanged, binned on the new samples
     out.attrs = dict(rec.attrs)
     from_fps = float(rec.attrs["fps"])
