@@ -30,6 +30,7 @@ from .schema import (
     arena_problems,
     describe_source,
     jsonable,
+    neural_problems,
     normalise_dims,
 )
 
@@ -385,7 +386,7 @@ def recording_problems(rec: Any, *, strict: bool = True) -> list[str]:
     if "sampled" in rec.data_vars and "position" in rec and rec["position"].dims == POSITION_DIMS:
         problems.extend(_sampled_problems(rec))
     problems.extend(_attr_problems(rec.attrs))
-    return problems
+    return problems + neural_problems(rec)
 
 
 def _name_problems(rec: xr.Dataset) -> list[str]:
@@ -520,8 +521,9 @@ def validate(rec: xr.Dataset) -> xr.Dataset:
 
     Checks the dims and their order, a strictly increasing finite time axis, float positions without
     infinities, ``space == ['x', 'y']``, no individual that is never tracked, confidence in [0, 1], unique
-    names, a ``segment`` variable consistent with the missing positions, and the attrs (``fps``,
-    ``source_software``, ``source_file``, arena geometry, ``processing``).
+    names, a ``segment`` variable consistent with the missing positions, the attrs (``fps``,
+    ``source_software``, ``source_file``, arena geometry, ``processing``), and the neural layout where
+    there is one (``activity`` and spikes, :func:`~neuroethology.data.schema.neural_problems`).
 
     Raises:
         ValueError (:class:`RecordingError`): every problem found, in one message naming the source file.

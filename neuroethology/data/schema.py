@@ -214,7 +214,7 @@ def spike_problems(times: np.ndarray, units: np.ndarray, label: str) -> list[str
         back = np.flatnonzero(np.diff(t) < 0)
         if back.size:
             problems.append(
-                f"{label}: spike_times: expected non-decreasing seconds per unit, found unit {unit!r} "
+                f"{label}: spike_times: expected non-decreasing seconds per unit, found unit {str(unit)!r} "
                 f"going back {back.size} times (first at its spike {int(back[0]) + 1}: "
                 f"{float(t[back[0]]):g} -> {float(t[back[0] + 1]):g} s)"
             )
@@ -250,7 +250,7 @@ def _spike_layout_problems(rec: xr.Dataset) -> list[str]:
         ]
     who, unit = rec["spike_individual"].values.astype(str), rec["spike_unit"].values.astype(str)
     problems = [
-        p.replace("\x1f", "/")
+        p.replace("\\x1f", "/")
         for p in spike_problems(
             np.asarray(rec["spike_time"].values), np.char.add(np.char.add(who, "\x1f"), unit), "spike_time"
         )

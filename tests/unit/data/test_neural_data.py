@@ -358,3 +358,35 @@ def test_resampling_keeps_spikes_as_recorded_and_refuses_activity(tmp_path):
     with_activity = neural.add_activity(rec, np.ones((t.size, 2, 2)), kind="rate")
     with pytest.raises(ValueError, match="cannot resample 'activity'"):
         data.resample(with_activity, fps=20.0)
+
+
+def test_validate_reports_a_malformed_neural_layout_with_the_other_problems(tmp_path):
+    t = np.arange(20) / 10.0
+    rec = neural.add_activity(
+        neural.add_spikes(_rec(t, fps=10.0), [0.1, 0.5], ["a", "b"]), np.ones((20, 2)), kind="rate"
+    )
+    assert data.validate(rec) is rec
+    bad = rec.assign(activity=rec["activity"].transpose("unit", "time", "individual"))
+    bad["activity"].attrs = {"kind": "spikes", "source": "recorded"}
+    bad = bad.drop_vars("spike_individual")
+    bad.attrs = {**bad.attrs, "fps": -1.0}
+    with pytest.raises(data.RecordingError) as err:
+        data.validate(bad)
+    message = str(err.value)
+    for field in (
+        "attrs['fps']",
+        "activity must be float with dims",
+        "activity.attrs: kind",
+        "spikes need all of",
+    ):
+        assert field in message
+    with pytest.raises(data.RecordingError, match="not in unit_order"):
+        stray = rec.copy()
+        stray["spike_unit"] = stray["spike_unit"].copy(data=np.array(["a", "z"]))
+        data.save(stray, tmp_path / "stray.nc")
+    with pytest.raises(data.RecordingError, match=r"rat0/a.*going back"):
+        data.validate(
+            rec.assign(spike_time=("spike", np.array([0.5, 0.1]))).assign(
+                spike_unit=rec["spike_unit"].copy(data=np.array(["a", "a"]))
+            )
+        )
