@@ -8,5 +8,7 @@ COMMANDS = [
     "fit",
     "simulate",
     "compare",
+    "neurons",
+    "compare_units",
     "bench",
 ]

@@ -64,3 +64,23 @@ def test_recordings_in_different_arenas_are_refused(rats):
     b = a.assign_attrs(arena_width=2.0)
     with pytest.raises(ValueError, match="arena"):
         compare_unit_maps(a, b)
+
+
+def test_compare_units_command(rats, tmp_path, capsys):
+    from neuroethology.cli import main
+    from neuroethology.data import save
+
+    a, b = rats[0], rats[1]
+    save(a, tmp_path / "rat.nc")
+    save(b, tmp_path / "model.nc")
+    out = tmp_path / "cmp"
+    args = ["compare-units", str(tmp_path / "rat.nc"), str(tmp_path / "model.nc"), "--labels", "rat", "model"]
+    assert main([*args, "--shuffles", "19", "--out", str(out)]) == 0
+    import json
+
+    report = json.loads((out / "comparison.json").read_text())
+    cka = {r["statistic"]: r for r in report["statistics"]}["cka"]
+    assert cka["value"] > 0.8 and cka["p_value"] == pytest.approx(1 / 20)
+    assert "| cka |" in (out / "comparison.md").read_text()
+    assert main([*args, "--shuffles", "0", "--out", str(tmp_path / "x")]) == 2
+    assert "--shuffles" in capsys.readouterr().err

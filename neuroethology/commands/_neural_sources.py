@@ -1,0 +1,53 @@
+"""Where neural data come from on the command line: a Recording with units (plus spike trains from another
+file), or a run directory whose agent is simulated and measured as neurons."""
+
+from __future__ import annotations
+
+import argparse
+from pathlib import Path
+from typing import Any
+
+from ._load_options import load_recording
+
+
+def add_source_arguments(p: argparse.ArgumentParser) -> None:
+    p.add_argument(
+        "--spikes", type=Path, default=None, metavar="FILE", help="spike trains to attach (npz, CSV, NWB)"
+    )
+    p.add_argument("--individual", default=None, metavar="NAME", help="the animal whose units to measure")
+    p.add_argument("--duration", type=float, default=600.0, help="simulated seconds, for a run (default 600)")
+    p.add_argument(
+        "--agent", type=int, default=0, help="which trained run of a PPO run directory (default 0)"
+    )
+
+
+def neural_recording(source: Path, args: argparse.Namespace) -> tuple[Any, Any]:
+    """The Recording to measure and, for a run directory, its policy (for the core's dynamics)."""
+    if source.is_dir():
+        from ..run_policies import load_policy, run_kind, simulate
+
+        runs = [args.agent] if run_kind(source) == "ppo" else None  # a fitted run holds one model
+        print(f"simulating {args.duration:g} s of {source} ...", flush=True)
+        rec = simulate(
+            source,
+            duration=args.duration,
+            seed=args.seed,
+            runs=runs,
+            core_inputs=True,
+            log=lambda m: print(f"  {m}", flush=True),
+        )
+        return rec, load_policy(source, runs=runs).policies[0]
+    if not source.exists():
+        raise FileNotFoundError(f"{source}: no such file or run directory")
+    rec = load_recording(source, args)
+    if args.spikes is not None:
+        from ..data.neural import add_spikes
+        from ..data.neural_files import load_spikes, read_nwb_units
+
+        spikes = (
+            read_nwb_units(args.spikes) if args.spikes.suffix.lower() == ".nwb" else load_spikes(args.spikes)
+        )
+        rec = add_spikes(
+            rec, spikes.spike_times, spikes.unit_ids, individual=args.individual, units=spikes.units
+        )
+    return rec, None
