@@ -13,6 +13,7 @@ Each module lists its public names once, in its ``__all__``; the package re-expo
 from . import (
     choice,
     compare,
+    ddm,
     fixes,
     foraging,
     hmm,
@@ -30,6 +31,7 @@ from . import (
 from ._recording import split_individuals
 from .choice import *  # noqa: F403
 from .compare import *  # noqa: F403
+from .ddm import *  # noqa: F403
 from .fixes import *  # noqa: F403
 from .foraging import *  # noqa: F403
 from .hmm import *  # noqa: F403
@@ -58,6 +60,7 @@ __all__ = [
     *foraging.__all__,
     *choice.__all__,
     *trials.__all__,
+    *ddm.__all__,
     *compare.__all__,  # comparison
     "plots",  # figures
 ]

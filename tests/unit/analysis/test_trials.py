@@ -12,6 +12,7 @@ from scipy.integrate import quad
 from scipy.special import expit, ndtr
 
 import neuroethology.envs as ne
+from neuroethology.analysis import ddm
 from neuroethology.analysis import trials as tm
 from neuroethology.analysis.choice import compute_trials
 from neuroethology.data.trials import load_trials, trials_from_arrays
@@ -109,7 +110,7 @@ def test_probit_without_lapses_and_refusals(rng):
 @pytest.mark.parametrize(("drift", "boundary"), [(0.0, 1.5), (1.2, 1.5), (-2.0, 0.8), (3.0, 2.5)])
 def test_ddm_density_integrates_to_the_closed_forms(drift, boundary):
     def density(t, upper):
-        return float(tm.ddm_density(np.array([t]), drift=drift, boundary=boundary, upper=upper)[0])
+        return float(ddm.ddm_density(np.array([t]), drift=drift, boundary=boundary, upper=upper)[0])
 
     up = quad(density, 0, np.inf, args=(True,), limit=200)[0]
     low = quad(density, 0, np.inf, args=(False,), limit=200)[0]
@@ -118,7 +119,7 @@ def test_ddm_density_integrates_to_the_closed_forms(drift, boundary):
     assert up == pytest.approx(1 / (1 + np.exp(-boundary * drift)), abs=1e-8)
     expected = boundary**2 / 4 if drift == 0 else boundary / (2 * drift) * np.tanh(boundary * drift / 2)
     assert mean == pytest.approx(expected, rel=1e-6)
-    assert float(tm.ddm_mean_decision_time(drift, boundary)) == pytest.approx(expected, rel=1e-9)
+    assert float(ddm.ddm_mean_decision_time(drift, boundary)) == pytest.approx(expected, rel=1e-9)
 
 
 def simulate_ddm(rng, drift, boundary, t0, dt=5e-4):
@@ -158,7 +159,7 @@ def ddm_trials():
 
 
 def test_fit_ddm_recovers_the_simulated_parameters(ddm_trials):
-    fit = tm.fit_ddm(ddm_trials)
+    fit = ddm.fit_ddm(ddm_trials)
     est, se = fit["estimate"].to_series(), fit["stderr"].to_series()
     print({k: (round(est[k], 4), v, round(se[k], 4)) for k, v in DDM.items()})
     for name, truth in DDM.items():
@@ -174,7 +175,7 @@ def test_chronometric_mean_rt_is_the_ddm_mean_decision_time(ddm_trials):
     assert curve["level"].values.tolist() == [0.0, 0.05, 0.1, 0.2, 0.4]  # |stimulus|
     rt = ddm_trials["reaction_time"].values
     s = np.abs(ddm_trials["stimulus"].values)
-    expected = DDM["non_decision_time"] + tm.ddm_mean_decision_time(
+    expected = DDM["non_decision_time"] + ddm.ddm_mean_decision_time(
         DDM["drift_gain"] * curve["level"], DDM["boundary"]
     )
     for outcome in ("all", "correct", "error"):  # the pure DDM: errors as slow as correct choices
