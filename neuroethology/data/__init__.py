@@ -57,6 +57,12 @@ Entry points: :func:`load` (every supported format, see its table), :func:`save`
 :func:`to_nwb` (NWB export), :func:`load_trials` (trial tables: one row per trial, see
 :mod:`neuroethology.data.trials`), and the processing steps :func:`calibrate`, :func:`select_keypoints`,
 :func:`interpolate_gaps`, :func:`label_segments`, :func:`resample`.
+
+Neurons: :func:`add_spikes` / :func:`add_activity` put spike trains and continuous activity (rates, dF/F) on
+a Recording's own clock, :func:`activity_of` reads them (or an agent's ``hidden`` units) for the neural
+measures, :func:`bin_spikes` bins spikes on the Recording's own samples; :func:`load_spikes`,
+:func:`read_nwb_units` and :func:`read_nwb_traces` read phy/Kilosort npz, CSV and NWB files (see
+:mod:`neuroethology.data.neural`).
 """
 
 from .convert import from_movement, to_movement
@@ -69,12 +75,22 @@ from .model import (
     processing_of,
     validate,
 )
+from .neural import NeuralActivity, activity_of, add_activity, add_spikes, bin_spikes
+from .neural_files import load_spikes, read_nwb_traces, read_nwb_units
 from .nwb import to_nwb
 from .processing import calibrate, interpolate_gaps, label_segments, resample, select_keypoints, smooth
 from .trials import as_trials, is_trials, load_trials, trials_from_arrays
 
 __all__ = [
+    "NeuralActivity",
     "RecordingError",
+    "activity_of",
+    "add_activity",
+    "add_spikes",
+    "bin_spikes",
+    "load_spikes",
+    "read_nwb_traces",
+    "read_nwb_units",
     "add_processing_step",
     "arena_of",
     "as_trials",
