@@ -52,13 +52,16 @@ def plot_map_sheet(
     fig, axes = _sheet(len(maps), ncols, 1.1)
     for ax, m, title in zip(axes.ravel(), maps, titles, strict=False):
         finite = m[np.isfinite(m)]
+        # Rates start at 0 Hz; model units and dF/F may be negative: the scale then starts at their minimum.
+        vmin = -1.0 if symmetric else (min(0.0, float(finite.min())) if finite.size else 0.0)
         vmax = 1.0 if symmetric else (float(finite.max()) if finite.size else 1.0)
+        vmax = max(vmax, vmin + 1e-12)
         ax.imshow(
             np.ma.masked_invalid(m),
             origin="lower",
             extent=tuple(extent),
             cmap=cmap,
-            vmin=-1.0 if symmetric else 0.0,
+            vmin=vmin,
             vmax=vmax,
             interpolation="nearest",
         )
@@ -119,20 +122,33 @@ def plot_population(explained_ratio: np.ndarray, participation_ratio: float, *, 
 
 
 def plot_fixed_points(
-    trajectory: np.ndarray, points: np.ndarray, kinds: Sequence[str], *, ax=None, title: str = ""
+    trajectory: np.ndarray,
+    points: np.ndarray,
+    kinds: Sequence[str],
+    is_fixed: Sequence[bool] | None = None,
+    *,
+    ax=None,
+    title: str = "",
 ):
-    """Visited states and fixed / slow points projected on the first two principal components
-    (:func:`neuroethology.analysis.neural.project_trajectories`), points coloured by their kind."""
+    """Visited states and fixed (filled) / slow (open) points projected on the first two principal components
+    (:func:`neuroethology.analysis.neural.project_trajectories`), coloured by the kind of their
+    linearisation."""
     fig, ax = new_axes(ax, figsize=(3.2, 3.0))
     trajectory = np.asarray(trajectory, float)
     ax.plot(trajectory[:, 0], trajectory[:, 1], lw=0.3, color="0.6", alpha=0.7, label="visited states")
     colours = {"stable": "k", "saddle": "#d95f02", "unstable": "#e7298a", "marginal": "#1b9e77"}
     points = np.asarray(points, float).reshape(-1, trajectory.shape[1])
-    for kind in dict.fromkeys(kinds):
-        sel = np.asarray(kinds) == kind
-        ax.scatter(
-            points[sel, 0], points[sel, 1], s=14, color=colours.get(kind, "b"), label=f"{kind} ({sel.sum()})"
-        )
+    kinds = np.asarray(kinds)
+    fixed = np.ones(len(kinds), bool) if is_fixed is None else np.asarray(is_fixed, bool)
+    for kind in dict.fromkeys(kinds.tolist()):
+        for exact, word in ((True, "fixed"), (False, "slow")):
+            sel = (kinds == kind) & (fixed == exact)
+            if sel.any():
+                c = colours.get(kind, "b")
+                ax.scatter(
+                    points[sel, 0], points[sel, 1], s=14, color=c if exact else "none", edgecolors=c,
+                    label=f"{kind} {word} ({sel.sum()})",
+                )  # fmt: skip
     ax.set_xlabel("PC 1")
     ax.set_ylabel("PC 2")
     ax.legend(frameon=False, fontsize=5)

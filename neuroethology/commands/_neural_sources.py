@@ -11,6 +11,7 @@ from ._load_options import load_recording
 
 
 def add_source_arguments(p: argparse.ArgumentParser) -> None:
+    p.set_defaults(spikes_option=True)
     p.add_argument(
         "--spikes", type=Path, default=None, metavar="FILE", help="spike trains to attach (npz, CSV, NWB)"
     )
@@ -40,6 +41,15 @@ def neural_recording(source: Path, args: argparse.Namespace) -> tuple[Any, Any]:
     if not source.exists():
         raise FileNotFoundError(f"{source}: no such file or run directory")
     rec = load_recording(source, args)
+    if args.spikes is None and not any(v in rec for v in ("activity", "spike_time", "hidden")):
+        raise ValueError(
+            f"{source}: no neural data in the file (no activity, spikes or an agent's hidden units)"
+            + (
+                "; attach spike trains from another file with --spikes FILE (npz, CSV or NWB)"
+                if "spikes" in vars(args) and args.spikes_option
+                else ""
+            )
+        )
     if args.spikes is not None:
         from ..data.neural import add_spikes
         from ..data.neural_files import load_spikes, read_nwb_units

@@ -52,7 +52,7 @@ def run(args: argparse.Namespace) -> int:
     if args.labels[0] == args.labels[1]:
         raise ValueError(f"--labels must be two different names, got {args.labels}")
     load_options(args)
-    args.spikes, args.individual = None, None
+    args.spikes, args.individual, args.spikes_option = None, None, False
     recs = [neural_recording(Path(src), args)[0] for src in (args.a, args.b)]
     result = compare_unit_maps(
         recs[0],
