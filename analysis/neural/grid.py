@@ -114,10 +114,23 @@ def _check_threshold(value, name: str, caller: str) -> None:
 # ------------------------------------------------------------------------------------------ autocorrelogram
 
 
+def _fft_size(n: int) -> int:
+    """The smallest 5-smooth integer (2^a 3^b 5^c) >= ``n``: a fast FFT length."""
+    while True:
+        m = n
+        for p in (2, 3, 5):
+            while m % p == 0:
+                m //= p
+        if m == 1:
+            return n
+        n += 1
+
+
 def _cross_correlations(fields: jax.Array, ny: int, nx: int) -> jax.Array:
     """``c[k, p, q]`` = sum over x of ``f_k1(x + tau) f_k2(x)`` for the pairs below, at every lag ``tau``
     ``= (p - (ny-1), q - (nx-1))``; ``fields`` = (mask, masked map, masked squared map)."""
-    shape = (2 * ny, 2 * nx)  # >= 2n-1 along each axis: the circular correlation has no wrap-around
+    # >= 2n-1 along each axis, so the circular correlation has no wrap-around; 5-smooth, so the FFT is fast.
+    shape = (_fft_size(2 * ny - 1), _fft_size(2 * nx - 1))
     spec = jnp.fft.rfft2(fields, s=shape)
     m, a, a2 = spec[0], spec[1], spec[2]
     # (mask, mask), (mask, map), (mask, map^2), (map, map): the other two sums are these at -tau.
@@ -182,16 +195,17 @@ class _Geometry(NamedTuple):
     dist: np.ndarray  # (h, w) distance
     rot_index: np.ndarray  # (5, 4, h*w) flat index of the 4 bins each rotated bin interpolates
     rot_weight: np.ndarray  # (5, 4, h*w) their bilinear weights
-    disks: np.ndarray  # (h*w, n_shells): 1 where a bin's distance, rounded up, is <= the radius R
+    n_shells: int  # one-bin shells (distance rounded up) 0 .. n_shells - 1 cover the autocorrelogram
     max_radius: int  # the largest circle inside the autocorrelogram
+    disks: np.ndarray  # (h*w, max_radius + 1): 1 where a bin's distance, rounded up, is <= the radius R
 
 
-def _geometry(h: int, w: int) -> _Geometry:
+def _rotation_tables(h: int, w: int, dx: np.ndarray, dy: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+    """``(5, 4, h*w)`` flat indices and bilinear weights of the rotated image: the rotated image at p is
+    the original at R(-angle) p; index h*w reads 0 (weight 0), h*w + 1 reads NaN (outside)."""
     cy, cx = (h - 1) / 2.0, (w - 1) / 2.0
-    dy, dx = np.meshgrid(np.arange(h) - cy, np.arange(w) - cx, indexing="ij")
-    dist = np.hypot(dx, dy)
     index, weight = [], []
-    for angle in np.deg2rad(_ANGLES):  # the rotated image at p is the original at R(-angle) p, bilinearly
+    for angle in np.deg2rad(_ANGLES):
         c, s = np.cos(angle), np.sin(angle)
         row, col = (cy + (-s * dx + c * dy)).ravel(), (cx + (c * dx + s * dy)).ravel()
         row = np.where(np.abs(row - np.rint(row)) < 1e-9, np.rint(row), row)  # exact at 90 degrees
@@ -205,21 +219,30 @@ def _geometry(h: int, w: int) -> _Geometry:
             (r0 + 1, c0, fr * (1 - fc)),
             (r0 + 1, c0 + 1, fr * fc),
         ):
-            inside = (rr >= 0) & (rr < h) & (cc >= 0) & (cc < w)  # h*w reads 0, h*w + 1 reads NaN
+            inside = (rr >= 0) & (rr < h) & (cc >= 0) & (cc < w)
             idx.append(np.where(wt == 0, h * w, np.where(inside, rr * w + cc, h * w + 1)))
             wts.append(wt)
         index.append(idx)
         weight.append(wts)
-    n_shells = int(np.ceil(dist.max())) + 1
-    disks = np.ceil(dist).ravel()[:, None] <= np.arange(n_shells)[None, :]
+    return np.asarray(index, np.int32), np.asarray(weight, np.float32)
+
+
+def _geometry(h: int, w: int) -> _Geometry:
+    cy, cx = (h - 1) / 2.0, (w - 1) / 2.0
+    dy, dx = np.meshgrid(np.arange(h) - cy, np.arange(w) - cx, indexing="ij")
+    dist = np.hypot(dx, dy)
+    rot_index, rot_weight = _rotation_tables(h, w, dx, dy)
+    max_radius = int(min(cy, cx))  # Langston's annuli stay inside it: their disks' radii 0 .. max_radius
+    disks = np.ceil(dist).ravel()[:, None] <= np.arange(max_radius + 1)[None, :]
     return _Geometry(
         dx,
         dy,
         dist,
-        np.asarray(index, np.int32),
-        np.asarray(weight, np.float32),
+        rot_index,
+        rot_weight,
+        int(np.ceil(dist.max())) + 1,
+        max_radius,
         disks.astype(np.float32),
-        int(min(cy, cx)),
     )
 
 
@@ -228,10 +251,10 @@ def _central_radius(acorr: jax.Array, geo: _Geometry, threshold: jax.Array) -> j
     ``threshold``; NaN if none is."""
     shell = np.rint(geo.dist).astype(np.int32).ravel()
     valid = jnp.isfinite(acorr).ravel()
-    total = jax.ops.segment_sum(jnp.where(valid, acorr.ravel(), 0.0), shell, geo.disks.shape[1])
-    count = jax.ops.segment_sum(valid.astype(acorr.dtype), shell, geo.disks.shape[1])
+    total = jax.ops.segment_sum(jnp.where(valid, acorr.ravel(), 0.0), shell, geo.n_shells)
+    count = jax.ops.segment_sum(valid.astype(acorr.dtype), shell, geo.n_shells)
     profile = jnp.where(count > 0, total / jnp.maximum(count, 1.0), jnp.nan)
-    below = (profile < threshold) & (jnp.arange(geo.disks.shape[1]) >= 1)
+    below = (profile < threshold) & (jnp.arange(geo.n_shells) >= 1)
     first = jnp.argmax(below)
     return jnp.where(jnp.any(below), first - 0.5, jnp.nan)
 
@@ -266,32 +289,73 @@ def _six_peaks(acorr, geo: _Geometry, r_in, threshold, neighbourhood: int):
     return jnp.where(found[:, None], xy, jnp.nan)
 
 
+def _rotate(flat: jax.Array, index: np.ndarray, weight: np.ndarray) -> jax.Array:
+    """``(5, n)`` bilinear rotations read from ``flat`` (the autocorrelogram, then 0 and NaN) by the static
+    ``(5, 4, n)`` tables. The four neighbours summed one by one: as a reduction over a (5, 4, n) gather
+    XLA's CPU is ~6x slower."""
+    weight = jnp.asarray(weight)
+    return sum(weight[:, k] * flat[index[:, k]] for k in range(4))
+
+
+def _padded(acorr: jax.Array) -> jax.Array:
+    """The autocorrelogram flat, then 0 (index h*w) and NaN (index h*w + 1)."""
+    return jnp.concatenate([acorr.ravel(), jnp.array([0.0, jnp.nan], acorr.dtype)])
+
+
 def _rotations(acorr: jax.Array, geo: _Geometry) -> jax.Array:
     """``(5, h*w)`` the autocorrelogram rotated by each of _ANGLES, bilinearly: NaN where a bin with a
     nonzero weight is NaN or outside (a bin of weight 0 is read as 0, so it cannot spread a NaN). Static
     indices and weights: several times faster than map_coordinates on XLA's CPU backend."""
-    flat = jnp.concatenate([acorr.ravel(), jnp.array([0.0, jnp.nan], acorr.dtype)])
-    weight = jnp.asarray(geo.rot_weight)
-    # The four neighbours summed one by one: as a reduction over a (5, 4, h*w) gather XLA's CPU is ~6x slower.
-    return sum(weight[:, k] * flat[geo.rot_index[:, k]] for k in range(4))
+    return _rotate(_padded(acorr), geo.rot_index, geo.rot_weight)
+
+
+def _annulus_factors(acorr, geo: _Geometry, r_in):
+    """The annulus sums' factors: ``left`` ``(15, h*w)`` = (valid, b, b^2) of the five rotations ``b`` (0
+    where NaN) and ``right`` ``(h*w, 3)`` = (valid, a, a^2) of the autocorrelogram ``a`` outside the central
+    peak (0 where NaN or inside). Masks as 0/1 products, not selects in the sums: XLA's CPU backend runs a
+    select fused into a reduction tens of times slower than a product."""
+    a = acorr.ravel()
+    b = _rotations(acorr, geo)
+    b_ok = b == b  # not NaN (no infinities: correlations)
+    bz = jnp.where(b_ok, b, 0.0)
+    keep = ((a == a) & (jnp.asarray(geo.dist.ravel()) > r_in)).astype(a.dtype)
+    az = jnp.where(keep > 0, a, 0.0)
+    left = jnp.concatenate([b_ok.astype(a.dtype), bz, bz * bz])
+    right = jnp.stack([keep, az, az * az], axis=1)
+    return left, right
+
+
+def _score_from_sums(sums: jax.Array, min_bins: int) -> jax.Array:
+    """Grid score ``min(r60, r120) - max(r30, r90, r150)`` from ``(6, 5, ...)`` sums (count, a, b, a^2, b^2,
+    ab) over an annulus, ``a`` the autocorrelogram and ``b`` its rotations."""
+    n, sa, sb, saa, sbb, sab = sums
+    var = (n * saa - sa**2) * (n * sbb - sb**2)
+    ok = (n >= min_bins) & (var > 0)
+    r = jnp.where(ok, (n * sab - sa * sb) / jnp.sqrt(jnp.where(ok, var, 1.0)), jnp.nan)
+    return jnp.minimum(r[1], r[3]) - jnp.maximum(jnp.maximum(r[0], r[2]), r[4])  # 30, 60, 90, 120, 150
+
+
+def _score_of_ring(acorr, geo: _Geometry, r_in, r_out, min_bins: int):
+    """Grid score of the one annulus ``r_in < d``, ``ceil(d) <= r_out`` (bins; Sargolini): a ``(15, h*w)``
+    by ``(h*w, 3)`` product, in full float32 precision (GPUs' default would round to TF32)."""
+    left, right = _annulus_factors(acorr, geo, r_in)
+    right = right * (np.ceil(geo.dist.ravel()) <= r_out)[:, None].astype(right.dtype)
+    s = jnp.dot(left, right, precision=jax.lax.Precision.HIGHEST).reshape(3, len(_ANGLES), 3)
+    return _score_from_sums(
+        jnp.stack([s[0, :, 0], s[0, :, 1], s[1, :, 0], s[0, :, 2], s[2, :, 0], s[1, :, 1]]), min_bins
+    )
 
 
 def _scores_by_radius(acorr, geo: _Geometry, r_in, min_bins: int):
-    """``(n_shells,)`` grid score of the annulus ``r_in < d <= R`` for every outer radius ``R`` (bins)."""
-    a = acorr.ravel()[None, :]
-    b = _rotations(acorr, geo)
-    v = (jnp.isfinite(a) & jnp.isfinite(b) & (geo.dist.ravel() > r_in)).astype(a.dtype)
-    a0, b0 = jnp.where(v > 0, a, 0.0), jnp.where(v > 0, b, 0.0)
-    terms = jnp.concatenate([v, a0, b0, a0 * a0, b0 * b0, a0 * b0])  # (6 * 5, h*w)
-    # Sums over every disk at once: a product with the static (bins, radii) disk membership (a scatter-add
-    # or a running sum is several times slower on XLA's CPU backend); full float32 precision, as GPUs'
-    # default matmul would round to TF32.
+    """``(max_radius + 1,)`` grid score of the annulus ``r_in < d``, ``ceil(d) <= R`` for every outer radius
+    ``R`` (bins) up to the largest circle inside the autocorrelogram (Langston): the six sums' terms by bin,
+    times the static (bins, radii) disk membership; no (radii, rotations, h, w) array."""
+    left, right = _annulus_factors(acorr, geo, r_in)
+    m, b, bb = left.reshape(3, len(_ANGLES), -1)
+    k, a, aa = right.T
+    terms = jnp.concatenate([m * k, m * a, b * k, m * aa, bb * k, b * a])  # (6 * 5, h*w)
     sums = jnp.dot(terms, jnp.asarray(geo.disks), precision=jax.lax.Precision.HIGHEST)
-    n, sa, sb, saa, sbb, sab = sums.reshape(6, len(_ANGLES), -1)
-    var = (n * saa - sa**2) * (n * sbb - sb**2)
-    ok = (n >= min_bins) & (var > 0)
-    r = jnp.where(ok, (n * sab - sa * sb) / jnp.sqrt(jnp.where(ok, var, 1.0)), jnp.nan)  # (5, n_shells)
-    return jnp.minimum(r[1], r[3]) - jnp.maximum(jnp.maximum(r[0], r[2]), r[4])  # 30, 60, 90, 120, 150
+    return _score_from_sums(sums.reshape(6, len(_ANGLES), -1), min_bins)
 
 
 def _grid_unit(acorr, central_threshold, peak_threshold, *, geo: _Geometry, neighbourhood, method, min_bins):
@@ -300,16 +364,15 @@ def _grid_unit(acorr, central_threshold, peak_threshold, *, geo: _Geometry, neig
     peaks = _six_peaks(acorr, geo, r_in, peak_threshold, neighbourhood)
     dist = jnp.hypot(peaks[:, 0], peaks[:, 1])
     spacing = jnp.where(jnp.all(jnp.isfinite(dist)), jnp.median(dist), jnp.nan)
-    by_radius = _scores_by_radius(acorr, geo, r_in, min_bins)
-    radii = jnp.arange(geo.disks.shape[1])
-    if method == "sargolini":
+    if method == "sargolini":  # one annulus: its sums alone, not those of every outer radius
         r_out = jnp.max(dist) + r_in  # the six fields whole: the farthest peak plus a field's radius
-        index = jnp.clip(jnp.round(jnp.nan_to_num(r_out)), 0, geo.disks.shape[1] - 1).astype(jnp.int32)
-        score = jnp.where(jnp.isfinite(r_out), by_radius[index], jnp.nan)
+        index = jnp.clip(jnp.round(jnp.nan_to_num(r_out)), 0, geo.n_shells - 1).astype(jnp.int32)
+        ring = _score_of_ring(acorr, geo, r_in, index, min_bins)
+        score = jnp.where(jnp.isfinite(r_out), ring, jnp.nan)
     else:  # langston: the best mean of 3 consecutive outer radii (opexebo / BNT) inside the largest circle
-        allowed = (
-            (radii >= jnp.maximum(3.0, r_in + 1.0)) & (radii <= geo.max_radius) & jnp.isfinite(by_radius)
-        )
+        by_radius = _scores_by_radius(acorr, geo, r_in, min_bins)  # radii 0 .. max_radius
+        radii = jnp.arange(by_radius.shape[0])
+        allowed = (radii >= jnp.maximum(3.0, r_in + 1.0)) & jnp.isfinite(by_radius)
         scores = jnp.where(allowed, by_radius, 0.0)
         window = jnp.ones(_LANGSTON_WINDOW, scores.dtype)
         sums = jnp.convolve(scores, window, mode="valid")  # [i] = radii i .. i + window - 1
@@ -317,7 +380,7 @@ def _grid_unit(acorr, central_threshold, peak_threshold, *, geo: _Geometry, neig
         start = jnp.argmax(jnp.where(whole, sums, -jnp.inf))
         index = start + _LANGSTON_WINDOW // 2
         score = jnp.where(jnp.any(whole), sums[start] / _LANGSTON_WINDOW, jnp.nan)
-    r_out = jnp.where(jnp.isfinite(score), radii[index].astype(acorr.dtype), jnp.nan)
+    r_out = jnp.where(jnp.isfinite(score), index.astype(acorr.dtype), jnp.nan)
     return score, spacing, peaks, r_in, r_out
 
 

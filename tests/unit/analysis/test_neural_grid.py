@@ -149,6 +149,48 @@ def test_annulus_scores_match_a_numpy_reference():
         assert got[radius] == pytest.approx(want, abs=1e-4)
 
 
+def _reference_scores(acorr, geo, r_in, r_far, method):
+    """Slow float64 reference of the annulus correlations (as the module computed them before it summed
+    only what each method uses): np.corrcoef over each annulus ``r_in < d``, ``ceil(d) <= R``."""
+    rotated = np.asarray(grid_module._rotations(acorr, geo), np.float64).reshape(5, *acorr.shape)
+
+    def score(radius):
+        r = []
+        for b in rotated:
+            ok = (geo.dist > r_in) & (np.ceil(geo.dist) <= radius) & np.isfinite(acorr) & np.isfinite(b)
+            if ok.sum() < grid_module._MIN_RING_BINS or acorr[ok].std() == 0 or b[ok].std() == 0:
+                return np.nan
+            r.append(np.corrcoef(acorr[ok], b[ok])[0, 1])
+        return min(r[1], r[3]) - max(r[0], r[2], r[4])
+
+    if method == "sargolini":
+        return score(min(round(r_far + r_in), geo.n_shells - 1)) if np.isfinite(r_far) else np.nan
+    by_radius = np.array(
+        [score(R) if R >= max(3.0, r_in + 1.0) else np.nan for R in range(geo.max_radius + 1)]
+    )
+    windows = np.lib.stride_tricks.sliding_window_view(by_radius, 3).mean(axis=1)
+    return np.nanmax(windows) if np.isfinite(windows).any() else np.nan
+
+
+@pytest.mark.parametrize("method", ["sargolini", "langston"])
+def test_scores_match_a_slow_reference_on_random_maps(method):
+    rng = np.random.default_rng(9)
+    grids = [
+        _recorded(_lattice(rng.uniform(0.25, 0.6), rng.uniform(0, 60), 1.0, rng.random(2)), rng)
+        for _ in range(25)
+    ]
+    noise = gaussian_filter(rng.gamma(2.0, 3.0, (25, 40, 40)), (0, 1.5, 1.5))
+    noise[rng.random(noise.shape) < 0.1] = np.nan
+    both = compute_grid_properties(np.concatenate([grids, noise]), bin_size=BIN, method=method)
+    geo = grid_module._geometry(79, 79)
+    s = both.scores
+    for u, acorr in enumerate(both.autocorrelograms):
+        r_far = np.max(np.hypot(*s.peaks[u].T)) / BIN
+        want = _reference_scores(acorr, geo, s.central_radius[u] / BIN, r_far, method)
+        assert s.score[u] == pytest.approx(want, abs=1e-4, nan_ok=True), u  # float32 sums vs float64
+    assert np.isfinite(s.score[:25]).all()
+
+
 # ---------------------------------------------------------------------------------------- grid recovery
 
 
