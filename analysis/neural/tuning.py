@@ -21,6 +21,7 @@ public functions check their inputs in NumPy first and return NumPy arrays / nam
 
 from __future__ import annotations
 
+import functools
 import math
 import warnings
 from collections.abc import Callable, Mapping
@@ -418,15 +419,19 @@ def compute_spatial_coherence(maps) -> np.ndarray:
 
 
 def _label(above):
-    """Connected components (4-neighbour) of a boolean map: each bin gets the largest flat index in its
-    component, -1 outside (label propagation until nothing changes)."""
+    """Connected components (8-neighbour, as MATLAB's ``bwlabel`` by default, with which Solstad et al. 2008's
+    "neighbouring pixels" were grouped) of a boolean map: each bin gets the largest flat index in its component,
+    -1 outside (label propagation until nothing changes). 8-connectivity matters for a border field: a strip
+    one or two bins wide along a wall is joined across a diagonal step that 4-connectivity would cut."""
     ny, nx = above.shape
     lab0 = jnp.where(above, jnp.arange(ny * nx).reshape(ny, nx), -1)
 
     def step(lab):
         p = jnp.pad(lab, 1, constant_values=-1)
-        nb = jnp.maximum(jnp.maximum(p[:-2, 1:-1], p[2:, 1:-1]), jnp.maximum(p[1:-1, :-2], p[1:-1, 2:]))
-        return jnp.where(above, jnp.maximum(lab, nb), -1)
+        nb = functools.reduce(
+            jnp.maximum, [p[1 + i : 1 + i + ny, 1 + j : 1 + j + nx] for i in (-1, 0, 1) for j in (-1, 0, 1)]
+        )
+        return jnp.where(above, nb, -1)
 
     def cond(state):
         return state[1]
@@ -504,8 +509,8 @@ def compute_border_score(
 ) -> np.ndarray:
     """Border score ``b = (CM - DM) / (CM + DM)`` for a rectangular box (Solstad et al. 2008, Science 322:1865).
 
-    Fields are 4-connected groups of visited bins at ``>= threshold`` x the map's peak covering at least
-    ``min_field_area``. ``CM``: the largest fraction of one wall's visited edge bins covered by one field.
+    Fields are 8-connected groups of visited bins (neighbours across edges and corners, MATLAB's ``bwlabel``
+    default) at ``>= threshold`` x the map's peak covering at least ``min_field_area``. ``CM``: the largest fraction of one wall's visited edge bins covered by one field.
     ``DM``: the rate-weighted mean distance of the fields' bins to the nearest wall, over half the shortest side.
 
     Args:

@@ -256,6 +256,33 @@ def test_border_cell_scores_high_and_central_place_cell_low(session):
     assert b[1] == pytest.approx(-1.0)  # a field touching no wall: CM = 0
 
 
+def test_border_fields_are_8_connected_components_as_scipy_labels_them():
+    """The field labelling against scipy.ndimage.label with the 3 x 3 structure (8 neighbours) on random maps."""
+    from scipy.ndimage import label
+
+    rng = np.random.default_rng(5)
+    for p in (0.3, 0.5, 0.6):
+        above = rng.random((17, 23)) < p
+        ours = np.asarray(tu._label(above))
+        ref, _ = label(above, structure=np.ones((3, 3)))
+        assert np.array_equal(ours >= 0, ref > 0)
+        pairs = {(a, b) for a, b in zip(ours[above], ref[above], strict=True)}  # one-to-one: same partition
+        assert len(pairs) == len({a for a, _ in pairs}) == len({b for _, b in pairs})
+
+
+def test_border_score_of_a_wall_strip_joined_only_across_corners():
+    """A one-bin strip along the wall x = 0 whose bin in row 20 steps into the second column: one field of 40 bins
+    (250 cm^2 > 200 cm^2 at 2.5 cm bins) joined across two corners. Analytic: CM = 39 / 40 of the wall's bins;
+    DM = mean distance to the wall over half the side = (39 x 0.0125 + 0.0375) / 40 / 0.5; b = (CM - DM) /
+    (CM + DM). With 4-connectivity it would split into strips of 20, 1 and 19 bins, all under 200 cm^2: NaN."""
+    m = np.zeros((1, 40, 40))
+    m[0, :, 0] = 10.0
+    m[0, 20, 0], m[0, 20, 1] = 0.0, 10.0
+    cm, dm = 39 / 40, (39 * 0.0125 + 0.0375) / 40 / 0.5
+    b = tu.compute_border_score(m, extent=BOX)
+    assert b[0] == pytest.approx((cm - dm) / (cm + dm), abs=1e-6)
+
+
 def test_border_score_refuses_other_arenas_and_extents():
     maps = np.ones((1, 10, 10))
     for arena in ("circle", {"shape": "circle", "radius": 0.5}, {"boundary": [[0, 0], [1, 0], [0.5, 1]]}):
