@@ -494,9 +494,10 @@ def _wall_geometry(visited: np.ndarray, extent, caller: str):
     walls &= visited[None]
     names = ("x_min", "x_max", "y_min", "y_max")
     empty = [n for n, w in zip(names, walls, strict=True) if not w.any()]
-    if empty:
+    if len(empty) == len(names):  # an extent larger than the box (a wall the animal skipped is no error:
+        # no field can cover it, its coverage is 0, as in a session too short to reach every wall)
         raise ValueError(
-            f"{caller}: no visited bin along the wall(s) {empty}; the extent must be the box's walls, not larger"
+            f"{caller}: no visited bin along any wall {empty}; the extent must be the box's walls, not larger"
         )
     xc = x0 + (np.arange(nx) + 0.5) * (x1 - x0) / nx
     yc = y0 + (np.arange(ny) + 0.5) * (y1 - y0) / ny

@@ -184,3 +184,42 @@ def test_a_long_simulation_runs_in_chunks_with_progress_and_the_same_numbers(
         assert set(whole.data_vars) == set(chunked.data_vars)
         for variable in whole.data_vars:
             np.testing.assert_array_equal(whole[variable].values, chunked[variable].values, err_msg=name)
+
+
+@pytest.mark.parametrize("kind", ["fitted", "ppo"])
+def test_neurons_measures_an_agents_units_and_finds_its_fixed_points(runs, tmp_path, kind):
+    """`neuroethology neurons RUN` simulates the agent, types its 16 GRU units as a lab types neurons
+    (units.csv's contract columns), and finds its core's fixed points under its mean input."""
+    import json
+
+    import pandas as pd
+
+    out = tmp_path / kind
+    figures = [] if kind == "fitted" else ["--no-figures"]
+    _cli("neurons", str(runs / kind), "--duration", "120", "--shuffles", "9", *figures, "--out", str(out))
+    table = pd.read_csv(out / "units.csv")
+    assert list(table.columns[:7]) == [
+        "unit", "type", "grid_score", "spatial_information", "border_score", "hd_mvl", "speed_score",
+    ]  # fmt: skip
+    assert len(table) == 16 and set(table["type"]) <= {
+        "place",
+        "grid",
+        "border",
+        "head_direction",
+        "speed",
+        "none",
+    }
+    summary = json.loads((out / "summary.json").read_text())
+    assert summary["n_units"] == 16 and sum(summary["types"].values()) == 16
+    assert summary["fixed_points"]["n_points"] >= 1
+    assert 1 <= summary["population"]["participation_ratio"] <= 16
+    if kind == "fitted":
+        for name in (
+            "rate_maps",
+            "autocorrelograms",
+            "head_direction",
+            "cell_types",
+            "population",
+            "fixed_points",
+        ):
+            assert (out / f"{name}.png").exists(), name

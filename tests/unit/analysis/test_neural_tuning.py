@@ -289,9 +289,12 @@ def test_border_score_refuses_other_arenas_and_extents():
         with pytest.raises(ValueError, match="walls of a rectangular box"):
             tu.compute_border_score(maps, extent=BOX, arena=arena)
     tu.compute_border_score(maps, extent=BOX, arena={"boundary": [[0, 0], [1, 0], [1, 1], [0, 1]]})
-    maps[:, :, 0] = np.nan  # the x_min edge is never visited: the extent is wider than the box
+    maps[:, :, 0] = np.nan  # one wall never visited (a short session): scored, no field can cover that wall
+    assert np.isfinite(tu.compute_border_score(maps, extent=BOX)).all()
+    ring = np.ones((1, 10, 10))
+    ring[:, [0, -1], :] = ring[:, :, [0, -1]] = np.nan  # no wall visited at all: the extent is wider than the box
     with pytest.raises(ValueError, match="x_min"):
-        tu.compute_border_score(maps, extent=BOX)
+        tu.compute_border_score(ring, extent=BOX)
     with pytest.raises(ValueError, match="x_max > x_min"):
         tu.compute_border_score(np.ones((1, 10, 10)), extent=(1, 0, 0, 1))
 
