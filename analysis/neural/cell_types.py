@@ -109,6 +109,10 @@ def _inputs(rec: xr.Dataset, individual, units, caller: str) -> _Inputs:
         missing, 0.0, durations
     )  # a sample without activity does not count (attrs say how many)
     values = np.where(np.isfinite(values), values, 0.0)
+    if neural.kind in ("model", "dff"):
+        # Skaggs information and rate maps need non-negative rates; model units (tanh, GRU) and dF/F go
+        # below 0. Each unit is measured from its own minimum (a constant offset: shuffles get the same one).
+        values = values - np.minimum(values.min(axis=0, initial=0.0), 0.0)
     speed = compute_speed(rec, individual=track.individual).values
     if "heading" in track.recording.data_vars:
         heading = np.asarray(track.recording["heading"].transpose("time", ...).values, float).reshape(-1)
@@ -278,7 +282,9 @@ def classify_units(
     motion where the speed exceeds :data:`HEADING_MIN_SPEED` (NaN below: those samples leave the head-direction
     tuning out; attrs ``heading_source`` say which). The rate maps span the arena (``arena_of``; a circle's
     bounding square); the border score needs a box (NaN otherwise, attrs ``notes`` say so). A sample where the
-    activity is NaN does not count (attrs ``n_samples_without_activity``).
+    activity is NaN does not count (attrs ``n_samples_without_activity``). Model units and dF/F that go below 0
+    are measured from each unit's minimum, since rate maps and Skaggs information need non-negative rates
+    (attrs ``notes``).
 
     Scores: ``spatial_information`` (Skaggs; bits/spike for counts, bits/s otherwise: attrs), ``sparsity``,
     ``coherence`` (unsmoothed maps), ``grid_score`` (Sargolini et al. 2006), ``grid_spacing`` (m),
@@ -398,6 +404,8 @@ def _assemble(inp: _Inputs, observed, extra, null, *, percentile: float, setting
         if arena["shape"] == "box"
         else [f"border_score is NaN: the arena is a {arena['shape']}, not a box"]
     )
+    if inp.recorded_kind in ("model", "dff"):
+        notes.append(f"{inp.recorded_kind} activity measured from each unit's minimum (rates must be >= 0)")
     attrs = {
         "individual": inp.individual, "activity_kind": inp.recorded_kind, "activity_source": inp.source,
         "scored_as": inp.kind, "spatial_information_units": kind_si, "heading_source": inp.heading_source,
