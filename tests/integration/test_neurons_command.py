@@ -5,7 +5,6 @@ from __future__ import annotations
 
 import numpy as np
 import pandas as pd
-import pytest
 
 from neuroethology.cli import main
 from neuroethology.data import from_arrays, save

@@ -292,7 +292,8 @@ def test_border_score_refuses_other_arenas_and_extents():
     maps[:, :, 0] = np.nan  # one wall never visited (a short session): scored, no field can cover that wall
     assert np.isfinite(tu.compute_border_score(maps, extent=BOX)).all()
     ring = np.ones((1, 10, 10))
-    ring[:, [0, -1], :] = ring[:, :, [0, -1]] = np.nan  # no wall visited at all: the extent is wider than the box
+    # No wall visited at all: the extent is wider than the box.
+    ring[:, [0, -1], :] = ring[:, :, [0, -1]] = np.nan
     with pytest.raises(ValueError, match="x_min"):
         tu.compute_border_score(ring, extent=BOX)
     with pytest.raises(ValueError, match="x_max > x_min"):
