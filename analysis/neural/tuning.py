@@ -486,18 +486,43 @@ def _check_box(arena, caller: str) -> None:
         )
 
 
+WALL_DEPTH = (
+    0.1  # a wall's bins: the visited bin nearest it, within this fraction of the side (a body radius)
+)
+
+
+def _first_visited(visited: np.ndarray, depth: int) -> np.ndarray:
+    """Per row, the first visited bin from the left (if within ``depth`` bins of the edge)."""
+    first = np.argmax(visited, axis=1)
+    rows = np.flatnonzero(visited.any(axis=1) & (first < depth))
+    out = np.zeros_like(visited)
+    out[rows, first[rows]] = True
+    return out
+
+
 def _wall_geometry(visited: np.ndarray, extent, caller: str):
+    """The four walls' bins and each bin's distance to the nearest wall. A wall's bins are, along it, the
+    visited bin nearest the wall, within ``WALL_DEPTH`` of the side: an animal (or an agent with a body radius)
+    that never enters the bin at the very edge still runs along the wall. A wall with no such bin (never
+    approached) has coverage 0; no wall at all means the extent is wider than the box, and is refused."""
     ny, nx = visited.shape
     x0, x1, y0, y1 = (float(v) for v in extent)
-    walls = np.zeros((4, ny, nx), bool)
-    walls[0, :, 0], walls[1, :, -1], walls[2, 0, :], walls[3, -1, :] = True, True, True, True
-    walls &= visited[None]
+    dx, dy = max(1, int(round(WALL_DEPTH * nx))), max(1, int(round(WALL_DEPTH * ny)))
+    walls = np.stack(
+        [
+            _first_visited(visited, dx),  # x_min
+            _first_visited(visited[:, ::-1], dx)[:, ::-1],  # x_max
+            _first_visited(visited.T, dy).T,  # y_min
+            _first_visited(visited.T[:, ::-1], dy)[:, ::-1].T,  # y_max
+        ]
+    )
     names = ("x_min", "x_max", "y_min", "y_max")
     empty = [n for n, w in zip(names, walls, strict=True) if not w.any()]
     if len(empty) == len(names):  # an extent larger than the box (a wall the animal skipped is no error:
         # no field can cover it, its coverage is 0, as in a session too short to reach every wall)
         raise ValueError(
-            f"{caller}: no visited bin along any wall {empty}; the extent must be the box's walls, not larger"
+            f"{caller}: no visited bin within {WALL_DEPTH:.0%} of the side of any wall {empty}; the extent must "
+            "be the box's walls, not larger"
         )
     xc = x0 + (np.arange(nx) + 0.5) * (x1 - x0) / nx
     yc = y0 + (np.arange(ny) + 0.5) * (y1 - y0) / ny

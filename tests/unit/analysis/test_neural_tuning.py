@@ -363,3 +363,17 @@ def test_speed_score_smooths_in_seconds_over_irregular_timestamps():
     assert res.n_samples == int(use.sum())
     with pytest.raises(ValueError, match="non-decreasing"):
         tt.compute_speed_score(speed, counts, d, t[::-1])
+
+
+def test_border_cell_of_an_animal_that_keeps_its_body_off_the_wall():
+    """An agent with a body radius never enters the bins at the very edge: its walls are the visited bins
+    nearest them, and a field along them is a border field."""
+    maps = np.full((1, 40, 40), 0.5)
+    maps[0, :, 2:4] = 10.0  # a strip along x_min, two bins (5 cm) in from the wall
+    maps[:, :2, :] = maps[:, -2:, :] = maps[:, :, :2] = maps[:, :, -2:] = np.nan
+    score = tu.compute_border_score(maps, extent=BOX)
+    assert score[0] > 0.5
+    centre = np.full((1, 40, 40), 0.5)
+    centre[0, 15:25, 15:25] = 10.0
+    centre[:, :2, :] = centre[:, -2:, :] = centre[:, :, :2] = centre[:, :, -2:] = np.nan
+    assert tu.compute_border_score(centre, extent=BOX)[0] < 0
