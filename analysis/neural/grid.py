@@ -23,6 +23,7 @@ centre of the autocorrelogram.
   the score is the highest mean of three consecutive radii (Langston et al. 2010, Science 328:1576; the mean
   over three radii as the Moser lab's BNT and opexebo); it needs no peaks.
 - :func:`compute_grid_properties`: both in one jitted call, from rate maps.
+- :func:`make_grid_score_fn`: the grid score alone as a jittable function of rate maps, for shuffles.
 
 Everything runs in ``jax.numpy`` (float32), ``vmap``-ed over units with static shapes; results come back as
 NumPy arrays in named tuples. Where a measure cannot be computed (an empty map, no six peaks) it is NaN.
@@ -44,6 +45,7 @@ __all__ = [
     "compute_autocorrelograms",
     "compute_grid_scores",
     "compute_grid_properties",
+    "make_grid_score_fn",
 ]
 
 _ANGLES = (30.0, 60.0, 90.0, 120.0, 150.0)  # degrees; the grid score's rotations (Sargolini et al. 2006)
@@ -522,3 +524,31 @@ def compute_grid_properties(
         jnp.float32(peak_threshold),
     )
     return GridProperties(np.asarray(acorrs), _to_scores(raw, float(bin_size)))
+
+
+def make_grid_score_fn(
+    shape: tuple[int, int],
+    *,
+    bin_size: float,
+    min_overlap: int = 20,
+    method: str = "sargolini",
+    central_threshold: float = 0.1,
+    peak_threshold: float = 0.0,
+    peak_neighbourhood: float = 0.05,
+):
+    """The grid score of :func:`compute_grid_properties` as a jittable ``(maps (U, ny, nx), occupancy) -> (U,)``
+    function (the form :func:`~.shuffles.make_map_score_fn` takes; ``occupancy`` is not used: the visited bins
+    are the maps' finite ones), for rate maps of ``shape = (ny, nx)`` bins. Arguments as
+    :func:`compute_grid_properties`."""
+    caller = "make_grid_score_fn"
+    if len(shape) != 2 or min(int(v) for v in shape) < 2:
+        raise ValueError(f"{caller}: shape must be the maps' (ny, nx) bins, each >= 2, got {shape!r}")
+    _check_positive(min_overlap, "min_overlap", caller, integer=True)
+    k = _check_grid_options(caller, bin_size, method, central_threshold, peak_threshold, peak_neighbourhood)
+    fn = _grid_fn((int(shape[0]), int(shape[1])), k, method, _MIN_RING_BINS, from_maps=True)
+    scalars = (float(min_overlap), float(central_threshold), float(peak_threshold))
+
+    def grid_score(maps, occupancy=None):
+        return fn(maps, *(jnp.float32(v) for v in scalars))[1][0]
+
+    return grid_score

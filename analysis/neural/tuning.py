@@ -36,6 +36,7 @@ from neuroethology.problems import ProblemsError
 __all__ = [
     "RateMaps",
     "RateMapFn",
+    "MapBinning",
     "SpatialInformation",
     "make_rate_map_fn",
     "compute_rate_maps",
@@ -63,13 +64,29 @@ class RateMaps(NamedTuple):
     outside_seconds: float  # tracked time outside the extent, left out (at most max_outside of the total)
 
 
+class MapBinning(NamedTuple):
+    """The trajectory's binning behind a :class:`RateMapFn` (NumPy arrays), for maps built from numerators
+    computed another way (the sparse spike-count shuffles of :mod:`.shuffles`)."""
+
+    bins: (
+        np.ndarray
+    )  # (T,) int32 flat bin (iy * nx + ix) of each sample; ny * nx where the sample does not count
+    scale: (
+        np.ndarray
+    )  # (T,) float32 weight of the activity: 1 (counts) or the duration (rate); 0: not counted
+    smoothers: tuple[np.ndarray, np.ndarray]  # (ny, ny) and (nx, nx) float32 Gaussian smoothing matrices
+    durations: np.ndarray  # (T,) the durations as given (the shuffles' clock)
+    kind: str  # "counts" or "rate"
+
+
 class RateMapFn(NamedTuple):
     """:func:`make_rate_map_fn`'s result: ``apply(activity (T, U)) -> (U, ny, nx)`` maps, a jittable, vmappable
-    ``jax.Array`` function of the activity alone (the trajectory is fixed), and ``grid``, the
-    :class:`RateMaps` it fills (with empty ``maps``)."""
+    ``jax.Array`` function of the activity alone (the trajectory is fixed), ``grid``, the
+    :class:`RateMaps` it fills (with empty ``maps``), and ``binning``, the :class:`MapBinning` it uses."""
 
     apply: Callable[[jax.Array], jax.Array]
     grid: RateMaps
+    binning: MapBinning | None = None
 
 
 class SpatialInformation(NamedTuple):
@@ -181,7 +198,12 @@ def _rate_maps_core(activity, bins, scale, occupancy, sy, sx, min_occupancy):
     ny, nx = occupancy.shape
     w = jnp.where(scale[:, None] > 0, activity * scale[:, None], 0.0)
     num = jax.ops.segment_sum(w, bins, num_segments=ny * nx + 1)[: ny * nx]  # last segment: left out
-    num = num.T.reshape(-1, ny, nx)
+    return _maps_from_numerators(num.T.reshape(-1, ny, nx), occupancy, sy, sx, min_occupancy)
+
+
+def _maps_from_numerators(num, occupancy, sy, sx, min_occupancy):
+    """``(U, ny, nx)`` maps from unsmoothed numerators ``(U, ny, nx)``: ``smooth(N) / smooth(O)``, NaN where the
+    unsmoothed occupancy is under ``min_occupancy`` (jittable)."""
     occ_s = sy @ occupancy @ sx.T
     visited = (occupancy >= min_occupancy) & (occupancy > 0)
 
@@ -253,7 +275,9 @@ def make_rate_map_fn(
     edges = (np.linspace(x0, x1, nx + 1), np.linspace(y0, y1, ny + 1))
     extent = (x0, x1, y0, y1)
     grid = RateMaps(np.zeros((0, ny, nx)), occ, *edges, bin_size, extent, sigma, min_occupancy, outside)
-    return RateMapFn(apply, grid)
+    smoothers = (np.asarray(consts[2]), np.asarray(consts[3]))
+    binning = MapBinning(bins, np.asarray(consts[0]), smoothers, np.asarray(durations, dtype=float), kind)
+    return RateMapFn(apply, grid, binning)
 
 
 def compute_rate_maps(

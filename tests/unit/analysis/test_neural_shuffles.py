@@ -12,6 +12,7 @@ import numpy as np
 import pytest
 from scipy.signal import lfilter
 
+from neuroethology.analysis.neural import grid as gr
 from neuroethology.analysis.neural import shuffles as sh
 from neuroethology.analysis.neural import tuning as tu
 from neuroethology.analysis.neural import tuning_time as tt
@@ -150,3 +151,128 @@ def test_head_direction_and_speed_scores_through_the_null():
     )
     assert hd_null.significant[:4].all() and speed_null.significant[:4].all()
     assert untuned.mean() < 0.05
+
+
+# ------------------------------------------------------------------------- the sparse fast path for counts
+
+
+def test_sparse_shuffled_numerators_equal_the_dense_shift_exactly():
+    """Shifting the path's bins against a unit's spiking samples gives the numerator of shift_activity +
+    binning bit for bit (integer counts are exact in float32), on an irregular clock with untracked samples,
+    samples of duration 0 and units of different spike counts (padding); the maps then agree to float32
+    rounding of the smoothing matmuls (XLA lays the batched products out differently)."""
+    rng = np.random.default_rng(2)
+    n, u = 12_000, 5
+    xy = box_walk(rng, n)
+    xy[rng.choice(n, 300, replace=False)] = np.nan
+    d = rng.choice([0.0, 0.01, 0.02, 0.05], n)
+    counts = rng.poisson(rng.uniform(0.005, 0.2, u) * np.ones((n, 1))).astype(np.float32)
+    counts[:, 3] = 0.0  # a silent unit: all padding
+    rmf = tu.make_rate_map_fn(xy, d, extent=BOX)
+    b = rmf.binning
+    idx, val = sh._sparse_trains(counts)
+    assert idx.shape == (u, int((counts != 0).sum(0).max()))
+    shifts = jnp.asarray(rng.integers(0, n, (4, u)), jnp.int32)
+    n_bins = rmf.grid.occupancy.size
+    scale = jnp.asarray(b.scale)
+    for s in shifts:
+        fast = sh._shifted_numerators(
+            jnp.asarray(idx), jnp.asarray(val), s, jnp.asarray(b.bins), scale, n_bins
+        )
+        moved = sh.shift_activity(jnp.asarray(counts), s)
+        w = jnp.where(scale[:, None] > 0, moved * scale[:, None], 0.0)
+        dense = jax.ops.segment_sum(w, jnp.asarray(b.bins), num_segments=n_bins + 1)[:n_bins].T
+        np.testing.assert_array_equal(np.asarray(fast), np.asarray(dense))
+        assert float(dense.sum()) > 0
+    test = sh.make_map_shuffle_test(rmf, {"peak": lambda m, o: jnp.nanmax(m, axis=(1, 2))})
+    res = test(counts, key=jax.random.key(4), n_shuffles=6, min_shift=5.0)["peak"]
+    for k, s in enumerate(res.shifts):
+        want = np.nanmax(
+            np.asarray(rmf.apply(sh.shift_activity(jnp.asarray(counts), jnp.asarray(s)))), (1, 2)
+        )
+        np.testing.assert_allclose(res.null[:, k], want, rtol=1e-6, atol=1e-6)
+    np.testing.assert_allclose(res.observed, np.nanmax(np.asarray(rmf.apply(counts)), (1, 2)), rtol=1e-6)
+
+
+def test_one_shuffle_test_scores_several_measures_as_shuffle_null_does(cells):
+    """Information, border and a grid score from one set of shuffled maps: the same shifts as shuffle_null
+    with the same key, the same scores (to float32 rounding), and place cells still separate from untuned ones."""
+    xy, counts, d = cells
+    rmf = tu.make_rate_map_fn(xy, d, extent=BOX)
+    grid_score = gr.make_grid_score_fn(rmf.grid.occupancy.shape, bin_size=rmf.grid.bin_size)
+    measures = {"info": "bits_per_spike", "border": "border_score", "grid": grid_score}
+    test = sh.make_map_shuffle_test(rmf, measures)
+    sub = counts[:, 15:25]  # five place cells, five untuned
+    fast = test(sub, key=jax.random.key(9), n_shuffles=8)
+    for name, measure in measures.items():
+        dense = sh.shuffle_null(
+            sh.make_map_score_fn(rmf, measure), sub, d, key=jax.random.key(9), n_shuffles=8
+        )
+        np.testing.assert_array_equal(fast[name].shifts, dense.shifts)
+        got = np.column_stack([fast[name].observed, fast[name].null])
+        want = np.column_stack([dense.observed, dense.null])
+        if name != "grid":
+            np.testing.assert_array_equal(np.isnan(got), np.isnan(want))
+            np.testing.assert_allclose(got, want, rtol=1e-5, atol=1e-5)
+            continue
+        # The Sargolini score is discontinuous (the annulus's outer radius is rounded to a whole bin, peaks are
+        # picked by >): a last-bit difference in a map can move it. Most of the 90 scores agree to 2e-3.
+        close = np.isclose(got, want, rtol=2e-3, atol=2e-3) | (np.isnan(got) & np.isnan(want))
+        print(
+            f"grid scores equal to 2e-3: {close.mean():.3f}; largest gap {np.nanmax(np.abs(got - want)):.3g}"
+        )
+        assert close.mean() >= 0.9
+    full = test(counts, key=jax.random.key(0))["info"]
+    assert (
+        full.null.shape == (60, 100) and full.significant[:20].all() and full.significant[20:].mean() < 0.05
+    )
+
+
+def test_grid_score_fn_equals_compute_grid_properties():
+    rng = np.random.default_rng(5)
+    yy, xx = np.mgrid[0:40, 0:40] * 0.025
+    k = 4 * np.pi / (np.sqrt(3) * 0.4)
+    lattice = sum(np.cos(k * (np.cos(a) * xx + np.sin(a) * yy)) for a in np.pi / 2 + np.arange(3) * np.pi / 3)
+    maps = np.stack([np.exp(lattice - 3), rng.uniform(0, 1, (40, 40))]).astype(np.float32)
+    maps[:, :3, :3] = np.nan
+    fn = gr.make_grid_score_fn((40, 40), bin_size=0.025)
+    want = gr.compute_grid_properties(maps, bin_size=0.025).scores.score
+    np.testing.assert_allclose(np.asarray(jax.jit(fn)(jnp.asarray(maps), None)), want, rtol=1e-6, atol=1e-6)
+    assert want[0] > 1.0 and want[1] < 0.3  # a perfect lattice against noise
+    with pytest.raises(ValueError, match="shape"):
+        gr.make_grid_score_fn((40,), bin_size=0.025)
+
+
+def test_shuffle_null_compiles_once_per_score_fn(cells):
+    """A second call with the same score function and shapes reuses the compiled loop."""
+    xy, counts, d = cells
+    score = sh.make_map_score_fn(tu.make_rate_map_fn(xy, d, extent=BOX), "bits_per_spike")
+    compiled = []
+
+    def listener(event, duration, **_):
+        if event == "/jax/core/compile/backend_compile_duration":
+            compiled.append(duration)
+
+    sh.shuffle_null(score, counts[:, :4], d, key=jax.random.key(0), n_shuffles=3)
+    jax.monitoring.register_event_duration_secs_listener(listener)
+    try:
+        sh.shuffle_null(score, counts[:, :4], d, key=jax.random.key(1), n_shuffles=3)
+    finally:
+        jax.monitoring.unregister_event_duration_listener(listener)
+    assert compiled == []
+
+
+def test_map_shuffle_test_input_errors(cells):
+    xy, counts, d = cells
+    rmf = tu.make_rate_map_fn(xy, d, extent=BOX)
+    with pytest.raises(ValueError, match="carries the binning"):
+        sh.make_map_shuffle_test(rmf._replace(binning=None), {"info": "bits_per_spike"})
+    with pytest.raises(ValueError, match="at least one"):
+        sh.make_map_shuffle_test(rmf, {})
+    with pytest.raises(ValueError, match="measure must be one of"):
+        sh.make_map_shuffle_test(rmf, {"x": "grid"})
+    test = sh.make_map_shuffle_test(rmf, {"info": "bits_per_spike"})
+    with pytest.raises(ValueError, match="like the path"):
+        test(counts[:-1], key=jax.random.key(0))
+    with pytest.raises(ValueError, match="percentile"):
+        test(counts, key=jax.random.key(0), percentile=0)
