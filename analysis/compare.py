@@ -128,7 +128,7 @@ def compare_groups(
         progress: called with a short message before each metric.
     """
     _check_arguments(labels, resample_by, confidence, n_bootstrap, n_permutations)
-    per_trial = any(is_trials(r) for g in (sim, real) for r in _items(g, "?"))
+    per_trial = any(is_trials(r) for g, lab in zip((sim, real), labels, strict=True) for r in _items(g, lab))
     names = _metric_names(metrics, per_trial)
     notes: list[str] = []
     groups, info = [], []

@@ -41,15 +41,40 @@ def _group_steps(group: Any, label: str, individual, keypoint) -> list[xr.Datase
     if not recs:
         raise ValueError(f"compare_movement_states: group {label!r} is empty")
     steps = []
+    names: list[str] = []
     for i, r in enumerate(recs):
         units = split_individuals(as_recording(r, caller=f"compare_movement_states ({label} #{i})"))
+        names += [str(u["individual"].values[0]) for u in units]
         if individual is not None:
             units = [u for u in units if str(u["individual"].values[0]) == str(individual)]
         steps += [compute_fix_steps(u, keypoint=keypoint) for u in units]
+    if individual is not None and not steps:
+        raise ValueError(
+            f"compare_movement_states: group {label!r} has no individual {individual!r}; it has {sorted(set(names))}"
+        )
     steps = [s for s in steps if s.sizes["step"] > 0]
     if not steps:
         raise ValueError(f"compare_movement_states: group {label!r} has no fix steps")
     return steps
+
+
+def _check_zero_steps(steps, models, labels) -> None:
+    """A step of exactly 0 m has probability 0 under a model fitted to steps with none (no zero mass): scoring
+    or decoding one group with the other's model would give -inf bits and wrong states. Refused, naming them."""
+    problems = []
+    for s, lab in zip(steps, labels, strict=True):
+        zeros = sum(int((x["step_length"].values == 0).sum()) for x in s)
+        for m, other in zip(models, labels, strict=True):
+            if zeros and not np.any(np.asarray(m.zero_mass) > 0):
+                problems.append(
+                    f"{lab} has {zeros} steps of exactly 0 m (stationary samples) and {other}'s steps have "
+                    f"none, so {other}'s model gives them probability 0"
+                )
+    if problems:
+        raise ValueError(
+            "compare_movement_states: " + "; ".join(problems) + ". Compare groups that both stop (or both "
+            "never do), or drop the stationary samples from both first"
+        )
 
 
 def _median_dt(steps: list[xr.Dataset]) -> float:
@@ -100,6 +125,7 @@ def compare_movement_states(
         )
     fit = dict(n_states=n_states, n_restarts=n_restarts, seed=seed, dt_tolerance=dt_tolerance)
     models = [fit_movement_hmm(s, **fit) for s in steps]
+    _check_zero_steps(steps, models, labels)
     ref = models[1]
     under_ref = [state_statistics(ref, s) for s in steps]
     n_steps = np.array([sum(int(x.sizes["step"]) for x in s) for s in steps])

@@ -129,3 +129,8 @@ def test_compare_command_trial_by_trial(tmp_path, rng):
     assert ws["mice"]["mean"] > 0.8 and abs(ws["agent"]["mean"] - 0.6) < 0.1
     assert (out / "distributions.png").exists() and not (out / "trajectories.png").exists()
     assert "2 subject(s), 400 trials" in (out / "report.md").read_text()
+
+
+def test_an_empty_group_is_named_by_its_label(rng):
+    with pytest.raises(ValueError, match="group 'agent'"):
+        na.compare_groups([], table(rng, ["m"], 50, win_stay=0.5, lose_shift=0.5), labels=("agent", "mice"))

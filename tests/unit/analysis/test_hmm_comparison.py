@@ -77,3 +77,16 @@ def test_groups_sampled_at_different_intervals_are_refused():
     b, _ = two_state_track(rng, 600, 0.9, fps=4.0)
     with pytest.raises(ValueError, match="resample"):
         na.compare_movement_states(a, b)
+
+
+def test_stationary_steps_the_other_model_cannot_score_are_refused_and_names_are_checked():
+    rng = np.random.default_rng(3)
+    animal, _ = two_state_track(rng, 800, 0.9, name="rat")
+    agent, _ = two_state_track(rng, 800, 0.9, name="gru")
+    pos = agent["position"].values
+    pos[100:105] = pos[99]  # the agent stands still for 5 samples: 5 steps of exactly 0 m
+    agent = agent.assign(position=(agent["position"].dims, pos))
+    with pytest.raises(ValueError, match="5 steps of exactly 0 m"):
+        na.compare_movement_states(agent, animal, n_restarts=2)
+    with pytest.raises(ValueError, match=r"no individual 'Rat'; it has \['rat'\]"):
+        na.compare_movement_states(animal, animal, individual="Rat", n_restarts=2)
