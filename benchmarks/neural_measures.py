@@ -11,13 +11,20 @@ Poisson spike counts per 20 ms sample.
 
 Each stage is a full shuffle test: the scores of the unshuffled activity and of ``--shuffles`` circular shifts.
 
-* ours: :func:`~neuroethology.analysis.neural.shuffles.shuffle_null` on a score of
-  :func:`~neuroethology.analysis.neural.tuning.make_rate_map_fn`'s maps (occupancy-normalised, Gaussian-smoothed,
-  min-occupancy mask): the maps' peak rate ("rate maps"), ``make_map_score_fn(..., "bits_per_spike")``
-  ("spatial information") and the Sargolini grid score of :mod:`~neuroethology.analysis.neural.grid`
-  (autocorrelogram, six peaks, annulus correlations with the 30-150 degree rotations). ``shuffle_null`` jits its
-  loop afresh on every call, so every call compiles; the compile time (XLA compile and lowering, as
-  ``jax.monitoring`` reports them) is shown separately and left out of ``ours``.
+* ours, sparse (the table's first four rows): :func:`~neuroethology.analysis.neural.shuffles.make_map_shuffle_test`
+  on :func:`~neuroethology.analysis.neural.tuning.make_rate_map_fn`'s maps (occupancy-normalised,
+  Gaussian-smoothed, min-occupancy mask). A shift of the spikes against the path is a shift of the path's bins
+  against the spikes, so each shuffled numerator map is summed over the unit's spiking samples only (~2-4 % of
+  samples here) instead of all ``T``; the maps of every shuffle are then scored by each of the row's measures in
+  one jitted call: the maps' peak rate ("rate maps"; every map is used), ``"bits_per_spike"`` ("spatial
+  information") and :func:`~neuroethology.analysis.neural.grid.make_grid_score_fn`'s Sargolini grid score
+  (autocorrelogram, six peaks, annulus correlations with the 30-150 degree rotations). The row with both
+  scores makes each shuffle's maps once for the two.
+* ours, dense (the last row): :func:`~neuroethology.analysis.neural.shuffles.shuffle_null` on the peak rate of
+  ``make_rate_map_fn``'s maps of :func:`~neuroethology.analysis.neural.shuffles.shift_activity`'s whole
+  ``(T, U)`` shifted activity, the path any activity (rates, dF/F) takes.
+  Compile time (XLA compile and lowering, as ``jax.monitoring`` reports them; both paths compile once per shape)
+  is shown separately and left out of ``ours``.
 * reference: for each unit and shuffle, ``np.roll``, ``np.bincount`` on bins computed once,
   ``scipy.ndimage.gaussian_filter`` of the numerator (occupancy smoothed once), the Skaggs sum, an
   autocorrelogram of six ``scipy.signal.fftconvolve`` sums (Pearson r over the overlap), the central-peak
@@ -35,6 +42,7 @@ import argparse
 import statistics
 import time
 from collections.abc import Callable
+from functools import partial
 from typing import NamedTuple
 
 import jax
@@ -56,6 +64,13 @@ CENTRAL_THRESHOLD = 0.1
 PEAK_THRESHOLD = 0.0
 PEAK_NEIGHBOURHOOD = 0.05  # metres
 STAGES = ("rate maps", "spatial information", "grid score")
+ROWS = {  # table row: the stages it scores (the rate maps are made once per shuffle and row)
+    "rate maps (peak rate)": ("rate maps",),
+    "rate maps + spatial information": ("spatial information",),
+    "rate maps + grid score": ("grid score",),
+    "information and grid score": ("spatial information", "grid score"),
+}
+DENSE_ROW = "rate maps (peak rate), dense path"
 _COMPILE_EVENTS = (
     "/jax/core/compile/backend_compile_duration",
     "/jax/core/compile/jaxpr_to_mlir_module_duration",
@@ -111,29 +126,48 @@ def simulate(n_samples: int, n_units: int, *, fps: float = 50.0, seed: int = 0) 
 # ------------------------------------------------------------------------------------------------------ ours
 
 
-def make_score_fns(session: Session) -> dict[str, Callable[[jax.Array], jax.Array]]:
-    """Each stage's jittable ``activity (T, U) -> (U,)`` score, built from the package's own functions."""
-    rmf = nt.make_rate_map_fn(
-        session.xy, session.durations, extent=BOX, bin_size=BIN, sigma=SIGMA, min_occupancy=MIN_OCCUPANCY
+def make_measures(rmf: nt.RateMapFn) -> dict[str, object]:
+    """Each stage's map measure, ``(maps, occupancy) -> (U,)`` or a name, from the package's public functions."""
+    grid_score = ng.make_grid_score_fn(
+        rmf.grid.occupancy.shape,
+        bin_size=BIN,
+        min_overlap=MIN_OVERLAP,
+        central_threshold=CENTRAL_THRESHOLD,
+        peak_threshold=PEAK_THRESHOLD,
+        peak_neighbourhood=PEAK_NEIGHBOURHOOD,
     )
-    neighbourhood = max(1, round(PEAK_NEIGHBOURHOOD / BIN))
-    grid_fn = ng._grid_fn(rmf.grid.occupancy.shape, neighbourhood, "sargolini", ng._MIN_RING_BINS, True)
-    thresholds = (jnp.float32(MIN_OVERLAP), jnp.float32(CENTRAL_THRESHOLD), jnp.float32(PEAK_THRESHOLD))
-
-    def grid_score(maps, occupancy):  # the map-score form make_map_score_fn takes; score = raw[0]
-        return grid_fn(maps, *thresholds)[1][0]
-
     return {
-        "rate maps": lambda a: jnp.nanmax(rmf.apply(a), axis=(1, 2)),  # the peak rate: every map is used
-        "spatial information": ns.make_map_score_fn(rmf, "bits_per_spike"),
-        "grid score": ns.make_map_score_fn(rmf, grid_score),
+        "rate maps": lambda maps, occupancy: jnp.nanmax(
+            maps, axis=(1, 2)
+        ),  # the peak rate: every map is used
+        "spatial information": "bits_per_spike",
+        "grid score": grid_score,
     }
 
 
-def run_ours(
-    score_fn, counts, durations, *, n_shuffles: int, seed: int = 0
-) -> tuple[ns.ShuffleNull, float, float]:
-    """One :func:`shuffle_null` call: ``(result, wall seconds, compile seconds within it)``."""
+def _rate_map_fn(session: Session) -> nt.RateMapFn:
+    return nt.make_rate_map_fn(
+        session.xy, session.durations, extent=BOX, bin_size=BIN, sigma=SIGMA, min_occupancy=MIN_OCCUPANCY
+    )
+
+
+def make_score_fns(session: Session) -> dict[str, Callable[[jax.Array], jax.Array]]:
+    """The dense path: each stage's jittable ``activity (T, U) -> (U,)`` score, for :func:`shuffle_null`."""
+    rmf = _rate_map_fn(session)
+    return {stage: ns.make_map_score_fn(rmf, m) for stage, m in make_measures(rmf).items()}
+
+
+def make_sparse_tests(session: Session) -> dict[str, Callable[..., dict[str, ns.ShuffleNull]]]:
+    """The sparse path: one :func:`make_map_shuffle_test` per table row (its stages scored from one set of maps)."""
+    rmf = _rate_map_fn(session)
+    measures = make_measures(rmf)
+    return {
+        row: ns.make_map_shuffle_test(rmf, {s: measures[s] for s in stages}) for row, stages in ROWS.items()
+    }
+
+
+def _timed(call: Callable[[], object]) -> tuple[object, float, float]:
+    """``(call(), wall seconds, compile seconds within it)`` (XLA compile and lowering, as jax.monitoring says)."""
     compiled: list[float] = []
 
     def listener(event: str, duration: float, **_) -> None:
@@ -143,13 +177,29 @@ def run_ours(
     jax.monitoring.register_event_duration_secs_listener(listener)
     try:
         t0 = time.perf_counter()
-        out = ns.shuffle_null(
-            score_fn, counts, durations, key=jax.random.key(seed), n_shuffles=n_shuffles, min_shift=MIN_SHIFT
-        )
+        out = call()
         wall = time.perf_counter() - t0
     finally:
         jax.monitoring.unregister_event_duration_listener(listener)
     return out, wall, sum(compiled)
+
+
+def run_ours(
+    score_fn, counts, durations, *, n_shuffles: int, seed: int = 0
+) -> tuple[ns.ShuffleNull, float, float]:
+    """One dense :func:`shuffle_null` call: ``(result, wall seconds, compile seconds within it)``."""
+    key = jax.random.key(seed)
+    return _timed(
+        lambda: ns.shuffle_null(
+            score_fn, counts, durations, key=key, n_shuffles=n_shuffles, min_shift=MIN_SHIFT
+        )
+    )
+
+
+def run_sparse(test, counts, *, n_shuffles: int, seed: int = 0):
+    """One sparse test call: ``({stage: ShuffleNull}, wall seconds, compile seconds within it)``."""
+    key = jax.random.key(seed)
+    return _timed(lambda: test(counts, key=key, n_shuffles=n_shuffles, min_shift=MIN_SHIFT))
 
 
 # ------------------------------------------------------------------------------------------------ reference
@@ -322,18 +372,26 @@ def run_reference(counts: np.ndarray, shifts: np.ndarray, ref: Reference):
 
 
 def measure_ours(session: Session, units: int, n_shuffles: int, repeats: int):
-    """``{stage: (median seconds less compile, median compile seconds, ShuffleNull)}`` on the first ``units``."""
+    """``{row: (median seconds less compile, median compile seconds, {stage: ShuffleNull})}`` on the first
+    ``units``: every sparse row, and the dense path (:func:`shuffle_null`) for the rate maps."""
     counts = np.ascontiguousarray(session.counts[:, :units])
-    fns = make_score_fns(session)
+    calls = {row: partial(run_sparse, test) for row, test in make_sparse_tests(session).items()}
+    dense = make_score_fns(session)["rate maps"]
+    calls[DENSE_ROW] = lambda c, n_shuffles: _wrap(
+        run_ours(dense, c, session.durations, n_shuffles=n_shuffles)
+    )
     out = {}
-    for stage in STAGES:
-        runs = [
-            run_ours(fns[stage], counts, session.durations, n_shuffles=n_shuffles) for _ in range(repeats)
-        ]
+    for row, call in calls.items():
+        runs = [call(counts, n_shuffles=n_shuffles) for _ in range(repeats)]
         ours = statistics.median(wall - compile_s for _, wall, compile_s in runs)
-        out[stage] = (ours, statistics.median(c for *_, c in runs), runs[-1][0])
-        print(f"  ours, {units} units x {n_shuffles} shuffles, {stage}: {ours:.3f} s", flush=True)
+        out[row] = (ours, statistics.median(c for *_, c in runs), runs[-1][0])
+        print(f"  ours, {units} units x {n_shuffles} shuffles, {row}: {ours:.3f} s", flush=True)
     return out
+
+
+def _wrap(run):
+    result, wall, compile_s = run
+    return {"rate maps": result}, wall, compile_s
 
 
 def measure_reference(session: Session, units: int, shifts: np.ndarray, repeats: int):
@@ -346,37 +404,26 @@ def measure_reference(session: Session, units: int, shifts: np.ndarray, repeats:
 
 
 def _table(sub, ref_s, full, items_sub: int, items_full: int, args) -> None:
-    """Rows: each stage as a full shuffle test (rate maps included), then both scores together."""
+    """Rows: each stage as a full shuffle test (rate maps included), both scores together, the dense path."""
     maps = ref_s["rate maps"]
-    ref_rows = {
-        "rate maps (peak rate)": maps,
-        "rate maps + spatial information": maps + ref_s["spatial information"],
-        "rate maps + grid score": maps + ref_s["grid score"],
-        "information and grid score": maps + ref_s["spatial information"] + ref_s["grid score"],
-    }
-    pick = {name: stage for name, stage in zip(ref_rows, STAGES, strict=False)}
-
-    def ours(d, name, j):  # the two-score row: two shuffle_null calls, each making its own maps
-        stages = [pick[name]] if name in pick else ["spatial information", "grid score"]
-        return sum(d[s][j] for s in stages)
-
+    ref_rows = {row: maps + sum(ref_s[s] for s in stages if s != "rate maps") for row, stages in ROWS.items()}
+    ref_rows[DENSE_ROW] = maps
     head = (
         f"| stage | ours {args.ref_units}x{args.ref_shuffles} (s) | reference (s) | ratio | ours {args.units}x"
         f"{args.shuffles} (s) | compile (s) | reference (s, est.) | ratio |"
     )
     print("\n" + head + "\n|---|---:|---:|---:|---:|---:|---:|---:|")
     for name, r in ref_rows.items():
-        o_sub, o_full, comp = ours(sub, name, 0), ours(full, name, 0), ours(full, name, 1)
+        o_sub, (o_full, comp, _) = sub[name][0], full[name]
         r_full = r / items_sub * items_full
         print(
             f"| {name} | {o_sub:.3f} | {r:.3f} | {r / o_sub:.1f}x | {o_full:.2f} | {comp:.1f} | "
             f"{r_full:,.1f} ({1e3 * r / items_sub:.2f} ms x {items_full:,}) | {r_full / o_full:.1f}x |"
         )
-    total = ours(full, "information and grid score", 0) + ours(full, "information and grid score", 1)
+    both, comp = full["information and grid score"][:2]
     print(
         f"\nours, absolute, both scores with {args.shuffles} shuffles for {args.units} units over {args.hours:g} h: "
-        f"{total:.1f} s with compilation ({1e6 * ours(full, 'information and grid score', 0) / items_full:.0f} us "
-        "per unit-shuffle after it)"
+        f"{both + comp:.1f} s with compilation ({1e6 * both / items_full:.0f} us per unit-shuffle after it)"
     )
 
 
@@ -405,11 +452,18 @@ def main(argv=None) -> int:
     )
     session = simulate(n, args.units, fps=args.fps)
     sub = measure_ours(session, args.ref_units, args.ref_shuffles, args.repeats)
-    ref_s, ref_scores = measure_reference(session, args.ref_units, sub["rate maps"][2].shifts, args.repeats)
-    for stage in STAGES:  # the same shuffles on both sides: the same numbers, or the comparison is void
-        null = sub[stage][2]
-        diff = np.abs(np.column_stack([null.observed, null.null]) - ref_scores[stage])
-        print(f"  ours vs reference, {stage}: largest difference {np.nanmax(diff):.2g}", flush=True)
+    shifts = sub[DENSE_ROW][2]["rate maps"].shifts
+    ref_s, ref_scores = measure_reference(session, args.ref_units, shifts, args.repeats)
+    for row, (
+        *_,
+        nulls,
+    ) in sub.items():  # the same shuffles on both sides: the same numbers, or the comparison is void
+        for stage, null in nulls.items():
+            np.testing.assert_array_equal(null.shifts, shifts)
+            diff = np.abs(np.column_stack([null.observed, null.null]) - ref_scores[stage])
+            print(
+                f"  ours vs reference, {row}, {stage}: largest difference {np.nanmax(diff):.2g}", flush=True
+            )
     full = measure_ours(session, args.units, args.shuffles, args.repeats)
     items_sub, items_full = args.ref_units * (args.ref_shuffles + 1), args.units * (args.shuffles + 1)
     _table(sub, ref_s, full, items_sub, items_full, args)
