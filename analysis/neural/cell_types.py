@@ -51,7 +51,7 @@ from .tuning import (
 )
 from .tuning_time import _directions, _hd_tuning, _speed_tuning, _speeds, _time_smooth, _weighted_fit
 
-__all__ = ["CELL_TYPES", "TESTED_SCORES", "classify_units", "units_table"]
+__all__ = ["CELL_TYPES", "TESTED_SCORES", "UnitInputs", "classify_units", "unit_inputs", "units_table"]
 
 CELL_TYPES = ("place", "grid", "border", "head_direction", "speed", "none")
 TESTED_SCORES = ("spatial_information", "grid_score", "border_score", "hd_mvl", "speed_score")
@@ -70,7 +70,7 @@ BORDER_MIN_SCORE = 0.5  # Solstad et al. 2008, Science 322:1865: border cells ha
 _BATCH_FLOATS = 2**25  # floats of shifted activity held at once per shuffle batch (128 MB in float32)
 
 
-class _Inputs(NamedTuple):
+class UnitInputs(NamedTuple):
     """What the scores read from the Recording, one individual."""
 
     activity: np.ndarray  # (T, U) float, 0 where a sample has no activity (it does not count)
@@ -89,7 +89,10 @@ class _Inputs(NamedTuple):
     n_without_activity: int
 
 
-def _inputs(rec: xr.Dataset, individual, units, caller: str) -> _Inputs:
+def unit_inputs(rec: xr.Dataset, individual=None, units=None, caller: str = "unit_inputs") -> UnitInputs:
+    """What every score of :func:`classify_units` reads from a Recording for one individual (see
+    :class:`UnitInputs`): the one place where activity, durations, speed and heading are taken, so that figures
+    and other measures read the units exactly as the classification did."""
     track = select_track(rec, individual=individual, caller=caller)
     neural = activity_of(rec, individual=track.individual, units=units)
     act = neural.activity
@@ -126,7 +129,7 @@ def _inputs(rec: xr.Dataset, individual, units, caller: str) -> _Inputs:
         source = f"direction of motion where speed > {HEADING_MIN_SPEED} m/s (NaN, left out, below)"
     kind = "counts" if neural.kind == "counts" else "rate"
     labels = [str(u) for u in act["unit"].values]
-    return _Inputs(
+    return UnitInputs(
         values, kind, neural.kind, neural.source, labels, track.xy, durations, track.time, speed, heading,
         source, arena, track.individual, int(missing.sum()),
     )  # fmt: skip
@@ -143,7 +146,7 @@ class _Scorer(NamedTuple):
     extra: Callable[[jax.Array], dict[str, np.ndarray]]  # the untested scores of the unshifted activity
 
 
-def _scorer(inp: _Inputs, bin_size: float, sigma: float) -> _Scorer:
+def _scorer(inp: UnitInputs, bin_size: float, sigma: float) -> _Scorer:
     extent = arena_extent(inp.arena)
     box = inp.arena["shape"] == "box"
     maps_fn = make_rate_map_fn(
@@ -341,7 +344,7 @@ def classify_units(
     _check_options(bin_size, sigma, n_shuffles, percentile, min_shift)
     say = progress or (lambda _line: None)
     say("reading the activity and the track")
-    inp = _inputs(rec, individual, units, caller)
+    inp = unit_inputs(rec, individual, units, caller)
     arena = inp.arena
     bin_size = float(bin_size) if bin_size is not None else arena_size(arena) / 40.0
     sigma = float(sigma) if sigma is not None else 1.5 * bin_size
@@ -362,7 +365,7 @@ def classify_units(
     return _assemble(inp, observed, extra, null, percentile=percentile, settings=settings)
 
 
-def _assemble(inp: _Inputs, observed, extra, null, *, percentile: float, settings: dict) -> xr.Dataset:
+def _assemble(inp: UnitInputs, observed, extra, null, *, percentile: float, settings: dict) -> xr.Dataset:
     """The result Dataset: scores, thresholds, z, flags and types (the rule of :func:`classify_units`).
 
     The typing tests' threshold assumes an exponential tail, not a normal one (``mean + 2.71 sd`` at alpha =

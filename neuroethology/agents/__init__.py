@@ -23,7 +23,7 @@ from .encoders import (
     symlog,
 )
 from .heads import SQUASHES, BoundedGaussian, Categorical, PolicyHead, ValueHead
-from .policy import AgentPolicy, CoreInputs, recurrent_map, with_core_inputs
+from .policy import AgentPolicy, CoreInputs, recurrent_map, replay_states, with_core_inputs
 
 __all__ = [
     "CORES",
@@ -52,6 +52,7 @@ __all__ = [
     "make_core",
     "make_encoder",
     "recurrent_map",
+    "replay_states",
     "symlog",
     "with_core_inputs",
 ]

@@ -27,7 +27,7 @@ import jax
 import jax.numpy as jnp
 from flax import nnx
 
-__all__ = ["AgentPolicy", "CoreInputs", "recurrent_map", "with_core_inputs"]
+__all__ = ["AgentPolicy", "CoreInputs", "recurrent_map", "replay_states", "with_core_inputs"]
 
 
 class AgentPolicy:
@@ -83,6 +83,21 @@ def recurrent_map(policy: Any):
         return core.recur(h.astype(jnp.float32), u.astype(jnp.float32), noise)[0].astype(h.dtype)
 
     return step, int(agent.state_size)
+
+
+def replay_states(policy: Any, inputs: Any, starts: Any):
+    """``(T, state_size)`` the core states of ``policy`` along recorded core ``inputs (T, input)``
+    (:func:`with_core_inputs`), reset to zeros where ``starts (T,)`` marks an episode start, as the rollout
+    resets them: the states the policy itself went through (noiseless)."""
+    step, size = recurrent_map(policy)
+
+    def advance(h, x_start):
+        x, start = x_start
+        h = step(jnp.where(start, jnp.zeros_like(h), h), x)
+        return h, h
+
+    xs = (jnp.asarray(inputs, jnp.float32), jnp.asarray(starts, bool))
+    return jax.lax.scan(advance, jnp.zeros((size,), jnp.float32), xs)[1]
 
 
 class CoreInputs:

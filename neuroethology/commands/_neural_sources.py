@@ -15,6 +15,13 @@ def add_source_arguments(p: argparse.ArgumentParser) -> None:
     p.add_argument(
         "--spikes", type=Path, default=None, metavar="FILE", help="spike trains to attach (npz, CSV, NWB)"
     )
+    p.add_argument(
+        "--spikes-fs",
+        type=float,
+        default=None,
+        metavar="HZ",
+        help="sampling rate of --spikes given in samples",
+    )
     p.add_argument("--individual", default=None, metavar="NAME", help="the animal whose units to measure")
     p.add_argument("--duration", type=float, default=600.0, help="simulated seconds, for a run (default 600)")
     p.add_argument(
@@ -54,9 +61,19 @@ def neural_recording(source: Path, args: argparse.Namespace) -> tuple[Any, Any]:
         from ..data.neural import add_spikes
         from ..data.neural_files import load_spikes, read_nwb_units
 
-        spikes = (
-            read_nwb_units(args.spikes) if args.spikes.suffix.lower() == ".nwb" else load_spikes(args.spikes)
-        )
+        try:
+            spikes = (
+                read_nwb_units(args.spikes)
+                if args.spikes.suffix.lower() == ".nwb"
+                else load_spikes(args.spikes, fs=args.spikes_fs)
+            )
+        except ValueError as e:
+            if "sample indices" in str(e) and args.spikes_fs is None:  # the Python hint names fs=, units=
+                raise ValueError(
+                    f"{args.spikes}: spike_times are integers (sample indices, as Kilosort/phy write them) and "
+                    "the file gives no sampling rate; pass --spikes-fs HZ"
+                ) from None
+            raise
         rec = add_spikes(
             rec, spikes.spike_times, spikes.unit_ids, individual=args.individual, units=spikes.units
         )

@@ -36,6 +36,8 @@ def add_arguments(p: argparse.ArgumentParser) -> None:
     p.add_argument(
         "--agent", type=int, default=0, help="which trained run of a PPO run directory (default 0)"
     )
+    p.add_argument("--individual-a", default=None, metavar="NAME", help="A's animal, when A holds several")
+    p.add_argument("--individual-b", default=None, metavar="NAME", help="B's animal, when B holds several")
     p.add_argument("--shuffles", type=int, default=200, help="time-shifted shuffles of B (default 200)")
     p.add_argument("--bin-size", type=float, default=None, metavar="M", help="map bins, m (default L/20)")
     add_seed_argument(p)
@@ -54,10 +56,20 @@ def run(args: argparse.Namespace) -> int:
     load_options(args)
     args.spikes, args.individual, args.spikes_option = None, None, False
     recs = [neural_recording(Path(src), args)[0] for src in (args.a, args.b)]
+    for rec, flag, name in (
+        (recs[0], "--individual-a", args.individual_a),
+        (recs[1], "--individual-b", args.individual_b),
+    ):
+        names = [str(v) for v in rec["individual"].values]
+        if (name is None and len(names) > 1) or (name is not None and name not in names):
+            source = rec.attrs.get("source_file") or "the recording"
+            raise ValueError(f"{flag}: {source} holds {names}; name one with {flag} NAME")
     result = compare_unit_maps(
         recs[0],
         recs[1],
         labels=tuple(args.labels),
+        individual_a=args.individual_a,
+        individual_b=args.individual_b,
         bin_size=args.bin_size,
         n_shuffles=args.shuffles,
         seed=args.seed,

@@ -58,18 +58,17 @@ def add_arguments(p: argparse.ArgumentParser) -> None:
 def _fixed_points(rec, policy, args) -> dict[str, Any] | None:
     """The core's fixed and slow points under its mean input, and the visited states projected on PCs."""
     import jax
-    import jax.numpy as jnp
     import numpy as np
 
-    from ..agents import recurrent_map
+    from ..agents import recurrent_map, replay_states
     from ..analysis.neural.dynamics import find_fixed_points, project_trajectories, sample_initial_states
 
     if "core_input" not in rec:
         return None
-    step, size = recurrent_map(policy)
+    step, _ = recurrent_map(policy)
     u = np.asarray(rec["core_input"].values[:, :, 0], np.float32)  # (time, input)
-    _, states = jax.lax.scan(lambda h, x: (step(h, x), step(h, x)), jnp.zeros((size,)), jnp.asarray(u))
-    states = np.asarray(states)
+    episode = np.asarray(rec["episode"].values[:, 0]) if "episode" in rec else np.zeros(len(u))
+    states = replay_states(policy, u, np.r_[True, episode[1:] != episode[:-1]])
     u_mean = u.mean(axis=0)
     starts = sample_initial_states(jax.random.key(args.seed), states, n_samples=256)
     fp = find_fixed_points(step, starts, inputs=u_mean)
@@ -162,37 +161,22 @@ def _population(rec, args) -> dict[str, Any]:
 
 
 def _tuning_arrays(rec, result, shown, args) -> dict[str, Any]:
-    """Rate maps, autocorrelograms and head-direction curves of the units drawn, with the settings the
-    classification used (result attrs)."""
-    import numpy as np
-
-    from ..analysis._recording import arena_extent, select_track
-    from ..analysis.kinematics import compute_heading
-    from ..analysis.neural.cell_types import HEADING_MIN_SPEED
+    """Rate maps, autocorrelograms and head-direction curves of the units drawn, from the inputs and settings
+    the classification used (``unit_inputs``, result attrs)."""
+    from ..analysis._recording import arena_extent
+    from ..analysis.neural.cell_types import unit_inputs
     from ..analysis.neural.grid import compute_autocorrelograms
     from ..analysis.neural.tuning import compute_rate_maps
     from ..analysis.neural.tuning_time import compute_head_direction_tuning
-    from ..data.neural import activity_of
 
     units = [str(u) for u in result["unit"].values[shown]]
-    act = activity_of(rec, individual=args.individual, units=units)
-    values = np.asarray(act.activity.values, float)
-    track = select_track(rec, individual=args.individual, caller="neurons")
-    durations = np.where(np.isfinite(values).all(axis=1), track.sample_durations, 0.0)
-    values = np.nan_to_num(values)
-    kind = result.attrs["scored_as"]
+    inp = unit_inputs(rec, args.individual, units, "neurons")
     extent = arena_extent(result.attrs["arena"])
     maps = compute_rate_maps(
-        track.xy, values, durations, extent=extent, bin_size=result.attrs["bin_size_m"],
-        sigma=result.attrs["sigma_m"], kind=kind, max_outside=0.01,
+        inp.xy, inp.activity, inp.durations, extent=extent, bin_size=result.attrs["bin_size_m"],
+        sigma=result.attrs["sigma_m"], kind=inp.kind, max_outside=0.01,
     )  # fmt: skip
-    if "heading" in rec.data_vars:
-        heading = np.asarray(rec["heading"].sel(individual=track.individual).values, float)
-    else:
-        heading = np.asarray(
-            compute_heading(rec, min_speed=HEADING_MIN_SPEED, individual=track.individual).values
-        )
-    hd = compute_head_direction_tuning(heading, values, durations, kind=kind)
+    hd = compute_head_direction_tuning(inp.heading, inp.activity, inp.durations, kind=inp.kind)
     return {"maps": maps, "acorr": compute_autocorrelograms(maps.maps), "hd": hd, "extent": extent}
 
 

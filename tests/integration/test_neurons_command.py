@@ -61,3 +61,26 @@ def test_neurons_refuses_a_recording_without_neural_data(tmp_path, capsys):
     assert main(["neurons", str(tmp_path / "rat.nc"), "--out", str(tmp_path / "n")]) == 2
     err = capsys.readouterr().err
     assert "no neural data" in err and "--spikes" in err
+
+
+def test_sample_index_spikes_need_the_sampling_rate_flag(tmp_path, capsys):
+    rng = np.random.default_rng(2)
+    save(from_arrays(walk(rng, 2500, 1 / FPS), fps=FPS, arena=BOX), tmp_path / "rat.nc")
+    np.savez(
+        tmp_path / "phy.npz",
+        spike_times=np.arange(0, 3_000_000, 3000, dtype=np.uint64),
+        spike_clusters=np.zeros(1000, int),
+    )
+    args = [
+        "neurons",
+        str(tmp_path / "rat.nc"),
+        "--spikes",
+        str(tmp_path / "phy.npz"),
+        "--no-figures",
+        "--shuffles",
+        "9",
+    ]
+    assert main([*args, "--out", str(tmp_path / "a")]) == 2
+    err = capsys.readouterr().err
+    assert "--spikes-fs" in err and "fs=" not in err
+    assert main([*args, "--spikes-fs", "30000", "--out", str(tmp_path / "b")]) == 0

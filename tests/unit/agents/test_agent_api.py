@@ -211,9 +211,10 @@ def test_cnn_agent_on_image_observations():
 
 @pytest.mark.parametrize("kind", ["gru", "lstm", "leaky_rnn"])
 def test_the_recurrent_map_is_the_core_the_policy_runs(kind):
-    """recurrent_map's step(h, u), fed the inputs with_core_inputs records, retraces the policy's own core
-    states step by step (what fixed-point analysis studies is the network that acted)."""
-    env, params = ne.make("neuroethology/OpenField-v0", episode_duration=0.5)
+    """recurrent_map's step(h, u), fed the inputs with_core_inputs records and reset at episode starts
+    (replay_states), retraces the policy's own core states step by step (what fixed-point analysis studies is
+    the network that acted)."""
+    env, params = ne.make("neuroethology/OpenField-v0", episode_duration=0.2)
     config = agents.AgentConfig(
         encoder=EncoderConfig(mlp_features=(16,)), core=agents.CoreConfig(kind=kind, hidden_size=6)
     )
@@ -221,18 +222,16 @@ def test_the_recurrent_map_is_the_core_the_policy_runs(kind):
         env.observation_space(params), env.action_space(params), config, dt=params.dt, key=jax.random.key(4)
     )
     policy = agents.with_core_inputs(agents.AgentPolicy(*nnx.split(agent), deterministic=True))
-    roll = ne.rollout(env, policy, jax.random.key(6), params, num_steps=20, record_extras=True)
-    plain = ne.rollout(env, policy.policy, jax.random.key(6), params, num_steps=20)
+    roll = ne.rollout(env, policy, jax.random.key(6), params, num_steps=60, record_extras=True)
+    plain = ne.rollout(env, policy.policy, jax.random.key(6), params, num_steps=60)
     np.testing.assert_array_equal(np.asarray(plain.actions), np.asarray(roll.actions))  # acts the same
-    step, size = agents.recurrent_map(policy)
     u = np.asarray(roll.extras["core_input"])
-    h = jnp.zeros((size,))
-    states = []
-    for t in range(20):
-        h = step(h, jnp.asarray(u[t]))
-        states.append(np.asarray(h))
+    done = np.asarray(roll.terminated | roll.truncated)
+    starts = np.r_[True, done[:-1]]  # 0.2 s episodes: the state is reset every 10 steps
+    assert starts.sum() == 6
+    states = np.asarray(agents.replay_states(policy, u, starts))
     # hidden is the state (GRU, leaky RNN) or its first half (LSTM: [h, c]).
     hidden = np.asarray(roll.extras["hidden"])
-    np.testing.assert_allclose(np.stack(states)[:, : hidden.shape[1]], hidden, atol=1e-5)
+    np.testing.assert_allclose(states[:, : hidden.shape[1]], hidden, atol=1e-5)
     with pytest.raises(ValueError, match="not a network policy"):
         agents.with_core_inputs(ne.policies.UniformRandomPolicy(env, params))
