@@ -403,6 +403,13 @@ def add_activity(
         if np.isfinite(array[own, :, i]).any():
             raise ValueError(f"add_activity: individual {names[i]!r} already has activity")
         array[np.flatnonzero(own), :, i] = block
+        if "max_time_mismatch_s" in log and info:  # several individuals aligned: the largest, and all counts
+            worst = [v for v in (log["max_time_mismatch_s"], info["max_time_mismatch_s"]) if v is not None]
+            info = {
+                **info,
+                "max_time_mismatch_s": max(worst) if worst else None,
+                "n_samples_outside_trace": log["n_samples_outside_trace"] + info["n_samples_outside_trace"],
+            }
         log = {**log, **info}
     out = rec.copy()
     out["activity"] = xr.DataArray(
