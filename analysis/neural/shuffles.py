@@ -277,31 +277,27 @@ def make_speed_score_fn(
 # ---------------------------------------------------------------------------- sparse shuffles of rate maps
 
 
-def _sparse_trains(activity: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
-    """Each unit's nonzero samples: ``(U, K)`` indices and values, padded (value 0) to the largest ``K``."""
-    # NaN counts as nonzero: it spreads into the maps as in the dense path.
+def _sparse_trains(activity: np.ndarray) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+    """All units' nonzero samples as flat ``(N,)`` unit, sample index and value (unit by unit, in time order; one
+    zero entry where every value is 0). NaN counts as nonzero: it spreads into the maps as in the dense path."""
     rows = [np.flatnonzero(r) for r in np.ascontiguousarray((activity != 0).T)]
-    k = max(1, max(r.size for r in rows))
-    idx = np.zeros((activity.shape[1], k), np.int32)
-    for u, r in enumerate(rows):
-        idx[u, : r.size] = r
-    val = np.take_along_axis(activity, idx.T, axis=0).T.astype(np.float32)
-    sizes = np.array([r.size for r in rows])
-    val[np.arange(k)[None, :] >= sizes[:, None]] = 0.0
-    return idx, val
+    idx = np.concatenate(rows).astype(np.int32)
+    unit = np.repeat(np.arange(activity.shape[1], dtype=np.int32), [r.size for r in rows])
+    if idx.size == 0:
+        return np.zeros(1, np.int32), np.zeros(1, np.int32), np.zeros(1, np.float32)
+    return unit, idx, activity[idx, unit].astype(np.float32)
 
 
-def _shifted_numerators(idx, val, shifts, bins, scale, n_bins: int):
-    """``(U, n_bins)`` numerators of one shuffle from each unit's nonzero samples: sample ``k`` lands on the path
-    at ``(k + shift) mod T``, so it adds ``val * scale`` there to that sample's bin (padding adds nothing)."""
+def _shifted_numerators(unit, idx, val, shifts, bins, scale, n_units: int, n_bins: int):
+    """``(n_units, n_bins)`` numerators of one shuffle from the units' nonzero samples: sample ``k`` of unit ``u``
+    lands on the path at ``(k + shifts[u]) mod T``, adding ``val * scale`` there to that sample's bin; one flat
+    scatter over all units' samples (no padding to the busiest unit)."""
     n = bins.shape[0]
-
-    def unit(i, v, s):
-        pos = jnp.where(i + s >= n, i + s - n, i + s)
-        b = jnp.where(v != 0, bins[pos], n_bins)  # padding goes to the dropped segment
-        return jax.ops.segment_sum(v * scale[pos], b, num_segments=n_bins + 1)[:n_bins]
-
-    return jax.vmap(unit)(idx, val, shifts)
+    pos = idx + shifts[unit]
+    pos = jnp.where(pos >= n, pos - n, pos)
+    b = jnp.where(val != 0, bins[pos], n_bins) + unit * (n_bins + 1)  # bin n_bins of each unit: dropped
+    num = jax.ops.segment_sum(val * scale[pos], b, num_segments=n_units * (n_bins + 1))
+    return num.reshape(n_units, n_bins + 1)[:, :n_bins]
 
 
 def make_map_shuffle_test(
@@ -317,7 +313,7 @@ def make_map_shuffle_test(
     A circular shift of a unit's activity against the path equals a shift of the path against the activity, so
     a shuffled numerator map is the sum, over the unit's nonzero samples ``k``, of ``activity[k]`` (times the
     ``scale`` of :class:`~.tuning.MapBinning`) added to the bin of path sample ``(k + shift) mod T``: work in
-    the number of spiking samples (1-5% of samples at 50 Hz), not in ``T``. The occupancy does not move; the
+    the number of spiking samples (1-5% of samples at 50 Hz), not in ``T``, in one scatter over all units' samples. The occupancy does not move; the
     smoothing and the division are those of :func:`~.tuning.make_rate_map_fn`. For spike counts (integers,
     exact in float32 below 2**24 per bin) the maps equal :func:`shift_activity` then ``rate_map_fn.apply``
     exactly; for rates they agree to float32 rounding (the sums' order differs), at no gain in speed unless the
@@ -355,10 +351,10 @@ def make_map_shuffle_test(
     )
 
     @functools.partial(jax.jit, static_argnames="batch")
-    def run(idx, val, shifts, bins, scale, occ, sy, sx, min_occ, batch):
+    def run(unit, idx, val, shifts, bins, scale, occ, sy, sx, min_occ, batch):
         def one(s):
-            num = _shifted_numerators(idx, val, s, bins, scale, n_bins).reshape(-1, *occ.shape)
-            maps = _maps_from_numerators(num, occ, sy, sx, min_occ)
+            num = _shifted_numerators(unit, idx, val, s, bins, scale, s.shape[0], n_bins)
+            maps = _maps_from_numerators(num.reshape(-1, *occ.shape), occ, sy, sx, min_occ)
             return {name: fn(maps) for name, fn in scores.items()}
 
         return jax.lax.map(one, shifts, batch_size=batch)
@@ -375,11 +371,11 @@ def make_map_shuffle_test(
             raise ValueError(f"{caller}: percentile must be in (0, 100), got {percentile!r}")
         u = a.shape[1]
         shifts = draw_shifts(key, binning.durations, n_units=u, n_shuffles=n_shuffles, min_shift=min_shift)
-        idx, val = _sparse_trains(a)
-        per_shuffle = u * max(idx.shape[1], 8 * n_bins)
+        trains = [jnp.asarray(v) for v in _sparse_trains(a)]
+        per_shuffle = max(trains[0].size, 8 * u * n_bins)
         batch = batch_size or int(max(1, min(n_shuffles + 1, 2**24 // per_shuffle)))
         every = np.vstack([np.zeros((1, u), np.int32), shifts])  # shift 0: the observed scores
-        out = run(jnp.asarray(idx), jnp.asarray(val), jnp.asarray(every), *consts, batch=batch)
+        out = run(*trains, jnp.asarray(every), *consts, batch=batch)
         result = {}
         for name in scores:
             got = np.asarray(out[name], dtype=float)

@@ -159,7 +159,7 @@ def test_head_direction_and_speed_scores_through_the_null():
 def test_sparse_shuffled_numerators_equal_the_dense_shift_exactly():
     """Shifting the path's bins against a unit's spiking samples gives the numerator of shift_activity +
     binning bit for bit (integer counts are exact in float32), on an irregular clock with untracked samples,
-    samples of duration 0 and units of different spike counts (padding); the maps then agree to float32
+    samples of duration 0 and units of different spike counts (one of them silent); the maps then agree to float32
     rounding of the smoothing matmuls (XLA lays the batched products out differently)."""
     rng = np.random.default_rng(2)
     n, u = 12_000, 5
@@ -167,17 +167,18 @@ def test_sparse_shuffled_numerators_equal_the_dense_shift_exactly():
     xy[rng.choice(n, 300, replace=False)] = np.nan
     d = rng.choice([0.0, 0.01, 0.02, 0.05], n)
     counts = rng.poisson(rng.uniform(0.005, 0.2, u) * np.ones((n, 1))).astype(np.float32)
-    counts[:, 3] = 0.0  # a silent unit: all padding
+    counts[:, 3] = 0.0  # a silent unit: nothing to scatter
     rmf = tu.make_rate_map_fn(xy, d, extent=BOX)
     b = rmf.binning
-    idx, val = sh._sparse_trains(counts)
-    assert idx.shape == (u, int((counts != 0).sum(0).max()))
+    unit, idx, val = sh._sparse_trains(counts)
+    assert idx.shape == unit.shape == val.shape == ((counts != 0).sum(),)
+    np.testing.assert_array_equal(val, counts[idx, unit])
     shifts = jnp.asarray(rng.integers(0, n, (4, u)), jnp.int32)
     n_bins = rmf.grid.occupancy.size
     scale = jnp.asarray(b.scale)
     for s in shifts:
         fast = sh._shifted_numerators(
-            jnp.asarray(idx), jnp.asarray(val), s, jnp.asarray(b.bins), scale, n_bins
+            jnp.asarray(unit), jnp.asarray(idx), jnp.asarray(val), s, jnp.asarray(b.bins), scale, u, n_bins
         )
         moved = sh.shift_activity(jnp.asarray(counts), s)
         w = jnp.where(scale[:, None] > 0, moved * scale[:, None], 0.0)
