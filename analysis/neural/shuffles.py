@@ -177,7 +177,11 @@ def shuffle_null(
         )
     shifts = draw_shifts(key, durations, n_units=u, n_shuffles=n_shuffles, min_shift=min_shift)
     batch = batch_size or int(max(1, min(n_shuffles, _BATCH_FLOATS // (n * u))))
-    null = np.asarray(_dense_runner(score_fn, batch)(a, jnp.asarray(shifts)), dtype=float).T
+    try:
+        runner = _dense_runner(score_fn, batch)
+    except TypeError:  # an unhashable callable: compiled for this call only
+        runner = _dense_runner.__wrapped__(score_fn, batch)
+    null = np.asarray(runner(a, jnp.asarray(shifts)), dtype=float).T
     return _verdict(observed, null, shifts, percentile)
 
 

@@ -262,6 +262,16 @@ def test_shuffle_null_compiles_once_per_score_fn(cells):
         jax.monitoring.unregister_event_duration_listener(listener)
     assert compiled == []
 
+    class Unhashable:  # a callable object with __eq__ and no __hash__ still runs (compiled per call)
+        __hash__ = None
+
+        def __call__(self, a):
+            return score(a)
+
+    again = sh.shuffle_null(Unhashable(), counts[:, :4], d, key=jax.random.key(1), n_shuffles=3)
+    direct = sh.shuffle_null(score, counts[:, :4], d, key=jax.random.key(1), n_shuffles=3)
+    np.testing.assert_array_equal(again.null, direct.null)
+
 
 def test_map_shuffle_test_input_errors(cells):
     xy, counts, d = cells
