@@ -144,7 +144,7 @@ def test_units_table_leads_with_the_contract_columns(classified):
 
 def _assemble_fake(observed, null):
     u = observed.shape[1]
-    inp = ct._Inputs(
+    inp = ct.UnitInputs(
         None, "counts", "counts", "recorded", [str(i) for i in range(u)], None, None, None, None, None, "test",
         {"shape": "box", "width": 1.0, "height": 1.0}, "rat", 0,
     )  # fmt: skip

@@ -47,7 +47,7 @@ from neuroethology.analysis.neural import cell_types as ct  # noqa: E402
 from neuroethology.data.neural import add_activity  # noqa: E402
 from neuroethology.datasets import sargolini  # noqa: E402
 
-N = 40  # cells per population
+N = 20  # cells per population (20: one miss is 95%; the synthetic test has 40)
 TYPES = ("place", "grid", "border", "head_direction", "speed")
 BVC_DX = 0.02  # m: RatInABox's grid for the BVCs' rates (its default for rate maps is 1 cm)
 
