@@ -40,7 +40,7 @@ from neuroethology.data.neural import activity_of
 from .._recording import arena_extent, arena_size, check_arena, select_track
 from ..kinematics import compute_heading, compute_speed
 from . import grid as _grid
-from .shuffles import draw_shifts, shift_activity
+from .shuffles import draw_shifts, shift_activity, shuffle_batch
 from .tuning import (
     _border_all,
     _coherence_all,
@@ -211,7 +211,7 @@ def _scorer(inp: UnitInputs, bin_size: float, sigma: float) -> _Scorer:
 def _null(scorer: _Scorer, activity: jax.Array, shifts: np.ndarray) -> np.ndarray:
     """``(n_shuffles, 5, U)`` scores of the shifted activity (shifted smoothed numerator for the speed score)."""
     n, u = activity.shape
-    batch = int(max(1, min(len(shifts), _BATCH_FLOATS // (2 * n * u))))
+    batch = shuffle_batch(len(shifts), 2 * n * u, _BATCH_FLOATS)
 
     @jax.jit
     def run(acts, num, sh):

@@ -126,6 +126,16 @@ def draw_shifts(
     return np.clip(k, lo, hi).astype(np.int32)
 
 
+def shuffle_batch(n_shuffles: int, floats_per_shuffle: int, budget: int) -> int | None:
+    """Shuffles scored at once by ``jax.lax.map``'s ``batch_size``: ``None`` (one at a time, unbatched) on
+    CPU, where vmapping the scores over shuffles made classify_units' loop 1.6x slower (and a batch of one ~3x
+    slower) than scoring one shuffle after another; elsewhere as many as keep ``floats_per_shuffle`` each
+    within ``budget`` floats."""
+    if jax.default_backend() == "cpu":
+        return None
+    return int(max(1, min(n_shuffles, budget // max(1, floats_per_shuffle))))
+
+
 def shift_activity(activity: jax.Array, shifts: jax.Array) -> jax.Array:
     """``out[t, u] = activity[(t - shifts[u]) mod T, u]``: each unit's train moved by its own offset, wrapping.
 
@@ -157,7 +167,8 @@ def shuffle_null(
         durations: ``(T,)`` seconds each sample stands for (the shifts' clock).
         key: ``jax.random`` key for the shifts.
         n_shuffles: 100 (the usual count). min_shift: seconds (20 s). percentile: 99 (the usual threshold).
-        batch_size: shuffles evaluated at once (default: as many as fit 2**26 floats of shifted activity).
+        batch_size: shuffles evaluated at once (default: one at a time on CPU, else as many as fit 2**26
+            floats of shifted activity; see :func:`shuffle_batch`).
 
     Returns:
         :class:`ShuffleNull`.
@@ -176,7 +187,7 @@ def shuffle_null(
             f"shuffle_null: score_fn must return ({u},) scores, one per unit; got {observed.shape}"
         )
     shifts = draw_shifts(key, durations, n_units=u, n_shuffles=n_shuffles, min_shift=min_shift)
-    batch = batch_size or int(max(1, min(n_shuffles, _BATCH_FLOATS // (n * u))))
+    batch = batch_size or shuffle_batch(n_shuffles, n * u, _BATCH_FLOATS)
     try:
         runner = _dense_runner(score_fn, batch)
     except TypeError:  # an unhashable callable: compiled for this call only
@@ -186,7 +197,7 @@ def shuffle_null(
 
 
 @functools.lru_cache(maxsize=16)
-def _dense_runner(score_fn, batch: int):
+def _dense_runner(score_fn, batch: int | None):
     """The jitted shuffle loop of one ``score_fn`` (kept for the next call with the same function: no re-jit)."""
 
     @jax.jit
@@ -333,7 +344,8 @@ def make_map_shuffle_test(
         measures: ``{name: measure}``, each one of :data:`MAP_MEASURES` or a jittable ``(maps (U, ny, nx),
             occupancy (ny, nx)) -> (U,)`` (e.g. :func:`~.grid.make_grid_score_fn`), as :func:`make_map_score_fn`.
         threshold, min_field_area: the border score's, as :func:`make_map_score_fn`.
-        batch_size: shuffles scored at once (default: as many as keep ~2**24 floats of per-shuffle arrays).
+        batch_size: shuffles scored at once (default: one at a time on CPU, else as many as keep ~2**24 floats
+            of per-shuffle arrays; see :func:`shuffle_batch`).
     """
     caller = "make_map_shuffle_test"
     binning = rate_map_fn.binning
@@ -377,7 +389,7 @@ def make_map_shuffle_test(
         shifts = draw_shifts(key, binning.durations, n_units=u, n_shuffles=n_shuffles, min_shift=min_shift)
         trains = [jnp.asarray(v) for v in _sparse_trains(a)]
         per_shuffle = max(trains[0].size, 8 * u * n_bins)
-        batch = batch_size or int(max(1, min(n_shuffles + 1, 2**24 // per_shuffle)))
+        batch = batch_size or shuffle_batch(n_shuffles + 1, per_shuffle, 2**24)
         every = np.vstack([np.zeros((1, u), np.int32), shifts])  # shift 0: the observed scores
         out = run(*trains, jnp.asarray(every), *consts, batch=batch)
         result = {}
