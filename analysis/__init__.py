@@ -23,6 +23,7 @@ from . import (
     paths,
     plots,
     plume,
+    regions,
     space,
     steps,
     trials,
@@ -40,6 +41,7 @@ from .kinematics import *  # noqa: F403
 from .occupancy import *  # noqa: F403
 from .paths import *  # noqa: F403
 from .plume import *  # noqa: F403
+from .regions import *  # noqa: F403
 from .space import *  # noqa: F403
 from .steps import *  # noqa: F403
 from .trials import *  # noqa: F403
@@ -51,6 +53,7 @@ __all__ = [
     *paths.__all__,
     *occupancy.__all__,
     *space.__all__,
+    *regions.__all__,  # regions of the arena (plus-maze arms, quadrants)
     *steps.__all__,
     *fixes.__all__,  # per-fix movement and its states
     *hmm.__all__,

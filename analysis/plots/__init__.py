@@ -2,6 +2,7 @@
 
 from .animation import render_rollout, save_animation
 from .distributions import plot_distributions, plot_metric_comparison, plot_metric_table
+from .regions import draw_regions, plot_region_occupancy
 from .report import save_comparison_figures
 from .style import apply_style, group_colours, new_figure, save_figure
 from .trajectory import draw_arena, plot_occupancy, plot_trajectory
@@ -9,12 +10,14 @@ from .trajectory import draw_arena, plot_occupancy, plot_trajectory
 __all__ = [
     "apply_style",
     "draw_arena",
+    "draw_regions",
     "group_colours",
     "new_figure",
     "plot_distributions",
     "plot_metric_comparison",
     "plot_metric_table",
     "plot_occupancy",
+    "plot_region_occupancy",
     "plot_trajectory",
     "render_rollout",
     "save_animation",
