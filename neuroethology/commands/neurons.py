@@ -135,28 +135,24 @@ def run(args: argparse.Namespace) -> int:
 
 def _population(rec, args) -> dict[str, Any]:
     """Dimensionality (PCA, participation ratio) and cross-validated linear decoding of position, heading and
-    speed from every unit."""
+    speed from every unit, on the inputs the classification reads (``unit_inputs``: the same samples, speed
+    and heading, the Recording's own heading where it has one)."""
     import numpy as np
 
-    from ..analysis._recording import select_track
-    from ..analysis.kinematics import compute_heading, compute_speed
+    from ..analysis.neural.cell_types import unit_inputs
     from ..analysis.neural.population import compute_pca, decode_linear
-    from ..data.neural import activity_of
 
-    act = activity_of(rec, individual=args.individual, units=args.only_units)
-    values = np.asarray(act.activity.values, float)
-    track = select_track(rec, individual=args.individual, caller="neurons")
-    ok = np.all(np.isfinite(values), axis=1) & np.all(np.isfinite(track.xy), axis=1)
-    pca = compute_pca(values[ok], weights=track.sample_durations[ok])
-    speed = np.asarray(compute_speed(rec, individual=args.individual).values, float)
-    heading = np.asarray(compute_heading(rec, individual=args.individual, min_speed=0.02).values, float)
-    use = ok & np.isfinite(speed) & np.isfinite(heading)  # heading: direction of motion above 2 cm/s
-    targets = {"x": track.xy[use, 0], "y": track.xy[use, 1], "speed": speed[use], "heading": heading[use]}
-    decoding = decode_linear(values[use], targets, circular=["heading"], weights=track.sample_durations[use])
+    inp = unit_inputs(rec, args.individual, args.only_units, "neurons")
+    ok = (inp.durations > 0) & np.all(np.isfinite(inp.xy), axis=1)
+    pca = compute_pca(inp.activity[ok], weights=inp.durations[ok])
+    use = ok & np.isfinite(inp.speed) & np.isfinite(inp.heading)
+    targets = {"x": inp.xy[use, 0], "y": inp.xy[use, 1], "speed": inp.speed[use], "heading": inp.heading[use]}
+    decoding = decode_linear(inp.activity[use], targets, circular=["heading"], weights=inp.durations[use])
     return {
         "participation_ratio": float(pca.participation_ratio),
         "explained_variance_ratio": [float(v) for v in pca.explained_variance_ratio[:10]],
         "decoding_r2": {k: float(v) for k, v in decoding.r2.items()},
+        "heading_source": inp.heading_source,
     }
 
 
