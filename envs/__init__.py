@@ -2,6 +2,7 @@
 
 >>> import neuroethology.envs as ne
 >>> env, params = ne.make("neuroethology/OpenField-v0", arena_shape="circle", radius=0.75)
+>>> env, params = ne.make("neuroethology/OpenField-v0", arena="plus_maze")  # any arena: envs.arena
 >>> obs, state = env.reset(jax.random.key(0), params)
 >>> obs, state, reward, terminated, truncated, info = env.step(key, state, action, params)
 
@@ -9,7 +10,8 @@ Importing this package registers every environment with Gymnasium, so ``gymnasiu
 ``gymnasium.make_vec(..., vectorization_mode="vector_entry_point")`` work with the same ids.
 """
 
-from . import body, geometry, policies
+from . import arena, body, geometry, policies
+from .arena import resolve_arena
 from .core import (
     EnvState,
     GymnasiumEnv,
@@ -43,6 +45,7 @@ from .water_maze import WaterMaze, WaterMazeParams, WaterMazeState
 
 __all__ = [
     "EnvState",
+    "arena",
     "arena_of",
     "body",
     "env_of",
@@ -70,6 +73,7 @@ __all__ = [
     "policies",
     "register",
     "registered_envs",
+    "resolve_arena",
     "rollout",
     "rollout_chunks",
     "SpatialTMaze",

@@ -9,11 +9,14 @@ One step of ``dt`` seconds (OpenField, PatchForaging's spatial mode, TMaze's spa
     x'        = project(x + v' dt (cos theta', sin theta'))   # the arena's walls (see below)
     speed     = min(|x' - x| / dt, v')              # the speed actually achieved
 
-Only ``project`` differs between arenas: it maps the proposed position to the nearest place the body centre
-may occupy (a box or circle floor, the pool less ``body_radius``, the corridors of a maze), so a step into a
-wall slides along it. A projection onto a convex floor never lengthens a step (``|x' - x| <= v' dt``); the
-``min`` absorbs float rounding (``|(x + s) - x|`` can exceed ``|s|`` by an ulp) and floors that are not
-convex (a maze's corridors), so the achieved speed never exceeds the intended one, nor ``max_speed``.
+Only the walls differ between arenas. ``project`` maps the proposed position to the nearest place the body
+centre may occupy (a box or circle floor, the pool less ``body_radius``, the corridors of a maze), so a step
+into a wall slides along it; arenas with thin walls need the path, not only its end, and give ``collide``
+instead: ``x' = collide(x, x + v' dt (cos theta', sin theta'))`` (the segment sweep of a polygon arena,
+:meth:`geometry.ArenaGeometry.sweep`, which also slides along what it hits). A projection onto a convex
+floor never lengthens a step (``|x' - x| <= v' dt``); the ``min`` absorbs float rounding (``|(x + s) - x|``
+can exceed ``|s|`` by an ulp) and floors that are not convex (a maze's corridors), so the achieved speed
+never exceeds the intended one, nor ``max_speed``.
 
 The functions take any params object with the fields named in their docstrings (each environment's params
 keep ``max_speed``, ``max_acceleration``, ``max_angular_velocity`` and ``field_of_view`` fields, so they
@@ -106,18 +109,25 @@ def move(
     speed: jax.Array,
     action: ArrayLike,
     params: Any,
-    project: Callable[[jax.Array, Any], jax.Array],
+    project: Callable[[jax.Array, Any], jax.Array] | None = None,
+    *,
+    collide: Callable[[jax.Array, jax.Array, Any], jax.Array] | None = None,
 ) -> Move:
     """One step of the kinematics in the module docstring, from ``position (2,)`` m, ``heading ()`` rad and
     ``speed ()`` m/s under ``action`` ``[acceleration, angular velocity]`` (any values: see
-    :func:`clip_action`). ``project(proposed, params)`` maps a proposed position ``(2,)`` to the nearest one
-    the arena's walls allow (e.g. :func:`geometry.project_into_box_or_circle`).
+    :func:`clip_action`). The walls: give one of ``project(proposed, params)``, which maps a proposed
+    position ``(2,)`` to the nearest one the arena's walls allow (e.g.
+    :func:`geometry.project_into_box_or_circle`), or ``collide(position, proposed, params)``, which sees the
+    whole step (e.g. ``neuroethology.envs.arena.ArenaMixin.collide``).
 
     ``params`` needs ``dt`` (s), ``max_speed`` (m/s), ``max_acceleration`` and ``max_angular_velocity``."""
+    if (project is None) == (collide is None):
+        raise TypeError("move: give exactly one of project= or collide=")
     accel, omega = clip_action(action, params)
     intended = jnp.clip(speed + accel * params.dt, 0.0, params.max_speed)
     heading = geo.wrap_angle(heading + omega * params.dt)
-    new = project(position + intended * params.dt * geo.unit(heading), params)
+    proposed = position + intended * params.dt * geo.unit(heading)
+    new = project(proposed, params) if collide is None else collide(position, proposed, params)
     step = new - position
     # Never more than the intended speed (the projection only shortens a step; min() absorbs rounding).
     achieved = jnp.minimum(jnp.sqrt(step[0] ** 2 + step[1] ** 2) / params.dt, intended)

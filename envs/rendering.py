@@ -8,14 +8,22 @@ hundred by few hundred pixel frames used for videos and figures.
 from __future__ import annotations
 
 import collections
-from collections.abc import Sequence
+from collections.abc import Mapping, Sequence
 from typing import Any
 
 import numpy as np
 
 from . import geometry as geo
 
-__all__ = ["Canvas", "COLOURS", "draw_animal", "draw_trail", "trail_render_state"]
+__all__ = [
+    "Canvas",
+    "COLOURS",
+    "REGION_COLOURS",
+    "draw_animal",
+    "draw_trail",
+    "polygon_canvas",
+    "trail_render_state",
+]
 
 Colour = tuple[int, int, int]
 
@@ -34,6 +42,17 @@ COLOURS: dict[str, Colour] = {
     "cue": (238, 51, 119),
     "platform": (0, 153, 136),
 }
+
+
+# Regions are tinted lightly over the floor, in turn (Paul Tol's "bright" scheme, colour-blind safe).
+REGION_COLOURS: tuple[Colour, ...] = (
+    (68, 119, 170),
+    (238, 102, 119),
+    (34, 136, 51),
+    (204, 187, 68),
+    (102, 204, 238),
+    (170, 51, 119),
+)
 
 
 class Canvas:
@@ -124,6 +143,20 @@ class Canvas:
             if np.all(np.isfinite(a)) and np.all(np.isfinite(b)):
                 self.line(a, b, width, colour, alpha)
 
+    def fill_polygon(self, rings: Sequence[Any], colour: Colour, alpha: float = 1.0) -> None:
+        """Fill the region inside ``rings`` (lists of ``[x, y]`` vertices) by the even-odd rule: a ring
+        inside another cuts a hole in it."""
+        inside = np.zeros((self.height, self.width), bool)
+        x, y = self._wx, self._wy
+        for ring in rings:
+            p = np.asarray(ring, float)
+            for (ax, ay), (bx, by) in zip(p, np.roll(p, -1, axis=0), strict=True):
+                if ay == by:
+                    continue
+                spans = (ay > y) != (by > y)
+                inside ^= np.broadcast_to(spans & (x < ax + (y - ay) * (bx - ax) / (by - ay)), inside.shape)
+        self.fill_mask(inside, colour, alpha)
+
     def rect_outline(self, x0: float, y0: float, x1: float, y1: float, width: float, colour: Colour) -> None:
         corners = [(x0, y0), (x1, y0), (x1, y1), (x0, y1), (x0, y0)]
         self.polyline(np.array(corners), width, colour)
@@ -178,3 +211,24 @@ def draw_animal(
     for d, a in zip(distances, angles, strict=True):
         canvas.line(position, position + d * np.array([np.cos(a), np.sin(a)]), wall / 4, COLOURS["ray"], 0.5)
     canvas.agent(position, heading, radius=2 * wall if radius is None else radius)
+
+
+def polygon_canvas(arena: Mapping[str, Any], size: int) -> tuple[Canvas, float]:
+    """A canvas showing a canonical arena mapping (``neuroethology.envs.arena.resolve_arena``): the floor
+    (boundary less holes), its regions tinted lightly, the boundary and hole outlines and the internal
+    walls; and the wall thickness drawn (m, 1.5% of the larger side)."""
+    boundary = np.asarray(arena["boundary"], float)
+    (x0, y0), (x1, y1) = boundary.min(axis=0), boundary.max(axis=0)
+    extent = max(x1 - x0, y1 - y0)
+    pad = 0.05 * extent
+    canvas = Canvas((x0 - pad, x1 + pad), (y0 - pad, y1 + pad), size=size, background=COLOURS["outside"])
+    canvas.fill_polygon([boundary, *arena["holes"]], COLOURS["floor"])
+    for k, region in enumerate(arena["regions"].values()):
+        canvas.fill_polygon([region], REGION_COLOURS[k % len(REGION_COLOURS)], alpha=0.18)
+    wall = 0.015 * extent
+    for ring in [boundary, *arena["holes"]]:
+        p = np.asarray(ring, float)
+        canvas.polyline(np.vstack([p, p[:1]]), wall, COLOURS["wall"])
+    for a, b in arena["walls"]:
+        canvas.line(a, b, wall, COLOURS["wall"])
+    return canvas, wall
