@@ -1,8 +1,11 @@
 """OpenField-v0: a rodent exploring an empty arena.
 
-The paradigm: an animal placed in a walled arena (square or circular) and left to explore; the standard
-setting for place and grid cell recordings and for thigmotaxis and exploration measures. The default arena is
-the 1 x 1 m box of Sargolini et al. 2006 (Science 312:758), whose rat trajectory ships with ``ratinabox``.
+The paradigm: an animal placed in a walled arena and left to explore; the standard setting for place and grid
+cell recordings and for thigmotaxis and exploration measures. The default arena is the 1 x 1 m box of
+Sargolini et al. 2006 (Science 312:758), whose rat trajectory ships with ``ratinabox``. Any lab's arena works:
+``make("neuroethology/OpenField-v0", arena=ARENA)`` with a preset name (``"plus_maze"``, ``"y_maze"``, ...),
+a YAML/JSON file or a mapping in metres (:mod:`neuroethology.envs.arena`); a box or circle is stepped with
+analytic formulas, any other arena (``arena_shape="polygon"``) with its segments.
 
 Physics (one step of ``dt`` seconds)::
 
@@ -13,7 +16,9 @@ Physics (one step of ``dt`` seconds)::
     speed     = min(|x' - x| / dt, v')              # the speed actually achieved (0 when walking into a wall)
 
 The body (bounds, action handling and these kinematics) is :mod:`neuroethology.envs.body`'s, shared by every
-spatial environment; only ``project`` is this arena's.
+spatial environment; only the walls are this arena's: the nearest floor point in a box or circle, the segment
+sweep in a polygon (the step stops 10 um before the first wall, hole or boundary edge it would cross and
+slides along it; :meth:`neuroethology.envs.geometry.ArenaGeometry.sweep`).
 
 Observation (``Box``, float32, SI units)::
 
@@ -31,7 +36,9 @@ clips into the box, so no action can leave the arena or make the state non-finit
 instead rejects actions outside the space with a ``ValueError``.
 
 Reward: none by default (free exploration); ``reward_type="coverage"`` pays the fraction of the arena's
-``coverage_bins x coverage_bins`` grid newly visited at each step (the return is the coverage);
+``coverage_bins x coverage_bins`` grid (over the floor's bounding box; only cells with floor count: cells
+whose centre is on the floor of a circle, cells holding any floor in a polygon) newly visited at each step
+(the return is the coverage);
 ``"novelty"`` pays ``1/sqrt(n)`` for the ``n``-th visit to a grid cell (count-based exploration bonus,
 Strehl & Littman 2008, J. Comput. Syst. Sci. 74:1309). Episodes never terminate; they are truncated after
 ``episode_duration`` seconds.
@@ -47,14 +54,14 @@ import numpy as np
 from flax import struct
 from gymnasium import spaces
 
-from . import geometry as geo
-from .body import RAT, BodyEnv, BodyState, move, pose_info, resting_pose, view_directions
-from .core import NeuroEnv, register, uniform21
+from .arena import ArenaMixin, arena_bounds, floor_cells, is_polygon
+from .body import RAT, BodyEnv, BodyState, move, pose_info, resting_pose
+from .core import NeuroEnv, register
 from .rendering import COLOURS, Canvas, draw_animal, trail_render_state
 
 __all__ = ["OpenField", "OpenFieldParams", "OpenFieldState"]
 
-ARENA_SHAPES = ("box", "circle")
+ARENA_SHAPES = ("box", "circle", "polygon")
 REWARD_TYPES = ("none", "coverage", "novelty")
 
 
@@ -63,13 +70,15 @@ class OpenFieldParams:
     """Parameters of OpenField-v0, SI units. Fields marked static change array shapes or code paths
     (changing them recompiles); the others may be traced and vmapped over."""
 
-    # Arena.
-    arena_shape: str = struct.field(pytree_node=False, default="box")  # "box" or "circle"
+    # Arena (set any arena with make(..., arena=...): a preset, a YAML/JSON file or a mapping).
+    arena_shape: str = struct.field(pytree_node=False, default="box")  # "box", "circle" or "polygon"
     width: float = 1.0  # m, box x extent: the 1 x 1 m box of Sargolini et al. 2006
     height: float = 1.0  # m, box y extent (Sargolini et al. 2006)
     radius: float = (
         0.5  # m, circular arena radius (a 1 m diameter open field); used when arena_shape="circle"
     )
+    arena: str = struct.field(pytree_node=False, default="")  # a polygon arena's canonical mapping as JSON
+    # (envs.arena.resolve_arena; metres); "" for a box or circle
     # Time.
     dt: float = 0.02  # s, the 50 Hz position sampling of Sargolini et al. 2006
     episode_duration: float = 600.0  # s, one 10 min recording session of Sargolini et al. 2006
@@ -97,7 +106,15 @@ class OpenFieldParams:
         """(x, y) size of the arena's bounding box, m."""
         if self.arena_shape == "circle":
             return 2 * self.radius, 2 * self.radius
+        if self.arena_shape == "polygon":
+            (x0, y0), (x1, y1) = arena_bounds(self)
+            return x1 - x0, y1 - y0
         return self.width, self.height
+
+    @property
+    def origin(self) -> tuple[float, float]:
+        """Lower-left corner (m) of the arena's bounding box: (0, 0) for a box or circle."""
+        return arena_bounds(self)[0] if self.arena_shape == "polygon" else (0.0, 0.0)
 
 
 @struct.dataclass(kw_only=True)
@@ -110,7 +127,7 @@ def _bins(params: OpenFieldParams) -> int:
 
 
 @register
-class OpenField(BodyEnv, NeuroEnv[OpenFieldState, OpenFieldParams]):
+class OpenField(ArenaMixin, BodyEnv, NeuroEnv[OpenFieldState, OpenFieldParams]):
     """A rodent in an open arena (see the module docstring for physics, spaces and reward)."""
 
     name = "OpenField"
@@ -125,30 +142,7 @@ class OpenField(BodyEnv, NeuroEnv[OpenFieldState, OpenFieldParams]):
             at_least_one=("coverage_bins",),
         )
 
-    # -- arena --------------------------------------------------------------------------------------------
-    @staticmethod
-    def project(position: jax.Array, params: OpenFieldParams) -> jax.Array:
-        """The nearest point of the floor: a step into a wall slides along it."""
-        return geo.project_into_box_or_circle(position, params)
-
-    @staticmethod
-    def inside(xy: jax.Array, params: OpenFieldParams) -> jax.Array:
-        """Whether points ``(..., 2)`` lie on the arena floor."""
-        return geo.inside_box_or_circle(xy, params)
-
-    @staticmethod
-    def wall_distance(position: jax.Array, params: OpenFieldParams) -> jax.Array:
-        """Shortest distance (m) from ``position`` to a wall."""
-        return geo.distance_to_wall_box_or_circle(position, params)
-
-    @staticmethod
-    def ray_distances(position: jax.Array, heading: jax.Array, params: OpenFieldParams) -> jax.Array:
-        return geo.ray_distances_box_or_circle(position, view_directions(heading, params), params)
-
-    @staticmethod
-    def sample_pose(key: jax.Array, params: OpenFieldParams) -> tuple[jax.Array, jax.Array]:
-        """A position drawn uniformly over the arena floor and a uniform heading (two random words)."""
-        return geo.pose_in_box_or_circle(uniform21(key, 3), params)
+    # -- arena: ArenaMixin's (collide, project, inside, wall_distance, ray_distances, sample_pose) ----------
 
     # -- FuncEnv pieces -----------------------------------------------------------------------------------
     def initial(self, rng: jax.Array, params: OpenFieldParams | None = None) -> OpenFieldState:
@@ -165,7 +159,7 @@ class OpenField(BodyEnv, NeuroEnv[OpenFieldState, OpenFieldParams]):
     def transition(
         self, state: OpenFieldState, action: jax.Array, rng: jax.Array, params: OpenFieldParams | None = None
     ) -> OpenFieldState:
-        body = move(state.position, state.heading, state.speed, action, params, self.project)
+        body = move(state.position, state.heading, state.speed, action, params, collide=self.collide)
         visits = state.visits
         if _bins(params):
             visits = visits.at[self._bin(body.position, params)].add(1)
@@ -208,10 +202,14 @@ class OpenField(BodyEnv, NeuroEnv[OpenFieldState, OpenFieldParams]):
 
     # -- coverage grid ------------------------------------------------------------------------------------
     def _bin(self, position: jax.Array, params: OpenFieldParams) -> tuple[jax.Array, jax.Array]:
+        """Grid cell ``(iy, ix)`` of points ``(..., 2)``."""
         n = params.coverage_bins
         ex, ey = params.extent
-        ix = jnp.clip(jnp.floor(position[0] / ex * n), 0, n - 1).astype(jnp.int32)
-        iy = jnp.clip(jnp.floor(position[1] / ey * n), 0, n - 1).astype(jnp.int32)
+        x, y = position[..., 0], position[..., 1]
+        if is_polygon(params):
+            x, y = x - params.origin[0], y - params.origin[1]
+        ix = jnp.clip(jnp.floor(x / ex * n), 0, n - 1).astype(jnp.int32)
+        iy = jnp.clip(jnp.floor(y / ey * n), 0, n - 1).astype(jnp.int32)
         return iy, ix
 
     def _bin_centres(self, params: OpenFieldParams) -> jax.Array:
@@ -221,7 +219,11 @@ class OpenField(BodyEnv, NeuroEnv[OpenFieldState, OpenFieldParams]):
         return jnp.stack(jnp.meshgrid(c * ex, c * ey, indexing="xy"), axis=-1)  # (iy, ix, 2)
 
     def _n_floor_bins(self, params: OpenFieldParams) -> jax.Array:
-        """Grid cells whose centre lies on the floor (all of them for a box)."""
+        """Grid cells with floor: all of them for a box, those whose centre is on the floor for a circle,
+        those holding any floor for a polygon."""
+        if is_polygon(params):
+            n = params.coverage_bins
+            return jnp.float32(max(int(floor_cells(params.arena, (n, n)).sum()), 1))
         return jnp.maximum(jnp.sum(self.inside(self._bin_centres(params), params)), 1).astype(jnp.float32)
 
     # -- egocentric image ---------------------------------------------------------------------------------
@@ -231,11 +233,7 @@ class OpenField(BodyEnv, NeuroEnv[OpenFieldState, OpenFieldParams]):
         """After the floor: the visited coverage bins (on the floor), where the task counts coverage."""
         if not _bins(params):
             return []
-        n = params.coverage_bins
-        ex, ey = params.extent
-        ix = jnp.clip(jnp.floor(world[..., 0] / ex * n), 0, n - 1).astype(jnp.int32)
-        iy = jnp.clip(jnp.floor(world[..., 1] / ey * n), 0, n - 1).astype(jnp.int32)
-        return [(state.visits[iy, ix] > 0) & floor]
+        return [(state.visits[self._bin(world, params)] > 0) & floor]
 
     # -- spaces -------------------------------------------------------------------------------------------
     def observation_space(self, params: OpenFieldParams | None = None) -> spaces.Space:
@@ -257,13 +255,7 @@ class OpenField(BodyEnv, NeuroEnv[OpenFieldState, OpenFieldParams]):
         image = spaces.Box(0.0, 1.0, (params.image_size, params.image_size, channels), np.float32)
         return spaces.Dict({"vector": vector, "image": image})
 
-    # -- what the environment says about itself ----------------------------------------------------------
-    def arena(self, params: OpenFieldParams) -> dict[str, Any]:
-        return geo.box_or_circle(params)
-
-    def with_arena(self, params: OpenFieldParams, arena: Any) -> OpenFieldParams:
-        return geo.with_box_or_circle(params, arena, where=self.env_id())
-
+    # -- what the environment says about itself (arena and with_arena: ArenaMixin's) ----------------------
     def with_session(self, params: OpenFieldParams, seconds: float) -> OpenFieldParams:
         """Free exploration: the episode is only a time limit, extended to cover ``seconds`` (and 10 steps)."""
         steps = max(2, int(round(seconds / float(params.dt))))
@@ -275,8 +267,11 @@ class OpenField(BodyEnv, NeuroEnv[OpenFieldState, OpenFieldParams]):
 
     @staticmethod
     def draw_arena(params: Any, size: int) -> tuple[Canvas, float]:
-        """A canvas with the floor and walls of ``params``' arena (box or circle; any params with
-        ``extent``, ``arena_shape`` and ``radius``) and the wall thickness drawn, in metres."""
+        """A canvas with the floor and walls of ``params``' arena (box, circle or polygon; any params with
+        ``extent``, ``arena_shape`` and ``radius``, and ``arena`` for a polygon) and the wall thickness
+        drawn, in metres."""
+        if params.arena_shape == "polygon":
+            return ArenaMixin.arena_canvas(params, size)
         ex, ey = (float(v) for v in params.extent)
         pad = 0.05 * max(ex, ey)
         canvas = Canvas((-pad, ex + pad), (-pad, ey + pad), size=size, background=COLOURS["outside"])
