@@ -37,9 +37,18 @@ action_dim, individual)``, ``reward (time, individual)`` and ``hidden (time, uni
 
 Attributes: ``fps`` (nominal frame rate, Hz), ``source_software``, ``source_file`` (absolute path, ``""`` in
 memory), ``space_unit`` (``"m"``; ``"pixels"`` only when asked), ``time_unit`` (``"seconds"``), the arena
-(``arena_shape`` box | circle | unknown with ``arena_width``/``arena_height`` or ``arena_radius`` in m; a box
-spans ``[0, W] x [0, H]``, a circle is centred at ``(R, R)``) and ``processing``: a JSON list of every step
-applied (calibration, interpolation, segmentation, resampling...), so that nothing is changed silently.
+(``arena_shape`` box | circle | polygon | unknown with ``arena_width``/``arena_height`` or ``arena_radius``
+in m; a box spans ``[0, W] x [0, H]``, a circle is centred at ``(R, R)``; a polygon, or a box or circle with
+regions, also carries ``arena``: its mapping of boundary, holes, walls and named regions as JSON, read back
+by :func:`arena_of`) and ``processing``: a JSON list of every step applied (calibration, interpolation,
+segmentation, resampling...), so that nothing is changed silently.
+
+Arenas: ``load(path, arena=...)`` and :func:`from_arrays` take any arena
+:func:`neuroethology.envs.arena.resolve_arena` does (a preset such as ``"plus_maze"``, a YAML/JSON file, a
+mapping in metres, a movement ``PolygonOfInterest``, the maze corners in pixels with its size in metres; see
+:mod:`neuroethology.data.arenas`). Nothing guesses an arena: ``neuroethology.analysis.propose_arena`` drawn
+over the track (``neuroethology.analysis.plots.trajectory.plot_arena_proposal``) proposes one from where the
+animal went, and only an arena passed back as ``arena=`` is stored.
 
 Time: ``time_sampling`` says what the time axis is. ``"frames"``: whole frames of ``fps`` (stated by the file
 or the user), a missing frame an untracked sample. ``"as recorded"``: the file's own time stamps, kept when

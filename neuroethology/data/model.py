@@ -15,6 +15,7 @@ from typing import Any, Required, TypedDict, Unpack
 import numpy as np
 import xarray as xr
 
+from .arenas import lab_arena
 from .schema import (
     ARENA_SHAPES,
     CONFIDENCE_DIMS,
@@ -27,11 +28,11 @@ from .schema import (
     RecordingError,
     arena_attrs,
     arena_of,
-    arena_problems,
     describe_source,
     jsonable,
     neural_problems,
     normalise_dims,
+    stored_arena_problems,
 )
 
 __all__ = [
@@ -162,15 +163,6 @@ def _confidence_array(confidence: Any, shape: tuple[int, int, int], problems: li
     return conf
 
 
-def _checked_arena(arena: Mapping[str, Any] | None, problems: list[str]) -> Mapping[str, Any] | None:
-    """``arena`` when it is a valid geometry (or ``None``); ``None`` with its problems named otherwise."""
-    if arena is None:
-        return None
-    found = arena_problems(arena)
-    problems.extend(found)
-    return None if found else arena
-
-
 def _add_variables(ds: xr.Dataset, variables: Mapping[str, Any] | None, problems: list[str]) -> None:
     """Add ``{name: (dims, array[, attrs]) or DataArray}`` to ``ds``, naming those that do not fit."""
     for name, spec in (variables or {}).items():
@@ -221,7 +213,7 @@ class _RecordingOptions(TypedDict, total=False):
     confidence: Any
     individual_names: Sequence[str] | None
     keypoint_names: Sequence[str] | None
-    arena: Mapping[str, Any] | None
+    arena: Any
     source_software: Required[str]
     source_file: Required[str]
     variables: Mapping[str, Any] | None
@@ -241,7 +233,7 @@ def _build(position: Any, problems: list[str], **options: Unpack[_RecordingOptio
     keypoints = _names(options.get("keypoint_names"), n_kp, kp_default, "keypoint_names", problems)
     id_default = [f"id_{i}" for i in range(n_ind)]
     individuals = _names(options.get("individual_names"), n_ind, id_default, "individual_names", problems)
-    arena = _checked_arena(options.get("arena"), problems)
+    arena = lab_arena(options.get("arena"), None, None, problems)  # pixels: true has no corners here
     if t is None or len(keypoints) != n_kp or len(individuals) != n_ind:
         return None
     ds = xr.Dataset(
@@ -276,7 +268,7 @@ def from_arrays(
     confidence: Any = None,
     individual_names: Sequence[str] | None = None,
     keypoint_names: Sequence[str] | None = None,
-    arena: Mapping[str, Any] | None = None,
+    arena: Any = None,
     source_software: str = "neuroethology",
     source_file: str = "",
     variables: Mapping[str, Any] | None = None,
@@ -292,8 +284,13 @@ def from_arrays(
         confidence: ``(time,)`` (single track) or ``(time, keypoint, individual)`` in [0, 1]; NaN when absent.
         individual_names: default ``id_0, id_1, ...``.
         keypoint_names: default ``centroid`` for one keypoint, else ``keypoint_0, ...``.
-        arena: ``{"shape": "box", "width": W, "height": H}`` (spans ``[0, W] x [0, H]``) or
-            ``{"shape": "circle", "radius": R}`` (centred at ``(R, R)``), metres; ``None`` = unknown.
+        arena: the arena, in any form ``neuroethology.envs.arena.resolve_arena`` takes: a preset name
+            (``"plus_maze"``), a YAML/JSON file, a mapping in metres (``{"shape": "box", "width": W,
+            "height": H}`` spanning ``[0, W] x [0, H]``, ``{"shape": "circle", "radius": R}`` centred at
+            ``(R, R)``, or ``{"boundary": [[x, y], ...], "holes": ..., "walls": ..., "regions": ...}``), a
+            movement ``PolygonOfInterest`` or ``{"pixels": ..., "size_m": ...}``; ``None`` = unknown. Stored
+            in the attrs as :func:`~neuroethology.data.schema.arena_attrs` describes, read back by
+            :func:`arena_of`.
         source_software: what produced the data (``"neuroethology"`` for simulations).
         source_file: absolute path of the file read, ``""`` for in-memory data.
         variables: extra variables, ``{name: (dims, array)}``, ``{name: (dims, array, attrs)}`` or
@@ -496,14 +493,7 @@ def _attr_problems(attrs: Mapping[str, Any]) -> list[str]:
         )
     if attrs.get("space_unit", "m") not in SPACE_UNITS:
         problems.append(f"attrs['space_unit'] must be one of {SPACE_UNITS}, got {attrs.get('space_unit')!r}")
-    shape = attrs.get("arena_shape", "unknown")
-    if shape not in ARENA_SHAPES:
-        problems.append(f"attrs['arena_shape'] must be one of {ARENA_SHAPES}, got {shape!r}")
-    else:
-        arena = {"shape": shape}
-        for key in {"box": ("width", "height"), "circle": ("radius",), "unknown": ()}[shape]:
-            arena[key] = attrs.get(f"arena_{key}")
-        problems.extend(f"attrs: {p}" for p in arena_problems(arena))
+    problems.extend(stored_arena_problems(attrs))
     processing = attrs.get("processing", "[]")
     try:
         steps = json.loads(processing) if isinstance(processing, str) else None

@@ -164,6 +164,11 @@ def _position_container(rec: xr.Dataset, tracks: list[_Track]) -> tuple[Any, Any
         "arena frame: origin at the arena's (0, 0) corner (box) or at (0, 0) with the circle centred at "
         f"(radius, radius); x, y in {unit}; arena {arena}"
     )
+    if rec.attrs.get("arena") is not None:  # the mapping (JSON) travels with the attrs in the scratch entry
+        frame = (
+            f"arena frame: the coordinates of the arena's own mapping; x, y in {unit}; arena {arena}, its "
+            f"boundary, holes, walls and regions in attrs['arena'] of the scratch entry {MARKER!r}"
+        )
     position = Position(name="Position")
     timestamps: Any = np.asarray(rec["time"].values, dtype=np.float64)
     pos = rec["position"].values

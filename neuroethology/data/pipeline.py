@@ -7,7 +7,7 @@ from __future__ import annotations
 
 import contextlib
 import math
-from collections.abc import Iterator, Mapping, Sequence
+from collections.abc import Iterator, Sequence
 from dataclasses import dataclass
 from typing import Any
 
@@ -15,6 +15,7 @@ import numpy as np
 import xarray as xr
 
 from ._raw import PIXEL_SOFTWARE, RawTracks, raw_from_movement
+from .arenas import lab_arena
 from .model import (
     _build,
     _nominal_fps,
@@ -43,7 +44,6 @@ from .schema import (
     SAMPLED,
     RecordingError,
     arena_attrs,
-    arena_problems,
     describe_source,
     own_clock_fps,
     own_rows,
@@ -70,7 +70,7 @@ class LoadOptions:
     max_interval: float | None = None
     resample: float | None = None
     dt: float | None = None
-    arena: Mapping[str, Any] | None = None
+    arena: Any = None
     allow_implausible: bool = False
 
     @property
@@ -120,8 +120,14 @@ class LoadOptions:
         if self.resample is not None and self.dt is not None:
             problems.append("give resample= (Hz) or dt= (s), not both")
         if self.arena is not None:
-            problems.extend(arena_problems(self.arena))
+            self.resolved_arena(problems)
         return problems
+
+    def resolved_arena(self, problems: list[str]) -> dict[str, Any] | None:
+        """The canonical mapping of ``arena=`` (``None``: unknown), problems appended to ``problems``; an arena
+        drawn in the video's pixels (``pixels: true``) is mapped to metres by ``arena_corners=`` and
+        ``arena_size=``, the transform that calibrates the tracks."""
+        return lab_arena(self.arena, self.arena_corners, self.arena_size, problems)
 
     def _corner_problems(self) -> list[str]:
         problems = []
@@ -564,12 +570,15 @@ def _set_arena(ds: xr.Dataset, opts: LoadOptions) -> xr.Dataset:
     if opts.arena is None:
         return ds
     ds = ds.copy()
-    arena = arena_attrs(opts.arena)
+    problems: list[str] = []
+    arena = arena_attrs(opts.resolved_arena(problems))
+    if problems:  # checked with the options already; a file changed since is still named
+        raise RecordingError(describe_source(str(ds.attrs.get("source_file", ""))), problems)
     attrs: dict[str, Any] = {}
     for key, value in ds.attrs.items():
         if key == "arena_shape":
             attrs.update(arena)
-        elif not key.startswith("arena_"):
+        elif not (key == "arena" or key.startswith("arena_")):
             attrs[key] = value
     ds.attrs = {**attrs, **arena}
     return ds

@@ -5,9 +5,12 @@ have. Each check returns problem lines (empty: plausible) naming the field, the 
 The bounds, and why:
 
 - :data:`ARENA_TOLERANCE`: a position more than half the arena's extent outside the arena (box: beyond
-  ``[-W/2, 3W/2] x [-H/2, 3H/2]``; circle: farther than ``2R`` from the centre). Tracking is often done
+  ``[-W/2, 3W/2] x [-H/2, 3H/2]``; circle: farther than ``2R`` from the centre; a polygon: the box rule on
+  its bounding box, so a position off the floor between a maze's arms is no error). Tracking is often done
   in a camera frame wider than the arena (calibration offsets, an animal on the wall, a wider corridor), so
-  the margin is generous; beyond it the position is not in the room the arena stands in.
+  the margin is generous; beyond it the position is not in the room the arena stands in. Positions within
+  the margin but off the floor are kept as recorded (never dropped); the analysis measures them, e.g. a
+  negative distance to the wall.
 - :data:`MAX_COORDINATE_M`: ``|x|`` or ``|y|`` above 1e8 m (2.5 times the Earth's circumference; projected
   GPS coordinates such as UTM stay below 1e7 m), whatever the arena.
 - :data:`MAX_SPEED_M_S`: a step faster than 50 m/s. The cheetah, the fastest land animal, peaks at
@@ -76,12 +79,18 @@ def _first(mask: np.ndarray) -> tuple[int, int, int] | None:
 def _outside_arena(x: np.ndarray, y: np.ndarray, arena: dict) -> tuple[np.ndarray, str]:
     """Where positions lie farther outside the arena than the tolerance, and the allowed region in words."""
     tol = ARENA_TOLERANCE
-    if arena["shape"] == "box":
-        w, h = arena["width"], arena["height"]
-        lo_x, hi_x, lo_y, hi_y = -tol * w, (1 + tol) * w, -tol * h, (1 + tol) * h
+    shape = arena.get("shape", "polygon")
+    if shape != "circle":  # a polygon: the box rule on its bounding box
+        if shape == "box":
+            x0, y0, x1, y1 = 0.0, 0.0, arena["width"], arena["height"]
+        else:
+            (x0, y0), (x1, y1) = np.min(arena["boundary"], axis=0), np.max(arena["boundary"], axis=0)
+        w, h = x1 - x0, y1 - y0
+        lo_x, hi_x, lo_y, hi_y = x0 - tol * w, x1 + tol * w, y0 - tol * h, y1 + tol * h
         bad = (x < lo_x) | (x > hi_x) | (y < lo_y) | (y > hi_y)
+        what = "box arena" if shape == "box" else "bounding box of the polygon arena"
         return bad, (
-            f"within {tol:.0%} of the {w:g} x {h:g} m box arena, "
+            f"within {tol:.0%} of the {w:g} x {h:g} m {what}, "
             f"x in [{lo_x:g}, {hi_x:g}] m and y in [{lo_y:g}, {hi_y:g}] m"
         )
     r = arena["radius"]

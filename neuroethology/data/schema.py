@@ -1,13 +1,15 @@
 """The names the Recording data model is written in, for every module of :mod:`neuroethology.data` (this
 module imports none of them): dims and their movement 0.15 plural forms, each individual's own clock and
 the seconds a sample stands for, the neural layout (described in :mod:`neuroethology.data.neural`) and its
-checks, the arena checks and attrs, the JSON encoding of structured attrs, and the error that reports every
-problem at once."""
+checks, the arena checks and attrs (an arena is valid when ``neuroethology.envs.arena.resolve_arena`` says
+so: one definition for environments and Recordings), the JSON encoding of structured attrs, and the error that reports every problem at once."""
 
 from __future__ import annotations
 
+import functools
 import json
 import math
+import re
 from collections.abc import Mapping, Sequence
 from pathlib import Path
 from typing import Any
@@ -15,6 +17,7 @@ from typing import Any
 import numpy as np
 import xarray as xr
 
+from ..envs.arena import ArenaError, resolve_arena
 from ..problems import ProblemsError
 
 __all__ = [
@@ -52,13 +55,15 @@ __all__ = [
     "singular_dims",
     "spike_layout",
     "spike_problems",
+    "stored_arena_problems",
+    "resolve_recording_arena",
     "time_sampling",
 ]
 
 POSITION_DIMS = ("time", "space", "keypoint", "individual")
 CONFIDENCE_DIMS = ("time", "keypoint", "individual")
 SEGMENT_DIMS = ("time", "individual")
-ARENA_SHAPES = ("box", "circle", "unknown")
+ARENA_SHAPES = ("box", "circle", "polygon", "unknown")
 SPACE_UNITS = ("m", "pixels")
 #: movement 0.15 names the pose dims in the plural; movement >= 0.16 and Recordings use the singular.
 SINGULAR_DIMS = {"keypoints": "keypoint", "individuals": "individual"}
@@ -318,52 +323,121 @@ def normalise_dims(ds: xr.Dataset) -> xr.Dataset:
 
 
 # --------------------------------------------------------------------------------------------------- arena
+#
+# One definition of a valid arena: neuroethology.envs.arena.resolve_arena (DESIGN.md, "Arenas"), which takes
+# a preset name, a YAML/JSON file, a mapping in metres, a movement PolygonOfInterest or a camera view in
+# pixels and returns the canonical mapping (boundary, holes, walls, regions; a box's or circle's shape and
+# size). A Recording stores a bare box or circle as before (arena_shape "box" with arena_width/arena_height,
+# the box spanning [0, W] x [0, H], or "circle" with arena_radius, centred at (R, R)); a box or circle with
+# regions the same way plus ``arena``, the canonical mapping as JSON, so that readers which know only boxes
+# and circles still see one; any other arena (a boundary polygon, or a box or circle with holes or walls,
+# whose walls are then not only the box's) as arena_shape "polygon" with ``arena`` and its bounding box's
+# size as arena_width/arena_height; no arena as arena_shape "unknown". The JSON is checked once per text
+# (every analysis call validates its Recording).
+
+_SHORTHAND_SIZES = {"box": ("width", "height"), "circle": ("radius",), "unknown": ()}
+_FIELD = re.compile(
+    r"^(shape|width|height|radius|boundary|holes|walls|regions|pixels|size_m)((?:\[[^\]]*\])*):"
+)
+
+
+def _is_unknown(arena: Any) -> bool:
+    return isinstance(arena, Mapping) and arena.get("shape") == "unknown"
+
+
+def _named(err: ArenaError, spec: Any) -> list[str]:
+    """The problems of ``err`` as data's messages write them: a mapping's field as ``arena['holes'][1]``,
+    another source (a preset, a file, JSON text) named in front."""
+    problems = err.problems
+    if isinstance(spec, Mapping) and "shape" in spec:  # a shape whose size is wrong has no boundary either
+        problems = [p for p in problems if not p.startswith("boundary: missing")] or problems
+    if err.source == "arena= (a mapping)":
+        return [_FIELD.sub(lambda m: f"arena[{m.group(1)!r}]{m.group(2)}:", p, count=1) for p in problems]
+    return [f"{err.source}: {p}" for p in problems]
+
+
+def resolve_recording_arena(spec: Any, problems: list[str]) -> dict[str, Any] | None:
+    """The canonical arena mapping of ``spec`` (any form ``neuroethology.envs.arena.resolve_arena`` takes: a
+    preset name, a YAML/JSON file, a mapping, a movement ``PolygonOfInterest``, a camera view in pixels),
+    or ``None`` for ``None`` and ``{"shape": "unknown"}``; invalid: ``None`` with every problem appended to
+    ``problems``, each naming the field (``arena['holes'][1]``) or the file, and what was expected."""
+    if spec is None:
+        return None
+    if _is_unknown(spec):
+        extra = sorted(set(spec) - {"shape"})
+        if extra:
+            problems.append(
+                f"arena has keys {extra} that an unknown arena does not use (expected only 'shape')"
+            )
+        return None
+    try:
+        return resolve_arena(spec)
+    except ArenaError as err:
+        problems.extend(_named(err, spec))
+        return None
 
 
 def arena_problems(arena: Any) -> list[str]:
-    """Every problem of an arena mapping (``{"shape": "box", "width": W, "height": H}`` or
-    ``{"shape": "circle", "radius": R}`` in metres, or ``{"shape": "unknown"}``)."""
-    if not isinstance(arena, Mapping):
-        return [f"arena must be a dict like {{'shape': 'box', 'width': W, 'height': H}}, got {arena!r}"]
-    shape = arena.get("shape")
-    if shape not in ARENA_SHAPES:
-        return [f"arena['shape'] must be one of {ARENA_SHAPES}, got {shape!r}"]
-    needed = {"box": ("width", "height"), "circle": ("radius",), "unknown": ()}[shape]
-    problems = []
-    for key in needed:
-        value = arena.get(key)
-        if not isinstance(value, int | float | np.number) or not (math.isfinite(value) and value > 0):
-            problems.append(
-                f"arena['{key}'] must be a positive number of metres for a {shape}, got {value!r}"
-            )
-    extra = set(arena) - {"shape", *needed}
-    if extra:
-        problems.append(
-            f"arena has keys {sorted(extra)} that a {shape} does not use (expected {list(needed)})"
-        )
+    """Every problem of an arena (``None`` and ``{"shape": "unknown"}`` mean unknown; anything else is checked
+    by ``neuroethology.envs.arena.resolve_arena``: box and circle shorthands, polygons, presets, files)."""
+    problems: list[str] = []
+    resolve_recording_arena(arena, problems)
     return problems
 
 
-def arena_attrs(arena: Mapping[str, Any] | None) -> dict[str, Any]:
-    """The ``arena_*`` attrs of a checked arena mapping (``None``: unknown), read back by :func:`arena_of`."""
-    if arena is None:
+def arena_attrs(arena: Any) -> dict[str, Any]:
+    """The ``arena*`` attrs of a valid arena (any form :func:`resolve_recording_arena` takes; ``None``:
+    unknown), read back by :func:`arena_of`.
+
+    Raises:
+        ArenaError (a ValueError): an invalid arena (check with :func:`arena_problems` first).
+    """
+    if arena is None or _is_unknown(arena):
         return {"arena_shape": "unknown"}
-    attrs: dict[str, Any] = {"arena_shape": arena["shape"]}
-    for key in ("width", "height", "radius"):
-        if key in arena:
-            attrs[f"arena_{key}"] = float(arena[key])
-    return attrs
+    mapping = resolve_arena(arena)
+    shape = mapping.get("shape")
+    if shape in ("box", "circle") and not (mapping["holes"] or mapping["walls"]):
+        attrs: dict[str, Any] = {"arena_shape": shape}
+        attrs.update({f"arena_{key}": float(mapping[key]) for key in _SHORTHAND_SIZES[shape]})
+        if mapping["regions"]:
+            attrs["arena"] = json.dumps(mapping, separators=(",", ":"))
+        return attrs
+    lower, upper = _bounds(mapping)
+    return {
+        "arena_shape": "polygon",
+        "arena_width": upper[0] - lower[0],
+        "arena_height": upper[1] - lower[1],
+        "arena": json.dumps(mapping, separators=(",", ":")),
+    }
+
+
+def _bounds(mapping: Mapping[str, Any]) -> tuple[list[float], list[float]]:
+    """Lower-left and upper-right corners (m) of the bounding box of a canonical mapping's boundary."""
+    pts = np.asarray(mapping["boundary"], dtype=np.float64)
+    return pts.min(axis=0).tolist(), pts.max(axis=0).tolist()
+
+
+def _stored_mapping(attrs: Mapping[str, Any]) -> dict[str, Any] | None:
+    """The canonical mapping in ``attrs["arena"]`` (JSON text, or the mapping itself after decoding)."""
+    raw = attrs.get("arena")
+    if raw is None:
+        return None
+    return json.loads(raw) if isinstance(raw, str) else dict(raw)
 
 
 def arena_of(rec: xr.Dataset) -> dict[str, Any] | None:
     """The arena geometry stored in a Recording's attrs.
 
     Returns:
-        ``{"shape": "box", "width": W, "height": H}`` (m; the box spans ``[0, W] x [0, H]``),
-        ``{"shape": "circle", "radius": R}`` (m; centred at ``(R, R)``), or ``None`` when the arena is
-        unknown.
+        A bare box or circle as ``{"shape": "box", "width": W, "height": H}`` (m; the box spans
+        ``[0, W] x [0, H]``) or ``{"shape": "circle", "radius": R}`` (m; centred at ``(R, R)``); any other
+        arena (a polygon, or a box or circle with regions, holes or walls) as its canonical mapping
+        (``neuroethology.envs.arena.resolve_arena``: ``boundary``, ``holes``, ``walls``, ``regions``, and a
+        box's or circle's ``shape`` and size); ``None`` when the arena is unknown.
     """
     shape = rec.attrs.get("arena_shape", "unknown")
+    if shape in ("box", "circle", "polygon") and rec.attrs.get("arena") is not None:
+        return _stored_mapping(rec.attrs)
     if shape == "box":
         return {
             "shape": "box",
@@ -373,6 +447,71 @@ def arena_of(rec: xr.Dataset) -> dict[str, Any] | None:
     if shape == "circle":
         return {"shape": "circle", "radius": float(rec.attrs["arena_radius"])}
     return None
+
+
+def stored_arena_problems(attrs: Mapping[str, Any]) -> list[str]:
+    """Every problem of a Recording's arena attrs (``arena_shape`` one of :data:`ARENA_SHAPES`; the sizes of
+    a box or circle; for ``"polygon"``, and wherever ``arena`` is stored, a valid canonical mapping that
+    agrees with ``arena_shape`` and the sizes)."""
+    shape = attrs.get("arena_shape", "unknown")
+    if shape not in ARENA_SHAPES:
+        return [f"attrs['arena_shape'] must be one of {ARENA_SHAPES}, got {shape!r}"]
+    problems: list[str] = []
+    sizes = ("width", "height") if shape == "polygon" else _SHORTHAND_SIZES[shape]
+    for key in sizes:
+        value = attrs.get(f"arena_{key}")
+        if not isinstance(value, int | float | np.number) or not (math.isfinite(value) and value > 0):
+            problems.append(
+                f"attrs: arena['{key}'] must be a positive number of metres for a {shape}, got {value!r}"
+            )
+    if attrs.get("arena") is None:
+        if shape == "polygon":
+            problems.append("attrs['arena'] must hold the polygon arena's mapping as JSON; it is missing")
+        return problems
+    if shape == "unknown":
+        return [*problems, "attrs['arena'] holds an arena but attrs['arena_shape'] is 'unknown'"]
+    return problems + _json_problems(attrs, shape)
+
+
+def _json_problems(attrs: Mapping[str, Any], shape: str) -> list[str]:
+    raw = attrs["arena"]
+    text = raw if isinstance(raw, str) else json.dumps(raw, separators=(",", ":"), default=_plain)
+    found, mapping = _checked_json(text)
+    if found:
+        return [f"attrs['arena']: {p}" for p in found]
+    assert mapping is not None
+    lower, upper = _bounds(mapping)
+    expected = {"width": upper[0] - lower[0], "height": upper[1] - lower[1]}
+    if shape != "polygon":
+        if mapping.get("shape") != shape or mapping["holes"] or mapping["walls"]:
+            return [
+                f"attrs['arena'] is not a {shape} with regions (holes or walls, or another shape), but "
+                f"attrs['arena_shape'] is {shape!r}; expected 'polygon'"
+            ]
+        expected = {key: mapping[key] for key in _SHORTHAND_SIZES[shape]}
+    return [
+        f"attrs['arena_{key}'] is {attrs.get(f'arena_{key}')!r} but the stored arena's is {value:g} m"
+        for key, value in expected.items()
+        if not isinstance(attrs.get(f"arena_{key}"), int | float | np.number)
+        or not math.isclose(float(attrs[f"arena_{key}"]), value, rel_tol=1e-9, abs_tol=1e-12)
+    ]
+
+
+@functools.lru_cache(maxsize=64)
+def _checked_json(text: str) -> tuple[tuple[str, ...], dict[str, Any] | None]:
+    """(problems, canonical mapping) of an arena's JSON text: checked once per text (every analysis call
+    validates its Recording)."""
+    try:
+        return (), resolve_arena(json.loads(text))
+    except json.JSONDecodeError as err:
+        return (f"not valid JSON: {err}",), None
+    except ArenaError as err:
+        return tuple(err.problems), None
+
+
+def _plain(value: Any) -> Any:
+    """NumPy values in a decoded mapping as JSON writes them."""
+    return value.tolist() if hasattr(value, "tolist") else str(value)
 
 
 # ---------------------------------------------------------------------------------------------- JSON attrs
