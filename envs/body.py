@@ -204,6 +204,11 @@ class BodyEnv:
         """Whether points ``(..., 2)`` (m) lie on the floor: the environment's arena."""
         raise NotImplementedError
 
+    def visible_floor(self, world: jax.Array, params: Any) -> jax.Array:
+        """The floor channel of the egocentric image at the pixels' ``world`` points ``(..., 2)``: the floor
+        (:meth:`inside`), less whatever the arena draws on it (thin walls)."""
+        return self.inside(world, params)
+
     def image_channels(self, world: jax.Array, floor: jax.Array, state: Any, params: Any) -> list[jax.Array]:
         """The task's channels of the egocentric image after the floor, each ``(image_size, image_size)``
         with values in [0, 1], given the pixels' ``world`` points and the ``floor`` mask (none by default)."""
@@ -211,10 +216,10 @@ class BodyEnv:
 
     def egocentric_image(self, state: Any, params: Any) -> jax.Array:
         """The surroundings seen from above, heading up (:func:`egocentric_points`): ``(image_size,
-        image_size, C)`` float32 in [0, 1], channel 0 the floor (:meth:`inside`), then the task's
+        image_size, C)`` float32 in [0, 1], channel 0 the floor (:meth:`visible_floor`), then the task's
         :meth:`image_channels`."""
         world = egocentric_points(state.position, state.heading, params)
-        floor = self.inside(world, params)
+        floor = self.visible_floor(world, params)
         channels = [floor, *self.image_channels(world, floor, state, params)]
         return jnp.stack([c.astype(jnp.float32) for c in channels], axis=-1)
 

@@ -285,13 +285,16 @@ class ArenaGeometry:
         crossings = jnp.sum(spans & (x < x_cross) & jnp.asarray(self.edge), axis=-1)
         return crossings % 2 == 1
 
-    def distance_to_wall(self, position: ArrayLike) -> jax.Array:
-        """Shortest distance (m) from ``position`` (2,) to any segment."""
+    def distance_to_wall(self, position: ArrayLike, *, walls_only: bool = False) -> jax.Array:
+        """Shortest distance (m) from points ``position (..., 2)`` to any segment (only the thin internal
+        walls with ``walls_only``; inf where there are none)."""
         ax, ay, ex, ey, _, _ = self._columns()
-        qx, qy = position[0] - ax, position[1] - ay
+        position = jnp.asarray(position)
+        qx, qy = position[..., 0, None] - ax, position[..., 1, None] - ay
         u = jnp.clip((qx * ex + qy * ey) * jnp.asarray(self.inv_length2), 0.0, 1.0)
         d = jnp.sqrt((qx - u * ex) ** 2 + (qy - u * ey) ** 2)
-        return jnp.min(jnp.where(jnp.asarray(self.solid), d, jnp.inf))
+        counted = jnp.asarray(self.solid) & ~jnp.asarray(self.edge) if walls_only else jnp.asarray(self.solid)
+        return jnp.min(jnp.where(counted, d, jnp.inf), axis=-1)
 
     def ray_distances(self, position: ArrayLike, directions: ArrayLike) -> jax.Array:
         """Distance (m) from ``position`` (2,) to the first segment along each unit vector of ``directions``
@@ -301,13 +304,14 @@ class ArenaGeometry:
         directions = jnp.asarray(directions)
         dx, dy = directions[:, 0, None], directions[:, 1, None]
         wx, wy = ax - position[0], ay - position[1]
-        # t = tn / denom along the ray, u = un / denom along the segment; hit: t >= 0 and 0 <= u <= 1, tested
-        # on the numerators (one division per pair, for the hits' t only).
+        # Along the ray t = c / denom (c per segment, whatever the ray), along the segment u = un / denom;
+        # a hit has t >= 0 and 0 <= u <= 1, tested on signs and sizes: one division per pair.
+        c = wx * ey - wy * ex
         denom = dx * ey - dy * ex
-        flip = jnp.where(denom < 0, -1.0, 1.0)
-        denom, tn, un = denom * flip, (wx * ey - wy * ex) * flip, (wx * dy - wy * dx) * flip
-        hit = jnp.asarray(self.solid) & (denom > _TINY) & (tn >= 0) & (un >= 0) & (un <= denom)
-        t = tn / jnp.where(hit, denom, 1.0)
+        un = wx * dy - wy * dx
+        hit = jnp.asarray(self.solid) & (c * denom >= 0) & (un * denom >= 0) & (jnp.abs(un) <= jnp.abs(denom))
+        hit &= jnp.abs(denom) > _TINY
+        t = c / jnp.where(hit, denom, 1.0)
         diagonal = jnp.sqrt(jnp.sum((jnp.asarray(self.upper) - jnp.asarray(self.lower)) ** 2))
         return jnp.minimum(jnp.min(jnp.where(hit, t, jnp.inf), axis=-1), diagonal)
 
@@ -376,16 +380,18 @@ class ArenaGeometry:
         uc = jnp.clip(u, 0.0, 1.0)
         dist = jnp.sqrt((qx - uc * ex) ** 2 + (qy - uc * ey) ** 2)
         clear = g.inside(point) & (jnp.min(jnp.where(g.solid, dist, jnp.inf)) >= SKIN)
+        # Every segment's pushed point (elementwise, (S,) per component), then the nearest one's.
+        side = jnp.where(g.edge | (qx * nx + qy * ny >= 0), 1.0, -1.0)  # an edge's floor is on its left
+        mid_x, mid_y = side * SKIN * nx, side * SKIN * ny
+        off_x = jnp.where(
+            g.edge & (u <= 0), g.start_offset[:, 0], jnp.where(g.edge & (u >= 1), g.end_offset[:, 0], mid_x)
+        )
+        off_y = jnp.where(
+            g.edge & (u <= 0), g.start_offset[:, 1], jnp.where(g.edge & (u >= 1), g.end_offset[:, 1], mid_y)
+        )
         first = jnp.arange(dist.shape[0]) == jnp.argmin(jnp.where(among, dist, jnp.inf))
         pick = lambda v: jnp.sum(jnp.where(first, v, 0.0))  # noqa: E731
-        pick2 = lambda v: jnp.stack([pick(v[:, 0]), pick(v[:, 1])])  # noqa: E731
-        ui, normal = pick(u), jnp.stack([pick(nx), pick(ny)])
-        foot = pick2(g.start) + pick(uc) * pick2(g.vector)
-        edge_offset = jnp.where(
-            ui <= 0, pick2(g.start_offset), jnp.where(ui >= 1, pick2(g.end_offset), SKIN * normal)
-        )
-        wall_side = jnp.where(pick(qx * nx + qy * ny) >= 0, 1.0, -1.0)
-        pushed = foot + 2.0 * jnp.where(jnp.any(first & g.edge), edge_offset, wall_side * SKIN * normal)
+        pushed = jnp.stack([pick(ax + uc * ex + 2.0 * off_x), pick(ay + uc * ey + 2.0 * off_y)])
         pushed_ok = g.inside(pushed) & (g.distance_to_wall(pushed) >= SKIN)
         return jnp.where(clear, point, jnp.where(pushed_ok, pushed, g.safe_point))
 

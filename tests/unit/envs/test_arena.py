@@ -402,3 +402,19 @@ def test_rendering_draws_the_polygon_floor_and_regions():
     centre = at(0.325, 0.05)  # open arm south: floor tinted by its region
     assert centre.min() > 200 and tuple(centre) != (255, 255, 255)
     assert tuple(at(0.6, 0.29)) == (40, 40, 40) or tuple(at(0.6, 0.3)) == (40, 40, 40)  # closed arm's wall
+
+
+def test_the_egocentric_image_shows_thin_walls():
+    env, p = ne.make("neuroethology/OpenField-v0", arena="hafting_barrier", observe_image=True, image_size=30)
+    state = env.initial(jax.random.key(0), p).replace(
+        position=jnp.array([0.5, 0.3]), heading=jnp.float32(np.pi / 2)
+    )
+    image = np.asarray(env.observation(state, jax.random.key(0), p)["image"])[..., 0]
+    forward = 0.3 - (np.arange(30) + 0.5) / 30 * 0.6  # metres ahead of each row (row 0 furthest ahead)
+    wall_row = np.argmin(np.abs(forward - 0.2))  # the barrier at y = 0.5, 0.2 m ahead, x in [0.25, 0.75]
+    middle = slice(5, 25)  # columns within 0.2 m to either side
+    assert np.all(image[wall_row, middle] == 0)
+    assert np.all(image[wall_row - 2, middle] == 1) and np.all(image[wall_row + 2, middle] == 1)
+    _, box = ne.make("neuroethology/OpenField-v0", observe_image=True, image_size=30)
+    plain = np.asarray(env.observation(state, jax.random.key(0), box)["image"])[..., 0]
+    assert np.all(plain[wall_row, middle] == 1)  # the same view without the barrier
