@@ -20,6 +20,7 @@ from dataclasses import dataclass
 
 import jax
 import jax.numpy as jnp
+import numpy as np
 
 from . import envs as ne
 from .bare_kernels import (
@@ -177,6 +178,68 @@ def run_env_throughput(
         say("RatInABox Agent.update()")
         rib = ratinabox_steps_per_second(repeats=max(3, repeats // 2))
     return rows, rib
+
+
+def polygon_arena(n_segments: int) -> dict:
+    """A polygon arena of ``n_segments`` walls in the 1 x 1 m box: the box itself as 4 segments, else the
+    regular ``n``-gon inscribed in its 1 m circle (the same floor area to within 1 - sinc)."""
+    if n_segments == 4:
+        return {"boundary": [[0.0, 0.0], [1.0, 0.0], [1.0, 1.0], [0.0, 1.0]]}
+    angles = 2 * np.pi * np.arange(n_segments) / n_segments
+    return {"boundary": np.column_stack([0.5 + 0.5 * np.cos(angles), 0.5 + 0.5 * np.sin(angles)]).tolist()}
+
+
+def run_arena_throughput(
+    segments: Sequence[int] = (4, 16, 64, 256),
+    batch: int = 4096,
+    repeats: int = 5,
+    budget: int = 400_000,
+    progress: Callable[[str], None] | None = None,
+) -> list[tuple[int, float, float, float]]:
+    """OpenField-v0 in polygon arenas of ``segments`` walls against today's analytic box, in one run.
+
+    Returns rows ``(segments, polygon steps/s, box steps/s, median per-repeat ratio polygon / box)``; the two
+    are timed alternately, so that load on the machine hits both alike.
+    """
+    say = progress or (lambda _msg: None)
+    key = jax.random.key(0)
+    steps = _steps_for(batch, budget)
+    env, box = ne.make("neuroethology/OpenField-v0")
+    run_box = env_kernel(env, box, batch, steps)
+    jax.block_until_ready(run_box(key))
+    rows = []
+    for n in segments:
+        say(f"OpenField-v0 in a {n}-segment polygon, batch {batch}")
+        params = env.with_arena(box, polygon_arena(n))
+        run = env_kernel(env, params, batch, steps)
+        jax.block_until_ready(run(key))
+        poly_times, box_times = [], []
+        for _ in range(repeats):
+            poly_times += time_calls(lambda run=run: run(key), 1, warmup=False)
+            box_times += time_calls(lambda: run_box(key), 1, warmup=False)
+        ratio = statistics.median(b / p for p, b in zip(poly_times, box_times, strict=True))
+        rows.append(
+            (
+                n,
+                batch * steps / statistics.median(poly_times),
+                batch * steps / statistics.median(box_times),
+                ratio,
+            )
+        )
+    return rows
+
+
+def format_arena_table(rows: Sequence[tuple[int, float, float, float]], batch: int) -> str:
+    """Markdown table of :func:`run_arena_throughput`."""
+    lines = [
+        f"OpenField-v0 at batch {batch} in polygon arenas (4 segments: the 1 x 1 m box as a polygon; more: "
+        "regular polygons in its circle) against the analytic box, timed alternately in this run",
+        "",
+        "| wall segments | polygon steps/s | analytic box steps/s | polygon / box |",
+        "|---:|---:|---:|---:|",
+    ]
+    lines += [f"| {n} | {p:,.0f} | {b:,.0f} | {r:.2f} |" for n, p, b, r in rows]
+    return "\n".join(lines)
 
 
 def format_table(rows: Sequence[Measurement], ratinabox_sps: float | None) -> str:

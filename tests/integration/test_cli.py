@@ -121,10 +121,15 @@ def test_bench_prints_the_table():
         "--steps",
         "2000",
         "--no-ratinabox",
+        "--arena-segments",
+        "4",
+        "16",
     )
     assert out.returncode == 0, out.stderr
     assert "| neuroethology/OpenField-v0 | 8 |" in out.stdout
     assert "bare kernel" in out.stdout
+    rows = [line for line in out.stdout.splitlines() if line.startswith(("| 4 |", "| 16 |"))]
+    assert len(rows) == 2 and all(float(r.split("|")[4]) > 0 for r in rows)  # polygon / box, measured
 
 
 @pytest.mark.slow
