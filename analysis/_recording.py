@@ -2,8 +2,9 @@
 
 A Recording is the movement-style ``xarray.Dataset`` described in ``neuroethology.data`` (variables
 ``position (time, space, keypoint, individual)`` in metres and ``confidence``; ``time`` in seconds; attrs
-``fps`` and the arena geometry). Every metric reads it through :func:`select_track`, so recorded animals
-and simulated agents go through exactly the same code.
+``fps`` and the arena geometry: a box, a circle or any polygon, see :func:`check_arena`). Every metric
+reads it through :func:`select_track`, so recorded animals and simulated agents go through exactly the same
+code.
 
 Contiguous runs: a metric never differences across a tracking gap. A sample belongs to no run (``-1``)
 when its position is NaN or its ``segment`` is ``-1``; a new run starts after such a sample and wherever
@@ -20,7 +21,17 @@ import xarray as xr
 
 from neuroethology.data import arena_of  # the one reader of the arena attrs
 from neuroethology.data.model import as_recording  # data's validator, dims normalised first
-from neuroethology.data.schema import AS_RECORDED, on_own_clock, sample_durations, time_sampling
+from neuroethology.data.schema import (
+    AS_RECORDED,
+    on_own_clock,
+    resolve_recording_arena,
+    sample_durations,
+    time_sampling,
+)
+from neuroethology.problems import ProblemsError
+
+from ._arena_geometry import bounds as arena_bounds
+from ._arena_geometry import kind as arena_kind
 
 __all__ = [
     "Track",
@@ -203,42 +214,68 @@ def split_individuals(rec: Any) -> list[xr.Dataset]:
     return [on_own_clock(rec, i) for i in range(rec.sizes["individual"])]
 
 
-def check_arena(arena: Mapping[str, Any] | None, *, caller: str, source: str) -> dict[str, Any]:
-    """Validate an arena mapping (or say the recording has none)."""
+def check_arena(arena: Any, *, caller: str, source: str) -> dict[str, Any]:
+    """Validate an arena (or say the recording has none) and return it in the analysis's form.
+
+    ``arena``: any form ``neuroethology.envs.arena.resolve_arena`` takes (what :func:`arena_of` returns, a
+    preset name, a mapping, a YAML file). Returns a bare box or circle as ``{"shape": "box", "width": W,
+    "height": H}`` or ``{"shape": "circle", "radius": R}`` (m); a box or circle with regions only as its
+    canonical mapping (``shape``, size, ``boundary``, ``holes``, ``walls``, ``regions``); any other arena
+    as its canonical mapping with ``"shape": "polygon"`` (no size keys), so that ``shape`` always says
+    which formulas measure it (:func:`._arena_geometry.kind`).
+    """
     if arena is None:
         raise ValueError(
             f"{caller}: {source} has no arena geometry (attrs arena_shape = box with "
-            "arena_width/arena_height, "
-            "or circle with arena_radius); pass arena={'shape': 'box', 'width': W, 'height': H} or "
-            "{'shape': 'circle', 'radius': R} in metres"
+            "arena_width/arena_height, circle with arena_radius, or polygon with arena); pass "
+            "arena={'shape': 'box', 'width': W, 'height': H}, {'shape': 'circle', 'radius': R}, a preset "
+            "such as 'plus_maze' or {'boundary': [[x, y], ...]} in metres"
         )
-    shape = arena.get("shape")
-    if shape == "box":
-        w, h = float(arena.get("width", np.nan)), float(arena.get("height", np.nan))
-        if not (w > 0 and h > 0):
-            raise ValueError(f"{caller}: box arena needs width > 0 and height > 0 m, got {dict(arena)}")
-        return {"shape": "box", "width": w, "height": h}
-    if shape == "circle":
-        r = float(arena.get("radius", np.nan))
-        if not r > 0:
-            raise ValueError(f"{caller}: circle arena needs radius > 0 m, got {dict(arena)}")
-        return {"shape": "circle", "radius": r}
-    raise ValueError(f"{caller}: arena shape must be 'box' or 'circle', got {shape!r}")
+    if isinstance(arena, Mapping) and set(arena) <= {"shape", "width", "height", "radius"}:
+        shape = arena.get("shape")
+        if shape == "box":
+            w, h = float(arena.get("width", np.nan)), float(arena.get("height", np.nan))
+            if not (w > 0 and h > 0):
+                raise ValueError(f"{caller}: box arena needs width > 0 and height > 0 m, got {dict(arena)}")
+            return {"shape": "box", "width": w, "height": h}
+        if shape == "circle":
+            r = float(arena.get("radius", np.nan))
+            if not r > 0:
+                raise ValueError(f"{caller}: circle arena needs radius > 0 m, got {dict(arena)}")
+            return {"shape": "circle", "radius": r}
+    spec = arena
+    if isinstance(arena, Mapping) and arena.get("shape") == "polygon":  # this function's own form
+        spec = {k: v for k, v in arena.items() if k != "shape"}
+    problems: list[str] = []
+    mapping = resolve_recording_arena(spec, problems)
+    if mapping is None:
+        raise ProblemsError(
+            f"{caller}: {source}", problems or ["the arena is 'unknown'"], what="has no valid arena"
+        )
+    which = arena_kind(mapping)
+    if which != "polygon":
+        return (
+            mapping
+            if mapping["regions"]
+            else check_arena(
+                {k: mapping[k] for k in ("shape", "width", "height", "radius") if k in mapping},
+                caller=caller,
+                source=source,
+            )
+        )
+    return {"shape": "polygon", **{k: mapping[k] for k in ("boundary", "holes", "walls", "regions")}}
 
 
 def arena_extent(arena: Mapping[str, Any]) -> tuple[float, float, float, float]:
-    """``(x_min, x_max, y_min, y_max)`` of an arena, metres."""
-    if arena["shape"] == "circle":
-        d = 2 * float(arena["radius"])
-        return 0.0, d, 0.0, d
-    return 0.0, float(arena["width"]), 0.0, float(arena["height"])
+    """``(x_min, x_max, y_min, y_max)`` of an arena (its floor's bounding box), metres."""
+    return arena_bounds(arena)
 
 
 def arena_size(arena: Mapping[str, Any]) -> float:
-    """The arena's smaller side (box) or diameter (circle), metres: the length scale of defaults."""
-    if arena["shape"] == "circle":
-        return 2 * float(arena["radius"])
-    return min(float(arena["width"]), float(arena["height"]))
+    """The arena's smaller side (box), diameter (circle) or smaller side of its bounding box (polygon),
+    metres: the length scale of defaults."""
+    x0, x1, y0, y1 = arena_bounds(arena)
+    return min(x1 - x0, y1 - y0)
 
 
 def episodes(track: Track) -> np.ndarray:

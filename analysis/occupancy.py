@@ -8,6 +8,8 @@ from typing import Any
 import numpy as np
 import xarray as xr
 
+from ._arena_geometry import floor_bins, on_floor
+from ._arena_geometry import kind as arena_kind
 from ._recording import arena_extent, arena_of, check_arena, select_track, source_of
 
 __all__ = ["compute_occupancy", "compute_coverage", "compute_spatial_entropy"]
@@ -42,13 +44,18 @@ def compute_occupancy(
             20 x 20 bins; use one value for every group you compare).
         extent: ``(x_min, x_max, y_min, y_max)``, metres; default: the arena's bounding box (from
             ``arena`` or the recording's attrs).
-        arena: arena mapping, overriding the recording's attrs.
+        arena: the arena (a mapping, a preset name such as ``"plus_maze"``: any form
+            :func:`~neuroethology.analysis._recording.check_arena` takes), overriding the recording's.
         normalize: return the fraction of tracked time instead of seconds.
 
     Returns:
         ``DataArray (y, x)`` (bin centres, m) of seconds (each tracked sample counts 1/fps) or fractions,
-        with the boolean coord ``in_arena (y, x)`` (bin centre inside the arena; all True when the arena
-        is unknown). Samples outside ``extent`` or untracked are not counted.
+        with the boolean coord ``in_arena (y, x)``: the bins an animal can visit (a box's or circle's: bin
+        centre inside; a polygon's: any floor of positive area in the bin, holes excluded; all True when
+        the arena is unknown); coverage and entropy count those bins only. Samples outside ``extent`` or
+        untracked are not counted; samples off the floor (tracking noise, a nose over a maze's edge) are
+        counted in their bins where inside ``extent``, and ``attrs["off_floor_seconds"]`` (arena known) is
+        the tracked time off the floor.
     """
     track = select_track(rec, individual=individual, keypoint=keypoint, caller="compute_occupancy")
     arena = arena if arena is not None else arena_of(track.recording)
@@ -74,17 +81,11 @@ def compute_occupancy(
     seconds = seconds.T
     total = seconds.sum()
     values = seconds / total if normalize and total > 0 else seconds
-    inside = np.ones((ny, nx), bool)
-    if arena is not None and arena["shape"] == "circle":
-        r = arena["radius"]
-        inside = (xc[None, :] - r) ** 2 + (yc[:, None] - r) ** 2 <= r * r
-    elif arena is not None:
-        inside = (
-            (xc[None, :] <= arena["width"])
-            & (yc[:, None] <= arena["height"])
-            & (xc[None, :] >= 0)
-            & (yc[:, None] >= 0)
-        )
+    inside = np.ones((ny, nx), bool) if arena is None else _floor_bins(arena, xe, ye)
+    attrs = {}
+    if arena is not None:  # positions off the floor are counted in their bins, never dropped: say how many
+        off = ok & ~on_floor(track.xy, arena)
+        attrs["off_floor_seconds"] = float(track.sample_durations[off].sum())
     return xr.DataArray(
         values,
         dims=("y", "x"),
@@ -95,8 +96,27 @@ def compute_occupancy(
             "bin_size": float(bin_size),
             "extent": [x0, x1, y0, y1],
             "tracked_seconds": float(total),
+            **attrs,
         },
     )
+
+
+def _floor_bins(arena: Mapping[str, Any], xe: np.ndarray, ye: np.ndarray) -> np.ndarray:
+    """``(ny, nx)`` the bins an animal can visit: centre inside a box or circle (as before); in a polygon,
+    every bin holding floor (inside the boundary, outside the holes) of positive area."""
+    xc, yc = (xe[:-1] + xe[1:]) / 2, (ye[:-1] + ye[1:]) / 2
+    shape = arena_kind(arena)
+    if shape == "circle":
+        r = arena["radius"]
+        return (xc[None, :] - r) ** 2 + (yc[:, None] - r) ** 2 <= r * r
+    if shape == "box":
+        return (
+            (xc[None, :] <= arena["width"])
+            & (yc[:, None] <= arena["height"])
+            & (xc[None, :] >= 0)
+            & (yc[:, None] >= 0)
+        )
+    return floor_bins(arena, xe, ye)
 
 
 def _occupancy_map(data: xr.Dataset | xr.DataArray, caller: str, **kwargs) -> xr.DataArray:
