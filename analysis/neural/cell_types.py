@@ -37,6 +37,7 @@ import xarray as xr
 from neuroethology.data import arena_of
 from neuroethology.data.neural import activity_of
 
+from .. import _arena_geometry
 from .._recording import arena_extent, arena_size, check_arena, select_track
 from ..kinematics import compute_heading, compute_speed
 from . import grid as _grid
@@ -51,7 +52,16 @@ from .tuning import (
 )
 from .tuning_time import _directions, _hd_tuning, _speed_tuning, _speeds, _time_smooth, _weighted_fit
 
-__all__ = ["CELL_TYPES", "TESTED_SCORES", "UnitInputs", "classify_units", "unit_inputs", "units_table"]
+__all__ = [
+    "CELL_TYPES",
+    "OPEN_FIELD_FLOOR",
+    "TESTED_SCORES",
+    "UnitInputs",
+    "classify_units",
+    "is_open_field",
+    "unit_inputs",
+    "units_table",
+]
 
 CELL_TYPES = ("place", "grid", "border", "head_direction", "speed", "none")
 TESTED_SCORES = ("spatial_information", "grid_score", "border_score", "hd_mvl", "speed_score")
@@ -68,6 +78,19 @@ CONTRACT_COLUMNS = (
 HEADING_MIN_SPEED = 0.05  # m/s: below it the direction of motion is tracking noise (a package choice)
 BORDER_MIN_SCORE = 0.5  # Solstad et al. 2008, Science 322:1865: border cells had border scores above 0.5
 _BATCH_FLOATS = 2**25  # floats of shifted activity held at once per shuffle batch (128 MB in float32)
+
+
+#: The least share of its bounding box an arena's floor must cover for the grid score to be measured: an open
+#: field (box, circle, L-shape) passes, a maze of narrow arms (a plus maze's floor is ~15 % of its box) does not.
+OPEN_FIELD_FLOOR = 0.5
+
+
+def is_open_field(arena: dict[str, Any]) -> bool:
+    """Whether ``arena`` (:func:`check_arena`'s form) is open enough for a grid score (:data:`OPEN_FIELD_FLOOR`)."""
+    if _arena_geometry.kind(arena) in ("box", "circle"):
+        return True
+    x0, x1, y0, y1 = _arena_geometry.bounds(arena)
+    return _arena_geometry.floor_polygon(arena).area >= OPEN_FIELD_FLOOR * (x1 - x0) * (y1 - y0)
 
 
 class UnitInputs(NamedTuple):
@@ -149,6 +172,7 @@ class _Scorer(NamedTuple):
 def _scorer(inp: UnitInputs, bin_size: float, sigma: float) -> _Scorer:
     extent = arena_extent(inp.arena)
     box = inp.arena["shape"] == "box"
+    open_field = is_open_field(inp.arena)
     maps_fn = make_rate_map_fn(
         inp.xy, inp.durations, extent=extent, bin_size=bin_size, sigma=sigma, kind=inp.kind
     )
@@ -179,7 +203,7 @@ def _scorer(inp: UnitInputs, bin_size: float, sigma: float) -> _Scorer:
 
     def spatial(maps):
         si = _information_all(maps, occ)[which]
-        g = grid_fn(maps, *grid_args)[1][0]
+        g = grid_fn(maps, *grid_args)[1][0] if open_field else jnp.full(si.shape, jnp.nan)
         b = _border_all(maps, walls, dist, 0.3, min_bins)[0] if box else jnp.full(si.shape, jnp.nan)
         return si, g, b
 
@@ -193,6 +217,9 @@ def _scorer(inp: UnitInputs, bin_size: float, sigma: float) -> _Scorer:
     def extra(a):
         maps = maps_fn.apply(a)
         props = _grid.compute_grid_properties(np.asarray(maps), bin_size=bin_size).scores
+        if not open_field:
+            props = props._replace(spacing=np.full_like(props.spacing, np.nan))
+            props = props._replace(orientation=np.full_like(props.orientation, np.nan))
         hd = _hd_tuning(a, dirs)
         speed = _speed_tuning(a, sp, reach)
         return {
@@ -407,6 +434,12 @@ def _assemble(inp: UnitInputs, observed, extra, null, *, percentile: float, sett
         if arena["shape"] == "box"
         else [f"border_score is NaN: the arena is a {arena['shape']}, not a box"]
     )
+    if not is_open_field(arena):
+        notes.append(
+            f"grid_score, grid_spacing and grid_orientation are NaN: the floor covers under {OPEN_FIELD_FLOOR:.0%} "
+            "of the arena's bounding box (a maze's arms, not an open field: a 2-D autocorrelogram cannot show a "
+            "lattice there)"
+        )
     if inp.recorded_kind in ("model", "dff"):
         notes.append(f"{inp.recorded_kind} activity measured from each unit's minimum (rates must be >= 0)")
     attrs = {

@@ -503,6 +503,8 @@ def _check_box(arena, caller: str) -> None:
         rect = pts.ndim == 2 and len({tuple(p) for p in pts}) == 4 and len(set(pts[:, 0])) == 2
         rect = rect and len(set(pts[:, 1])) == 2 and not arena.get("holes") and not arena.get("walls")
         shape = "box" if rect else "polygon"
+    if shape == "box" and isinstance(arena, Mapping) and (arena.get("holes") or arena.get("walls")):
+        shape = "box with internal walls or holes"  # the score would miss the fields along them
     if shape != "box":
         raise ValueError(
             f"{caller}: the border score (Solstad et al. 2008) is defined for the four walls of a rectangular box; "

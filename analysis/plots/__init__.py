@@ -5,7 +5,7 @@ from .distributions import plot_distributions, plot_metric_comparison, plot_metr
 from .regions import draw_regions, plot_region_occupancy
 from .report import save_comparison_figures
 from .style import apply_style, group_colours, new_figure, save_figure
-from .trajectory import draw_arena, plot_occupancy, plot_trajectory
+from .trajectory import draw_arena, plot_arena_proposal, plot_occupancy, plot_trajectory
 
 __all__ = [
     "apply_style",
@@ -13,6 +13,7 @@ __all__ = [
     "draw_regions",
     "group_colours",
     "new_figure",
+    "plot_arena_proposal",
     "plot_distributions",
     "plot_metric_comparison",
     "plot_metric_table",

@@ -55,7 +55,7 @@ def load(
     max_interval: float | None = None,
     resample: float | None = None,
     dt: float | None = None,
-    arena: Mapping[str, Any] | None = None,
+    arena: Any = None,
     columns: Mapping[str, str] | None = None,
     allow_implausible: bool = False,
 ) -> xr.Dataset:
@@ -107,8 +107,11 @@ def load(
         max_interval: seconds; fixes further apart split the track (default: never, as recorded).
         resample: resample to this rate, Hz, interpolating within segments only; or
         dt: resample to this step, seconds (an environment's ``dt``).
-        arena: arena geometry, ``{"shape": "box", "width": W, "height": H}`` or
-            ``{"shape": "circle", "radius": R}`` (m), overriding the file's.
+        arena: arena geometry in metres, overriding the file's: any form
+            :func:`neuroethology.envs.arena.resolve_arena` takes (a preset name such as ``"plus_maze"``, a
+            YAML/JSON file, ``{"shape": "box", "width": W, "height": H}``, ``{"shape": "circle", "radius": R}``,
+            ``{"boundary": [[x, y], ...], "holes": ..., "walls": ..., "regions": {...}}``, a movement
+            ``PolygonOfInterest``, or maze corners in pixels with the real size).
         columns: table columns by role ``time|frame|x|y|lon|lat|individual|keypoint|confidence`` (lon/lat are
             projected to metres, date/time strings parsed: :mod:`~neuroethology.data.geography`); for npz
             the array names ``{"time": "t", "position": "pos"}``.

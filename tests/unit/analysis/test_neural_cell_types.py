@@ -180,3 +180,52 @@ def test_grid_and_border_both_significant_the_larger_z_wins():
     observed = mean + sd * np.array([[20.0, 20.0], [5.0, 9.0], [9.0, 5.0], [0.0, 0.0], [0.0, 0.0]])
     ds = _assemble_fake(observed, null)
     assert list(ds["type"].values) == ["border", "grid"]
+
+
+def test_a_maze_of_narrow_arms_gets_no_grid_score_and_says_why():
+    """In a plus maze (floor ~15 % of its bounding box) a 2-D autocorrelogram cannot show a lattice: the grid
+    measures are NaN with a note, the other scores are measured; an L-shaped open field keeps its grid score."""
+    import shapely
+
+    from neuroethology.analysis import _arena_geometry
+    from neuroethology.envs.arena import resolve_arena
+
+    rng = np.random.default_rng(5)
+    maze = resolve_arena("plus_maze")
+    floor = _arena_geometry.floor_polygon(maze)
+    x0, y0, x1, y1 = floor.bounds
+    pts = rng.uniform([x0, y0], [x1, y1], (400_000, 2))
+    xy = pts[shapely.contains_xy(floor, pts[:, 0], pts[:, 1])][:30_000]
+    centre = np.asarray(floor.centroid.coords[0])
+    rates = np.column_stack(
+        [
+            8.0 * np.exp(-np.sum((xy - centre - d) ** 2, 1) / (2 * 0.04**2)) + 0.2
+            for d in ([0.15, 0], [0, 0.15])
+        ]
+    )
+    counts = rng.poisson(rates * DT)
+    rec = from_arrays(xy, fps=1 / DT, arena=maze, individual_names=["mouse"])
+    t_idx, u_idx = np.nonzero(counts)
+    times = np.repeat(rec["time"].values[t_idx], counts[t_idx, u_idx]) + 0.001
+    ids = np.repeat(u_idx, counts[t_idx, u_idx])
+    order = np.lexsort((times, ids))
+    rec = add_spikes(rec, times[order], ids[order], units=["0", "1"])
+    ds = ct.classify_units(rec, n_shuffles=20, bin_size=0.025)
+    assert not ct.is_open_field(ds.attrs["arena"])
+    assert np.isnan(ds["grid_score"]).all() and np.isnan(ds["grid_spacing"]).all()
+    assert any("grid_score" in n and "open field" in n for n in ds.attrs["notes"])
+    assert np.isfinite(ds["spatial_information"]).all() and (ds["type"] == "place").all()
+    ell = {"boundary": [[0, 0], [1, 0], [1, 0.5], [0.5, 0.5], [0.5, 1], [0, 1]]}
+    assert ct.is_open_field(resolve_arena(ell)) and ct.is_open_field(
+        {"shape": "box", "width": 1, "height": 1}
+    )
+
+
+def test_the_border_score_refuses_a_box_with_a_barrier():
+    from neuroethology.analysis.neural.tuning import compute_border_score
+
+    maps = np.ones((1, 10, 10))
+    barrier = {"shape": "box", "width": 1.0, "height": 1.0, "walls": [[[0.25, 0.5], [0.75, 0.5]]]}
+    with pytest.raises(ValueError, match="internal walls or holes"):
+        compute_border_score(maps, extent=(0, 1, 0, 1), arena=barrier)
+    assert np.isfinite(compute_border_score(maps + np.eye(10)[None], extent=(0, 1, 0, 1), arena="box")).all()
