@@ -11,13 +11,12 @@ Importing this package registers every environment with Gymnasium, so ``gymnasiu
 """
 
 from . import arena, body, geometry, policies
-from .arena import resolve_arena
+from .arena import arena_of, resolve_arena
 from .core import (
     EnvState,
     GymnasiumEnv,
     JaxVectorEnv,
     NeuroEnv,
-    arena_of,
     env_of,
     make,
     register,

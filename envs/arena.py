@@ -7,28 +7,22 @@ An arena is a mapping in metres (x right, y up)::
      "walls":    [[[x0, y0], [x1, y1]], ...],        # thin internal walls (the floor on both sides)
      "regions":  {"open arm north": [[x, y], ...]}}  # named polygons on the floor, for analysis by region
 
-Box and circle stay shorthands: ``{"shape": "box", "width": W, "height": H}`` (spanning ``[0, W] x [0, H]``)
-and ``{"shape": "circle", "radius": R}`` (centred at ``(R, R)``) resolve to the same mapping with its
-``boundary`` added (the box's 4 corners; the circle as the 128-gon inscribed in it: at R = 1 m rays from
-the centre are 0.3 mm short, 99% of rays from points over the disc within 0.8 mm), and may carry holes,
-walls and regions too.
+Box and circle stay shorthands: ``{"shape": "box", "width": W, "height": H}`` (``[0, W] x [0, H]``) and
+``{"shape": "circle", "radius": R}`` (centred at ``(R, R)``) resolve with their ``boundary`` added (the circle
+as its inscribed 128-gon: at R = 1 m rays from the centre are 0.3 mm short, 99% of rays from points over the
+disc within 0.8 mm), and may carry holes, walls and regions too.
 
 Entry points:
 
 ``resolve_arena(spec) -> dict``
-    ``spec`` is a preset name (:mod:`.arena_presets`: ``"box"``, ``"circle"``, ``"plus_maze"``, ``"y_maze"``,
-    ``"t_maze"``, ``"radial_arm_8"``, ``"linear_track"``, ``"hafting_barrier"``, ``"barnes"``,
-    ``"water_maze"``), a YAML or JSON file holding a mapping, a mapping, the JSON text of one (as
-    ``params_dict`` writes it), a movement ``PolygonOfInterest`` (its exterior the boundary, its interiors
-    holes; regions may be ROIs too) or a lab's camera view: ``{"pixels": [[u, v] x 4], "size_m": [W, H]}``,
-    the pixel positions of the maze corners that are ``(0, 0), (W, 0), (W, H), (0, H)`` m, in that order,
-    with any boundary, holes, walls and regions in pixels too (without a boundary the arena is that
-    ``W x H`` box). Pixels map to metres through the projective transform of the four corners (camera tilt
-    included; the same map as ``neuroethology.data.load(arena_corners=..., arena_size=...)``, so a lab's
-    tracks and its arena drawn on a video frame land in one frame). The result is canonical: every key
-    present, the boundary anticlockwise, holes clockwise, regions anticlockwise, floats. Pure NumPy and
-    Python; every problem is reported in one :class:`ArenaError` naming the file, the field
-    (``holes[1][3]``) and what was expected.
+    ``spec``: a preset name (:mod:`.arena_presets`), a YAML/JSON file or its text, a mapping, a movement
+    ``PolygonOfInterest`` (exterior: boundary, interiors: holes; regions may be ROIs), or a camera view
+    ``{"pixels": [[u, v] x 4], "size_m": [W, H]}``: the pixels of the maze corners at ``(0, 0), (W, 0),
+    (W, H), (0, H)`` m, with any shapes in pixels too, mapped by the corners' projective transform (the map of
+    ``neuroethology.data.load(arena_corners=..., arena_size=...)``). The result is canonical: every key, the
+    boundary and regions anticlockwise, holes clockwise, floats. Pure NumPy; every problem in one
+    :class:`ArenaError` naming the file, the field (``holes[1][3]``) and what was expected.
+    ``arena_of(params)``: an environment's arena in this form.
 
 ``arena_geometry(spec) -> geometry.ArenaGeometry``
     The static-shaped JAX data: padded segments (boundary and hole edges, walls), the floor as trapezoids
@@ -59,13 +53,14 @@ from neuroethology.problems import ProblemsError, did_you_mean
 from . import geometry as geo
 from .arena_presets import CIRCLE_SIDES, circle_polygon, preset, preset_names
 from .body import view_directions
-from .core import resolve_params, uniform21
+from .core import env_of, resolve_params, uniform21
 from .rendering import Canvas, polygon_canvas
 
 __all__ = [
     "ArenaError",
     "ArenaMixin",
     "arena_geometry",
+    "arena_of",
     "arena_json",
     "floor_cells",
     "is_shorthand",
@@ -412,8 +407,14 @@ def _check_layout(boundary: list, holes: list, walls: list, regions: dict, probl
 # ---------------------------------------------------------------------------------------------------------
 
 
+def arena_of(params: Any) -> dict[str, Any] | None:
+    """``params``' arena as :func:`resolve_arena`'s mapping (None without one; :meth:`NeuroEnv.arena`: as stored)."""
+    stored = env_of(params).arena(params)
+    return None if stored is None else resolve_arena(stored)
+
+
 def arena_json(arena: Any) -> str:
-    """The canonical mapping of ``arena`` as compact JSON (what params keep in their ``arena`` field)."""
+    """``arena``'s canonical mapping as compact JSON (what params keep in their ``arena`` field)."""
     return json.dumps(resolve_arena(arena), separators=(",", ":"))
 
 
@@ -449,8 +450,7 @@ def _floor_cells(text: str, bins: tuple[int, int]) -> np.ndarray:
 
 
 def _floor_cells_of(arena: Mapping[str, Any], bins: tuple[int, int]) -> np.ndarray:
-    """Which cells of a ``bins = (nx, ny)`` grid over the bounding box of a canonical arena's floor hold floor
-    (a part of positive area; walls ignored): bool ``(ny, nx)``."""
+    """:func:`floor_cells` of a canonical mapping."""
     rings = [np.asarray(arena["boundary"])] + [np.asarray(h) for h in arena["holes"]]
     traps = geo.trapezoids(rings)[:, None, :]  # (T, 1, 6) against (1, C) cells
     lower, upper = rings[0].min(axis=0), rings[0].max(axis=0)

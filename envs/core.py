@@ -60,7 +60,6 @@ __all__ = [
     "resolve_params",
     "uniform21",
     "subkeys",
-    "arena_of",
     "env_of",
     "env_for_mode",
 ]
@@ -678,11 +677,6 @@ def env_of(params: Any) -> NeuroEnv:
         if type(params) is env_cls.params_type:
             return env_cls()
     raise TypeError(f"{type(params).__name__} is not the params of a registered environment")
-
-
-def arena_of(params: Any) -> dict[str, Any] | None:
-    """The arena of an environment's ``params`` as a Recording stores it (see :meth:`NeuroEnv.arena`)."""
-    return env_of(params).arena(params)
 
 
 def registered_envs() -> list[str]:

@@ -366,12 +366,18 @@ def test_geometries_padded_alike_share_one_compiled_function():
 # ---------------------------------------------------------------------------------------------------------
 
 
+def env_circle_arena(params):
+    return ne.OpenField().arena(params)  # what a Recording stores
+
+
 def test_openfield_takes_any_arena_and_reports_it():
     _, default = ne.make("neuroethology/OpenField-v0")
     assert ne.make("neuroethology/OpenField-v0", arena="box")[1] == default
     _, circle = ne.make("neuroethology/OpenField-v0", arena={"shape": "circle", "radius": 0.4})
     assert circle == ne.make("neuroethology/OpenField-v0", arena_shape="circle", radius=0.4)[1]
-    assert ne.arena_of(circle) == {"shape": "circle", "radius": 0.4}
+    assert env_circle_arena(circle) == {"shape": "circle", "radius": 0.4}
+    assert ne.arena_of(circle) == A.resolve_arena({"shape": "circle", "radius": 0.4})
+    assert len(ne.arena_of(circle)["boundary"]) == A.CIRCLE_SIDES
     env, p = ne.make("neuroethology/OpenField-v0", arena="plus_maze", n_rays=5)
     assert p.arena_shape == "polygon" and p.n_rays == 5
     assert ne.arena_of(p) == A.resolve_arena("plus_maze")

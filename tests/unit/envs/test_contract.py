@@ -238,8 +238,9 @@ def test_self_description_matches_state_and_spaces(env_id, spatial_mode):
     rebuilt = env.make_params(**json.loads(json.dumps(as_dict)))
     assert env.params_dict(rebuilt) == as_dict
     arena = env.arena(params)
-    assert ne.arena_of(params) == arena
+    assert ne.arena_of(params) == (None if arena is None else ne.resolve_arena(arena))
     if arena is not None:
+        assert {k: ne.arena_of(params)[k] for k in arena} == arena  # the stored form, plus the boundary
         assert arena["shape"] in ("box", "circle")
         moved = env.with_arena(params, arena)  # the same arena round-trips
         assert env.arena(moved) == arena
