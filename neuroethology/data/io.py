@@ -107,11 +107,8 @@ def load(
         max_interval: seconds; fixes further apart split the track (default: never, as recorded).
         resample: resample to this rate, Hz, interpolating within segments only; or
         dt: resample to this step, seconds (an environment's ``dt``).
-        arena: arena geometry in metres, overriding the file's: any form
-            :func:`neuroethology.envs.arena.resolve_arena` takes (a preset name such as ``"plus_maze"``, a
-            YAML/JSON file, ``{"shape": "box", "width": W, "height": H}``, ``{"shape": "circle", "radius": R}``,
-            ``{"boundary": [[x, y], ...], "holes": ..., "walls": ..., "regions": {...}}``, a movement
-            ``PolygonOfInterest``, or maze corners in pixels with the real size).
+        arena: the arena in metres, overriding the file's: any form :func:`~neuroethology.envs.arena.resolve_arena`
+            takes (a preset such as ``"plus_maze"``, a YAML file, a box/circle/polygon mapping, a ROI).
         columns: table columns by role ``time|frame|x|y|lon|lat|individual|keypoint|confidence`` (lon/lat are
             projected to metres, date/time strings parsed: :mod:`~neuroethology.data.geography`); for npz
             the array names ``{"time": "t", "position": "pos"}``.
