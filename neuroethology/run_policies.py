@@ -166,7 +166,7 @@ def simulate(
     duration: float,
     seed: int = 0,
     num_runs: int = 1,
-    arena: dict[str, Any] | None = None,
+    arena: Any = None,
     baseline: bool = False,
     deterministic: bool = False,
     runs: Sequence[int] | None = None,
@@ -175,10 +175,11 @@ def simulate(
     core_inputs: bool = False,
 ) -> xr.Dataset:
     """Every policy in ``run_dir`` (trained or fitted) drives ``num_runs`` animals freely for ``duration``
-    seconds, in its own arena or ``arena`` (:func:`neuroethology.simulation.run_session`; a long session's
-    progress and time left through ``log``). ``core_inputs``: the Recording also holds the inputs each
-    network's core received (``core_input``, :func:`neuroethology.agents.with_core_inputs`), for the
-    dynamics of the core."""
+    seconds, in its own arena or ``arena`` (any form :func:`neuroethology.envs.arena.resolve_arena` takes: a
+    preset, a YAML/JSON file, a mapping of a box, circle or polygon; the Recording's attrs carry it) through
+    :func:`neuroethology.simulation.run_session` (a long session's progress and time left through ``log``).
+    ``core_inputs``: the Recording also holds the inputs each network's core received (``core_input``,
+    :func:`neuroethology.agents.with_core_inputs`), for the dynamics of the core."""
     loaded = load_policy(run_dir, step=step, runs=runs, deterministic=deterministic, baseline=baseline)
     params = loaded.params if arena is None else loaded.env.with_arena(loaded.params, arena)
     policies = loaded.policies

@@ -60,9 +60,17 @@ def add_no_progress_argument(p: argparse.ArgumentParser) -> None:
     p.add_argument("--no-progress", action="store_true", help="no progress bar")
 
 
-def add_arena_argument(p: argparse.ArgumentParser, help: str) -> None:
-    """``--arena WxH|rR``: an arena in metres, read by :func:`._load_options.parse_arena`."""
-    p.add_argument("--arena", default=None, metavar="WxH|rR", help=help)
+def add_arena_argument(p: argparse.ArgumentParser | argparse._ArgumentGroup, help: str) -> None:
+    """``--arena PRESET|FILE|WxH|rR``: an arena in metres, read by :func:`._load_options.parse_arena`.
+    ``help`` says whose arena it is; the forms it takes (``arena=``'s three, and the shorthands) are added."""
+    from ..envs.arena_presets import preset_names
+
+    forms = (
+        f"a preset ({', '.join(preset_names())}), a YAML/JSON file of an arena in metres ({{boundary: [[x, y], "
+        "...], holes, walls, regions}, or {shape: box, width: W, height: H}), or WxH (a box, e.g. 1.0x0.8) or "
+        "rR (a circle, e.g. r0.6)"
+    )
+    p.add_argument("--arena", default=None, metavar="PRESET|FILE|WxH|rR", help=f"{help}: {forms}")
 
 
 def write_rollouts(

@@ -15,6 +15,8 @@ import re
 from pathlib import Path
 from typing import Any
 
+from ._arguments import add_arena_argument
+
 __all__ = ["add_load_arguments", "command_line_words", "load_recording", "load_options", "parse_arena"]
 
 # load's keywords that the command line spells as flags: the keyword with dashes (``max_gap`` -> ``--max-gap``).
@@ -65,13 +67,7 @@ def add_load_arguments(p: argparse.ArgumentParser, *, arena_help: str) -> None:
         help="table columns by role: time, frame, x, y, lon, lat, individual, keypoint, confidence "
         "(e.g. time=t_sec x=px y=py; lon/lat in degrees are projected to metres)",
     )
-    g.add_argument(
-        "--arena",
-        default=None,
-        metavar="SPEC",
-        help=arena_help + "; or a JSON/YAML file of {shape: box, width: W, height: H} or {shape: circle, "
-        "radius: R}",
-    )
+    add_arena_argument(g, help=arena_help)
     g.add_argument(
         "--arena-corners",
         nargs=4,
@@ -101,32 +97,71 @@ def add_load_arguments(p: argparse.ArgumentParser, *, arena_help: str) -> None:
     )
 
 
-def parse_arena(text: str | None) -> dict | None:
-    """``--arena``: ``"1x0.8"`` -> box, ``"r0.6"`` -> circle of radius 0.6 (metres), or a JSON/YAML file."""
+def parse_arena(text: str | None) -> dict[str, Any] | None:
+    """``--arena``: a preset name (``plus_maze``), a YAML/JSON file of an arena, or the shorthands ``WxH`` (a
+    box, metres) and ``rR`` (a circle of radius R), checked by :func:`neuroethology.envs.arena.resolve_arena`
+    (one definition of an arena).
+
+    Returns:
+        ``None`` for no ``--arena``; the arena as a Recording stores it (:func:`neuroethology.data.arena_of`):
+        ``{"shape": "box", "width": W, "height": H}`` or ``{"shape": "circle", "radius": R}`` for a bare box
+        or circle, else the canonical mapping (``boundary``, ``holes``, ``walls``, ``regions``).
+
+    Raises:
+        ValueError: naming ``--arena``, the file and each field at fault; for a value that is none of the
+            forms, the presets (and the nearest, for a misspelt one). One problem is one line; an arena file
+            with several is a :class:`neuroethology.envs.arena.ArenaError` listing them all.
+    """
     if text is None:
         return None
-    if Path(text).is_file():
-        from ..config import read_yaml  # YAML is a superset of JSON
+    from ..envs.arena import ArenaError, is_shorthand, resolve_arena
+    from ..envs.arena_presets import preset_names
 
-        arena = read_yaml(Path(text))
-        if not isinstance(arena, dict) or "shape" not in arena:
-            raise ValueError(
-                f"--arena {text}: expected a mapping with 'shape' (box or circle), got {arena!r}"
-            )
-        return arena
+    path = Path(text).expanduser()
+    spec: Any = path if path.is_file() and text not in preset_names() else _shorthand(text)
+    if spec is None and text not in preset_names():
+        raise ValueError(_not_an_arena(text, preset_names()))
     try:
-        if text.lower().startswith("r"):
-            radius = float(text[1:])
-            if radius > 0:
-                return {"shape": "circle", "radius": radius}
-        else:
-            width, height = (float(v) for v in text.lower().split("x"))
-            if width > 0 and height > 0:
-                return {"shape": "box", "width": width, "height": height}
-    except ValueError:
-        pass
-    raise ValueError(
-        f"--arena: expected WIDTHxHEIGHT or rRADIUS in metres (e.g. 1.0x0.8, r0.6) or a file, got {text!r}"
+        mapping = resolve_arena(text if spec is None else spec)
+    except ArenaError as err:
+        source = f"--arena {text!r}"
+        if isinstance(spec, Path) and str(path.resolve()) != text:
+            source += f" ({path.resolve()})"
+        problems = err.problems
+        if isinstance(spec, dict):  # a bad size of WxH / rR: resolve_arena adds that no boundary followed
+            problems = [p for p in problems if not p.startswith("boundary: missing")] or problems
+        if len(problems) == 1:
+            raise ValueError(f"{source}: {problems[0]}") from None
+        raise ArenaError(source, problems) from None
+    if is_shorthand(mapping):
+        sizes = ("width", "height") if mapping["shape"] == "box" else ("radius",)
+        return {"shape": mapping["shape"], **{k: mapping[k] for k in sizes}}
+    return mapping
+
+
+def _shorthand(text: str) -> dict[str, Any] | None:
+    """``"1x0.8"`` -> a box, ``"r0.6"`` -> a circle (sizes unchecked: ``resolve_arena`` checks them), or
+    ``None`` when ``text`` is neither."""
+    low = text.strip().lower()
+    try:
+        if low.startswith("r"):
+            return {"shape": "circle", "radius": float(low[1:])}
+        width, height = (float(v) for v in low.split("x"))
+    except ValueError:  # not numbers, or not two of them
+        return None
+    return {"shape": "box", "width": width, "height": height}
+
+
+def _not_an_arena(text: str, presets: list[str]) -> str:
+    """The one-line error for an ``--arena`` value that is no preset, no file and no shorthand."""
+    from ..problems import did_you_mean
+
+    hint = did_you_mean(text, presets)
+    if Path(text).suffix.lower() in (".yaml", ".yml", ".json") or "/" in text:
+        hint += f"; no such file: {Path(text).expanduser().resolve()}"
+    return (
+        f"--arena: expected a preset ({', '.join(presets)}), a YAML/JSON arena file, or WIDTHxHEIGHT or "
+        f"rRADIUS in metres (e.g. 1.0x0.8, r0.6); got {text!r}{hint}"
     )
 
 

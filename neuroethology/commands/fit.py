@@ -20,11 +20,15 @@ recording is held out: held-out log-likelihoods per step of the network, the bas
 model are printed and stored. Settings (see configs/fit_open_field.yaml and neuroethology.fitting.FitConfig)
 can come from a YAML file (--config) and key=value overrides.
 
-The recording needs its arena (stored in the file's attributes, or --arena) in metres; a recording that does
-not fit the arena (wrong units, no arena, several animals) is refused with the reason.
+The recording needs its arena (stored in the file's attributes, or --arena) in metres: a box, a circle or any
+polygon (a preset such as plus_maze, or a YAML/JSON file of its boundary, holes, walls and regions); a
+recording that does not fit the arena (wrong units, no arena, positions off its floor, several animals) is
+refused with the reason.
 
   neuroethology fit --data rat.npz --out runs/rat-gru
   neuroethology fit --data mouse.slp --fps 30 --scale 0.0012 --arena 0.6x0.6 --model lstm --out runs/m1
+  neuroethology fit --data mouse_epm.slp --fps 30 --scale 0.001 --arena plus_maze --out runs/epm
+  neuroethology fit --data mouse.csv --arena my_maze.yaml --out runs/maze   (boundary: [[x, y], ...] in m)
   neuroethology fit --data rat.npz --model ou --out runs/rat-ou
   neuroethology fit --data rat.npz total_steps=3000 num_seeds=8 folds=5 smoothing=0.02 --out runs/rat-cv
   neuroethology fit --data rat.npz --out runs/rat-gru --resume      continue a fit that was killed
@@ -58,7 +62,7 @@ def add_arguments(p: argparse.ArgumentParser) -> None:
         "what the animal sensed from a position track; the error says why for each)",
     )
     p.add_argument("--individual", default=None, help="which animal of a multi-animal file")
-    add_load_arguments(p, arena_help="the animal's arena in metres: 1.0x0.8 (box) or r0.6 (circle)")
+    add_load_arguments(p, arena_help="the animal's arena, for a recording that stores none")
     add_no_progress_argument(p)
 
 

@@ -22,10 +22,13 @@ freely in their environment (closed loop: they act on what they observe) for a s
 seconds, and write what they do as a Recording (netCDF: position, heading, actions, rewards, episode index
 and, for networks, the activity of every unit, value and log-probability); `neuroethology evaluate` writes
 the same variables for complete episodes. By default the session is in the run's own arena; --arena puts
-it in another one. --baseline runs a fitted run's random-motion baseline instead of its network.
+it in another one (a preset, a YAML/JSON file of a polygon, a box or a circle), stored in the Recording's
+attributes. --baseline runs a fitted run's random-motion baseline instead of its network.
 
   neuroethology simulate runs/rat-gru --duration 600 --out sim.nc
   neuroethology simulate runs/rat-gru --duration 300 --runs 16 --arena r0.75 --out circle.nc
+  neuroethology simulate runs/rat-gru --duration 60 --arena plus_maze --out epm.nc
+  neuroethology simulate runs/rat-gru --duration 60 --arena my_maze.yaml --out maze.nc
   neuroethology compare sim.nc rat.npz --out cmp          hold the simulation against the animal
 """
 
@@ -36,7 +39,7 @@ def add_arguments(p: argparse.ArgumentParser) -> None:
         "--duration", type=float, required=True, metavar="SECONDS", help="simulated time per animal"
     )
     add_recording_output(p)
-    add_arena_argument(p, help="another arena: 1.0x0.8 (box) or r0.6 (circle)")
+    add_arena_argument(p, help="another arena for the agents (default: the run's own)")
     p.add_argument("--runs", type=int, default=1, help="independent simulated animals per agent (default 1)")
     add_seed_argument(p)
     p.add_argument(

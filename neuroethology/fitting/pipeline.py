@@ -36,6 +36,7 @@ The run directory holds ``config.yaml`` (the resolved config), ``model.json`` (w
 
 from __future__ import annotations
 
+import json
 import time
 from collections.abc import Callable
 from pathlib import Path
@@ -113,7 +114,7 @@ def fit_recording(
     rec: xr.Dataset,
     config: FitConfig,
     *,
-    arena: dict | None = None,
+    arena: Any = None,
     out: str | Path | None = None,
     resume: bool = False,
     overwrite: bool = False,
@@ -123,6 +124,8 @@ def fit_recording(
     """Fit the baseline and (unless ``model="ou"``) a network to one animal's recording; see the module
     docstring.
 
+    ``arena`` (any form :func:`neuroethology.envs.arena.resolve_arena` takes: a preset, a YAML/JSON file, a
+    mapping of a box, circle or polygon) places a recording that stores no arena; default: its own.
     With ``out``, the run directory is written as the fit goes (config and manifest first, the networks'
     progress after every chunk of updates, the model at the end) while this process holds its lock
     (:func:`neuroethology.runs.run_lock`). A folder that already holds a fit is refused unless ``resume``
@@ -173,6 +176,35 @@ def _cross_validate(rec, params, config, key, say, out: Path | None) -> dict[str
 
 
 def _arena_text(params: OpenFieldParams) -> str:
+    """The arena in words, for the fit's log: ``"1 x 1 m box"``, ``"circular arena of radius 0.5 m"``, or a
+    polygon's bounding box and parts, and the preset it is: ``"polygon arena (the plus_maze preset),
+    0.65 x 0.65 m bounding box, 12 vertices, 6 walls, 5 regions"``."""
     if params.arena_shape == "circle":
         return f"circular arena of radius {float(params.radius):g} m"
-    return f"{float(params.width):g} x {float(params.height):g} m box"
+    if params.arena_shape != "polygon":
+        return f"{float(params.width):g} x {float(params.height):g} m box"
+    arena = json.loads(params.arena)
+    name = _preset_name(arena)
+    preset = f" (the {name} preset)" if name else ""
+    ex, ey = (float(v) for v in params.extent)
+    if arena.get("shape") == "box":
+        words = [f"{arena['width']:g} x {arena['height']:g} m box{preset}"]
+    elif arena.get("shape") == "circle":
+        words = [f"circular arena of radius {arena['radius']:g} m{preset}"]
+    else:
+        words = [f"polygon arena{preset}", f"{ex:.3g} x {ey:.3g} m bounding box"]
+        words.append(_count(len(arena["boundary"]), "vertex", "vertices"))
+    words += [_count(len(arena[k]), k[:-1], k) for k in ("holes", "walls", "regions") if arena[k]]
+    return ", ".join(words)
+
+
+def _count(n: int, one: str, many: str) -> str:
+    return f"{n} {one if n == 1 else many}"
+
+
+def _preset_name(arena: dict[str, Any]) -> str | None:
+    """The name of the preset whose canonical mapping ``arena`` is, or ``None``."""
+    from ..envs.arena import resolve_arena
+    from ..envs.arena_presets import preset_names
+
+    return next((name for name in preset_names() if resolve_arena(name) == arena), None)

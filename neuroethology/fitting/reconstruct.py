@@ -221,21 +221,25 @@ def reconstruct_path(
     )
 
 
-def open_field_params_for(rec: xr.Dataset, arena: dict | None = None, **overrides: Any) -> OpenFieldParams:
-    """OpenField params matching a Recording: its arena (from attrs, or ``arena``) and its sampling interval.
+def open_field_params_for(rec: xr.Dataset, arena: Any = None, **overrides: Any) -> OpenFieldParams:
+    """OpenField params matching a Recording: its arena (from attrs, or ``arena``: any form
+    :func:`neuroethology.envs.arena.resolve_arena` takes, a box, a circle or a polygon) and its sampling
+    interval.
 
     Raises a ``ValueError`` naming the file when the recording has no arena, when its positions do not fit
-    that arena (wrong units, e.g. pixels), or when it is not sampled at a constant interval.
+    that arena (wrong units, e.g. pixels; for a polygon, positions off its floor), or when it is not sampled
+    at a constant interval.
     """
     from ..data import arena_of
 
     source = rec.attrs.get("source_file") or "the recording"
-    arena = arena or arena_of(rec)
+    arena = arena if arena is not None else arena_of(rec)
     problems = []
-    if not arena or arena.get("shape") not in ("box", "circle"):
+    if not arena:
         problems.append(
             "it has no arena geometry (attrs arena_shape and its size); give one, e.g. "
-            "arena={'shape': 'box', 'width': 1.0, 'height': 1.0} (metres) or --arena WxH"
+            "arena={'shape': 'box', 'width': 1.0, 'height': 1.0} (metres), a preset (arena='plus_maze') or a "
+            "YAML file of its boundary, or --arena WxH|PRESET|FILE"
         )
     t = np.asarray(rec["time"].values, float)
     steps = np.diff(t)
@@ -250,20 +254,47 @@ def open_field_params_for(rec: xr.Dataset, arena: dict | None = None, **override
         raise ValueError(f"{source}: cannot place this recording in OpenField: " + "; ".join(problems))
     xy = np.asarray(rec["position"].values, float)
     xy = np.moveaxis(xy, 1, -1).reshape(-1, 2)
-    xy = xy[np.all(np.isfinite(xy), axis=1)]
+    _check_on_floor(xy[np.all(np.isfinite(xy), axis=1)], env, params, source)
+    return params
+
+
+def _check_on_floor(xy: np.ndarray, env: ne.OpenField, params: OpenFieldParams, source: str) -> None:
+    """Refuse positions ``(N, 2)`` farther off the arena than tracking noise explains: more than 5% of the
+    arena's larger extent outside its box (a box or circle: its bounding box from ``(0, 0)``), or off its
+    floor (a polygon: outside the boundary or in a hole). Positions within that tolerance are kept and
+    projected onto the floor by :func:`reconstruct_path`, as in a box."""
+    if not xy.size:
+        return
     ex, ey = (float(v) for v in params.extent)
     tolerance = 0.05 * max(ex, ey)
-    if xy.size and (
-        xy.min(axis=0).min() < -tolerance
-        or xy[:, 0].max() > ex + tolerance
-        or xy[:, 1].max() > ey + tolerance
-    ):
+    if params.arena_shape != "polygon":
+        if (
+            xy.min(axis=0).min() < -tolerance
+            or xy[:, 0].max() > ex + tolerance
+            or xy[:, 1].max() > ey + tolerance
+        ):
+            raise ValueError(
+                f"{source}: positions span x {xy[:, 0].min():.4g}..{xy[:, 0].max():.4g}, y "
+                f"{xy[:, 1].min():.4g}..{xy[:, 1].max():.4g} but the arena is {ex:g} x {ey:g} m with its corner "
+                "at (0, 0): are the units metres (calibrate pixels with scale= when loading) and is the origin "
+                "at the arena's corner?"
+            )
+        return
+    points = jnp.asarray(xy, jnp.float32)
+    on_floor = jax.jit(jax.vmap(lambda p: env.project(p, params)))(points)
+    off = np.hypot(*(xy - np.asarray(on_floor, float)).T)
+    far = off > tolerance
+    if np.any(far):
+        worst = int(np.argmax(off))
+        (x0, y0) = (float(v) for v in params.origin)
         raise ValueError(
-            f"{source}: positions span x {xy[:, 0].min():.4g}..{xy[:, 0].max():.4g}, y {xy[:, 1].min():.4g}.."
-            f"{xy[:, 1].max():.4g} but the arena is {ex:g} x {ey:g} m with its corner at (0, 0): are the units "
-            "metres (calibrate pixels with scale= when loading) and is the origin at the arena's corner?"
+            f"{source}: {int(far.sum())} of {len(xy)} positions lie more than {tolerance:.3g} m (5% of the "
+            f"arena's {max(ex, ey):g} m extent) off the floor of the polygon arena (the farthest {off[worst]:.3g} "
+            f"m, at ({xy[worst, 0]:.4g}, {xy[worst, 1]:.4g})); positions span x {xy[:, 0].min():.4g}.."
+            f"{xy[:, 0].max():.4g}, y {xy[:, 1].min():.4g}..{xy[:, 1].max():.4g} and the arena x {x0:.4g}.."
+            f"{x0 + ex:.4g}, y {y0:.4g}..{y0 + ey:.4g} m: are the units metres (calibrate pixels with scale= when "
+            "loading), is the origin the arena's, and is it the arena the animal was in?"
         )
-    return params
 
 
 def reconstruct(
@@ -272,7 +303,7 @@ def reconstruct(
     *,
     individual: str | int = 0,
     keypoint: str | int = 0,
-    arena: dict | None = None,
+    arena: Any = None,
     min_step: float = 1e-5,
 ) -> tuple[Demonstration, OpenFieldParams]:
     """:func:`reconstruct_path` on one individual of a Recording; params from the recording if not given."""
