@@ -245,7 +245,7 @@ class NeuroEnv(FuncEnv, Generic[StateT, ParamsT]):
     def with_arena(self, params: ParamsT, arena: Mapping[str, Any]) -> ParamsT:
         """``params`` placed in another arena (a mapping as :meth:`arena` returns). Environments whose
         arena can change override this; the others refuse."""
-        raise ValueError(f"{self.env_id()} has no arena that can be changed (got {dict(arena)!r})")
+        raise ValueError(f"{self.env_id()} has no arena that can be changed (got {arena!r})")
 
     def is_spatial(self, params: ParamsT) -> bool:
         """Whether the animal has a pose (``state_info`` reports ``position`` and ``heading``)."""

@@ -76,7 +76,7 @@ def add_arguments(p: argparse.ArgumentParser) -> None:
         action="store_true",
         help="compare trial by trial: CSV/TSV/Parquet files are trial tables, Recordings give their trials",
     )
-    add_load_arguments(p, arena_help="the arena of every recording loaded: 1.0x0.8 (box) or r0.6 (circle)")
+    add_load_arguments(p, arena_help="the arena of every recording loaded")
 
 
 BUNDLED = "sargolini"  # a group name that means the bundled rat of Sargolini et al. (2006)

@@ -41,7 +41,7 @@ def add_arguments(p: argparse.ArgumentParser) -> None:
     p.add_argument("--shuffles", type=int, default=200, help="time-shifted shuffles of B (default 200)")
     p.add_argument("--bin-size", type=float, default=None, metavar="M", help="map bins, m (default L/20)")
     add_seed_argument(p)
-    add_load_arguments(p, arena_help="the arena of a recording without one: 1.0x0.8 (box) or r0.6 (circle)")
+    add_load_arguments(p, arena_help="the arena of a recording without one")
 
 
 def run(args: argparse.Namespace) -> int:

@@ -52,7 +52,7 @@ def add_arguments(p: argparse.ArgumentParser) -> None:
     )
     p.add_argument("--no-figures", action="store_true", help="write units.csv and summary.json only")
     add_seed_argument(p)
-    add_load_arguments(p, arena_help="the arena of a recording without one: 1.0x0.8 (box) or r0.6 (circle)")
+    add_load_arguments(p, arena_help="the arena of a recording without one")
 
 
 def _fixed_points(rec, policy, args) -> dict[str, Any] | None:
