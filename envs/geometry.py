@@ -39,6 +39,7 @@ __all__ = [
     "distance_to_wall_box_or_circle",
     "ray_distances_box_or_circle",
     "pose_in_box_or_circle",
+    "wall_normals_box_or_circle",
     "ArenaGeometry",
     "SKIN",
     "build_arena_geometry",
@@ -204,6 +205,20 @@ def pose_in_box_or_circle(u: jax.Array, params: Any) -> tuple[jax.Array, jax.Arr
     return u[:2] * jnp.array([params.width, params.height]), heading
 
 
+def wall_normals_box_or_circle(position: ArrayLike, params: Any) -> tuple[jax.Array, jax.Array]:
+    """:meth:`ArenaGeometry.wall_normals` of ``params``' box (walls x = 0, x = width, y = 0, y = height) or
+    circle (one wall), analytic: distances ``(W,)`` (m) and unit normals from each wall to ``position``
+    ``(W, 2)`` (at the circle's centre, where every direction is the normal, a vector of length < 1)."""
+    position = jnp.asarray(position)
+    if params.arena_shape == "circle":
+        q = position - params.radius
+        r = jnp.maximum(jnp.sqrt(q[0] ** 2 + q[1] ** 2), 1e-9)
+        return (params.radius - r)[None], (-q / r)[None]
+    x, y = position[0], position[1]
+    normals = jnp.array([[1.0, 0.0], [-1.0, 0.0], [0.0, 1.0], [0.0, -1.0]])
+    return jnp.stack([x, params.width - x, y, params.height - y]), normals
+
+
 def box_or_circle(params: Any) -> dict[str, Any]:
     """The arena of params with ``arena_shape``, ``width``, ``height`` and ``radius`` fields as a Recording
     stores it: ``{"shape": "box", "width": W, "height": H}`` or ``{"shape": "circle", "radius": R}`` (m)."""
@@ -295,6 +310,22 @@ class ArenaGeometry:
         d = jnp.sqrt((qx - u * ex) ** 2 + (qy - u * ey) ** 2)
         counted = jnp.asarray(self.solid) & ~jnp.asarray(self.edge) if walls_only else jnp.asarray(self.solid)
         return jnp.min(jnp.where(counted, d, jnp.inf), axis=-1)
+
+    def wall_normals(self, position: ArrayLike) -> tuple[jax.Array, jax.Array]:
+        """Distance (m) from ``position`` (2,) to each segment ``(S,)`` and the unit vector from the segment's
+        nearest point to ``position`` ``(S, 2)``, as RatInABox's wall repulsion sees walls
+        (``Environment.vectors_from_walls``); padding: distance inf, normal 0. On a segment (distance 0) the
+        normal is its left one (an edge's floor side)."""
+        ax, ay, ex, ey, nx, ny = self._columns()
+        p = jnp.asarray(position)
+        qx, qy = p[0] - ax, p[1] - ay
+        u = jnp.clip((qx * ex + qy * ey) * jnp.asarray(self.inv_length2), 0.0, 1.0)
+        vx, vy = qx - u * ex, qy - u * ey
+        d = jnp.sqrt(vx**2 + vy**2)
+        safe = jnp.where(d > 0, d, 1.0)
+        normal = jnp.stack([jnp.where(d > 0, vx / safe, nx), jnp.where(d > 0, vy / safe, ny)], axis=-1)
+        solid = jnp.asarray(self.solid)
+        return jnp.where(solid, d, jnp.inf), jnp.where(solid[:, None], normal, 0.0)
 
     def ray_distances(self, position: ArrayLike, directions: ArrayLike) -> jax.Array:
         """Distance (m) from ``position`` (2,) to the first segment along each unit vector of ``directions``

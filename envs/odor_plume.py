@@ -47,6 +47,12 @@ Agent (both modes)::
 
 ``wind_drift = 1`` makes the agent a flyer carried by the air (as Singh et al.'s agents are); ``0`` a walker.
 
+Arena: always the box ``[0, width] x [0, height]``, set by ``width``/``height`` or by ``make(...,
+arena=...)`` with a box (a preset, file or mapping; :mod:`neuroethology.envs.arena`). Its walls bound the
+simulated air, not a maze: puffs drift with a uniform wind that no wall deflects, so a polygon, a hole or a
+thin wall would let the plume pass through solid walls (a plume in a maze needs a flow field, which this
+model does not have); any other arena is refused.
+
 Observation (``Box``, float32)::
 
     [odour_left, odour_right,  cos(theta - h), sin(theta - h),  v (m/s),  w (rad/s)]
@@ -91,8 +97,9 @@ from gymnasium import spaces
 from jax.scipy.special import ndtr
 
 from . import geometry as geo
+from .arena import is_shorthand, resolve_arena
 from .body import pose_info, resting_pose
-from .core import EnvState, NeuroEnv, register, uniform21
+from .core import EnvState, NeuroEnv, register, resolve_params, uniform21
 from .rendering import COLOURS, Canvas, draw_trail, trail_render_state
 
 __all__ = [
@@ -600,9 +607,25 @@ class OdorPlume(NeuroEnv[OdorPlumeState, OdorPlumeParams]):
         return {"shape": "box", "width": float(params.width), "height": float(params.height)}
 
     def with_arena(self, params: OdorPlumeParams, arena: Any) -> OdorPlumeParams:
-        if arena.get("shape") != "box":
-            raise ValueError(f"{self.env_id()}: the wind tunnel is a box; got the arena {dict(arena)!r}")
-        return params.replace(width=float(arena["width"]), height=float(arena["height"]))
+        """``params`` in the box ``arena`` (any form ``envs.arena.resolve_arena`` takes); anything but a bare
+        box is refused (see the module docstring)."""
+        mapping = resolve_arena(arena)
+        if not (is_shorthand(mapping) and mapping["shape"] == "box"):
+            raise ValueError(
+                f"{self.env_id()}: the wind tunnel is a box (puffs drift through any wall but its own); got "
+                f"the arena {arena!r}"
+            )
+        return params.replace(width=mapping["width"], height=mapping["height"])
+
+    def make_params(self, **overrides: Any) -> OdorPlumeParams:
+        """Default params with ``overrides``; ``arena=`` (a box) sets ``width`` and ``height`` first."""
+        arena = overrides.pop("arena", None)
+        base = (
+            self.default_params
+            if arena is None or arena == ""
+            else self.with_arena(self.default_params, arena)
+        )
+        return resolve_params(self, base, overrides)
 
     def action_names(self, params: OdorPlumeParams | None = None) -> list[str]:
         """Names of the action dimensions (a Recording's ``action_dim`` coordinate)."""

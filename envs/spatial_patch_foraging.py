@@ -3,8 +3,11 @@
 The task of PatchForaging-v0 (when should a forager leave a depleting patch? Charnov's Marginal Value
 Theorem, Charnov 1976, Theor. Popul. Biol. 9:129) with the patches placed in space: ``n_patches`` circular
 patches (radius ``patch_radius``) sit evenly on a circle of radius ``patch_ring_radius`` around the centre of
-an OpenField arena, and travel is walking. The body (motion physics, wall rays, action space: forward
-acceleration m/s^2, angular velocity rad/s) is OpenField's, from :mod:`neuroethology.envs.body`. Patches
+an OpenField arena (any arena, ``make(..., arena=ARENA)``: the centre of its bounding box; the first patch
+``patch_ring_phase`` of the spacing anticlockwise from east), and travel is walking. The body (motion
+physics, wall rays, action space: forward acceleration m/s^2, angular velocity rad/s) is OpenField's, from
+:mod:`neuroethology.envs.body`; so are the walls (analytic in a box or circle, the segments of any other
+arena, as OpenField). Patches
 deplete and pay rewards as :mod:`neuroethology.envs.patch_task` describes. A step that ends inside a patch
 harvests it (patches never overlap); every patch not being harvested replenishes,
 ``rho' = 1 - (1 - rho) exp(-dt / replenish_tau)``. Observation (``Box``, float32)::
@@ -26,8 +29,11 @@ the box. The Gymnasium adapter instead rejects actions outside the space with a 
 ``position``, ``heading``, ``speed`` and ``levels`` (every patch's level).
 
 :func:`~neuroethology.envs.patch_mvt.mvt_optimum` gives the MVT optimum for the best tour of the patch
-ring, patches found at their stationary replenished level. Until 2026 this task was PatchForaging-v0's
-``mode="spatial"``; ``make("neuroethology/PatchForaging-v0", mode="spatial")`` still builds it.
+ring, patches found at their stationary replenished level. It assumes straight walks between neighbouring
+patches: where such a walk would cross a wall (a maze's arms, a barrier) it raises a ``ValueError`` naming
+the walks instead of giving a wrong optimum. Patches must lie on the floor, ``patch_radius`` clear of every
+wall (validated). Until 2026 this task was PatchForaging-v0's ``mode="spatial"``;
+``make("neuroethology/PatchForaging-v0", mode="spatial")`` still builds it.
 """
 
 from __future__ import annotations
@@ -42,7 +48,8 @@ from flax import struct
 from gymnasium import spaces
 
 from . import geometry as geo
-from .body import RAT, BodyEnv, move, resting_pose, view_directions
+from .arena import ArenaMixin, arena_bounds, is_polygon, params_geometry
+from .body import RAT, BodyEnv, move, resting_pose
 from .core import register, uniform21
 from .open_field import OpenField, OpenFieldParams
 from .patch_mvt import _concrete, ring_arrival_level, spatial_travel_time, walking_travel_steps
@@ -51,7 +58,7 @@ from .rendering import COLOURS, draw_animal, trail_render_state
 
 __all__ = ["SpatialPatchForaging", "SpatialPatchForagingParams", "SpatialPatchForagingState"]
 
-ARENA_SHAPES = ("box", "circle")
+ARENA_SHAPES = ("box", "circle", "polygon")
 
 
 _OPEN_FIELD = OpenFieldParams()  # the arena and senses SpatialPatchForaging shares with OpenField
@@ -66,14 +73,21 @@ class SpatialPatchForagingParams(PatchParams):
     replenish_tau: float = 10.0  # s, recovery time constant of a patch left alone. Chosen equal to
     # depletion_tau
     # Arena: OpenField's arena (Sargolini et al. 2006, 1 x 1 m box), its defaults taken from OpenFieldParams.
-    arena_shape: str = struct.field(pytree_node=False, default=_OPEN_FIELD.arena_shape)  # "box" or "circle"
+    # Any arena: make(..., arena=...) (a preset, a YAML/JSON file or a mapping; see envs.arena).
+    arena_shape: str = struct.field(pytree_node=False, default=_OPEN_FIELD.arena_shape)  # "box", "circle"
+    # or "polygon"
     width: float = _OPEN_FIELD.width  # m, box x extent
     height: float = _OPEN_FIELD.height  # m, box y extent
     radius: float = _OPEN_FIELD.radius  # m, circular arena radius
+    arena: str = struct.field(pytree_node=False, default=_OPEN_FIELD.arena)  # a polygon arena's canonical
+    # mapping as JSON; "" for a box or circle
     n_patches: int = struct.field(pytree_node=False, default=4)  # patches on the ring (chosen: 4 feeders)
     patch_radius: float = 0.08  # m: 0.16 m across, about a rat's body length without the tail (chosen)
     patch_ring_radius: float = 0.3  # m, distance of the patch centres from the arena centre (chosen: the
     # patches sit well inside the walls, 0.42 m apart with 4 patches)
+    patch_ring_phase: float = 0.5  # angle of the first patch from east, in units of the spacing 2 pi /
+    # n_patches (chosen: 0.5 puts 4 patches on the diagonals; 0 puts the first east, as the arms of a
+    # plus or radial maze)
     # Body and action bounds: the Sargolini rat's, from envs.body.RAT (sources there).
     max_speed: float = RAT.max_speed  # m/s: 1.0, above the rat's fastest 50 Hz step
     max_acceleration: float = RAT.max_acceleration  # m/s^2: 10, above its 99.9th percentile
@@ -95,15 +109,22 @@ class SpatialPatchForagingParams(PatchParams):
         """(x, y) size of the arena's bounding box, m."""
         if self.arena_shape == "circle":
             return 2 * self.radius, 2 * self.radius
+        if self.arena_shape == "polygon":
+            (x0, y0), (x1, y1) = arena_bounds(self)
+            return x1 - x0, y1 - y0
         return self.width, self.height
 
     @property
     def patch_centres(self) -> jax.Array:
-        """``(n_patches, 2)`` m: evenly on a circle of ``patch_ring_radius`` about the arena centre, the
-        first at angle ``pi / n_patches`` (with 4 patches: on the diagonals)."""
+        """``(n_patches, 2)`` m: evenly on a circle of ``patch_ring_radius`` about the centre of the arena's
+        bounding box, the first at angle ``2 pi patch_ring_phase / n_patches`` (by default ``pi /
+        n_patches``: with 4 patches, on the diagonals)."""
         ex, ey = self.extent
-        angles = (2 * jnp.arange(self.n_patches) + 1) * jnp.pi / self.n_patches
-        return jnp.stack([ex / 2, ey / 2]) + self.patch_ring_radius * geo.unit(angles)
+        angles = (2 * jnp.arange(self.n_patches) + 2 * self.patch_ring_phase) * jnp.pi / self.n_patches
+        centre = jnp.stack([ex / 2, ey / 2])
+        if self.arena_shape == "polygon":
+            centre = centre + jnp.asarray(arena_bounds(self)[0])
+        return centre + self.patch_ring_radius * geo.unit(angles)
 
     # What the Marginal Value Theorem needs (patch_mvt.py): a walk between neighbouring patches, and patches
     # found at the stationary level of the ring tour.
@@ -112,12 +133,15 @@ class SpatialPatchForagingParams(PatchParams):
         return False
 
     def mean_travel_steps(self) -> float:
+        _check_straight_walks(self)
         return walking_travel_steps(self)
 
     def nominal_travel_time(self) -> float:
+        _check_straight_walks(self)
         return spatial_travel_time(self)
 
     def arrival_level(self, residence_steps: int | np.ndarray) -> np.ndarray:
+        _check_straight_walks(self)
         return ring_arrival_level(self, residence_steps)
 
 
@@ -139,7 +163,7 @@ class SpatialPatchForagingState(PatchState):
 
 
 @register
-class SpatialPatchForaging(BodyEnv, PatchTask):
+class SpatialPatchForaging(ArenaMixin, BodyEnv, PatchTask):
     """The patch-leaving problem in an open field (see the module docstring for spaces and reward)."""
 
     name = "SpatialPatchForaging"
@@ -170,6 +194,21 @@ class SpatialPatchForaging(BodyEnv, PatchTask):
                 f"{2 * ring * math.sin(math.pi / n):.3g} m apart (need > {2 * r} m)"
             )
         centres = np.asarray(params.patch_centres, float)
+        if is_polygon(params):
+            g = params_geometry(params)
+            clear = np.asarray(g.distance_to_wall(jnp.asarray(centres, jnp.float32))) * np.asarray(
+                g.inside(jnp.asarray(centres, jnp.float32))
+            )
+            bad = np.flatnonzero(clear < r)
+            if len(bad):
+                problems.append(
+                    f"patches must lie inside the arena, patch_radius = {r} m clear of every wall: patch "
+                    + ", ".join(
+                        f"{k} at {[round(v, 4) for v in centres[k]]} m is {clear[k]:.4f} m" for k in bad
+                    )
+                    + " from a wall (0: off the floor); move them with patch_ring_radius and patch_ring_phase"
+                )
+            return problems
         if params.arena_shape == "circle":
             R = _concrete(params, "radius")
             inside = np.hypot(centres[:, 0] - R, centres[:, 1] - R) + r <= R
@@ -194,7 +233,7 @@ class SpatialPatchForaging(BodyEnv, PatchTask):
     ) -> SpatialPatchForagingState:
         """A uniform pose on the floor, every patch fresh."""
         zero_f = jnp.zeros((), jnp.float32)
-        position, heading = geo.pose_in_box_or_circle(uniform21(rng, 3), params)
+        position, heading = self.sample_pose(rng, params)
         inside = self.inside_patches(position, params)
         return SpatialPatchForagingState(
             level=jnp.ones((), jnp.float32),
@@ -215,9 +254,7 @@ class SpatialPatchForaging(BodyEnv, PatchTask):
         rng: jax.Array,
         params: SpatialPatchForagingParams | None = None,
     ) -> SpatialPatchForagingState:
-        body = move(
-            state.position, state.heading, state.speed, action, params, geo.project_into_box_or_circle
-        )
+        body = move(state.position, state.heading, state.speed, action, params, collide=self.collide)
         inside = self.inside_patches(body.position, params)
         in_patch = jnp.any(inside)
         patch = jnp.where(in_patch, jnp.argmax(inside), -1).astype(jnp.int32)
@@ -270,14 +307,7 @@ class SpatialPatchForaging(BodyEnv, PatchTask):
             "levels": state.levels,
         }
 
-    # -- geometry -----------------------------------------------------------------------------------------
-    @staticmethod
-    def ray_distances(
-        position: jax.Array, heading: jax.Array, params: SpatialPatchForagingParams
-    ) -> jax.Array:
-        """The ``(n_rays,)`` wall distances (m) of the observation."""
-        return geo.ray_distances_box_or_circle(position, view_directions(heading, params), params)
-
+    # -- geometry (the arena's: ArenaMixin's collide, inside, ray_distances, sample_pose) -------------------
     @staticmethod
     def inside_patches(position: jax.Array, params: SpatialPatchForagingParams) -> jax.Array:
         """``(n_patches,)`` bool: whether ``position`` lies in each patch."""
@@ -298,10 +328,6 @@ class SpatialPatchForaging(BodyEnv, PatchTask):
             jnp.where(distance > 0, forward / safe, 1.0),
             jnp.where(distance > 0, left / safe, 0.0),
         )
-
-    @staticmethod
-    def inside(xy: jax.Array, params: SpatialPatchForagingParams) -> jax.Array:
-        return geo.inside_box_or_circle(xy, params)
 
     def image_channels(
         self,
@@ -341,13 +367,7 @@ class SpatialPatchForaging(BodyEnv, PatchTask):
         image = spaces.Box(0.0, 1.0, (params.image_size, params.image_size, 2), np.float32)
         return spaces.Dict({"vector": vector, "image": image})
 
-    # -- what the environment says about itself ----------------------------------------------------------
-    def arena(self, params: SpatialPatchForagingParams) -> dict[str, Any] | None:
-        return geo.box_or_circle(params)
-
-    def with_arena(self, params: SpatialPatchForagingParams, arena: Any) -> SpatialPatchForagingParams:
-        return geo.with_box_or_circle(params, arena, where=self.env_id())
-
+    # -- what the environment says about itself (arena and with_arena: ArenaMixin's) ----------------------
     def recording_attrs(self, params: SpatialPatchForagingParams) -> dict[str, Any]:
         return {
             "mode": "spatial",
@@ -378,3 +398,24 @@ class SpatialPatchForaging(BodyEnv, PatchTask):
             canvas.ring(centre, radius, wall / 3, COLOURS["reward"])
         draw_animal(canvas, self, state, params, render_state, wall)  # 3% of the arena's extent
         return render_state, canvas.image
+
+
+def _check_straight_walks(params: SpatialPatchForagingParams) -> None:
+    """Raise a ``ValueError`` where the MVT's straight walk between neighbouring patches (ring order) would
+    cross a wall of a polygon arena (the optimum would be wrong there)."""
+    if not is_polygon(params):
+        return
+    g = params_geometry(params)
+    centres = np.asarray(params.patch_centres, float)
+    walks = np.stack([centres, np.roll(centres, -1, axis=0)], axis=1)  # (n, 2, 2): patch i to patch i + 1
+    segments = np.stack([g.start, g.start + g.vector], axis=1)[np.asarray(g.solid)].astype(float)
+    blocked = np.flatnonzero(geo.segments_meet(walks[:, None], segments[None]).any(axis=1))
+    if len(blocked):
+        n = len(centres)
+        raise ValueError(
+            "SpatialPatchForaging: the MVT optimum assumes straight walks between neighbouring patches, but "
+            + ("these walks cross" if len(blocked) > 1 else "this walk crosses")
+            + " a wall of this arena: "
+            + ", ".join(f"patch {k} to {(k + 1) % n}" for k in blocked)
+            + "; no optimum is given for it"
+        )

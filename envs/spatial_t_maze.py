@@ -23,9 +23,20 @@ is the arm whose end (its last ``goal_length`` metres, the food well) the animal
 then stays there for ``iti_duration`` (phase 3; actions ignored) and is put back at the start for the next
 trial. The observation is
 ``[cue_left, cue_right, reward, ray_0 .. ray_{n_rays-1} (m), speed (m/s), angular velocity (rad/s)]``.
+
+Arenas: ``make(..., arena=ARENA)`` takes any T laid out as above (the ``"t_maze"`` preset, a YAML/JSON file or
+a mapping, in any form :func:`~neuroethology.envs.arena.resolve_arena` takes) and reads its stem length, arm
+length and corridor width from it; any other shape is refused. The T is not the general polygon arena
+(:mod:`neuroethology.envs.arena`), for three reasons: the task is defined on the T's parts (the cue and delay
+segments along the stem, the cross-bar, the food wells at the arms' ends), which another shape does not
+have; the body keeps ``body_radius`` from every wall (the corridors shrunk by it), which the general
+segment sweep does not model; and TMaze-v0 draws its picture on the same parametric T. Its Recordings store
+no arena (``arena()`` is ``None``, a maze corridor); a T's regions name parts for analysis and are not kept.
 """
 
 from __future__ import annotations
+
+from typing import Any
 
 import jax
 import jax.numpy as jnp
@@ -33,8 +44,9 @@ import numpy as np
 from flax import struct
 from gymnasium import spaces
 
+from .arena import ArenaError, resolve_arena
 from .body import RAT, BodyEnv, move, resting_pose, view_directions
-from .core import register
+from .core import register, resolve_params
 from .t_maze_task import (
     CHOICE,
     CUE,
@@ -58,6 +70,7 @@ __all__ = [
     "position_phase",
     "project_into_maze",
     "ray_distances_maze",
+    "t_dimensions",
     "walkable",
 ]
 
@@ -219,6 +232,36 @@ def goal_reached(xy: jax.Array, params: TMazeTaskParams) -> jax.Array:
     return jnp.where(left, 0, jnp.where(right, 1, -1)).astype(jnp.int32)
 
 
+def t_dimensions(arena: Any) -> dict[str, float]:
+    """``{"stem_length", "arm_length", "corridor_width"}`` (m) of a T-shaped arena (any form
+    :func:`~neuroethology.envs.arena.resolve_arena` takes) laid out as SpatialTMaze's: the stem along +y from
+    ``y = 0``, its left side at ``x = arm_length``, the cross-bar on top from ``x = 0``, no holes or walls.
+    Any other shape raises an :class:`~neuroethology.envs.arena.ArenaError` saying what was expected."""
+    mapping = resolve_arena(arena)
+    ring = np.asarray(mapping["boundary"], float)
+    source = f"arena={arena!r}" if isinstance(arena, str) else "arena= (a mapping)"
+    expected = (
+        "expected a T laid out as SpatialTMaze's (the 't_maze' preset: 8 vertices, the stem along +y from "
+        "y = 0, the cross-bar on top from x = 0, no holes or walls): its task is defined on a T "
+        "(OpenField-v0 takes a maze of any other shape)"
+    )
+    if len(ring) != 8 or mapping["holes"] or mapping["walls"]:
+        raise ArenaError(source, [expected])
+    start = int(np.argmin(ring[:, 1] * 1e6 + ring[:, 0]))  # the stem's bottom-left corner
+    ring = np.roll(ring, -start, axis=0)
+    a, w, length = ring[0, 0], ring[1, 0] - ring[0, 0], ring[2, 1]
+    top = length + w
+    want = [[a, 0], [a + w, 0], [a + w, length], [2 * a + w, length], [2 * a + w, top], [0, top], [0, length]]
+    want = np.asarray(want + [[a, length]], float)
+    scale = max(float(np.ptp(ring)), 1e-300)
+    if not (a > 0 and w > 0 and length > 0 and np.allclose(ring, want, rtol=0, atol=1e-9 * scale)):
+        raise ArenaError(source, [f"{expected}; got the boundary {ring.tolist()}"])
+    # Rounded to 1e-12 m (as the presets are): 0.4 - 0.3 is a corridor of 0.1 m, not 0.10000000000000003.
+    return {
+        k: round(float(v), 12) for k, v in (("stem_length", length), ("arm_length", a), ("corridor_width", w))
+    }
+
+
 # ---------------------------------------------------------------------------------------------------------
 # The environment
 # ---------------------------------------------------------------------------------------------------------
@@ -247,6 +290,18 @@ class SpatialTMaze(BodyEnv, TMazeTask):
                 f"{params.stem_length} m <= corridor_width / 2 = {0.5 * float(params.corridor_width)} m"
             )
         return problems
+
+    def make_params(self, **overrides: Any) -> SpatialTMazeParams:
+        """Default params with ``overrides``; ``arena=`` (a T: :func:`t_dimensions`) sets the maze's size
+        first."""
+        arena = overrides.pop("arena", None)
+        if arena is None or arena == "":
+            return super().make_params(**overrides)
+        return resolve_params(self, self.with_arena(self.default_params, arena), overrides)
+
+    def with_arena(self, params: SpatialTMazeParams, arena: Any) -> SpatialTMazeParams:
+        """``params`` in the T ``arena`` (its dimensions: :func:`t_dimensions`)."""
+        return params.replace(**t_dimensions(arena))
 
     # -- helpers ------------------------------------------------------------------------------------------
     @staticmethod

@@ -14,6 +14,16 @@ Coordinates: the pool of radius ``R`` is centred at ``(R, R)`` (the circle conve
 N, E, S, W lie on the quadrant boundaries; quadrants are numbered 0 = NE, 1 = NW, 2 = SW, 3 = SE, and the
 default platform sits at the centre of the NE quadrant, half-way between the pool centre and the wall.
 
+Any pool (``make(..., arena=ARENA)``, :mod:`neuroethology.envs.arena`): a bare circle sets ``pool_radius``;
+anything else is a polygon pool (``arena_shape="polygon"``: holes, thin walls, or a circle with regions, as
+the ``"water_maze"`` preset's 128-gon with quadrants; a box shorthand is refused: a square pool is a
+``boundary``), centred on its bounding box. Releases lie ``body_radius`` short of the first wall in the four
+cardinal directions, the platform ``platform_offset`` of the way to it along its angle (checked on the water,
+clear of every wall, at every angle when movable). Strokes use the segment sweep (``ArenaGeometry.sweep``:
+the body centre may come within 10 um of a wall). Quadrants (quarter-planes about the centre) hold equal
+areas, chance level a quarter, only in a pool symmetric under quarter turns (a circle, a square); a polygon
+pool's Recordings carry no ``pool_radius`` (``analysis.water_maze`` asks for it): use its regions instead.
+
 Trials and episodes: an episode holds ``trials_per_episode`` trials (releases) with the same platform. Each
 trial starts at one of the four cardinal points, against the wall (``body_radius`` from it), facing the
 wall (or the centre), taken in a random order that uses each point once in every four trials (Vorhees &
@@ -61,6 +71,7 @@ clips into the box; the Gymnasium adapter rejects actions outside the space with
 from __future__ import annotations
 
 import itertools
+import json
 from typing import Any
 
 import jax
@@ -70,12 +81,14 @@ from flax import struct
 from gymnasium import spaces
 
 from . import geometry as geo
-from .body import SWIMMING_RAT, BodyEnv, BodyState, move, pose_info, resting_pose, view_directions
+from .arena import ArenaMixin, is_polygon, is_shorthand, params_geometry, resolve_arena
+from .body import SWIMMING_RAT, BodyEnv, BodyState, move, pose_info, resting_pose
 from .core import NeuroEnv, register, uniform21
-from .rendering import COLOURS, Canvas, draw_animal, trail_render_state
+from .rendering import COLOURS, REGION_COLOURS, Canvas, draw_animal, trail_render_state
 
 __all__ = ["WaterMaze", "WaterMazeParams", "WaterMazeState", "QUADRANT_NAMES", "CARDINAL_NAMES"]
 
+ARENA_SHAPES = ("circle", "polygon")
 PLATFORM_MODES = ("fixed", "movable", "probe")
 START_FACINGS = ("wall", "centre")
 QUADRANT_NAMES = ("NE", "NW", "SW", "SE")
@@ -91,9 +104,13 @@ class WaterMazeParams:
     """Parameters of WaterMaze-v0, SI units. Fields marked static change array shapes or code paths
     (changing them recompiles); the others may be traced and vmapped over."""
 
-    # Pool and platform.
+    # Pool and platform (any pool: make(..., arena=...), a preset, a YAML/JSON file or a mapping).
+    arena_shape: str = struct.field(pytree_node=False, default="circle")  # "circle" or "polygon"
     pool_radius: float = 1.0  # m: a 2 m pool, the size of the water-maze model of Foster, Morris & Dayan
-    # 2000 (Hippocampus 10:1), within the 1.5-2 m used for rats (Morris 1984; Vorhees & Williams 2006)
+    # 2000 (Hippocampus 10:1), within the 1.5-2 m used for rats (Morris 1984; Vorhees & Williams 2006);
+    # used when arena_shape="circle"
+    arena: str = struct.field(pytree_node=False, default="")  # a polygon pool's canonical mapping as JSON
+    # (envs.arena.resolve_arena; metres); "" for the circle
     platform_radius: float = 0.05  # m: a platform 10 cm across, the usual rat platform (about 1/20 of the
     # pool diameter; Morris 1984; Vorhees & Williams 2006)
     platform_angle: float = 0.25 * np.pi  # rad, anticlockwise from East: centre of the NE quadrant
@@ -135,9 +152,23 @@ class WaterMazeParams:
 
     @property
     def image_extent(self) -> Any:
-        """Side (m) of the square the image observation covers: ``2 (pool_radius + cue_radius + cue_size)``,
-        so that every cue is in view from anywhere in the pool."""
-        return 2 * (self.pool_radius + self.cue_radius + self.cue_size)
+        """Side (m) of the square the image observation covers: ``2 (reach + cue_radius + cue_size)``, so that
+        every cue is in view from anywhere in the pool."""
+        return 2 * (self.reach + self.cue_radius + self.cue_size)
+
+    @property
+    def radius(self) -> Any:
+        """``pool_radius``, under the name the arena functions read (:mod:`neuroethology.envs.arena`)."""
+        return self.pool_radius
+
+    @property
+    def reach(self) -> Any:
+        """The farthest the water reaches from the centre (m): ``pool_radius``, or a polygon pool's largest
+        distance from its centre to a vertex."""
+        if self.arena_shape != "polygon":
+            return self.pool_radius
+        g = params_geometry(self)
+        return float(np.max(np.hypot(*(g.start[g.edge] - (g.lower + g.upper) / 2).T)))
 
     @property
     def trial_steps(self) -> jax.Array:
@@ -151,15 +182,26 @@ class WaterMazeParams:
 
     @property
     def centre(self) -> jax.Array:
-        """The pool centre ``(2,)``, m."""
+        """The pool centre ``(2,)``, m: ``(pool_radius, pool_radius)``, or a polygon's bounding-box centre."""
+        if self.arena_shape == "polygon":
+            return jnp.asarray((params_geometry(self).lower + params_geometry(self).upper) / 2)
         return jnp.full((2,), self.pool_radius, jnp.float32)
+
+    def wall_along(self, angle: Any) -> Any:
+        """Distance (m) from the centre to the wall along ``angle`` (rad): ``pool_radius``, or a polygon
+        pool's first segment (a ray)."""
+        if self.arena_shape != "polygon":
+            return self.pool_radius
+        return params_geometry(self).ray_distances(self.centre, geo.unit(jnp.asarray(angle))[None])[0]
+
+    def platform_at(self, angle: Any) -> jax.Array:
+        """The platform centre ``(2,)`` (m) at ``angle`` (rad): ``platform_offset`` of the way to the wall."""
+        return self.centre + self.platform_offset * self.wall_along(angle) * geo.unit(jnp.asarray(angle))
 
     @property
     def platform_position(self) -> jax.Array:
         """The fixed platform's centre ``(2,)``, m (used in the "fixed" and "probe" modes)."""
-        return self.centre + self.platform_offset * self.pool_radius * geo.unit(
-            jnp.asarray(self.platform_angle)
-        )
+        return self.platform_at(self.platform_angle)
 
     @property
     def cue_positions(self) -> jax.Array:
@@ -184,7 +226,7 @@ class WaterMazeState(BodyState):
 
 
 @register
-class WaterMaze(BodyEnv, NeuroEnv[WaterMazeState, WaterMazeParams]):
+class WaterMaze(ArenaMixin, BodyEnv, NeuroEnv[WaterMazeState, WaterMazeParams]):
     """The Morris water maze (see the module docstring for the task, physics, spaces and reward)."""
 
     name = "WaterMaze"
@@ -194,10 +236,34 @@ class WaterMaze(BodyEnv, NeuroEnv[WaterMazeState, WaterMazeParams]):
     def validate_params(self, params: WaterMazeParams) -> list[str]:
         problems = super().validate_params(params) + self.check_fields(
             params,
-            choices={"platform_mode": PLATFORM_MODES, "start_facing": START_FACINGS},
+            choices={
+                "platform_mode": PLATFORM_MODES,
+                "start_facing": START_FACINGS,
+                "arena_shape": ARENA_SHAPES,
+            },
             positive=("pool_radius", "platform_radius", "dt", "trial_duration", "cue_radius", "cue_size"),
             at_least_one=("trials_per_episode",),
         )
+        try:
+            angles = np.asarray(params.cue_angles, float)
+            if angles.ndim != 1 or angles.size < 1 or not np.all(np.isfinite(angles)):
+                raise ValueError
+        except (TypeError, ValueError):
+            problems.append(
+                f"cue_angles must be a non-empty tuple of finite angles (rad), got {params.cue_angles!r}"
+            )
+        if not isinstance(params.cue_angles, tuple):
+            problems.append(
+                f"cue_angles must be a tuple (it is hashed as a static field), got "
+                f"{type(params.cue_angles).__name__}"
+            )
+        if is_polygon(params):
+            if not (0 <= float(params.platform_offset) < 1 and float(params.body_radius) > 0):
+                problems.append(
+                    f"in a polygon pool platform_offset must be in [0, 1) (of the way to the wall) and "
+                    f"body_radius > 0, got {params.platform_offset} and {params.body_radius}"
+                )
+            return problems or _polygon_problems(params)
         radius = float(params.pool_radius)
         if not 0 <= float(params.platform_offset) * radius + float(params.platform_radius) < radius:
             problems.append(
@@ -212,34 +278,25 @@ class WaterMaze(BodyEnv, NeuroEnv[WaterMazeState, WaterMazeParams]):
                 f"(1 - platform_offset) * pool_radius + platform_radius = {reach:.3f} m), got "
                 f"{params.body_radius}"
             )
-        try:
-            angles = np.asarray(params.cue_angles, float)
-            if angles.ndim != 1 or angles.size < 1 or not np.all(np.isfinite(angles)):
-                raise ValueError
-        except (TypeError, ValueError):
-            problems.append(
-                f"cue_angles must be a non-empty tuple of finite angles (rad), got {params.cue_angles!r}"
-            )
-        if not isinstance(params.cue_angles, tuple):
-            problems.append(
-                f"cue_angles must be a tuple (it is hashed as a static field), got "
-                f"{type(params.cue_angles).__name__}"
-            )
         return problems
 
     # -- pool geometry ------------------------------------------------------------------------------------
     @staticmethod
     def quadrant(position: jax.Array, params: WaterMazeParams) -> jax.Array:
         """Quadrant index of ``position (..., 2)``: 0 NE, 1 NW, 2 SW, 3 SE (int32); boundaries run through the
-        cardinal points (East and North belong to NE)."""
-        dx = position[..., 0] - params.pool_radius
-        dy = position[..., 1] - params.pool_radius
+        cardinal points (East and North belong to NE). In a polygon pool: the quarter-planes about its centre
+        (equal areas only for a pool symmetric under quarter turns; see the module docstring)."""
+        cx, cy = (params.pool_radius,) * 2 if not is_polygon(params) else params.centre
+        dx = position[..., 0] - cx
+        dy = position[..., 1] - cy
         east, north = dx >= 0, dy >= 0
         return jnp.where(north, jnp.where(east, 0, 1), jnp.where(east, 3, 2)).astype(jnp.int32)
 
     @staticmethod
     def inside(xy: jax.Array, params: WaterMazeParams) -> jax.Array:
         """Whether points ``(..., 2)`` lie in the water."""
+        if is_polygon(params):
+            return params_geometry(params).inside(xy)
         return (xy[..., 0] - params.pool_radius) ** 2 + (
             xy[..., 1] - params.pool_radius
         ) ** 2 <= params.pool_radius**2
@@ -247,18 +304,24 @@ class WaterMaze(BodyEnv, NeuroEnv[WaterMazeState, WaterMazeParams]):
     @staticmethod
     def project(position: jax.Array, params: WaterMazeParams) -> jax.Array:
         """The nearest point at most ``pool_radius - body_radius`` from the centre: a stroke into the wall
-        slides along it."""
+        slides along it (a polygon pool: the nearest point of the water, 10 um clear of every wall)."""
+        if is_polygon(params):
+            return params_geometry(params).project(position)
         return geo.project_into_circle(position, params.pool_radius, skin=params.body_radius)
 
     @staticmethod
-    def ray_distances(position: jax.Array, heading: jax.Array, params: WaterMazeParams) -> jax.Array:
-        return geo.ray_distances_circle(position, view_directions(heading, params), params.pool_radius)
+    def collide(old: jax.Array, new: jax.Array, params: WaterMazeParams) -> jax.Array:
+        """Where a stroke from ``old`` toward ``new`` ends: :meth:`project` of ``new`` in the circle, the
+        segment sweep in a polygon pool."""
+        if is_polygon(params):
+            return params_geometry(params).sweep(old, new)
+        return WaterMaze.project(new, params)
 
     @staticmethod
     def start_pose(index: jax.Array, params: WaterMazeParams) -> tuple[jax.Array, jax.Array]:
         """Release position ``(2,)`` and heading at cardinal start ``index`` (0 N, 1 E, 2 S, 3 W)."""
         angle = jnp.asarray(CARDINAL_ANGLES, jnp.float32)[index]
-        position = params.centre + (params.pool_radius - params.body_radius) * geo.unit(angle)
+        position = params.centre + (params.wall_along(angle) - params.body_radius) * geo.unit(angle)
         heading = angle if params.start_facing == "wall" else geo.wrap_angle(angle + jnp.pi)
         return position, geo.wrap_angle(heading)
 
@@ -280,8 +343,7 @@ class WaterMaze(BodyEnv, NeuroEnv[WaterMazeState, WaterMazeParams]):
         u = uniform21(rng, 3)
         order = jnp.asarray(START_ORDERS)[jnp.minimum((u[0] * 24).astype(jnp.int32), 23)]
         if params.platform_mode == "movable":
-            angle = 2.0 * jnp.pi * u[1]
-            platform = params.centre + params.platform_offset * params.pool_radius * geo.unit(angle)
+            platform = params.platform_at(2.0 * jnp.pi * u[1])
         else:
             platform = params.platform_position
         position, heading = self.start_pose(order[0], params)
@@ -303,7 +365,7 @@ class WaterMaze(BodyEnv, NeuroEnv[WaterMazeState, WaterMazeParams]):
         trial = state.trial + ended.astype(jnp.int32)
         trial_step = jnp.where(ended, 0, state.trial_step) + 1
         position, heading, speed = self.acting_pose(state, params)
-        body = move(position, heading, speed, action, params, self.project)
+        body = move(position, heading, speed, action, params, collide=self.collide)
         step = body.position - position
         length2 = step[0] ** 2 + step[1] ** 2
         # The swim path crosses the platform if the segment comes within platform_radius of its centre.
@@ -391,15 +453,17 @@ class WaterMaze(BodyEnv, NeuroEnv[WaterMazeState, WaterMazeParams]):
 
     # -- spaces -------------------------------------------------------------------------------------------
     def observation_space(self, params: WaterMazeParams | None = None) -> spaces.Space:
-        radius = float(params.pool_radius)
+        reach = float(params.reach)
+        g = params_geometry(params) if is_polygon(params) else None  # longest chord: diameter or box diagonal
+        longest = float(np.hypot(*(g.upper - g.lower))) if g is not None else 2 * reach
         k = params.n_cues
         cue_low = np.tile([-1.0, -1.0, 0.0], k)
-        cue_high = np.tile([1.0, 1.0, radius + float(params.cue_radius)], k)
+        cue_high = np.tile([1.0, 1.0, reach + float(params.cue_radius)], k)
         low = [np.zeros(params.n_rays), cue_low]
-        high = [np.full(params.n_rays, 2 * radius), cue_high]
+        high = [np.full(params.n_rays, longest), cue_high]
         if params.visible_platform:
             low.append([-1.0, -1.0, 0.0])
-            high.append([1.0, 1.0, 2 * radius])
+            high.append([1.0, 1.0, longest])
         low.append([0.0, -float(params.max_angular_velocity)])
         high.append([float(params.max_speed), float(params.max_angular_velocity)])
         low, high = np.concatenate(low).astype(np.float32), np.concatenate(high).astype(np.float32)
@@ -415,14 +479,29 @@ class WaterMaze(BodyEnv, NeuroEnv[WaterMazeState, WaterMazeParams]):
 
     # -- what the environment says about itself ----------------------------------------------------------
     def arena(self, params: WaterMazeParams) -> dict[str, Any]:
+        """``{"shape": "circle", "radius": pool_radius}``, or a polygon pool's canonical mapping."""
+        if is_polygon(params):
+            return json.loads(params.arena)
         return {"shape": "circle", "radius": float(params.pool_radius)}
 
     def with_arena(self, params: WaterMazeParams, arena: Any) -> WaterMazeParams:
-        if arena.get("shape") != "circle":
-            raise ValueError(f"{self.env_id()}: the pool is a circle; got the arena {dict(arena)!r}")
-        return params.replace(pool_radius=float(arena["radius"]))
+        """``params`` in the pool ``arena`` (any form ``envs.arena.resolve_arena`` takes): a bare circle sets
+        ``pool_radius``; anything else is a polygon pool; a box shorthand is refused."""
+        mapping = resolve_arena(arena)
+        if is_shorthand(mapping) and mapping["shape"] == "circle":
+            return params.replace(arena_shape="circle", pool_radius=mapping["radius"], arena="")
+        if mapping.get("shape") == "box":
+            msg = "give a square pool as {'boundary': [[0, 0], [W, 0], [W, H], [0, H]]}"
+            raise ValueError(
+                f"{self.env_id()}: the pool is a circle or a polygon, not a box shorthand; {msg}"
+            )
+        return params.replace(arena_shape="polygon", arena=json.dumps(mapping, separators=(",", ":")))
 
     def recording_attrs(self, params: WaterMazeParams) -> dict[str, Any]:
+        """``platform_radius`` and, for the circle, ``pool_radius`` (what ``analysis.water_maze`` reads as the
+        pool: a polygon pool has none, so its quadrant measures ask for the pool explicitly)."""
+        if is_polygon(params):
+            return {"platform_radius": float(params.platform_radius)}
         return {"platform_radius": float(params.platform_radius), "pool_radius": float(params.pool_radius)}
 
     # -- rendering ----------------------------------------------------------------------------------------
@@ -432,25 +511,29 @@ class WaterMaze(BodyEnv, NeuroEnv[WaterMazeState, WaterMazeParams]):
         return trail_render_state(params, trail_seconds, size, trial=None)
 
     def render_image(self, state: WaterMazeState, render_state: Any, params: WaterMazeParams | None = None):
-        """The experimenter's view from above: pool, quadrant boundaries, distal cues, the platform (solid
-        when present, an outline where it was in a probe), the swim path of this trial and the rat."""
+        """The experimenter's view from above: pool (a polygon pool with its regions), quadrant boundaries
+        (circle), distal cues, the platform (solid when present, an outline where it was in a probe), the swim
+        path of this trial and the rat."""
         render_state = render_state or self.render_init(params)
-        radius = float(params.pool_radius)
+        radius = float(params.reach)
+        centre = (radius, radius) if not is_polygon(params) else tuple(float(v) for v in params.centre)
         outer = float(params.cue_radius) + float(params.cue_size)
         half = max(outer, radius) * 1.05
         canvas = Canvas(
-            (radius - half, radius + half),
-            (radius - half, radius + half),
+            (centre[0] - half, centre[0] + half),
+            (centre[1] - half, centre[1] + half),
             size=render_state["size"],
             background=COLOURS["outside"],
         )
-        centre = (radius, radius)
         wall = 0.015 * 2 * half
-        canvas.fill_circle(centre, radius, WATER)
-        for angle in CARDINAL_ANGLES[:2]:  # the N-S and E-W quadrant boundaries
-            d = radius * np.array([np.cos(angle), np.sin(angle)])
-            canvas.line(np.array(centre) - d, np.array(centre) + d, wall / 4, COLOURS["wall"], 0.25)
-        canvas.ring(centre, radius + wall / 2, wall, COLOURS["wall"])
+        if is_polygon(params):
+            _draw_polygon_pool(canvas, json.loads(params.arena), wall)
+        else:
+            canvas.fill_circle(centre, radius, WATER)
+            for angle in CARDINAL_ANGLES[:2]:  # the N-S and E-W quadrant boundaries
+                d = radius * np.array([np.cos(angle), np.sin(angle)])
+                canvas.line(np.array(centre) - d, np.array(centre) + d, wall / 4, COLOURS["wall"], 0.25)
+            canvas.ring(centre, radius + wall / 2, wall, COLOURS["wall"])
         for cue in np.asarray(params.cue_positions):
             canvas.fill_circle(cue, float(params.cue_size), COLOURS["cue"])
         platform = np.asarray(state.platform, float)
@@ -468,3 +551,49 @@ class WaterMaze(BodyEnv, NeuroEnv[WaterMazeState, WaterMazeParams]):
         render_state["trial"] = int(state.trial)
         draw_animal(canvas, self, state, params, render_state, wall, radius=0.03 * 2 * half)
         return render_state, canvas.image
+
+
+def _polygon_problems(params: WaterMazeParams) -> list[str]:
+    """A polygon pool's layout: the centre on the water, more than ``body_radius`` from every wall; the four
+    releases on the water; the platform disc (at every angle, on a 0.5 degree grid, when it is movable) on
+    the water, clear of every wall."""
+    g, body = params_geometry(params), float(params.body_radius)
+    at = lambda xy: [round(float(v), 4) for v in xy]  # noqa: E731
+    if not (bool(g.inside(params.centre)) and float(g.distance_to_wall(params.centre)) > body):
+        return [
+            f"the pool's centre (its bounding box's, {at(params.centre)} m) must lie on the water, more than "
+            f"body_radius = {body} m from every wall: releases, platform and quadrants are placed from it"
+        ]
+    problems = []
+    for k, name in enumerate(CARDINAL_NAMES):
+        release = WaterMaze.start_pose(jnp.int32(k), params)[0]
+        if not (bool(g.inside(release)) and float(g.distance_to_wall(release)) >= 2 * geo.SKIN):
+            problems.append(
+                f"the release {name} ({at(release)} m, body_radius = {body} m short of the wall) is dry"
+            )
+    movable = params.platform_mode == "movable"
+    angles = np.arange(720) * np.pi / 360 if movable else np.array([float(params.platform_angle)])
+    where = jax.vmap(params.platform_at)(jnp.asarray(angles, jnp.float32))
+    clear = np.asarray(g.distance_to_wall(where)) * np.asarray(g.inside(where))
+    bad = np.flatnonzero(clear < float(params.platform_radius))
+    if len(bad):
+        k = bad[np.argmin(clear[bad])]
+        problems.append(
+            f"the platform must lie on the water, platform_radius = {float(params.platform_radius)} m clear "
+            f"of every wall: at angle {np.degrees(angles[k]):.1f} deg (platform_offset = "
+            f"{float(params.platform_offset)} of the way to the wall) it is at {at(where[k])} m, "
+            f"{clear[k]:.4f} m from a wall (0: dry)"
+            + (" (movable: every angle is checked)" if movable else "")
+        )
+    return problems
+
+
+def _draw_polygon_pool(canvas: Canvas, arena: dict[str, Any], wall: float) -> None:
+    """A polygon pool: the water (boundary less holes), its regions tinted, its outlines and thin walls."""
+    canvas.fill_polygon([arena["boundary"], *arena["holes"]], WATER)
+    for k, region in enumerate(arena["regions"].values()):
+        canvas.fill_polygon([region], REGION_COLOURS[k % len(REGION_COLOURS)], alpha=0.18)
+    for ring in [arena["boundary"], *arena["holes"]]:
+        canvas.polyline(np.vstack([ring, ring[:1]]), wall, COLOURS["wall"])
+    for a, b in arena["walls"]:
+        canvas.line(a, b, wall, COLOURS["wall"])

@@ -18,6 +18,14 @@ velocity that move the animal by that displacement in one step. The OU variables
 its ``Agent`` (the intended velocity vector and the rotational velocity) are the policy's carry. Actions
 outside OpenField's bounds are clipped by the environment, so with its defaults the match is exact except
 for the sharpest wall bounces.
+
+Any arena (``make(..., arena=...)``): the walls are :func:`wall_normals`'s, one function for this policy and
+for the fitted likelihood (:mod:`neuroethology.fitting.random_motion_fit`): in a box or circle the analytic
+walls above; in a polygon every segment (boundary and hole edges, thin walls), each repelling from its
+nearest point as RatInABox's ``Environment.vectors_from_walls`` does. A proposed step that crosses a segment
+is reflected off the first one it crosses (RatInABox takes the first in its wall list), twice at most (a
+corner); a step that still crosses one, or ends off the floor, is not proposed (the animal stays), so the
+proposal never passes through a wall, however thin.
 """
 
 from __future__ import annotations
@@ -31,6 +39,7 @@ from flax import struct
 from jax.scipy.special import log_ndtr, ndtri
 
 from .. import geometry as geo
+from ..arena import is_polygon, params_geometry
 from ..open_field import OpenFieldParams, OpenFieldState
 
 __all__ = [
@@ -39,6 +48,7 @@ __all__ = [
     "RandomMotionParams",
     "rayleigh_to_normal",
     "normal_to_rayleigh",
+    "wall_normals",
 ]
 
 
@@ -82,21 +92,24 @@ def ou_increment(
     return (drift - x) * dt / coherence_time + sigma * dt * jax.random.normal(key, jnp.shape(x))
 
 
-def _walls(position: jax.Array, env_params: OpenFieldParams) -> tuple[jax.Array, jax.Array]:
-    """Distances to each wall ``(W,)`` and unit normals pointing from the wall to the animal ``(W, 2)``."""
-    if env_params.arena_shape == "circle":
-        q = position - env_params.radius
-        r = jnp.maximum(jnp.sqrt(q[0] ** 2 + q[1] ** 2), 1e-9)
-        return (env_params.radius - r)[None], (-q / r)[None]
-    x, y = position[0], position[1]
-    distances = jnp.stack([x, env_params.width - x, y, env_params.height - y])
-    normals = jnp.array([[1.0, 0.0], [-1.0, 0.0], [0.0, 1.0], [0.0, -1.0]])
-    return distances, normals
+def wall_normals(position: jax.Array, env_params: Any) -> tuple[jax.Array, jax.Array]:
+    """Distances (m) from ``position (2,)`` to each wall ``(W,)`` and unit normals pointing from the wall to
+    the animal ``(W, 2)``: the box's 4 walls or the circle's one
+    (:func:`~neuroethology.envs.geometry.wall_normals_box_or_circle`), or every segment of a polygon arena,
+    padding rows at distance inf with normal 0
+    (:meth:`~neuroethology.envs.geometry.ArenaGeometry.wall_normals`).
+    ``env_params`` are any arena-aware environment's (``arena_shape``, ``width``, ``height``, ``radius``,
+    ``arena``)."""
+    if is_polygon(env_params):
+        return params_geometry(env_params).wall_normals(position)
+    return geo.wall_normals_box_or_circle(position, env_params)
 
 
 def _bounce(position: jax.Array, proposed: jax.Array, velocity: jax.Array, speed_mean, env_params, dt):
     """RatInABox's wall collision: reflect the velocity off the crossed wall, set its speed to half the mean
     speed, and step from the previous position. Two passes handle a corner."""
+    if is_polygon(env_params):
+        return _bounce_segments(position, proposed, velocity, speed_mean, params_geometry(env_params), dt)
     for _ in range(2):
         if env_params.arena_shape == "circle":
             q = proposed - env_params.radius
@@ -114,6 +127,31 @@ def _bounce(position: jax.Array, proposed: jax.Array, velocity: jax.Array, speed
         velocity = jnp.where(outside, reflected, velocity)
         proposed = jnp.where(outside, position + velocity * dt, proposed)
     return proposed, velocity
+
+
+def _bounce_segments(position, proposed, velocity, speed_mean, g: geo.ArenaGeometry, dt):
+    """:func:`_bounce` in a polygon arena: reflect off the first segment the step crosses (two passes), then
+    keep the proposal only if it is on the floor and crosses no segment (else the animal stays)."""
+    ax, ay, ex, ey, nx, ny = (jnp.asarray(c) for c in (*g.start.T, *g.vector.T, *g.normal.T))
+    solid, inv_length2 = jnp.asarray(g.solid), jnp.asarray(g.inv_length2)
+    for _ in range(2):
+        s_old = (position[0] - ax) * nx + (position[1] - ay) * ny  # signed distances to the segments' lines
+        s_new = (proposed[0] - ax) * nx + (proposed[1] - ay) * ny
+        crossing = solid & ((s_old * s_new < 0) | ((s_new == 0) & (s_old != 0)))  # as ArenaGeometry.crosses
+        t = s_old / jnp.where(crossing, s_old - s_new, 1.0)
+        hx = position[0] + t * (proposed[0] - position[0]) - ax
+        hy = position[1] + t * (proposed[1] - position[1]) - ay
+        u = (hx * ex + hy * ey) * inv_length2  # a little slack at the ends: no slipping through a vertex
+        t = jnp.where(crossing & (u >= -1e-5) & (u <= 1 + 1e-5), t, jnp.inf)
+        outside = jnp.isfinite(jnp.min(t))
+        first = jnp.arange(t.shape[0]) == jnp.argmin(t)
+        n = jnp.stack([jnp.sum(jnp.where(first, nx, 0.0)), jnp.sum(jnp.where(first, ny, 0.0))])
+        reflected = velocity - 2.0 * (velocity[0] * n[0] + velocity[1] * n[1]) * n
+        norm = jnp.maximum(jnp.sqrt(reflected[0] ** 2 + reflected[1] ** 2), 1e-12)
+        velocity = jnp.where(outside, 0.5 * speed_mean * reflected / norm, velocity)
+        proposed = jnp.where(outside, position + velocity * dt, proposed)
+    ok = g.inside(proposed) & ~g.crosses(position, proposed)
+    return jnp.where(ok, proposed, position), velocity
 
 
 class RandomMotion:
@@ -162,7 +200,7 @@ class RandomMotion:
         z = z + ou_increment(k_speed, z, dt=dt, noise_scale=1.0, coherence_time=p.speed_coherence_time)
         v = v * (normal_to_rayleigh(z, p.speed_mean) / speed)
         # Wall repulsion: spring on the velocity, conveyor belt on the position.
-        distance, normals = _walls(position, env_params)
+        distance, normals = wall_normals(position, env_params)
         d = p.wall_repel_distance
         strength = p.wall_repel_strength * p.speed_mean
         near = distance <= d

@@ -3,13 +3,17 @@
 * :class:`PlatformOracle` turns towards the platform at the largest angular velocity and swims straight to it
   at ``max_speed`` (it stops to turn when the platform is more than one step's turn away). Its escape latency
   is the straight-line time ``(distance - platform_radius) / max_speed``, plus at most one turning step and
-  the rounding up to whole steps: the check that the pool, the kinematics and the platform test agree.
+  the rounding up to whole steps: the check that the pool, the kinematics and the platform test agree. In a
+  polygon pool that holds where the straight path is clear (a convex pool); around a corner or a thin wall the
+  oracle slides along the wall and can be stopped by it.
 * :class:`RandomSwimmer` is a correlated random walk with no knowledge of the platform: a constant swim
   speed and an Ornstein-Uhlenbeck angular velocity (the rotational model of RatInABox, George et al. 2024,
   eLife 12:RP85274, here discretised exactly so that any ``dt`` is stable); the pool wall makes it slide
   along the edge (thigmotaxis, as naive rats swim). In a probe trial it spends on average a quarter of the
   time in each quadrant (the pool and the start points are symmetric under quarter turns): the chance level
-  against which a trained animal's target-quadrant preference is judged.
+  against which a trained animal's target-quadrant preference is judged. In a polygon pool that is so only
+  for a pool symmetric under quarter turns about its centre (a square); elsewhere run it to measure the
+  chance level of that pool.
 """
 
 from __future__ import annotations

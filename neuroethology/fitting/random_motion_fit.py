@@ -39,7 +39,7 @@ from jax.scipy.stats import norm
 
 from ..envs.geometry import wrap_angle
 from ..envs.open_field import OpenFieldParams
-from ..envs.policies.random_motion import RandomMotionParams
+from ..envs.policies.random_motion import RandomMotionParams, wall_normals
 
 __all__ = [
     "RandomMotionFit",
@@ -76,16 +76,10 @@ def _from_unconstrained(theta: jax.Array) -> dict[str, jax.Array]:
 
 
 def _walls(x: jax.Array, env: OpenFieldParams) -> tuple[jax.Array, jax.Array]:
-    """Distances ``(N, W)`` and unit normals ``(N, W, 2)`` from each wall to points ``(N, 2)``."""
-    if env.arena_shape == "circle":
-        q = x - env.radius
-        r = jnp.maximum(_norm(q), 1e-12)
-        return (env.radius - r)[:, None], (-q / r[:, None])[:, None, :]
-    distances = jnp.stack([x[:, 0], env.width - x[:, 0], x[:, 1], env.height - x[:, 1]], axis=1)
-    normals = jnp.broadcast_to(
-        jnp.array([[1.0, 0.0], [-1.0, 0.0], [0.0, 1.0], [0.0, -1.0]]), (x.shape[0], 4, 2)
-    )
-    return distances, normals
+    """Distances ``(N, W)`` and unit normals ``(N, W, 2)`` from each wall to points ``(N, 2)``: the policy's
+    own :func:`~neuroethology.envs.policies.random_motion.wall_normals`, mapped over the points (any arena;
+    in a polygon every segment is a wall, padding rows at distance inf, which never repel)."""
+    return jax.vmap(lambda point: wall_normals(point, env))(x)
 
 
 def _wall_terms(x: jax.Array, p: dict, env: OpenFieldParams) -> tuple[jax.Array, jax.Array]:
@@ -224,7 +218,8 @@ def fit_random_motion(
 
     Args:
         windows: ``(N, 4, 2)`` position windows (:func:`~neuroethology.fitting.reconstruct.path_windows`).
-        env_params: the arena and ``dt`` the path lives in (walls enter through the repulsion terms).
+        env_params: the arena (any: box, circle or polygon) and ``dt`` the path lives in (walls enter through
+            the repulsion terms).
         init: starting point (RatInABox's defaults if omitted).
         outlier_fraction: weight of the broad outlier component.
 
