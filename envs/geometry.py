@@ -8,6 +8,10 @@ Any other arena (an outer polygon, holes, thin walls) is an :class:`ArenaGeometr
 with the floor test, rays, wall distance, the collision sweep, projection and uniform start poses as
 methods; the NumPy at the end of this module builds it from a canonical arena mapping (see
 :mod:`neuroethology.envs.arena`, which validates specs and caches geometries).
+
+Length: the box/circle formulas and ArenaGeometry are one concept (where the walls are), kept together so
+the analytic and the segment versions of each query sit side by side; splitting ArenaGeometry into its own
+module is the planned next step.
 """
 
 from __future__ import annotations

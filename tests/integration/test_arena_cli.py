@@ -185,15 +185,7 @@ def test_an_arena_file_with_several_problems_names_each_field(tmp_path):
     "arena",
     [
         "0.6x0.6",
-        pytest.param(
-            "L.yaml",
-            marks=pytest.mark.xfail(
-                reason="the random-motion model's wall avoidance with segments is another helper's work "
-                "(envs/policies/random_motion.py, fitting/random_motion_fit.py): until it lands, both the "
-                "policy and its likelihood see the walls of the box 0..width x 0..height, not the polygon's",
-                strict=False,
-            ),
-        ),
+        "L.yaml",
     ],
 )
 def test_the_fitted_baseline_explains_random_motion_in_the_arena(arena, tmp_path):
