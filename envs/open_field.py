@@ -25,7 +25,11 @@ Observation (``Box``, float32, SI units)::
     [ray_0 .. ray_{n_rays-1}  (m),  speed (m/s),  angular velocity (rad/s)]
 
 ``ray_i`` is the distance to the wall along the centre of the i-th of ``n_rays`` equal sectors of the
-egocentric field of view (ray 0 on the right, the last on the left). With ``observe_image=True`` the
+egocentric field of view (ray 0 on the right, the last on the left), read at most ``ray_range`` (default
+unlimited). A finite range makes a ray mean the same thing in any arena: a network fitted in a 1 m box with
+``ray_range=0.3`` reads "no wall within 0.3 m" in the middle of a 3 m box too, an input it saw in fitting,
+where an unlimited ray would read 1.5 m, beyond anything it saw (see ``neuroethology.fitting``'s transfer
+check). With ``observe_image=True`` the
 observation is a ``Dict`` with that vector under ``"vector"`` and an egocentric top-down image
 ``(image_size, image_size, C)`` in [0, 1] under ``"image"``: the animal at the centre facing up; channel 0
 is the floor (1) versus wall/outside (0), channel 1 (with a coverage or novelty reward) marks visited floor.
@@ -88,6 +92,7 @@ class OpenFieldParams:
     max_angular_velocity: float = RAT.max_angular_velocity  # rad/s: 8 pi, above its 95th percentile
     # Senses.
     n_rays: int = struct.field(pytree_node=False, default=12)  # wall-distance rays
+    ray_range: float = float("inf")  # m: rays read at most this (a finite sensory range; module docstring)
     field_of_view: float = RAT.field_of_view  # rad (270 deg): the rat's panoramic field (envs.body.RAT)
     observe_image: bool = struct.field(pytree_node=False, default=False)  # add the egocentric image
     image_size: int = struct.field(pytree_node=False, default=32)  # pixels per side of that image
@@ -138,7 +143,7 @@ class OpenField(ArenaMixin, BodyEnv, NeuroEnv[OpenFieldState, OpenFieldParams]):
         return super().validate_params(params) + self.check_fields(
             params,
             choices={"arena_shape": ARENA_SHAPES, "reward_type": REWARD_TYPES},
-            positive=("width", "height", "radius", "dt", "episode_duration"),
+            positive=("width", "height", "radius", "dt", "episode_duration", "ray_range"),
             at_least_one=("coverage_bins",),
         )
 
@@ -170,7 +175,7 @@ class OpenField(ArenaMixin, BodyEnv, NeuroEnv[OpenFieldState, OpenFieldParams]):
     ) -> jax.Array | dict[str, jax.Array]:
         vector = jnp.concatenate(
             [
-                self.ray_distances(state.position, state.heading, params),
+                jnp.minimum(self.ray_distances(state.position, state.heading, params), params.ray_range),
                 jnp.stack([state.speed, state.angular_velocity]),
             ]
         ).astype(jnp.float32)
@@ -238,7 +243,7 @@ class OpenField(ArenaMixin, BodyEnv, NeuroEnv[OpenFieldState, OpenFieldParams]):
     # -- spaces -------------------------------------------------------------------------------------------
     def observation_space(self, params: OpenFieldParams | None = None) -> spaces.Space:
         ex, ey = (float(v) for v in params.extent)
-        longest = float(np.hypot(ex, ey))
+        longest = min(float(np.hypot(ex, ey)), float(params.ray_range))
         low = np.concatenate([np.zeros(params.n_rays), [0.0, -params.max_angular_velocity]]).astype(
             np.float32
         )

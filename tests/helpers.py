@@ -172,10 +172,11 @@ def assert_vmap_equals_single_steps(
     return obs_1, rew_1
 
 
-# The tiny fit the run-directory and fault tests use: 4 chunks of 50 updates of 2 GRUs of 8 units.
+# The tiny fit the run-directory and fault tests use: 4 chunks of 50 updates of 2 GRUs of 8 units (no transfer
+# check: tests/unit/fitting/test_transfer.py has it).
 TINY_FIT: dict[str, Any] = {
     "total_steps": 200, "num_seeds": 2, "hidden_size": 8, "window": 32, "burn_in": 4, "batch_size": 4,
-    "selection_runs": 2, "patience": 50,
+    "selection_runs": 2, "patience": 50, "transfer_arenas": [],
 }  # fmt: skip
 
 

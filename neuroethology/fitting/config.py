@@ -16,7 +16,15 @@ from ..envs.policies import RandomMotion, RandomMotionParams
 from .behaviour import CloningConfig
 from .targets import DEFAULT_WARP, TargetSpeedPolicy, Warp
 
-__all__ = ["FitConfig", "FittedModel", "FitResult", "MODELS", "SUPPORTED_ENVS", "NOT_FITTABLE"]
+__all__ = [
+    "FitConfig",
+    "FittedModel",
+    "FitResult",
+    "MODELS",
+    "SUPPORTED_ENVS",
+    "NOT_FITTABLE",
+    "TRANSFER_ARENAS",
+]
 
 MODELS = ("gru", "lstm", "rnn", "ou")
 _CORE_OF = {"gru": "gru", "lstm": "lstm", "rnn": "leaky_rnn"}
@@ -36,6 +44,15 @@ NOT_FITTABLE = {
     "neuroethology/SpatialTMaze-v0": "it needs the maze's geometry and each trial's cue and phase (not "
     "reconstructed yet)",
 }
+
+
+#: Arenas of other sizes and shapes for the transfer check (closed_loop.transfer_check): the 3.5 x 2.5 m
+#: box of Tanni et al. (2022), a circle of 2 m diameter, and the linear track preset.
+TRANSFER_ARENAS: tuple[Any, ...] = (
+    {"shape": "box", "width": 3.5, "height": 2.5},
+    {"shape": "circle", "radius": 1.0},
+    "linear_track",
+)
 
 
 @dataclasses.dataclass(frozen=True)
@@ -69,6 +86,11 @@ class FitConfig:
     patience: int = 10  # chunks of updates without validation improvement before stopping early
     select: Literal["likelihood", "closed_loop"] = "closed_loop"  # how the kept seed is chosen (see below)
     selection_runs: int = 8  # closed-loop selection: simulated animals per seed
+    ray_range: float = 0.35  # m: how far the wall rays reach (OpenField's ray_range; 0: unlimited); a finite
+    # range means the same in any arena, so the model transfers (README, "Fitting animals")
+    transfer_arenas: tuple[Any, ...] = TRANSFER_ARENAS  # arenas never seen in fitting, for the transfer
+    # check (any form envs.arena.resolve_arena takes; empty: no check)
+    transfer_duration: float = 120.0  # s per simulated animal in each of them (selection_runs animals)
 
     def validate(self) -> list[str]:
         problems = []
@@ -94,6 +116,14 @@ class FitConfig:
                 problems.append(f"{name} must be >= 1, got {getattr(self, name)}")
         if not 0 <= self.burn_in < self.window:
             problems.append(f"burn_in must be in [0, window), got {self.burn_in} (window {self.window})")
+        if not self.ray_range >= 0:
+            problems.append(f"ray_range must be >= 0 m (0: unlimited), got {self.ray_range}")
+        if not self.transfer_duration > 0:
+            problems.append(f"transfer_duration must be > 0 s, got {self.transfer_duration}")
+        if "ray_range" in self.env_params:
+            problems.append(
+                "env_params: set the rays' range with the fit's own ray_range=VALUE (0: unlimited)"
+            )
         if self.smoothing < 0 or self.min_speed < 0:
             problems.append("smoothing and min_speed must be >= 0")
         if not (self.speed_offset >= 0 and self.turn_scale >= 0):

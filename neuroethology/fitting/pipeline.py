@@ -29,6 +29,9 @@ likelihoods) -> ``run_dir`` (the run directory); ``closed_loop`` simulates fitte
    steps whose action lies inside it: the network, the baseline, and a null model (a Gaussian fitted to the
    training actions). ``bits_per_step`` is the gain over the null model, ``normalised_likelihood`` its
    per-step likelihood ratio ``exp(mean log p - mean log p_null)``.
+5. Transfer: the model is let loose in its own arena and in ``transfer_arenas`` it never saw (by default a
+   3.5 x 2.5 m box, a 2 m circle and the linear track), and its speeds are logged and stored next to the
+   animal's (:func:`~neuroethology.fitting.closed_loop.transfer_check`).
 
 The run directory holds ``config.yaml`` (the resolved config), ``model.json`` (what was fitted and how well),
 ``metrics.jsonl`` (training curves), ``checkpoints/`` (the networks' weights, Orbax) and ``manifest.json``.
@@ -49,7 +52,7 @@ import xarray as xr
 from ..envs.open_field import OpenFieldParams
 from ..runs import run_lock
 from .behaviour import ProgressStore
-from .closed_loop import closed_loop_check, ks_statistics, movement_samples, simulate
+from .closed_loop import closed_loop_check, ks_statistics, movement_samples, simulate, transfer_check
 from .config import FitConfig, FitResult, FittedModel
 from .fit_models import FitParts, fit_models
 from .reconstruct import baseline_windows, demonstration
@@ -76,6 +79,7 @@ __all__ = [
     "movement_samples",
     "ks_statistics",
     "closed_loop_check",
+    "transfer_check",
 ]
 
 Progress = Callable[[int, np.ndarray, np.ndarray | None], None]
@@ -151,6 +155,8 @@ def _fit(rec, params, config, out: Path | None, say, progress, start_time: float
     )
     store = CheckpointStore(out, say=say) if out is not None and config.model != "ou" else None
     model, scores, curves = _fit_block(train, test, params, config, key, say, progress, store)
+    if config.transfer_arenas:
+        scores["transfer"] = _transfer(model, train, config, jax.random.fold_in(key, 200), say)
     if config.folds > 1:
         scores["cross_validation"] = _cross_validate(rec, params, config, key, say, out)
     scores["wall_time_s"] = round(time.time() - start_time, 1)
@@ -158,6 +164,36 @@ def _fit(rec, params, config, out: Path | None, say, progress, start_time: float
     if out is not None:
         save_fitted(result, config, out, source=str(rec.attrs.get("source_file", "")))
     return result
+
+
+def _transfer(
+    model: FittedModel, train: xr.Dataset, config: FitConfig, key: jax.Array, say
+) -> dict[str, Any]:
+    """Stage 5: the fitted model in arenas it never saw (:func:`~.closed_loop.transfer_check`), logged as a
+    table of speeds next to the animal's."""
+    say(
+        f"transfer: simulating {config.selection_runs} x {config.transfer_duration:g} s in its own arena and "
+        f"{len(config.transfer_arenas)} it never saw"
+    )
+    out = transfer_check(
+        model,
+        tuple(config.transfer_arenas),
+        train,
+        runs=config.selection_runs,
+        duration=config.transfer_duration,
+        key=key,
+    )
+    say("  speed (m/s) median [10th - 90th percentile], stopped fraction, median wall distance (m):")
+    rows = [("the animal (training part)", out["animal"])] + [(a["arena"], a) for a in out["arenas"]]
+    for name, s in rows:
+        ratio = (
+            f"  ({s['median_speed_ratio']:.2f} x the animal's median)" if "median_speed_ratio" in s else ""
+        )
+        say(
+            f"  {name:<28} {s['speed_median']:.3f} [{s['speed_p10']:.3f} - {s['speed_p90']:.3f}], "
+            f"{s['stopped_fraction']:.2f}, {s['wall_distance_median']:.3f}{ratio}"
+        )
+    return out
 
 
 def _cross_validate(rec, params, config, key, say, out: Path | None) -> dict[str, Any]:

@@ -244,7 +244,13 @@ def open_field_params_for(rec: xr.Dataset, arena: Any = None, **overrides: Any) 
     t = np.asarray(rec["time"].values, float)
     steps = np.diff(t)
     if steps.size == 0 or np.any(np.abs(steps - np.median(steps)) > 1e-3 * np.median(steps)):
-        problems.append("it is not sampled at a constant interval; load it with dt= to resample it")
+        problems.append(
+            "it is not sampled at a constant interval (time steps "
+            + (f"{steps.min():.4g} to {steps.max():.4g} s" if steps.size else "missing")
+            + "); if it was tracked at a fixed rate with dropped frames, give that rate (--fps, or fps= in "
+            "Python) to put it on its frame grid, with --max-gap/max_gap= to fill short gaps; else resample "
+            "it (dt= in Python)"
+        )
     if problems:
         raise ValueError(f"{source}: cannot place this recording in OpenField: " + "; ".join(problems))
     env = ne.OpenField()

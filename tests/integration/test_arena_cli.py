@@ -26,7 +26,15 @@ boundary: [[0, 0], [0.6, 0], [0.6, 0.2], [0.2, 0.2], [0.2, 0.6], [0, 0.6]]
 regions:
   corner: [[0, 0], [0.2, 0], [0.2, 0.2], [0, 0.2]]
 """
-TINY_GRU = ["total_steps=50", "num_seeds=1", "hidden_size=8", "window=32", "burn_in=4", "select=likelihood"]
+TINY_GRU = [
+    "total_steps=50",
+    "num_seeds=1",
+    "hidden_size=8",
+    "window=32",
+    "burn_in=4",
+    "select=likelihood",
+    "transfer_arenas=[]",
+]
 
 
 def _cli(*args: str) -> tuple[int, str, str]:

@@ -19,7 +19,14 @@ from neuroethology.training.run import train_run
 # OpenField, a GRU of 16 units either way: trained by PPO (two seeds), or fitted to a simulated animal.
 TRAIN = tiny_train(total_steps=256, agent={"core": {"hidden_size": 16}}, ppo={"update_epochs": 1})
 FIT = dict(
-    total_steps=50, num_seeds=1, hidden_size=16, window=32, burn_in=4, batch_size=8, select="likelihood"
+    total_steps=50,
+    num_seeds=1,
+    hidden_size=16,
+    window=32,
+    burn_in=4,
+    batch_size=8,
+    select="likelihood",
+    transfer_arenas=(),
 )
 
 

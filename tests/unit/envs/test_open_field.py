@@ -332,3 +332,23 @@ def test_circle_image_novelty_variant_vmap_equals_single_steps():
             for a, b in zip(jax.tree.leaves(obs_i), jax.tree.leaves(obs_b), strict=True):
                 np.testing.assert_allclose(np.asarray(a), np.asarray(b)[i], rtol=1e-6, atol=2e-5)
             assert float(rew_i) == pytest.approx(float(rew_b[i]), abs=1e-7)
+
+
+def test_ray_range_caps_what_the_rays_read_and_nothing_else():
+    """Rays read min(distance, ray_range); the observation space's bound follows; speed and turn rate and the
+    unlimited default are untouched (from the centre of the unit box every ray is sqrt(0.5) m long)."""
+    env, p = ne.make("neuroethology/OpenField-v0", n_rays=4, field_of_view=2 * np.pi)
+    state = env.initial(jax.random.key(0), p).replace(
+        position=jnp.array([0.5, 0.5]), heading=jnp.float32(0.0)
+    )
+    full = np.asarray(env.observation(state, jax.random.key(1), p))
+    np.testing.assert_allclose(full[:4], np.sqrt(0.5), rtol=1e-6)
+    for reach in (0.3, 0.7072, 5.0):
+        near = p.replace(ray_range=reach)
+        obs = np.asarray(env.observation(state, jax.random.key(1), near))
+        np.testing.assert_allclose(obs[:4], min(np.sqrt(0.5), reach), rtol=1e-6)
+        np.testing.assert_array_equal(obs[4:], full[4:])
+        assert env.observation_space(near).high[0] == pytest.approx(min(np.sqrt(2.0), reach), rel=1e-5)
+        assert env.observation_space(near).contains(obs.astype(np.float32))
+    with pytest.raises(ValueError, match="ray_range must be > 0"):
+        ne.make("neuroethology/OpenField-v0", ray_range=0.0)

@@ -18,7 +18,14 @@ from neuroethology.fitting.pipeline import closed_loop_check
 from neuroethology.fitting.targets import target_log_jacobian, target_space, to_targets
 
 TINY = dict(
-    total_steps=100, num_seeds=2, hidden_size=16, window=64, burn_in=8, batch_size=8, selection_runs=2
+    total_steps=100,
+    num_seeds=2,
+    hidden_size=16,
+    window=64,
+    burn_in=8,
+    batch_size=8,
+    selection_runs=2,
+    transfer_arenas=(),
 )
 
 
