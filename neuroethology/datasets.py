@@ -1,7 +1,7 @@
 """Bundled recordings.
 
-:func:`sargolini` is the rat trajectory of Sargolini et al. 2006 that ships with ``ratinabox``; it needs no
-download.
+:func:`sargolini` is the rat trajectory of Sargolini et al. 2006 (a 1 x 1 m box) and :func:`tanni` that of
+Tanni et al. 2022 (a 3.5 x 2.5 m box), both as they ship with ``ratinabox``; neither needs a download.
 """
 
 from __future__ import annotations
@@ -10,7 +10,7 @@ from pathlib import Path
 
 import xarray as xr
 
-__all__ = ["SARGOLINI_CITATION", "sargolini", "sargolini_path"]
+__all__ = ["SARGOLINI_CITATION", "TANNI_CITATION", "sargolini", "sargolini_path", "tanni"]
 
 SARGOLINI_CITATION = (
     "Sargolini F., Fyhn M., Hafting T., McNaughton B.L., Witter M.P., Moser M.-B., Moser E.I. (2006) "
@@ -33,9 +33,14 @@ SARGOLINI_MAX_GAP = 0.1
 
 def sargolini_path() -> Path:
     """Path of ``ratinabox/data/sargolini.npz`` (arrays ``t`` in s and ``pos`` in m)."""
+
+    return _ratinabox_data("sargolini.npz")
+
+
+def _ratinabox_data(name: str) -> Path:
     import ratinabox
 
-    path = Path(ratinabox.__file__).parent / "data" / "sargolini.npz"
+    path = Path(ratinabox.__file__).parent / "data" / name
     if not path.exists():
         raise FileNotFoundError(f"the installed ratinabox does not ship {path}")
     return path
@@ -71,5 +76,48 @@ def sargolini(*, max_gap: float = SARGOLINI_MAX_GAP, dt: float | None = None) ->
         citation=SARGOLINI_CITATION,
         species="Rattus norvegicus",
         description="Rat foraging for scattered food in a 1 x 1 m box (Sargolini et al. 2006)",
+    )
+    return rec
+
+
+TANNI_CITATION = (
+    "Tanni S., de Cothi W., Barry C. (2022) State transitions in the statistically stable place cell "
+    "population correspond to rate of perceptual change. Current Biology 32:3505-3514, "
+    "doi:10.1016/j.cub.2022.06.046. Trajectory as distributed with RatInABox (ratinabox/data/tanni.npz)."
+)
+#: The Tanni et al. 2022 recording box: 3.5 x 2.5 m (RatInABox's data README).
+TANNI_ARENA = {"shape": "box", "width": 3.5, "height": 2.5}
+#: Its tracking rate, Hz: the file's time stamps are 1/30 s apart.
+TANNI_FPS = 30.0
+
+
+def tanni(*, max_gap: float = 0.1, dt: float | None = None) -> xr.Dataset:
+    """The rat of Tanni et al. 2022 exploring a 3.5 x 2.5 m box for ~7,300 s (two hours), tracked at 30 Hz.
+
+    The file's time stamps (219,670 samples) are 1/30 s apart but for one gap of 0.63 s, which splits the
+    track into two segments with the default ``max_gap``. A few positions lie up to 4 cm outside the box
+    (tracking of the head beyond the wall's inner face); they are kept as recorded.
+
+    Args:
+        max_gap: longest gap to fill by linear interpolation, seconds.
+        dt: resample to this step, seconds, within segments only.
+
+    Returns:
+        A Recording with one individual ``"rat"``, keypoint ``"centroid"``, a ``3.5 x 2.5 m`` box arena and
+        a ``citation`` attribute.
+    """
+    from .data.formats import read_npz
+    from .data.pipeline import LoadOptions, process
+
+    path = _ratinabox_data("tanni.npz")
+    raw = read_npz(path, None)
+    raw.individual_names = ["rat"]
+    raw.source_software = "ratinabox"
+    options = LoadOptions(fps=TANNI_FPS, max_gap=max_gap, dt=dt, arena=TANNI_ARENA)
+    rec = process(raw, str(path), options)
+    rec.attrs.update(
+        citation=TANNI_CITATION,
+        species="Rattus norvegicus",
+        description="Rat exploring a 3.5 x 2.5 m box (Tanni et al. 2022)",
     )
     return rec

@@ -24,11 +24,14 @@ tests over individuals/sessions (or time blocks when a group has too few).
 
 SIM and REAL are each a file, a comma-separated list of files, or a quoted glob pattern (an existing file
 is always taken as a file first, so names holding `,` or `[` work); the word
-`sargolini` stands for the rat of Sargolini et al. (2006) that ships with RatInABox (with its 1 x 1 m box). Writes
+`sargolini` stands for the rat of Sargolini et al. (2006) that ships with RatInABox (with its 1 x 1 m box), the word
+`tanni` for that of Tanni et al. (2022) (two hours in a 3.5 x 2.5 m box). Writes
 DIR/report.json (every number), DIR/report.md and the figures (PDF and PNG).
 
   neuroethology compare out/sim.nc rat.npz --out out/compare
   neuroethology compare out/demo/sim_gru.nc sargolini --labels GRU rat --out out/compare
+  neuroethology simulate out/demo/fitted_gru --duration 600 --runs 4 --arena 3.5x2.5 --out big.nc
+  neuroethology compare big.nc tanni --labels GRU rat --out out/compare_big
   neuroethology compare 'runs/gru/*.nc' 'data/rats/*.slp' --fps 30 --scale 0.0012 --out out/compare
   neuroethology compare sim.nc rat.npz --labels agent rat --metrics speed wall_distance occupancy --out cmp
 
@@ -79,7 +82,9 @@ def add_arguments(p: argparse.ArgumentParser) -> None:
     add_load_arguments(p, arena_help="the arena of every recording loaded")
 
 
-BUNDLED = "sargolini"  # a group name that means the bundled rat of Sargolini et al. (2006)
+# Group names that mean a rat that ships with RatInABox, with its arena: Sargolini et al. (2006), 1 x 1 m;
+# Tanni et al. (2022), 3.5 x 2.5 m.
+BUNDLED = ("sargolini", "tanni")
 
 
 def _expand(spec: str, what: str) -> list[Path]:
@@ -140,11 +145,11 @@ def run(args: argparse.Namespace) -> int:
     for spec, label in ((args.sim, args.labels[0]), (args.real, args.labels[1])):
         recs = []
         parts = [] if Path(spec).is_file() else [part.strip() for part in spec.split(",")]
-        if BUNDLED in parts:  # the rat that ships with RatInABox, with its arena
-            from ..datasets import sargolini
+        if any(name in parts for name in BUNDLED):  # a rat that ships with RatInABox, with its arena
+            from .. import datasets
 
-            recs.append(smoothed(sargolini(), args))
-            spec = ",".join(part for part in parts if part != BUNDLED)
+            recs += [smoothed(getattr(datasets, name)(), args) for name in BUNDLED if name in parts]
+            spec = ",".join(part for part in parts if part not in BUNDLED)
             if not spec:
                 groups.append(recs)
                 continue
