@@ -33,7 +33,6 @@ SARGOLINI_MAX_GAP = 0.1
 
 def sargolini_path() -> Path:
     """Path of ``ratinabox/data/sargolini.npz`` (arrays ``t`` in s and ``pos`` in m)."""
-
     return _ratinabox_data("sargolini.npz")
 
 
