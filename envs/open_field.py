@@ -25,8 +25,8 @@ Observation (``Box``, float32, SI units)::
     [ray_0 .. ray_{n_rays-1}  (m),  speed (m/s),  angular velocity (rad/s)]
 
 ``ray_i`` is the distance to the wall along the centre of the i-th of ``n_rays`` equal sectors of the
-egocentric field of view (ray 0 on the right, the last on the left), read at most ``ray_range`` (default
-unlimited). A finite range makes a ray mean the same thing in any arena: a network fitted in a 1 m box with
+egocentric field of view (ray 0 on the right, the last on the left), read at most ``ray_range`` (0, the
+default: unlimited). A finite range makes a ray mean the same thing in any arena: a network fitted in a 1 m box with
 ``ray_range=0.3`` reads "no wall within 0.3 m" in the middle of a 3 m box too, an input it saw in fitting,
 where an unlimited ray would read 1.5 m, beyond anything it saw (see ``neuroethology.fitting``'s transfer
 check). With ``observe_image=True`` the
@@ -92,7 +92,9 @@ class OpenFieldParams:
     max_angular_velocity: float = RAT.max_angular_velocity  # rad/s: 8 pi, above its 95th percentile
     # Senses.
     n_rays: int = struct.field(pytree_node=False, default=12)  # wall-distance rays
-    ray_range: float = float("inf")  # m: rays read at most this (a finite sensory range; module docstring)
+    ray_range: float = (
+        0.0  # m: rays read at most this (a finite sensory range; 0: unlimited; module docstring)
+    )
     field_of_view: float = RAT.field_of_view  # rad (270 deg): the rat's panoramic field (envs.body.RAT)
     observe_image: bool = struct.field(pytree_node=False, default=False)  # add the egocentric image
     image_size: int = struct.field(pytree_node=False, default=32)  # pixels per side of that image
@@ -143,7 +145,8 @@ class OpenField(ArenaMixin, BodyEnv, NeuroEnv[OpenFieldState, OpenFieldParams]):
         return super().validate_params(params) + self.check_fields(
             params,
             choices={"arena_shape": ARENA_SHAPES, "reward_type": REWARD_TYPES},
-            positive=("width", "height", "radius", "dt", "episode_duration", "ray_range"),
+            positive=("width", "height", "radius", "dt", "episode_duration"),
+            non_negative=("ray_range",),
             at_least_one=("coverage_bins",),
         )
 
@@ -175,11 +178,17 @@ class OpenField(ArenaMixin, BodyEnv, NeuroEnv[OpenFieldState, OpenFieldParams]):
     ) -> jax.Array | dict[str, jax.Array]:
         vector = jnp.concatenate(
             [
-                jnp.minimum(self.ray_distances(state.position, state.heading, params), params.ray_range),
+                self._rays(state, params),
                 jnp.stack([state.speed, state.angular_velocity]),
             ]
         ).astype(jnp.float32)
         return self.observe(vector, state, params)
+
+    def _rays(self, state: OpenFieldState, params: OpenFieldParams) -> jax.Array:
+        """The wall rays, read at most ``ray_range`` (0: unlimited)."""
+        rays = self.ray_distances(state.position, state.heading, params)
+        reach = jnp.asarray(params.ray_range, rays.dtype)
+        return jnp.where(reach > 0, jnp.minimum(rays, reach), rays)
 
     def reward(
         self,
@@ -243,7 +252,9 @@ class OpenField(ArenaMixin, BodyEnv, NeuroEnv[OpenFieldState, OpenFieldParams]):
     # -- spaces -------------------------------------------------------------------------------------------
     def observation_space(self, params: OpenFieldParams | None = None) -> spaces.Space:
         ex, ey = (float(v) for v in params.extent)
-        longest = min(float(np.hypot(ex, ey)), float(params.ray_range))
+        longest = float(np.hypot(ex, ey))
+        if float(params.ray_range) > 0:
+            longest = min(longest, float(params.ray_range))
         low = np.concatenate([np.zeros(params.n_rays), [0.0, -params.max_angular_velocity]]).astype(
             np.float32
         )

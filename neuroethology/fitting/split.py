@@ -31,8 +31,7 @@ def prepare_recording(
     if config.smoothing > 0:
         rec = smooth(rec, sigma=config.smoothing)
     overrides = dict(config.env_params)
-    if config.ray_range > 0:
-        overrides["ray_range"] = config.ray_range
+    overrides["ray_range"] = config.ray_range  # 0: unlimited, as OpenField reads it
     if "dt" in overrides:  # the environment's step sets the sampling: resample within segments
         from ..data import resample
 

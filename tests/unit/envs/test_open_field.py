@@ -350,5 +350,19 @@ def test_ray_range_caps_what_the_rays_read_and_nothing_else():
         np.testing.assert_array_equal(obs[4:], full[4:])
         assert env.observation_space(near).high[0] == pytest.approx(min(np.sqrt(2.0), reach), rel=1e-5)
         assert env.observation_space(near).contains(obs.astype(np.float32))
-    with pytest.raises(ValueError, match="ray_range must be > 0"):
-        ne.make("neuroethology/OpenField-v0", ray_range=0.0)
+    assert ne.make("neuroethology/OpenField-v0", ray_range=0.0)[1] == ne.make("neuroethology/OpenField-v0")[1]
+    with pytest.raises(ValueError, match="ray_range must be >= 0"):
+        ne.make("neuroethology/OpenField-v0", ray_range=-0.1)
+
+
+@pytest.mark.parametrize("reach", [0.0, 0.3])
+def test_params_with_a_ray_range_round_trip_through_a_runs_json(reach):
+    """What a run directory stores (params_dict, as JSON) makes the same params again: an unlimited range
+    is 0, not inf (which JSON and the params' checks refuse)."""
+    import json
+
+    env, p = ne.make("neuroethology/OpenField-v0", ray_range=reach)
+    again = ne.make(
+        "neuroethology/OpenField-v0", **json.loads(json.dumps(env.params_dict(p), allow_nan=False))
+    )[1]
+    assert again == p
