@@ -24,6 +24,19 @@ The density of the environment's *action* (acceleration, angular velocity) follo
 variables, ``D = dt * s' (cos theta', sin theta')`` with ``s' = v + a dt`` and ``theta' = h + w dt``:
 ``log p(a) = log p(D) + log(dt^4 s')``. That is what :func:`action_log_likelihood` returns, so the baseline
 and the fitted networks are compared on the same footing.
+
+Held headings. The reconstruction (:func:`~neuroethology.fitting.reconstruct.reconstruct_path`) holds the
+heading through steps slower than ``min_speed`` (``|D| < min_speed dt``): there its angular velocity is 0 by
+construction, whatever direction the animal jittered in. The action it reports is then a mixed random
+variable: ``(a, omega)`` with a density in 2-D on the steps at or above ``min_speed``, and ``a`` alone on the
+held steps (``omega = 0`` carries no information). A model's density of that variable is ``p(a, omega)`` on
+the former and the marginal ``p(a) = integral p(a, omega) d omega`` on the latter; it integrates to 1 over
+both parts together. Scoring the held steps with the 2-D density at the direction the animal jittered in (or
+at ``omega = 0``) scores a different variable from the one the networks and the null model are given. For
+this model ``p(a) = dt^2 p_r(|D|)``, with ``p_r(r) = r * integral p(r (cos phi, sin phi)) d phi`` the density
+of the step length, integrated over the direction ``phi`` by the trapezoidal rule on a periodic grid fine
+enough for the model's turning noise (exact to rounding for a smooth periodic integrand; Trefethen and
+Weideman 2014, SIAM Review 56:385).
 """
 
 from __future__ import annotations
@@ -47,6 +60,8 @@ __all__ = [
     "random_motion_log_likelihood",
     "action_log_likelihood",
     "fit_random_motion",
+    "heading_held",
+    "step_length_log_density",
 ]
 
 # Fitted parameters and their transforms to unconstrained coordinates.
@@ -172,8 +187,72 @@ def random_motion_log_likelihood(
     """
     with jax.enable_x64(True):
         p = {f: jnp.asarray(float(getattr(params, f)), jnp.float64) for f in FITTED_FIELDS}
-        out = _log_likelihood_terms(p, jnp.asarray(windows, jnp.float64), env_params, outlier_fraction)
+        out = jax.jit(_log_likelihood_terms)(
+            p, jnp.asarray(windows, jnp.float64), env_params, outlier_fraction
+        )
         return np.asarray(out)
+
+
+def heading_held(windows: np.ndarray, dt: float, min_speed: float) -> np.ndarray:
+    """``(N,)`` bool: the steps ``x_k -> x_{k+1}`` of ``windows`` slower than ``min_speed`` (m/s), whose heading
+    :func:`~neuroethology.fitting.reconstruct.reconstruct_path` holds (it is given ``min_step = min_speed *
+    dt`` and compares the step length with it in the same float64 arithmetic)."""
+    step = np.asarray(windows, float)[:, 3] - np.asarray(windows, float)[:, 2]
+    return np.hypot(step[:, 0], step[:, 1]) < min_speed * dt
+
+
+def _direction_nodes(params: RandomMotionParams, dt: float) -> int:
+    """Trapezoidal nodes on the circle for the step-length density: a spacing of at most half the model's
+    per-step s.d. of direction (its conditional one, ``s_w dt sqrt(2 dt / tau_w)``, or the stationary
+    ``s_w dt`` if smaller), so the periodic rule's error ``~exp(-2 pi^2 (sd / spacing)^2)`` is below 1e-30;
+    at least 256, at most 65,536 (a direction s.d. down to 2e-4 rad)."""
+    s_w, tau_w = float(params.rotational_velocity_std), float(params.rotational_velocity_coherence_time)
+    sd = s_w * dt * min(1.0, np.sqrt(2.0 * dt / tau_w))
+    return int(min(max(256, 64 * np.ceil(4 * np.pi / max(sd, 1e-12) / 64)), 65_536))
+
+
+@jax.jit
+def _ring_log_density(p: dict, windows: jax.Array, radius: jax.Array, unit: jax.Array, env, outlier_fraction):
+    """``log sum_j p(D_j | past)`` over the steps ``D_j = radius * unit_j`` from ``x_k`` of each window."""
+    n, k = windows.shape[0], unit.shape[0]
+    ring = jnp.broadcast_to(windows[:, None], (n, k, 4, 2))
+    ring = ring.at[:, :, 3].set(windows[:, None, 2] + radius[:, None, None] * unit[None])
+    terms = _log_likelihood_terms(p, ring.reshape(n * k, 4, 2), env, outlier_fraction)
+    return jax.scipy.special.logsumexp(terms.reshape(n, k), axis=1)
+
+
+def step_length_log_density(
+    params: RandomMotionParams,
+    windows: np.ndarray,
+    env_params: OpenFieldParams,
+    *,
+    outlier_fraction: float = 1e-3,
+) -> np.ndarray:
+    """Per-step log density (nats, in m^-1) of the step length ``|x_{k+1} - x_k|`` under the model: the
+    displacement density integrated over the step's direction (see the module docstring)."""
+    windows = np.asarray(windows, float)
+    r = np.hypot(*(windows[:, 3] - windows[:, 2]).T)
+    nodes = _direction_nodes(params, float(env_params.dt))
+    phi = 2 * np.pi * np.arange(nodes) / nodes
+    unit = np.stack([np.cos(phi), np.sin(phi)], axis=-1)
+    # Batches of a fixed power-of-two size (padded with the first window), so that few shapes compile.
+    chunk = min(max(1, 2**19 // nodes), 1 << max(0, len(windows) - 1).bit_length())
+    out = []
+    with jax.enable_x64(True):
+        p = {f: jnp.asarray(float(getattr(params, f)), jnp.float64) for f in FITTED_FIELDS}
+        for i in range(0, len(windows), chunk):
+            idx = np.minimum(np.arange(i, i + chunk), len(windows) - 1)
+            logp = _ring_log_density(
+                p,
+                jnp.asarray(windows[idx]),
+                jnp.asarray(r[idx]),
+                jnp.asarray(unit),
+                env_params,
+                outlier_fraction,
+            )
+            out.append(np.asarray(logp)[: len(windows) - i])
+    logp = np.concatenate(out) if out else np.zeros(0)
+    return logp + np.log(np.maximum(r, 1e-300)) + np.log(2 * np.pi / nodes)
 
 
 def action_log_likelihood(
@@ -181,15 +260,28 @@ def action_log_likelihood(
     windows: np.ndarray,
     env_params: OpenFieldParams,
     *,
+    min_speed: float = 0.0,
     outlier_fraction: float = 1e-3,
 ) -> np.ndarray:
-    """Per-step log density (nats) of the environment action (acceleration, angular velocity) that the
-    reconstruction infers for each step: ``log p(D) + log(dt^4 s')`` (see the module docstring)."""
+    """Per-step log density (nats) of the environment action that the reconstruction infers for each step.
+
+    On a step at or above ``min_speed`` (m/s) that is the density of (acceleration, angular velocity),
+    ``log p(D) + log(dt^4 s')``; on a slower step, whose heading the reconstruction holds (``omega = 0`` by
+    construction), the density of the acceleration alone, ``log p_r(|D|) + 2 log dt`` (the module docstring
+    derives both). Give the ``min_speed`` the demonstration was reconstructed with
+    (:attr:`~neuroethology.fitting.FitConfig.min_speed`); 0 scores every step in 2-D.
+    """
     dt = float(env_params.dt)
     step = np.asarray(windows)[:, 3] - np.asarray(windows)[:, 2]
     speed_after = np.maximum(np.hypot(step[:, 0], step[:, 1]) / dt, 1e-300)
     logp = random_motion_log_likelihood(params, windows, env_params, outlier_fraction=outlier_fraction)
-    return logp + 4 * np.log(dt) + np.log(speed_after)
+    out = logp + 4 * np.log(dt) + np.log(speed_after)
+    held = heading_held(windows, dt, min_speed)
+    if held.any():
+        out[held] = step_length_log_density(
+            params, np.asarray(windows)[held], env_params, outlier_fraction=outlier_fraction
+        ) + 2 * np.log(dt)
+    return out
 
 
 class RandomMotionFit(NamedTuple):
