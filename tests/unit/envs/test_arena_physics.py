@@ -17,8 +17,9 @@ from neuroethology.envs import body
 from neuroethology.envs.geometry import SKIN
 from neuroethology.envs.open_field import OpenFieldParams
 
-U_SLACK = 1e-5  # as envs.geometry: a segment is hit up to this fraction beyond its ends
-NEAR = 1e-6  # m, as envs.geometry: a body this close to a segment's line touches it (slides, never leaves)
+NEAR = 1e-6  # m, as envs.arena_geometry: a body this close to a segment's line touches it
+END_SLACK = 0.5 * SKIN  # m, as envs.arena_geometry: a segment is hit this far beyond an end that is not a
+# reflex vertex of the floor (a convex or straight corner, or a wall's end), and NEAR / 2 beyond a reflex one
 
 # ---------------------------------------------------------------------------------------------------------
 # A plain NumPy sweep, written from ArenaGeometry.sweep's docstring (float64, loops, no shared code)
@@ -66,32 +67,68 @@ def np_crosses(p, q, segs, strict_only=False, margin=0.0):
     return False
 
 
+def cross2(v, w):
+    return v[0] * w[1] - v[1] * w[0]
+
+
+def np_contact_segments(arena):
+    """(start, end, is_edge, slack at start, slack at end (m)) of every edge (floor on its left), then every
+    wall. An end has little slack where the floor turns right there (a reflex vertex: its angle over 180 deg)."""
+    out = []
+    for ring in [arena["boundary"], *arena["holes"]]:
+        p = [np.array(v, float) for v in ring]
+        n = len(p)
+        for i in range(n):
+            before, a, b, after = p[i - 1], p[i], p[(i + 1) % n], p[(i + 2) % n]
+            turn_a = cross2(a - before, b - a)  # < 0: the boundary turns right at a (reflex)
+            turn_b = cross2(b - a, after - b)
+            reflex_slack = 0.5 * NEAR
+            out.append((a, b, True, *(reflex_slack if turn < 0 else END_SLACK for turn in (turn_a, turn_b))))
+    return out + [
+        (np.array(a, float), np.array(b, float), False, END_SLACK, END_SLACK) for a, b in arena["walls"]
+    ]
+
+
 def np_sweep(old, new, arena, safe, iterations=3):
+    """The intended physics, plainly: per contact, the first segment (by when the body comes within SKIN of
+    its line) that the step heads at, from the side the body is on (an edge: only from its floor side; within
+    NEAR of a wall's line: either way), ending within SKIN / 2 of its line or beyond, crossing the line
+    (extended) within the segment's span plus slack; stop SKIN off, slide the rest. The end if the straight
+    step to it crosses nothing, else the first contact, else refused."""
     segs = np_segments(arena)
+    contact_segs = np_contact_segments(arena)
     old = np.asarray(old, float)
-    cur, target = old, np.asarray(new, float)
+    cur, target, first = old, np.asarray(new, float), None
     for _ in range(iterations):
         d = target - cur
         best = None
-        for a, b in segs:
-            n = np_normal(a, b)
+        for a, b, is_edge, slack_a, slack_b in contact_segs:
+            n, length = np_normal(a, b), np.hypot(*(b - a))
             side, rate = (cur - a) @ n, d @ n
             touching = abs(side) < NEAR
-            if not (side * rate < 0 or (touching and rate != 0)):
+            if is_edge:
+                toward = rate < 0 and side > -NEAR
+            else:
+                toward = side * rate < 0 or (touching and rate != 0)
+            if not toward or abs(side) - abs(rate) >= SKIN / 2:  # not heading there, or ends SKIN / 2 off
                 continue
-            t = 0.0 if touching else -side / rate
-            u = (cur + t * d - a) @ (b - a) / ((b - a) @ (b - a))
-            if t <= 1 and -U_SLACK <= u <= 1 + U_SLACK and (best is None or t < best[0]):
-                best = (t, abs(side), abs(rate), (b - a) / np.hypot(*(b - a)))
+            t_line = abs(side) / abs(rate) if side * rate < 0 else 0.0  # touching, moving across: now
+            s = (cur + t_line * d - a) @ (b - a) / length  # metres along the segment
+            if not -slack_a <= s <= length + slack_b:
+                continue
+            t = max(abs(side) - SKIN, 0.0) / abs(rate)
+            if best is None or t < best[0]:
+                best = (t, (b - a) / length)
         if best is None:
             cur = target
-            continue
-        t_hit, h, rate, tangent = best
-        t_stop = min(max((h - SKIN) / max(rate, 1e-12), 0.0), min(t_hit, 1.0))
-        stop = cur + t_stop * d
-        cur, target = stop, stop + (1 - t_stop) * (d @ tangent) * tangent
-    if np.all(np.isfinite(cur)) and np_inside(cur, arena) and not np_crosses(old, cur, segs):
-        return cur
+        else:
+            t_stop, tangent = min(best[0], 1.0), best[1]
+            stop = cur + t_stop * d
+            cur, target = stop, stop + (1 - t_stop) * (d @ tangent) * tangent
+        first = cur if first is None else first
+    for end in (cur, first):  # the end, else the first contact (a straight step from old)
+        if np.all(np.isfinite(end)) and np_inside(end, arena) and not np_crosses(old, end, segs):
+            return end
     return old if np_inside(old, arena) else np.asarray(safe, float)
 
 
