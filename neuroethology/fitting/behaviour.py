@@ -27,6 +27,7 @@ from flax import nnx
 from gymnasium import spaces
 
 from ..agents import AgentConfig, make_agent
+from ..agents.heads import BoundedGaussian
 from .reconstruct import Demonstration
 
 __all__ = [
@@ -37,6 +38,7 @@ __all__ = [
     "make_fit_chunk",
     "fit_agent",
     "agent_log_likelihood",
+    "scored_log_prob",
 ]
 
 
@@ -80,6 +82,23 @@ class Batch(NamedTuple):
     actions: jax.Array  # (L, B, action_dim)
     starts: jax.Array  # (L, B) bool
     scored: jax.Array  # (L, B) bool
+    held: jax.Array | None = None  # (L, B) bool: heading held, only the first action (acceleration) scored
+
+
+def scored_log_prob(dist: Any, actions: jax.Array, held: jax.Array | None) -> jax.Array:
+    """``log p`` of actions ``(..., d)`` under a head's distribution, of the whole action where the heading
+    moved and of its first component (the acceleration) alone where it was ``held`` (the reconstruction's
+    angular velocity is 0 there by construction, not the animal's; see ``Demonstration.heading_held``): the
+    variable a fit is trained on and scored on (:mod:`neuroethology.fitting.scoring`). The first component's
+    marginal is the diagonal :class:`~neuroethology.agents.heads.BoundedGaussian`'s; other heads (discrete
+    actions, where nothing is held) get the joint."""
+    joint = dist.log_prob(actions)
+    if held is None or not isinstance(dist, BoundedGaussian):
+        return joint
+    first = dist.replace(
+        mean=dist.mean[..., :1], log_std=dist.log_std[..., :1], low=dist.low[:1], high=dist.high[:1]
+    )
+    return jnp.where(held, first.log_prob(actions[..., :1]), joint)
 
 
 def _clip_actions(actions: jax.Array, space: spaces.Space) -> jax.Array:
@@ -99,6 +118,7 @@ def window_batch(
     window: int,
     burn_in: int,
     noise_scale: jax.Array | None = None,
+    held: jax.Array | None = None,
 ) -> Batch:
     """``batch_size`` random windows of ``window`` consecutive steps, time-major.
 
@@ -120,16 +140,15 @@ def window_batch(
             return x + noise_scale * jax.random.normal(k_noise, x.shape, x.dtype)
 
         obs = {**obs, "vector": add(obs["vector"])} if isinstance(obs, dict) else add(obs)
-    return Batch(obs, take(actions), win_starts, scored)
+    return Batch(obs, take(actions), win_starts, scored, None if held is None else take(held))
 
 
 def sequence_nll(graphdef: nnx.GraphDef, weights: nnx.State, batch: Batch) -> jax.Array:
     """Mean negative log-likelihood (nats per scored step) of the batch's actions (teacher forcing)."""
     agent = nnx.merge(graphdef, weights)
     batch_size = batch.starts.shape[1]
-    logp = agent.log_likelihood(
-        agent.initial_state((batch_size,)), batch.observations, batch.actions, batch.starts
-    )
+    dist = agent.unroll(agent.initial_state((batch_size,)), batch.observations, batch.starts).dist
+    logp = scored_log_prob(dist, batch.actions, batch.held)
     scored = batch.scored.astype(jnp.float32)
     return -jnp.sum(logp * scored) / jnp.maximum(jnp.sum(scored), 1.0)
 
@@ -144,7 +163,7 @@ def make_fit_chunk(
     ``config.chunk`` Adam steps for every seed at once (leading seed axis on weights, opt_state, keys)."""
 
     def one_seed(weights, opt_state, key, data):
-        observations, actions, starts = data
+        observations, actions, starts, held = data
 
         def update(carry, k):
             weights, opt_state = carry
@@ -157,6 +176,7 @@ def make_fit_chunk(
                 window=config.window,
                 burn_in=config.burn_in,
                 noise_scale=noise_scale,
+                held=held,
             )
             loss, grads = jax.value_and_grad(lambda w: sequence_nll(graphdef, w, batch))(weights)
             updates, opt_state = tx.update(grads, opt_state, weights)
@@ -173,7 +193,8 @@ def make_fit_chunk(
 def _device_data(demo: Demonstration, action_space: spaces.Space):
     observations = jax.tree.map(jnp.asarray, demo.observations)
     actions = _clip_actions(jnp.asarray(demo.actions, jnp.float32), action_space)
-    return observations, actions, jnp.asarray(demo.episode_start, bool)
+    held = demo.heading_held if demo.heading_held is not None else np.zeros(demo.num_steps, bool)
+    return observations, actions, jnp.asarray(demo.episode_start, bool), jnp.asarray(held, bool)
 
 
 def fit_agent(
@@ -407,13 +428,14 @@ def agent_log_likelihood(
     graphdef: nnx.GraphDef, weights: nnx.State, demo: Demonstration, action_space: spaces.Space
 ) -> np.ndarray:
     """Per-step ``log p(a_t | o_1..o_t)`` (nats) along a demonstration, unrolled in one sequence (the state
-    reset at each segment start). Actions beyond a Box's bounds count as on the bound (censored)."""
-    observations, actions, starts = _device_data(demo, action_space)
-    return np.asarray(_unroll_log_likelihood(graphdef, weights, observations, actions, starts))
+    reset at each segment start), of the acceleration alone where the heading was held
+    (:func:`scored_log_prob`). Actions beyond a Box's bounds count as on the bound (censored)."""
+    return np.asarray(_unroll_log_likelihood(graphdef, weights, *_device_data(demo, action_space)))
 
 
 @functools.partial(jax.jit, static_argnums=0)
-def _unroll_log_likelihood(graphdef, weights, observations, actions, starts):
+def _unroll_log_likelihood(graphdef, weights, observations, actions, starts, held):
     agent = nnx.merge(graphdef, weights)
     obs = jax.tree.map(lambda x: x[:, None], observations)
-    return agent.log_likelihood(agent.initial_state((1,)), obs, actions[:, None], starts[:, None])[:, 0]
+    dist = agent.unroll(agent.initial_state((1,)), obs, starts[:, None]).dist
+    return scored_log_prob(dist, actions[:, None], held[:, None])[:, 0]

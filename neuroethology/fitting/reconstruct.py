@@ -54,6 +54,10 @@ class Demonstration(NamedTuple):
         time: ``(N,)`` s, the recording's time of each step.
         in_bounds: ``(N,)`` bool, the action lies inside the env's action space (so the env would reproduce
             the step exactly).
+        heading_held: ``(N,)`` bool, the step is shorter than ``min_step``: its heading is held, so its angular
+            velocity is 0 by construction and only its acceleration says anything about the animal (fits and
+            scores use the acceleration alone there). ``None`` for a demonstration built by hand (no step
+            held).
     """
 
     observations: Any
@@ -64,6 +68,7 @@ class Demonstration(NamedTuple):
     segment: np.ndarray
     time: np.ndarray
     in_bounds: np.ndarray
+    heading_held: np.ndarray | None = None
 
     @property
     def num_steps(self) -> int:
@@ -88,6 +93,7 @@ class Demonstration(NamedTuple):
             segment=self.segment[idx],
             time=self.time[idx],
             in_bounds=self.in_bounds[idx],
+            heading_held=None if self.heading_held is None else self.heading_held[idx],
         )
 
 
@@ -167,7 +173,7 @@ def reconstruct_path(
     dt = float(params.dt)
     env = ne.OpenField()
     rows: dict[str, list] = {
-        k: [] for k in ("pos", "head", "speed", "omega", "action", "next", "start", "seg", "time")
+        k: [] for k in ("pos", "head", "speed", "omega", "action", "next", "start", "seg", "time", "held")
     }
     for seg_id, r in enumerate(runs):
         xs = x[r]
@@ -187,6 +193,7 @@ def reconstruct_path(
         rows["omega"].append(omega[k - 1])
         rows["action"].append(np.stack([(speed[k] - speed[k - 1]) / dt, omega[k]], axis=1))
         rows["next"].append(xs[k + 1])
+        rows["held"].append(length[k] < min_step)
         start = np.zeros(len(k), bool)
         start[0] = True
         rows["start"].append(start)
@@ -218,6 +225,7 @@ def reconstruct_path(
         segment=cat["seg"],
         time=cat["time"],
         in_bounds=np.all(np.abs(actions) <= high, axis=1),
+        heading_held=cat["held"],
     )
 
 

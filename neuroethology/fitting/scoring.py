@@ -26,6 +26,7 @@ from flax import nnx
 
 from ..agents.heads import BoundedGaussian
 from ..envs.open_field import OpenFieldParams
+from .behaviour import scored_log_prob
 from .config import FitConfig, FittedModel
 from .random_motion_fit import action_log_likelihood, heading_held
 from .reconstruct import Demonstration
@@ -86,16 +87,13 @@ def network_log_likelihood(
             f"network_log_likelihood: the held-heading steps need the head's marginal density of the next "
             f"speed; it is known for a diagonal BoundedGaussian head, not for a {type(dist).__name__}"
         )
-    speed_only = dist.replace(mean=dist.mean[..., :1], log_std=dist.log_std[..., :1])
-    speed_only = speed_only.replace(low=dist.low[:1], high=dist.high[:1])
-    joint = np.asarray(dist.log_prob(z[:, None]), float)[:, 0]
-    marginal = np.asarray(speed_only.log_prob(z[:, None, :1]), float)[:, 0]
+    logp = np.asarray(scored_log_prob(dist, z[:, None], jnp.asarray(held, bool)[:, None]), float)[:, 0]
     # Jacobians from the warped targets back to the action: d v'/d a = dt, and the warps (targets.py).
     speed, omega = from_targets(np.asarray(z, float), model.warp, xp=np)
     s0, c = float(model.warp.speed_offset), float(model.warp.turn_scale)
     log_dv = math.log(float(params.dt)) - (np.log(speed + s0) if s0 > 0 else 0.0)
     log_dw = -0.5 * np.log(c**2 + omega**2) if c > 0 else 0.0
-    return np.where(held, marginal + log_dv, joint + log_dv + log_dw)
+    return logp + log_dv + np.where(held, 0.0, log_dw)
 
 
 def _summary(ll: np.ndarray, ll_null: np.ndarray) -> dict[str, float]:

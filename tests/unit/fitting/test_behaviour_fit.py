@@ -148,3 +148,29 @@ def _check_round_trip(demo, p, warp, speed, actions):
     np.testing.assert_allclose(
         target_log_jacobian(demo, p, warp)[inside], expected[inside], rtol=1e-4, atol=1e-4
     )
+
+
+def test_held_steps_score_the_acceleration_alone():
+    """Where the heading was held (its angular velocity 0 by construction), a fit is trained and scored on the
+    acceleration's marginal: the first component's censored Gaussian, whatever the second action says; where
+    it moved, on the joint density, exactly as the head's own log_prob."""
+    from scipy.stats import norm
+
+    from neuroethology.agents.heads import BoundedGaussian
+    from neuroethology.fitting.behaviour import scored_log_prob
+
+    dist = BoundedGaussian(
+        mean=np.array([[0.1, -0.3]], np.float32),
+        log_std=np.log(np.array([[0.2, 0.5]], np.float32)),
+        low=(-2.0, -4.0),
+        high=(2.0, 4.0),
+    )
+    a = np.array([[0.5, 0.0]], np.float32)
+    moved = scored_log_prob(dist, a, np.array([False]))
+    np.testing.assert_allclose(moved, dist.log_prob(a), rtol=1e-6)
+    held = scored_log_prob(dist, a, np.array([True]))
+    # normalised units: (0.5 - 0) / 2 = 0.25 for the first action; its density there over the half range 2
+    expected = norm.logpdf(0.25, 0.1, 0.2) - np.log(2.0)
+    np.testing.assert_allclose(held, [expected], rtol=1e-5)
+    other = scored_log_prob(dist, np.array([[0.5, 3.0]], np.float32), np.array([True]))
+    np.testing.assert_allclose(other, held, rtol=0)
