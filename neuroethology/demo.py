@@ -7,8 +7,15 @@
    likelihood of the rat's actions (:func:`neuroethology.fitting.fit_recording`);
 3. the fitted GRU, the fitted baseline and RatInABox's default agent each run freely in the same 1 x 1 m box
    for as long as the held-out part, several animals each;
-4. speed, turning rate and distance to the wall are compared with the held-out rat (two-sample KS
-   statistics), held-out log-likelihoods are reported, and figures and a report are written.
+4. every metric of ``neuroethology compare`` is measured between each model's simulation and the held-out
+   rat, next to the rat's own first-80%-vs-held-out distance as the yardstick
+   (:func:`neuroethology.fitting.behaviour_report`; a model is within it on a metric when its distance is no
+   larger); the held-out log-likelihoods are reported in nats per step and in bits per step over a Gaussian
+   null; figures (speed, turning rate and distance to the wall, with their KS statistics) and a report are
+   written.
+
+The demo's fit skips ``fit``'s own behaviour report (``report_metrics``): the demo writes the same table for
+all three models itself.
 """
 
 from __future__ import annotations
@@ -26,6 +33,7 @@ import xarray as xr
 
 __all__ = ["run_demo", "ratinabox_default_agent"]
 
+YARDSTICK = "rat: train vs held-out"
 STATISTICS = {
     "speed": "speed (m/s)",
     "turning_rate": "turning rate (rad/s, moving)",
@@ -81,7 +89,7 @@ def run_demo(
     from . import analysis, datasets
     from .analysis import plots
     from .data import arena_of
-    from .fitting import load_fitted
+    from .fitting import behaviour_report, load_fitted
     from .fitting.closed_loop import ks_statistics, movement_samples
 
     start = time.perf_counter()
@@ -114,13 +122,21 @@ def run_demo(
     real = movement_samples(split.heldout)
     samples = {name: movement_samples(rec) for name, rec in sims.items()}
     ks = {name: ks_statistics(s, real) for name, s in samples.items()}
+    behaviour = behaviour_report(
+        sims,
+        split.train,
+        split.heldout,
+        yardstick_label=YARDSTICK,
+        progress=lambda m: say(f"      {m} vs the held-out rat"),
+    )
     report = _report(config, split, ks, fit.scores, model, label=label, runs=runs)
+    report["behaviour_vs_heldout"] = behaviour.to_dict()
 
     say("[5/5] writing figures and the report")
     figures = _figures(split.heldout, sims, real, samples, arena, out, plots, analysis)
     report["wall_time_s"] = round(time.perf_counter() - start, 1)
     (out / "report.json").write_text(json.dumps(report, indent=2) + "\n")
-    (out / "report.md").write_text(_markdown(report))
+    (out / "report.md").write_text(_markdown(report, behaviour.to_markdown()))
     say(f"done in {report['wall_time_s']:.0f} s. Figures and report in {out}/:")
     for path in figures + [out / "report.md", out / "report.json"]:
         say(f"  {path}")
@@ -133,30 +149,32 @@ def _demo_config(config: Any, *, seed: int, total_steps: int, num_seeds: int) ->
     from .fitting import FitConfig
 
     if config is None:
-        return FitConfig(seed=seed, total_steps=total_steps, model="gru", num_seeds=num_seeds)
+        config = FitConfig(seed=seed, total_steps=total_steps, model="gru", num_seeds=num_seeds)
     if config.model == "ou":
         raise ValueError("run_demo: the demo fits a network; config.model must be gru, lstm or rnn")
-    return config
+    return dataclasses.replace(config, report_metrics=False)  # the demo reports every model's table itself
 
 
 class _HeldOut(NamedTuple):
-    """The held-out end of the recording and where it starts."""
+    """The held-out end of the recording, the training part before it, and where it starts."""
 
     heldout: xr.Dataset  # the last ``holdout_fraction`` of the recording, preprocessed as the training part
     train_seconds: float  # length of the training part (s)
     duration: float  # length of the held-out part (s)
+    train: xr.Dataset  # the training part, smoothed as the held-out part (the yardstick's other side)
 
 
 def _hold_out(rat: xr.Dataset, config: Any) -> _HeldOut:
-    """The last ``config.holdout_fraction`` of ``rat``, smoothed as the fit smooths its training part."""
+    """The last ``config.holdout_fraction`` of ``rat`` and the rest, each smoothed as the fit smooths."""
     t = rat["time"].values
     cut = float(t[-1]) + 1e-9 - config.holdout_fraction * (float(t[-1]) + 1e-9 - float(t[0]))
-    heldout = rat.isel(time=np.flatnonzero(t >= cut))
-    if config.smoothing > 0:  # the held-out rat gets the same preprocessing as the training part
+    heldout, train = rat.isel(time=np.flatnonzero(t >= cut)), rat.isel(time=np.flatnonzero(t < cut))
+    if config.smoothing > 0:  # both parts get the same preprocessing as the fit's training part
         from .data import smooth
 
-        heldout = smooth(heldout, sigma=config.smoothing)
-    return _HeldOut(heldout, cut - float(t[0]), float(heldout["time"][-1] - heldout["time"][0]))
+        heldout, train = (smooth(part, sigma=config.smoothing) for part in (heldout, train))
+    duration = float(heldout["time"][-1] - heldout["time"][0])
+    return _HeldOut(heldout, cut - float(t[0]), duration, train)
 
 
 def _fit_with_progress(rat: xr.Dataset, config: Any, run_dir: Path, say: Callable[[str], None]) -> Any:
@@ -216,10 +234,16 @@ def _report(
         "heldout_seconds": round(split.duration, 1),
         "simulated_animals_per_model": runs,
         "ks_vs_heldout": ks,
-        "heldout_log_likelihood_per_step": {
-            label: scores["network"]["log_likelihood_per_step"],
-            "baseline (fitted)": scores["baseline"]["log_likelihood_per_step"],
-            "null (Gaussian)": scores["null"]["log_likelihood_per_step"],
+        "heldout_log_likelihood": {
+            name: {
+                "nats_per_step": scores[key]["log_likelihood_per_step"],
+                "bits_per_step_over_null": scores[key]["bits_per_step_over_null"],
+            }
+            for name, key in (
+                (label, "network"),
+                ("baseline (fitted)", "baseline"),
+                ("null (Gaussian)", "null"),
+            )
         },
         "heldout_steps_scored": scores["test_steps"],
         "baseline_params": {
@@ -236,28 +260,41 @@ def _report(
 
 
 def _say_verdict(report: dict[str, Any], label: str, say: Callable[[str], None]) -> int:
-    """Print the KS statistics and likelihoods; returns on how many statistics the network is closest."""
-    ks, ll = report["ks_vs_heldout"], report["heldout_log_likelihood_per_step"]
+    """Print how many metrics each model is within the rat's yardstick on, and the likelihoods; returns on
+    how many metrics the network is the closest of the three models."""
+    behaviour, ll = report["behaviour_vs_heldout"], report["heldout_log_likelihood"]
     net = report["network"]["model"].upper()
-    fitted, base, rib = (ks[k] for k in (label, "baseline (fitted)", "RatInABox default"))
-    wins = sum(fitted[s] < min(base[s], rib[s]) for s in STATISTICS)
+    counts = behaviour["within_yardstick"]
+    n = counts[label]["n"]
+    wins = sum(
+        _finite(row["models"][label])
+        and all(not _finite(v) or row["models"][label] < v for m, v in row["models"].items() if m != label)
+        for row in behaviour["distances"].values()
+    )
     say("verdict:")
     say(
-        "  KS vs held-out rat (speed / turning / wall): "
-        + "; ".join(
-            f"{name} {k['speed']:.3f} / {k['turning_rate']:.3f} / {k['wall_distance']:.3f}"
-            for name, k in ks.items()
+        f"  metrics within the rat's own train-vs-held-out distance (of {n}): "
+        + ", ".join(f"{name} {c['k']}" for name, c in counts.items())
+    )
+    say(
+        "  held-out log-likelihood per step: "
+        + ", ".join(
+            f"{name} {v['nats_per_step']:.2f} nats ({v['bits_per_step_over_null']:+.2f} bits over the null)"
+            for name, v in ll.items()
+            if not name.startswith("null")
         )
+        + f"; null Gaussian {ll['null (Gaussian)']['nats_per_step']:.2f} nats"
     )
+    beats = ll[label]["nats_per_step"] > ll["baseline (fitted)"]["nats_per_step"]
     say(
-        f"  held-out log-likelihood per step: {net} {ll[label]:.2f}, baseline {ll['baseline (fitted)']:.2f}, "
-        f"null Gaussian {ll['null (Gaussian)']:.2f} nats"
-    )
-    say(
-        f"  the fitted {net} is closest to the rat on {wins} of 3 statistics and "
-        f"{'beats' if ll[label] > ll['baseline (fitted)'] else 'does not beat'} the baseline's likelihood"
+        f"  the fitted {net} is within the yardstick on {counts[label]['k']} of {n} metrics, the closest of the "
+        f"three models on {wins} of {n}, and {'beats' if beats else 'does not beat'} the baseline's likelihood"
     )
     return int(wins)
+
+
+def _finite(v: Any) -> bool:
+    return v is not None and np.isfinite(v)
 
 
 def _figures(heldout, sims, real, samples, arena, out: Path, plots, analysis) -> list[Path]:
@@ -308,7 +345,9 @@ def _figures(heldout, sims, real, samples, arena, out: Path, plots, analysis) ->
     return written
 
 
-def _markdown(report: dict[str, Any]) -> str:
+def _markdown(report: dict[str, Any], table: str) -> str:
+    """report.md: every metric against the held-out rat with the yardstick (``table``, Markdown), the three
+    statistics of the distributions figure, and the held-out likelihoods."""
     lines = [
         "# neuroethology demo: fitted models vs a held-out rat",
         "",
@@ -317,7 +356,13 @@ def _markdown(report: dict[str, Any]) -> str:
         f"Positions smoothed with a Gaussian of s.d. {report['smoothing_s'] * 1000:.0f} ms (training and held-out "
         "parts alike) to remove tracking jitter.",
         "",
-        "Two-sample KS statistic against the held-out rat (smaller is closer):",
+        "Every metric of `neuroethology compare`, each model's simulation against the held-out rat, and the "
+        "rat's own training part against its held-out part as the yardstick (the yardstick is one split of one "
+        "rat: it has sampling noise of its own):",
+        "",
+        table.rstrip("\n"),
+        "",
+        "The statistics of the distributions figure (two-sample KS against the held-out rat):",
         "",
         "| model | speed | turning rate | distance to wall |",
         "|---|---:|---:|---:|",
@@ -326,11 +371,13 @@ def _markdown(report: dict[str, Any]) -> str:
         lines.append(f"| {name} | {k['speed']:.3f} | {k['turning_rate']:.3f} | {k['wall_distance']:.3f} |")
     lines += [
         "",
-        "Held-out log-likelihood of the rat's actions, nats per step "
-        f"({report['heldout_steps_scored']} steps inside the action space):",
+        f"Held-out log-likelihood of the rat's actions ({report['heldout_steps_scored']} steps inside the action "
+        "space; RatInABox's default agent is not scored, it was not fitted):",
         "",
+        "| model | nats per step | bits per step over the null |",
+        "|---|---:|---:|",
     ]
-    for name, v in report["heldout_log_likelihood_per_step"].items():
-        lines.append(f"- {name}: {v:.3f}")
+    for name, v in report["heldout_log_likelihood"].items():
+        lines.append(f"| {name} | {v['nats_per_step']:.3f} | {v['bits_per_step_over_null']:+.3f} |")
     lines += ["", f"Wall time: {report['wall_time_s']} s.", ""]
     return "\n".join(lines)

@@ -176,7 +176,7 @@ def assert_vmap_equals_single_steps(
 # check: tests/unit/fitting/test_transfer.py has it).
 TINY_FIT: dict[str, Any] = {
     "total_steps": 200, "num_seeds": 2, "hidden_size": 8, "window": 32, "burn_in": 4, "batch_size": 4,
-    "selection_runs": 2, "patience": 50, "transfer_arenas": [],
+    "selection_runs": 2, "patience": 50, "transfer_arenas": [], "report_metrics": False,
 }  # fmt: skip
 
 

@@ -1,6 +1,7 @@
 """Models fitted to recorded animals: teacher-forcing data from a Recording, the random-motion baseline fitted
 by maximum likelihood, recurrent agents fitted by maximum likelihood of the animal's actions, and their free
-simulation in the environment."""
+simulation in the environment, and the report of every compare metric against held-out data with the animal's
+own train-vs-held-out distance as the yardstick."""
 
 from .behaviour import CloningConfig, FittedAgents, agent_log_likelihood, fit_agent
 from .pipeline import (
@@ -26,20 +27,24 @@ from .reconstruct import (
     reconstruct,
     reconstruct_path,
 )
+from .report import BehaviourReport, MetricDistances, behaviour_report
 from .targets import TargetSpeedPolicy, Warp, target_space, to_targets
 
 __all__ = [
+    "BehaviourReport",
     "CloningConfig",
     "Demonstration",
     "FitConfig",
     "FitResult",
     "FittedAgents",
     "FittedModel",
+    "MetricDistances",
     "RandomMotionFit",
     "TargetSpeedPolicy",
     "Warp",
     "action_log_likelihood",
     "agent_log_likelihood",
+    "behaviour_report",
     "fit_agent",
     "fit_random_motion",
     "fit_recording",

@@ -91,6 +91,8 @@ class FitConfig:
     transfer_arenas: tuple[Any, ...] = TRANSFER_ARENAS  # arenas never seen in fitting, for the transfer
     # check (any form envs.arena.resolve_arena takes; empty: no check)
     transfer_duration: float = 120.0  # s per simulated animal in each of them (selection_runs animals)
+    report_metrics: bool = True  # simulate the fitted model (selection_runs animals, as long as the held-out
+    # part) and report every compare metric against the held-out part, with the animal's own yardstick
 
     def validate(self) -> list[str]:
         problems = []

@@ -29,6 +29,10 @@ likelihoods) -> ``run_dir`` (the run directory); ``closed_loop`` simulates fitte
    steps whose action lies inside it: the network, the baseline, and a null model (a Gaussian fitted to the
    training actions). ``bits_per_step`` is the gain over the null model, ``normalised_likelihood`` its
    per-step likelihood ratio ``exp(mean log p - mean log p_null)``.
+   With ``report_metrics``, the fitted model is then let loose for as long as the held-out part
+   (``selection_runs`` animals) and every metric of ``neuroethology compare`` is reported against the
+   held-out part, next to the animal's own training-vs-held-out distance as the yardstick
+   (:func:`~neuroethology.fitting.report.behaviour_report`; ``model.json`` ``scores["behaviour_vs_heldout"]``).
 5. Transfer: the model is let loose in its own arena and in ``transfer_arenas`` it never saw (by default a
    3.5 x 2.5 m box, a 2 m circle and the linear track), and its speeds are logged and stored next to the
    animal's (:func:`~neuroethology.fitting.closed_loop.transfer_check`).
@@ -155,6 +159,10 @@ def _fit(rec, params, config, out: Path | None, say, progress, start_time: float
     )
     store = CheckpointStore(out, say=say) if out is not None and config.model != "ou" else None
     model, scores, curves = _fit_block(train, test, params, config, key, say, progress, store)
+    if config.report_metrics:
+        scores["behaviour_vs_heldout"] = _behaviour_vs_heldout(
+            model, train, test, config, jax.random.fold_in(key, 300), say
+        )
     if config.transfer_arenas:
         scores["transfer"] = _transfer(model, train, config, jax.random.fold_in(key, 200), say)
     if config.folds > 1:
@@ -164,6 +172,49 @@ def _fit(rec, params, config, out: Path | None, say, progress, start_time: float
     if out is not None:
         save_fitted(result, config, out, source=str(rec.attrs.get("source_file", "")))
     return result
+
+
+def _behaviour_vs_heldout(
+    model: FittedModel, train: xr.Dataset, test: xr.Dataset, config: FitConfig, key: jax.Array, say
+) -> dict[str, Any]:
+    """Stage 4, after the likelihoods: the fitted model simulated for as long as
+    the held-out part, every ``compare`` metric against the held-out part with the animal's own
+    training-vs-held-out distance as the yardstick (:func:`~.report.behaviour_report`), logged as a table."""
+    from ..data import arena_of
+    from .report import behaviour_report
+
+    t = test["time"].values
+    duration = float(t[-1] - t[0])
+    runs = config.selection_runs
+    say(f"behaviour vs the held-out part: simulating {runs} x {duration:.0f} s, every compare metric")
+    name = "baseline" if model.kind == "ou" else model.kind.upper()
+    sims = {name: simulate(model, duration=duration, key=key, num_runs=runs)}
+    arena = arena_of(sims[name])  # the arena the animal was fitted in
+    try:
+        report = behaviour_report(
+            sims, _in_arena(train, arena), _in_arena(test, arena), yardstick_label="animal: train vs held-out"
+        )
+    except (ValueError, ArithmeticError) as e:  # e.g. a held-out part too short for compare's time blocks
+        why = f"{type(e).__name__}: {e} (held-out part of {duration:.3g} s)"
+        say(f"  not computed: {why}")  # the models and likelihoods stand without it
+        return {"not_computed": why}
+    for line in report.to_markdown().splitlines():
+        if line.startswith("|") and not line.startswith("|---"):
+            say("  " + line)
+    return report.to_dict()
+
+
+def _in_arena(rec: xr.Dataset, arena: dict | None) -> xr.Dataset:
+    """``rec`` with the arena it was fitted in (``fit --arena`` places a recording that stores none, or
+    another): every arena metric is measured in the arena the model ran in."""
+    from ..data import arena_of
+    from ..data.schema import arena_attrs
+
+    if arena is None or arena_of(rec) == arena:
+        return rec
+    out = rec.copy(deep=False)
+    out.attrs = {k: v for k, v in rec.attrs.items() if not k.startswith("arena")} | arena_attrs(arena)
+    return out
 
 
 def _transfer(
