@@ -32,7 +32,8 @@ Entry points:
 Environments whose params have ``arena_shape`` ("box", "circle" or "polygon"), ``width``, ``height``,
 ``radius`` and ``arena`` (the canonical mapping's JSON; static) list :class:`ArenaMixin` first among their
 bases and get ``make(..., arena=ARENA)``, ``arena``/``with_arena``, ``collide`` (for ``body.move``), floor,
-wall distance, rays, start poses and pictures; a bare box or circle keeps its analytic physics, bit for bit.
+wall distance, rays, start poses and pictures; a box or circle without holes or walls keeps its analytic
+physics, bit for bit (with regions too: :func:`is_analytic`; the params then keep its mapping in ``arena``).
 """
 
 from __future__ import annotations
@@ -63,6 +64,7 @@ __all__ = [
     "arena_of",
     "arena_json",
     "floor_cells",
+    "is_analytic",
     "is_shorthand",
     "resolve_arena",
 ]
@@ -419,9 +421,16 @@ def arena_json(arena: Any) -> str:
 
 
 def is_shorthand(arena: Mapping[str, Any]) -> bool:
-    """Whether a canonical mapping is a bare box or circle (no holes, walls or regions): the arenas that the
-    environments step with analytic formulas."""
-    return arena.get("shape") in SHAPES and not (arena["holes"] or arena["walls"] or arena["regions"])
+    """Whether a canonical mapping is a bare box or circle (no holes, walls or regions): the arenas whose
+    whole description is their shape and size."""
+    return is_analytic(arena) and not arena["regions"]
+
+
+def is_analytic(arena: Mapping[str, Any]) -> bool:
+    """Whether a canonical mapping is a box or circle without holes or walls (regions allowed: they name
+    parts of the floor for analysis and do not change the physics): the arenas that the environments step
+    with analytic formulas."""
+    return arena.get("shape") in SHAPES and not (arena["holes"] or arena["walls"])
 
 
 def arena_geometry(
@@ -446,37 +455,7 @@ def floor_cells(arena: Any, bins: tuple[int, int]) -> np.ndarray:
 
 @functools.lru_cache(maxsize=64)
 def _floor_cells(text: str, bins: tuple[int, int]) -> np.ndarray:
-    return _floor_cells_of(json.loads(text), bins)
-
-
-def _floor_cells_of(arena: Mapping[str, Any], bins: tuple[int, int]) -> np.ndarray:
-    """:func:`floor_cells` of a canonical mapping."""
-    rings = [np.asarray(arena["boundary"])] + [np.asarray(h) for h in arena["holes"]]
-    traps = geo.trapezoids(rings)[:, None, :]  # (T, 1, 6) against (1, C) cells
-    lower, upper = rings[0].min(axis=0), rings[0].max(axis=0)
-    nx, ny = bins
-    ix, iy = np.meshgrid(np.arange(nx), np.arange(ny))
-    size = (upper - lower) / np.array([nx, ny])
-    cx0, cy0 = (lower[0] + ix.ravel() * size[0])[None], (lower[1] + iy.ravel() * size[1])[None]
-    cx1, cy1 = cx0 + size[0], cy0 + size[1]
-    y0, h, xl0, xl1, w0, w1 = (traps[..., j] for j in range(6))
-    ya, yb = np.maximum(y0, cy0), np.minimum(y0 + h, cy1)
-    left = lambda y: xl0 + (y - y0) / h * (xl1 - xl0)  # noqa: E731
-    right = lambda y: left(y) + w0 + (y - y0) / h * (w1 - w0)  # noqa: E731
-    with np.errstate(divide="ignore", invalid="ignore"):  # the overlap in x is concave in y: try its kinks
-        kinks = [
-            ya,
-            yb,
-            y0 + (cx0 - xl0) / (xl1 - xl0) * h,
-            y0 + (cx1 - xl0 - w0) / (xl1 - xl0 + w1 - w0) * h,
-        ]
-    best = np.full(ya.shape, -np.inf)
-    for y in kinks:
-        y = np.clip(np.nan_to_num(y, nan=ya), ya, yb)
-        best = np.maximum(best, np.minimum(right(y), cx1) - np.maximum(left(y), cx0))
-    scale = float(np.max(upper - lower))
-    hit = (yb - ya > 1e-9 * scale) & (best > 1e-9 * scale)
-    return np.any(hit, axis=0).reshape(ny, nx)
+    return geo.floor_cells_of(json.loads(text), bins)
 
 
 # ---------------------------------------------------------------------------------------------------------
@@ -524,20 +503,30 @@ class ArenaMixin:
         if is_polygon(params) and not params.arena:
             problems.append("arena_shape='polygon' needs arena= (a preset, a YAML/JSON file or a mapping)")
         elif params.arena and not is_polygon(params):
-            problems.append(f"arena= gives a polygon arena, but arena_shape is {params.arena_shape!r}")
+            stored, shorthand = json.loads(params.arena), geo.box_or_circle(params)
+            size = {k: v for k, v in stored.items() if k in ("shape", "width", "height", "radius")}
+            if not is_analytic(stored):
+                problems.append(f"arena= gives a polygon arena, but arena_shape is {params.arena_shape!r}")
+            elif size != shorthand:
+                problems.append(
+                    f"arena= gives the {size}, but the params' arena is the {shorthand}: size it in arena="
+                )
         return problems
 
     def arena(self, params: Any) -> dict[str, Any]:
-        """The arena mapping: a polygon's canonical mapping, or a box's or circle's shorthand
-        (``{"shape": "box", "width": W, "height": H}``, as Recordings store it)."""
-        return json.loads(params.arena) if is_polygon(params) else geo.box_or_circle(params)
+        """The arena mapping: the canonical mapping where the params keep one (a polygon, or a box or circle
+        with regions), else the box's or circle's shorthand (``{"shape": "box", "width": W, "height": H}``,
+        as Recordings store it)."""
+        return json.loads(params.arena) if params.arena else geo.box_or_circle(params)
 
     def with_arena(self, params: Any, arena: Any) -> Any:
-        """``params`` in ``arena`` (any form :func:`resolve_arena` takes): a bare box or circle sets the
-        analytic fields, anything else the polygon."""
+        """``params`` in ``arena`` (any form :func:`resolve_arena` takes): a box or circle without holes or
+        walls sets the analytic fields (keeping its canonical mapping where it has regions), anything else
+        the polygon."""
         mapping = resolve_arena(arena)
-        if is_shorthand(mapping):
-            return geo.with_box_or_circle(params, mapping, where=self.env_id()).replace(arena="")  # type: ignore[attr-defined]
+        if is_analytic(mapping):
+            kept = "" if is_shorthand(mapping) else json.dumps(mapping, separators=(",", ":"))
+            return geo.with_box_or_circle(params, mapping, where=self.env_id()).replace(arena=kept)  # type: ignore[attr-defined]
         return params.replace(arena_shape="polygon", arena=json.dumps(mapping, separators=(",", ":")))
 
     @staticmethod

@@ -23,6 +23,7 @@ __all__ = [
     "ArenaGeometry",
     "build_arena_geometry",
     "distance_to_segments",
+    "floor_cells_of",
     "inside_ring",
     "orientation",
     "ring_edges",
@@ -474,3 +475,35 @@ def build_arena_geometry(
         trapezoids=f32(pad(traps, t_pad)),
         trapezoid_cdf=f32(pad(cdf, t_pad, 1.0)),
     )
+
+
+def floor_cells_of(arena: Mapping[str, Any], bins: tuple[int, int]) -> np.ndarray:
+    """Which cells of a ``bins = (nx, ny)`` grid over the bounding box of a canonical arena mapping's floor
+    hold floor (a part of positive area; walls ignored): bool ``(ny, nx)``, row ``iy``, column ``ix``
+    (``neuroethology.envs.arena.floor_cells`` caches it per arena)."""
+    rings = [np.asarray(arena["boundary"])] + [np.asarray(h) for h in arena["holes"]]
+    traps = trapezoids(rings)[:, None, :]  # (T, 1, 6) against (1, C) cells
+    lower, upper = rings[0].min(axis=0), rings[0].max(axis=0)
+    nx, ny = bins
+    ix, iy = np.meshgrid(np.arange(nx), np.arange(ny))
+    size = (upper - lower) / np.array([nx, ny])
+    cx0, cy0 = (lower[0] + ix.ravel() * size[0])[None], (lower[1] + iy.ravel() * size[1])[None]
+    cx1, cy1 = cx0 + size[0], cy0 + size[1]
+    y0, h, xl0, xl1, w0, w1 = (traps[..., j] for j in range(6))
+    ya, yb = np.maximum(y0, cy0), np.minimum(y0 + h, cy1)
+    left = lambda y: xl0 + (y - y0) / h * (xl1 - xl0)  # noqa: E731
+    right = lambda y: left(y) + w0 + (y - y0) / h * (w1 - w0)  # noqa: E731
+    with np.errstate(divide="ignore", invalid="ignore"):  # the overlap in x is concave in y: try its kinks
+        kinks = [
+            ya,
+            yb,
+            y0 + (cx0 - xl0) / (xl1 - xl0) * h,
+            y0 + (cx1 - xl0 - w0) / (xl1 - xl0 + w1 - w0) * h,
+        ]
+    best = np.full(ya.shape, -np.inf)
+    for y in kinks:
+        y = np.clip(np.nan_to_num(y, nan=ya), ya, yb)
+        best = np.maximum(best, np.minimum(right(y), cx1) - np.maximum(left(y), cx0))
+    scale = float(np.max(upper - lower))
+    hit = (yb - ya > 1e-9 * scale) & (best > 1e-9 * scale)
+    return np.any(hit, axis=0).reshape(ny, nx)

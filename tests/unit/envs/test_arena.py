@@ -424,3 +424,66 @@ def test_the_egocentric_image_shows_thin_walls():
     _, box = ne.make("neuroethology/OpenField-v0", observe_image=True, image_size=30)
     plain = np.asarray(env.observation(state, jax.random.key(0), box)["image"])[..., 0]
     assert np.all(plain[wall_row, middle] == 1)  # the same view without the barrier
+
+
+def rollout_positions(env_id, p, steps=60):
+    """Positions ``(steps, 8, 2)`` of 8 environments under seeded random actions (one compiled scan)."""
+    env = ne.make(env_id)[0]
+    keys = jax.random.split(jax.random.key(3), 8)
+    _, state = jax.vmap(env.reset, in_axes=(0, None))(keys, p)
+    actions = jax.random.uniform(jax.random.key(4), (steps, 8, 2), minval=-1.0, maxval=1.0)
+    actions = actions * jnp.array([p.max_acceleration, p.max_angular_velocity])
+
+    def step(state, xs):
+        k, a = xs
+        _, state, *_ = jax.vmap(env.step, in_axes=(0, 0, 0, None))(jax.random.split(k, 8), state, a, p)
+        return state, state.position
+
+    return np.asarray(jax.lax.scan(step, state, (jax.random.split(jax.random.key(5), steps), actions))[1])
+
+
+def test_regions_do_not_change_the_physics_of_a_box_or_circle():
+    """A box or circle with regions steps with the analytic formulas, bit for bit as the bare one, and keeps
+    its regions (arena_of); holes or walls still make it a polygon."""
+    quadrants = A.resolve_arena("water_maze")["regions"]
+    zone = {"corner": [[0, 0], [0.3, 0], [0.3, 0.3], [0, 0.3]]}
+    cases = [
+        ({"shape": "circle", "radius": 1.0, "regions": quadrants}, {"shape": "circle", "radius": 1.0}),
+        ({"shape": "box", "width": 1.0, "height": 1.0, "regions": zone}, "box"),
+    ]
+    for with_regions, bare in cases:
+        _, p = ne.make("neuroethology/OpenField-v0", arena=with_regions)
+        _, q = ne.make("neuroethology/OpenField-v0", arena=bare)
+        assert p.arena_shape == q.arena_shape == with_regions["shape"]
+        np.testing.assert_array_equal(
+            rollout_positions("neuroethology/OpenField-v0", p),
+            rollout_positions("neuroethology/OpenField-v0", q),
+        )
+        assert ne.arena_of(p)["regions"] == A.resolve_arena(with_regions)["regions"]
+        assert ne.arena_of(q)["regions"] == {}
+    walled = {
+        "shape": "box",
+        "width": 1.0,
+        "height": 1.0,
+        "walls": [[[0.2, 0.5], [0.8, 0.5]]],
+        "regions": zone,
+    }
+    assert ne.make("neuroethology/OpenField-v0", arena=walled)[1].arena_shape == "polygon"
+    with pytest.raises(ValueError, match="size it in arena="):
+        ne.make("neuroethology/OpenField-v0", arena=cases[1][0], width=2.0)
+
+
+@pytest.mark.xfail(
+    strict=True,
+    reason="WaterMaze.with_arena (envs/water_maze.py) still tests is_shorthand and drops the mapping; it "
+    "should test is_analytic and keep the mapping in params.arena where there are regions",
+)
+def test_the_water_maze_preset_steps_as_the_circle_of_its_radius():
+    _, p = ne.make("neuroethology/WaterMaze-v0", arena="water_maze")
+    _, q = ne.make("neuroethology/WaterMaze-v0", arena={"shape": "circle", "radius": 1.0})
+    assert p.arena_shape == "circle" and set(ne.arena_of(p)["regions"]) == set(
+        A.resolve_arena("water_maze")["regions"]
+    )
+    np.testing.assert_array_equal(
+        rollout_positions("neuroethology/WaterMaze-v0", p), rollout_positions("neuroethology/WaterMaze-v0", q)
+    )
