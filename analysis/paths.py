@@ -248,7 +248,11 @@ def compute_sinuosity(
         b = float(lengths.std() / p) if step_length is None else 0.0
         c, s = float(np.cos(angles).mean()), float(np.sin(angles).mean())
         denom = (1 - c) ** 2 + s**2
-        value = 0.0 if denom <= 1e-15 else 2.0 / math.sqrt(p * ((1 - c * c - s * s) / denom + b * b))
+        # A straight path (every angle 0) has sinuosity 0; a path turning by the same nonzero angle at equal
+        # steps (a circle: mean resultant length 1, b = 0) has an infinite one in Benhamou's formula.
+        spread = 1 - c * c - s * s  # 1 - (mean resultant length)^2, zero to rounding for a circle
+        inner = p * ((spread if spread > 1e-12 else 0.0) / denom + b * b) if denom > 1e-15 else np.nan
+        value = 0.0 if denom <= 1e-15 else (2.0 / math.sqrt(inner) if inner > 1e-12 * p else np.inf)
     return xr.DataArray(
         value,
         coords=track.coords(),

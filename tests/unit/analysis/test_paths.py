@@ -62,6 +62,16 @@ def test_sinuosity_of_correlated_random_walk(make_recording, rng):
     assert float(na.compute_sinuosity(straighter)) < 0.5 * expected
 
 
+def test_sinuosity_of_a_straight_line_and_of_a_circle(make_recording):
+    """The limits of Benhamou's formula: 0 for a straight path, infinite for equal steps turning by the same
+    angle (a circle: no random search at all), not a ZeroDivisionError."""
+    line = np.column_stack([np.arange(50) * 0.01, np.zeros(50)])
+    assert float(na.compute_sinuosity(make_recording(line, fps=50.0))) == 0.0
+    t = np.arange(200) * 0.1
+    circle = 0.3 * np.column_stack([np.cos(t), np.sin(t)]) + 0.5
+    assert float(na.compute_sinuosity(make_recording(circle, fps=50.0))) == np.inf
+
+
 def test_straightness_of_a_square_loop_and_a_zigzag(make_recording):
     square = unit_square_path(100, closed=True)
     assert float(na.compute_straightness(make_recording(square, fps=50.0))[0]) == pytest.approx(
