@@ -156,11 +156,14 @@ def _canonical(raw: Any, source: str) -> dict[str, Any]:
             problems.append(
                 f"boundary: a {out['shape']}'s boundary follows from its size; give one or the other"
             )
-    elif "boundary" not in raw:
-        problems.append("boundary: missing; expected [[x, y], ...] (m), at least 3 vertices, or a 'shape'")
-        boundary = None
-    else:
+    elif "boundary" in raw:
         boundary = _ring(raw["boundary"], "boundary", problems)
+    else:  # a shorthand whose shape or size is wrong needs no boundary: that problem is named already
+        boundary = None
+        if "shape" not in raw:
+            problems.append(
+                "boundary: missing; expected [[x, y], ...] (m), at least 3 vertices, or a 'shape'"
+            )
     holes = [_ring(h, f"holes[{i}]", problems) for i, h in enumerate(_listed(raw, "holes", problems))]
     walls = [_wall(w, f"walls[{i}]", problems) for i, w in enumerate(_listed(raw, "walls", problems))]
     regions = _regions(raw.get("regions") or {}, problems)
@@ -188,7 +191,8 @@ def _shape(raw: dict, out: dict, problems: list[str]) -> list | None:
         problems.append(f"shape: expected one of {SHAPES}, got {shape!r}")
         return None
     out["shape"] = shape
-    for key in _SIZES[shape]:
+    sized = True
+    for key in _SIZES[shape]:  # every size at fault is named
         value = raw.get(key)
         if (
             isinstance(value, bool)
@@ -196,11 +200,14 @@ def _shape(raw: dict, out: dict, problems: list[str]) -> list | None:
             or not (math.isfinite(value) and value > 0)
         ):
             problems.append(f"{key}: expected a positive number of metres for a {shape}, got {value!r}")
-            return None
-        out[key] = float(value)
+            sized = False
+        else:
+            out[key] = float(value)
     extra = [k for k in ("width", "height", "radius") if k in raw and k not in _SIZES[shape]]
     if extra:
         problems.append(f"{', '.join(extra)}: not used by a {shape} (expected {list(_SIZES[shape])})")
+    if not sized:
+        return None
     if shape == "box":
         w, h = out["width"], out["height"]
         return [[0.0, 0.0], [w, 0.0], [w, h], [0.0, h]]

@@ -487,3 +487,28 @@ def test_the_water_maze_preset_steps_as_the_circle_of_its_radius():
     np.testing.assert_array_equal(
         rollout_positions("neuroethology/WaterMaze-v0", p), rollout_positions("neuroethology/WaterMaze-v0", q)
     )
+
+
+@pytest.mark.parametrize(
+    ("spec", "expected"),
+    [
+        ({"shape": "box"}, ["width: expected a positive", "height: expected a positive"]),
+        (
+            {"shape": "box", "width": 1.0, "height": -2},
+            ["height: expected a positive number of metres for a box, got -2"],
+        ),
+        (
+            {"shape": "circle", "radius": "a"},
+            ["radius: expected a positive number of metres for a circle, got 'a'"],
+        ),
+        ({"shape": "hexagon"}, ["shape: expected one of ('box', 'circle'), got 'hexagon'"]),
+        ({"width": 1.0}, ["width: only used with 'shape'", "boundary: missing"]),
+    ],
+)
+def test_a_shorthand_with_a_bad_size_names_only_the_size(spec, expected):
+    """A box or circle needs no boundary: only a mapping without a shape is missing one."""
+    with pytest.raises(A.ArenaError) as err:
+        A.resolve_arena(spec)
+    assert len(err.value.problems) == len(expected), err.value.problems
+    for problem, start in zip(err.value.problems, expected, strict=True):
+        assert problem.startswith(start), (problem, start)
