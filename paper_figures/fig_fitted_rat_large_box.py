@@ -60,7 +60,7 @@ def main(argv: list[str] | None = None) -> dict:
     groups = {"rat, 3.5 x 2.5 m (Tanni et al. 2022)": real}
     for run in runs:
         sim = simulate(run, duration=args.duration, num_runs=args.runs, arena=TANNI_ARENA, seed=args.seed)
-        groups[f"fitted {run.name}"] = _at(sim[["position", "confidence"]], dt)
+        groups[_label(run)] = _at(sim[["position", "confidence"]], dt)
     groups["RatInABox default Agent"] = ratinabox_default_agent(
         args.duration, runs=args.runs, dt=dt, arena=TANNI_ARENA, seed=args.seed
     )
@@ -73,6 +73,14 @@ def main(argv: list[str] | None = None) -> dict:
     (args.out / "fitted_gru_large_box.json").write_text(json.dumps(numbers, indent=1))
     _print_table(numbers)
     return numbers
+
+
+def _label(run: Path) -> str:
+    """``"fitted GRU, rays to 0.35 m (fitted_gru)"``: the model and its ray range, from the run's model.json."""
+    info = json.loads((run / "model.json").read_text())
+    reach = float(info["env_params"].get("ray_range", 0.0))
+    rays = f"rays to {reach:g} m" if reach > 0 else "unlimited rays"
+    return f"fitted {info['kind'].upper()}, {rays} ({run.name})"
 
 
 def _at(sim, dt: float):
@@ -119,7 +127,7 @@ def _figure(groups: dict, samples: dict, out: Path) -> None:
             )
         ax.set_xlabel(units[measure])
         ax.set_ylabel("density")
-    axes[0][0].legend(fontsize=6, frameon=False)
+    axes[0][1].legend(fontsize=6, frameon=False, loc="upper right")
     names = list(groups)
     shown = [names[0], names[1], names[-1]]  # the rat, the first fitted run, RatInABox's agent
     for ax, name in zip(axes[1], shown, strict=True):
