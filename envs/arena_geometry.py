@@ -69,6 +69,8 @@ class ArenaGeometry:
     # height is on the same side of every one of them)
     normal: jax.Array  # (S, 2) unit normal on the segment's left (the floor side of a polygon edge)
     inv_length2: jax.Array  # (S,) 1 / |vector|^2 (0 for padding)
+    length2: jax.Array  # (S,) |vector|^2 (m^2; 0 for padding)
+    x_per_y: jax.Array  # (S,) vector x / vector y (0 where level): the floor test multiplies, not divides
     u_low: jax.Array  # (S,) a step meets the segment from this fraction along it (-_END_SLACK / length,
     # or -_REFLEX_SLACK / length at a reflex vertex)
     u_high: jax.Array  # (S,) up to this fraction (1 + the same at the second end)
@@ -99,12 +101,12 @@ class ArenaGeometry:
     def inside(self, xy: ArrayLike) -> jax.Array:
         """Whether points ``(..., 2)`` lie on the floor (even-odd rule over the boundary and hole edges; a
         point on an edge may go either way)."""
-        ax, ay, ex, ey, _, _ = self._columns()
+        ax, ay, _, _, _, _ = self._columns()
         by = jnp.asarray(self.end)[:, 1]
         xy = jnp.asarray(xy)
         x, y = xy[..., 0, None], xy[..., 1, None]
         spans = (ay > y) != (by > y)
-        x_cross = ax + (y - ay) * ex / jnp.where(spans, ey, 1.0)
+        x_cross = ax + (y - ay) * jnp.asarray(self.x_per_y)
         crossings = jnp.sum(spans & (x < x_cross) & jnp.asarray(self.edge), axis=-1)
         return crossings % 2 == 1
 
@@ -155,10 +157,10 @@ class ArenaGeometry:
         return jnp.minimum(jnp.min(jnp.where(hit, t, jnp.inf), axis=-1), diagonal)
 
     # -- motion -------------------------------------------------------------------------------------------
-    def _contact(self, cur: jax.Array, d: jax.Array) -> tuple[jax.Array, jax.Array]:
+    def _contact(self, cur: jax.Array, d: jax.Array, side: jax.Array) -> tuple[jax.Array, jax.Array]:
         """The first segment that the step ``cur -> cur + d`` runs into: the step fraction at which the body
         is ``SKIN`` from its line (0 if it is nearer already; inf for no contact, else below 1) and the
-        segment's unit tangent ``(2,)``.
+        segment's unit tangent ``(2,)``. ``side``: :meth:`_sides` of ``cur``.
 
         A step runs into a segment when it approaches the segment's line from the side ``cur`` is on (an
         edge only from its floor side, the left; touching: see ``_NEAR``), would end within ``SKIN / 2`` of
@@ -170,33 +172,45 @@ class ArenaGeometry:
         float rounding (the ``SKIN / 2`` band): that would spend the sweep's contacts."""
         g = self._jnp()
         ax, ay, ex, ey, nx, ny = self._columns()
-        side = (cur[0] - ax) * nx + (cur[1] - ay) * ny  # signed distance to each segment's line
         rate = d[0] * nx + d[1] * ny  # its change over the whole step
         touching = jnp.abs(side) < _NEAR
         toward = jnp.where(g.edge, (rate < 0) & (side > -_NEAR), (side * rate < 0) | (touching & (rate != 0)))
         h, speed = jnp.abs(side), jnp.abs(rate)
         heading = g.solid & toward & (h - speed < 0.5 * SKIN)  # would end within SKIN / 2 of the line
-        speed = jnp.where(heading, speed, 1.0)
-        t_line = jnp.where(side * rate < 0, h / speed, 0.0)  # when it meets the line (touching: now)
+        per_rate = 1.0 / jnp.where(heading, speed, 1.0)  # the one division per segment
+        t_line = jnp.where(side * rate < 0, h * per_rate, 0.0)  # when it meets the line (touching: now)
         u = ((cur[0] + t_line * d[0] - ax) * ex + (cur[1] + t_line * d[1] - ay) * ey) * g.inv_length2
-        t = jnp.where(heading & (u >= g.u_low) & (u <= g.u_high), jnp.maximum(h - SKIN, 0.0) / speed, jnp.inf)
+        t = jnp.where(
+            heading & (u >= g.u_low) & (u <= g.u_high), jnp.maximum(h - SKIN, 0.0) * per_rate, jnp.inf
+        )
         first = jnp.arange(t.shape[0]) == jnp.argmin(t)  # one-hot: a select, not a gather
         pick = lambda v: jnp.sum(jnp.where(first, v, 0.0))  # noqa: E731
         # The tangent is the normal turned clockwise: (ny, -nx) points along the segment's vector.
         return jnp.min(t), jnp.stack([pick(ny), pick(-nx)])
 
+    def _sides(self, point: jax.Array) -> jax.Array:
+        """Signed distance (m) from ``point`` (2,) to each segment's line ``(S,)``, positive on its left."""
+        ax, ay, _, _, nx, ny = self._columns()
+        return (point[0] - ax) * nx + (point[1] - ay) * ny
+
     def crosses(self, old: ArrayLike, new: ArrayLike) -> jax.Array:
         """Whether the straight step ``old -> new`` crosses (or ends on) any segment. Leaving a segment
         that ``old`` lies exactly on is not a crossing."""
-        ax, ay, ex, ey, nx, ny = self._columns()
-        s_old = (old[0] - ax) * nx + (old[1] - ay) * ny
-        s_new = (new[0] - ax) * nx + (new[1] - ay) * ny
+        old, new = jnp.asarray(old), jnp.asarray(new)
+        return self._crosses(old, new, self._sides(old), self._sides(new))
+
+    def _crosses(self, old: jax.Array, new: jax.Array, s_old: jax.Array, s_new: jax.Array) -> jax.Array:
+        """:meth:`crosses` given :meth:`_sides` of both ends, without a division: the crossing's place along
+        a segment, ``u = w / (den |e|^2)`` with ``den = s_old - s_new``, is tested as ``w sign(den)`` within
+        ``[0, |den| |e|^2]``."""
+        ax, ay, ex, ey, _, _ = self._columns()
         strict = jnp.asarray(self.solid) & ((s_old * s_new < 0) | ((s_new == 0) & (s_old != 0)))
-        t = s_old / jnp.where(strict, s_old - s_new, 1.0)
-        ux = old[0] + t * (new[0] - old[0]) - ax
-        uy = old[1] + t * (new[1] - old[1]) - ay
-        u = (ux * ex + uy * ey) * jnp.asarray(self.inv_length2)
-        return jnp.any(strict & (u >= 0) & (u <= 1))
+        den = s_old - s_new
+        w = ((old[0] - ax) * ex + (old[1] - ay) * ey) * den + s_old * (
+            (new[0] - old[0]) * ex + (new[1] - old[1]) * ey
+        )
+        w = jnp.where(den < 0, -w, w)
+        return jnp.any(strict & (w >= 0) & (w <= jnp.abs(den) * jnp.asarray(self.length2)))
 
     def sweep(self, old: ArrayLike, new: ArrayLike, *, iterations: int = 3) -> jax.Array:
         """The collision step: the body moves from ``old`` (on the floor) toward ``new``; at the first segment
@@ -212,25 +226,28 @@ class ArenaGeometry:
         leave the arena, enter a hole or pass through a wall, and stays finite whatever ``new`` is."""
         old = jnp.asarray(old)
         cur, target = old, jnp.asarray(new)
-        first = old
+        side_old = side = self._sides(old)
+        first, side_first = old, side_old
         for i in range(iterations):
             d = target - cur
-            t_stop, tangent = self._contact(cur, d)
+            t_stop, tangent = self._contact(cur, d, side)
             hit = jnp.isfinite(t_stop)
             t_stop = jnp.where(hit, jnp.minimum(t_stop, 1.0), 1.0)
             stop = cur + t_stop * d
             slide = (1.0 - t_stop) * (d[0] * tangent[0] + d[1] * tangent[1]) * tangent
             cur, target = jnp.where(hit, stop, target), jnp.where(hit, stop + slide, target)
-            first = cur if i == 0 else first  # the first contact (or the end)
+            side = self._sides(cur)  # for the next contact and the guarantee
+            if i == 0:
+                first, side_first = cur, side  # the first contact (or the end)
         # The straight step from old to a slide's end can cut a reflex corner the path went round: then the
         # body stops at its first contact (a straight step), sliding on from there at the next step.
-        ends = jnp.stack([cur, first])
-        ok = jnp.all(jnp.isfinite(ends), axis=-1) & self.inside(ends)
-        ok &= ~jax.vmap(self.crosses, in_axes=(None, 0))(old, ends)
-        on_floor = self.inside(old)
-        return jnp.where(
-            ok[0], cur, jnp.where(ok[1], first, jnp.where(on_floor, old, jnp.asarray(self.safe_point)))
+        on_floor = self.inside(jnp.stack([cur, first, old]))
+        ok_end = jnp.all(jnp.isfinite(cur)) & on_floor[0] & ~self._crosses(old, cur, side_old, side)
+        ok_first = (
+            jnp.all(jnp.isfinite(first)) & on_floor[1] & ~self._crosses(old, first, side_old, side_first)
         )
+        fallback = jnp.where(on_floor[2], old, jnp.asarray(self.safe_point))
+        return jnp.where(ok_end, cur, jnp.where(ok_first, first, fallback))
 
     def _clear(self, point: jax.Array, among: jax.Array) -> jax.Array:
         """``point`` itself if it is on the floor at least ``SKIN`` from every segment; else moved ``2 SKIN``
@@ -242,8 +259,8 @@ class ArenaGeometry:
         qx, qy = point[0] - ax, point[1] - ay
         u = (qx * ex + qy * ey) * g.inv_length2
         uc = jnp.clip(u, 0.0, 1.0)
-        dist = jnp.sqrt((qx - uc * ex) ** 2 + (qy - uc * ey) ** 2)
-        clear = g.inside(point) & (jnp.min(jnp.where(g.solid, dist, jnp.inf)) >= SKIN)
+        dist2 = (qx - uc * ex) ** 2 + (qy - uc * ey) ** 2  # squared: no square roots
+        clear = g.inside(point) & (jnp.min(jnp.where(g.solid, dist2, jnp.inf)) >= SKIN**2)
         # Every segment's pushed point (elementwise, (S,) per component), then the nearest one's.
         side = jnp.where(g.edge | (qx * nx + qy * ny >= 0), 1.0, -1.0)  # an edge's floor is on its left
         mid_x, mid_y = side * SKIN * nx, side * SKIN * ny
@@ -253,10 +270,13 @@ class ArenaGeometry:
         off_y = jnp.where(
             g.edge & (u <= 0), g.start_offset[:, 1], jnp.where(g.edge & (u >= 1), g.end_offset[:, 1], mid_y)
         )
-        first = jnp.arange(dist.shape[0]) == jnp.argmin(jnp.where(among, dist, jnp.inf))
+        first = jnp.arange(dist2.shape[0]) == jnp.argmin(jnp.where(among, dist2, jnp.inf))
         pick = lambda v: jnp.sum(jnp.where(first, v, 0.0))  # noqa: E731
         pushed = jnp.stack([pick(ax + uc * ex + 2.0 * off_x), pick(ay + uc * ey + 2.0 * off_y)])
-        pushed_ok = g.inside(pushed) & (g.distance_to_wall(pushed) >= SKIN)
+        px, py = pushed[0] - ax, pushed[1] - ay
+        pu = jnp.clip((px * ex + py * ey) * g.inv_length2, 0.0, 1.0)
+        pushed_dist2 = jnp.where(g.solid, (px - pu * ex) ** 2 + (py - pu * ey) ** 2, jnp.inf)
+        pushed_ok = g.inside(pushed) & (jnp.min(pushed_dist2) >= SKIN**2)
         return jnp.where(clear, point, jnp.where(pushed_ok, pushed, g.safe_point))
 
     def project(self, xy: ArrayLike) -> jax.Array:
@@ -463,6 +483,10 @@ def build_arena_geometry(
         end=f32(pad(segments[:, 1], s_pad)),
         normal=f32(pad(normal, s_pad)),
         inv_length2=f32(pad(1.0 / length**2, s_pad)),
+        length2=f32(pad(length**2, s_pad)),
+        x_per_y=f32(
+            pad(np.divide(vector[:, 0], vector[:, 1], out=np.zeros(n), where=vector[:, 1] != 0), s_pad)
+        ),
         u_low=f32(pad(-slack_start, s_pad)),
         u_high=f32(pad(1.0 + slack_end, s_pad)),
         solid=pad(np.ones(n, bool), s_pad),
