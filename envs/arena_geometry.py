@@ -141,20 +141,22 @@ class ArenaGeometry:
         """Distance (m) from ``position`` (2,) to the first segment along each unit vector of ``directions``
         ``(n, 2)``: every ray against every segment (``(n, S)`` intersections), the nearest kept. A ray
         that meets nothing (only from outside the floor) reports the diagonal of the bounding box."""
-        ax, ay, ex, ey, _, _ = self._columns()
+        ax, ay, ex, ey = (v[:, None] for v in self._columns()[:4])  # (S, 1) against (1, n) rays
         directions = jnp.asarray(directions)
-        dx, dy = directions[:, 0, None], directions[:, 1, None]
+        dx, dy = directions[None, :, 0], directions[None, :, 1]
         wx, wy = ax - position[0], ay - position[1]
         # Along the ray t = c / denom (c per segment, whatever the ray), along the segment u = un / denom;
-        # a hit has t >= 0 and 0 <= u <= 1, tested on signs and sizes: one division per pair.
+        # a hit has t >= 0 and 0 <= u <= 1, tested on signs and sizes: one division per pair. Pairs are laid
+        # out (S, n) and reduced over S: the minor axis is the rays' (CPU vectorises along it, not along a
+        # few segments).
         c = wx * ey - wy * ex
         denom = dx * ey - dy * ex
         un = wx * dy - wy * dx
-        hit = jnp.asarray(self.solid) & (c * denom >= 0) & (un * denom >= 0) & (jnp.abs(un) <= jnp.abs(denom))
-        hit &= jnp.abs(denom) > _TINY
+        hit = jnp.asarray(self.solid)[:, None] & (c * denom >= 0) & (un * denom >= 0)
+        hit &= (jnp.abs(un) <= jnp.abs(denom)) & (jnp.abs(denom) > _TINY)
         t = c / jnp.where(hit, denom, 1.0)
         diagonal = jnp.sqrt(jnp.sum((jnp.asarray(self.upper) - jnp.asarray(self.lower)) ** 2))
-        return jnp.minimum(jnp.min(jnp.where(hit, t, jnp.inf), axis=-1), diagonal)
+        return jnp.minimum(jnp.min(jnp.where(hit, t, jnp.inf), axis=0), diagonal)
 
     # -- motion -------------------------------------------------------------------------------------------
     def _contact(self, cur: jax.Array, d: jax.Array, side: jax.Array) -> tuple[jax.Array, jax.Array]:
@@ -296,10 +298,14 @@ class ArenaGeometry:
         1e-5 m / area) is moved ``2 SKIN`` off it (:meth:`_clear`)."""
         g = self._jnp()
         cdf = g.trapezoid_cdf
-        k = jnp.minimum(jnp.searchsorted(cdf, u[0], side="right"), cdf.shape[0] - 1)
-        low = jnp.where(k > 0, cdf[jnp.maximum(k - 1, 0)], 0.0)
-        r = jnp.clip((u[0] - low) / jnp.maximum(cdf[k] - low, _TINY), 1e-6, 1 - 1e-6)
-        y0, h, xl0, xl1, w0, w1 = (g.trapezoids[k, j] for j in range(6))
+        # The trapezoid: the count of cumulative shares at or below u[0] (searchsorted, side="right"),
+        # picked by one-hot selects (no gathers, no search loop).
+        k = jnp.minimum(jnp.sum(cdf <= u[0]), cdf.shape[0] - 1)
+        index = jnp.arange(cdf.shape[0])
+        pick = lambda v, i: jnp.sum(jnp.where(index == i, v, 0.0))  # noqa: E731
+        low = pick(cdf, k - 1)  # 0 for the first trapezoid
+        r = jnp.clip((u[0] - low) / jnp.maximum(pick(cdf, k) - low, _TINY), 1e-6, 1 - 1e-6)
+        y0, h, xl0, xl1, w0, w1 = (pick(g.trapezoids[:, j], k) for j in range(6))
         root = jnp.sqrt(jnp.maximum(w0 * w0 + r * (w1 * w1 - w0 * w0), 0.0))
         s = r * (w0 + w1) / jnp.maximum(w0 + root, _TINY)
         across = jnp.clip(u[1] + 2.0**-22, 1e-6, 1 - 1e-6)
