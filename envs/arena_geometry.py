@@ -141,22 +141,25 @@ class ArenaGeometry:
         """Distance (m) from ``position`` (2,) to the first segment along each unit vector of ``directions``
         ``(n, 2)``: every ray against every segment (``(n, S)`` intersections), the nearest kept. A ray
         that meets nothing (only from outside the floor) reports the diagonal of the bounding box."""
-        ax, ay, ex, ey = (v[:, None] for v in self._columns()[:4])  # (S, 1) against (1, n) rays
         directions = jnp.asarray(directions)
-        dx, dy = directions[None, :, 0], directions[None, :, 1]
+        # Pairs laid out with the longer of the two axes minor (the CPU vectorises along it): (S, n) and
+        # reduced over the segments when there are fewer segments than rays, else (n, S).
+        few = self.start.shape[0] <= directions.shape[0]
+        seg = lambda v: v[:, None] if few else v[None, :]  # noqa: E731
+        ray = lambda v: v[None, :] if few else v[:, None]  # noqa: E731
+        ax, ay, ex, ey = (seg(v) for v in self._columns()[:4])
+        dx, dy = ray(directions[:, 0]), ray(directions[:, 1])
         wx, wy = ax - position[0], ay - position[1]
         # Along the ray t = c / denom (c per segment, whatever the ray), along the segment u = un / denom;
-        # a hit has t >= 0 and 0 <= u <= 1, tested on signs and sizes: one division per pair. Pairs are laid
-        # out (S, n) and reduced over S: the minor axis is the rays' (CPU vectorises along it, not along a
-        # few segments).
+        # a hit has t >= 0 and 0 <= u <= 1, tested on signs and sizes: one division per pair.
         c = wx * ey - wy * ex
         denom = dx * ey - dy * ex
         un = wx * dy - wy * dx
-        hit = jnp.asarray(self.solid)[:, None] & (c * denom >= 0) & (un * denom >= 0)
+        hit = seg(jnp.asarray(self.solid)) & (c * denom >= 0) & (un * denom >= 0)
         hit &= (jnp.abs(un) <= jnp.abs(denom)) & (jnp.abs(denom) > _TINY)
         t = c / jnp.where(hit, denom, 1.0)
         diagonal = jnp.sqrt(jnp.sum((jnp.asarray(self.upper) - jnp.asarray(self.lower)) ** 2))
-        return jnp.minimum(jnp.min(jnp.where(hit, t, jnp.inf), axis=0), diagonal)
+        return jnp.minimum(jnp.min(jnp.where(hit, t, jnp.inf), axis=0 if few else 1), diagonal)
 
     # -- motion -------------------------------------------------------------------------------------------
     def _contact(self, cur: jax.Array, d: jax.Array, side: jax.Array) -> tuple[jax.Array, jax.Array]:
