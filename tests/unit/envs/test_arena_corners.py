@@ -212,12 +212,13 @@ def place(g, arena, segs, row):
 
 def clear_ahead(p, q, segs, among, n_edges):
     """Whether the path ``p -> q`` keeps 1.5 SKIN from each of the segments ``among`` (mask) that it heads at:
-    an edge whose line it approaches from the floor side (the left), a thin wall whose line it approaches."""
+    an edge whose line it approaches from the floor side (the left), a thin wall whose line it approaches
+    (from either side; it may cross the line beyond the wall's end)."""
     a, b = segs[:, 0], segs[:, 1]
     normal = np.stack([a[:, 1] - b[:, 1], b[:, 0] - a[:, 0]], 1) / np.hypot(*(b - a).T)[:, None]
     s_p, s_q = np.sum((p - a) * normal, 1), np.sum((q - a) * normal, 1)
     is_edge = np.arange(len(segs)) < n_edges  # np_segments: boundary and hole edges, then walls
-    ahead = np.where(is_edge, (s_p > 0) & (s_q < s_p), np.abs(s_q) < np.abs(s_p))
+    ahead = np.where(is_edge, (s_p > 0) & (s_q < s_p), s_p * (s_q - s_p) < 0)  # toward the line at first
     return bool(np.all(path_clearance(p, q, segs)[among & ahead] >= 1.5 * SKIN))
 
 
