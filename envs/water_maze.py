@@ -81,7 +81,7 @@ from flax import struct
 from gymnasium import spaces
 
 from . import geometry as geo
-from .arena import ArenaMixin, is_polygon, is_shorthand, params_geometry, resolve_arena
+from .arena import ArenaMixin, is_analytic, is_polygon, params_geometry, resolve_arena
 from .body import SWIMMING_RAT, BodyEnv, BodyState, move, pose_info, resting_pose
 from .core import NeuroEnv, register, uniform21
 from .rendering import COLOURS, REGION_COLOURS, Canvas, draw_animal, trail_render_state
@@ -479,17 +479,21 @@ class WaterMaze(ArenaMixin, BodyEnv, NeuroEnv[WaterMazeState, WaterMazeParams]):
 
     # -- what the environment says about itself ----------------------------------------------------------
     def arena(self, params: WaterMazeParams) -> dict[str, Any]:
-        """``{"shape": "circle", "radius": pool_radius}``, or a polygon pool's canonical mapping."""
-        if is_polygon(params):
+        """``{"shape": "circle", "radius": pool_radius}``, or the canonical mapping the pool was given as (a
+        polygon pool, or a circle with regions such as the ``water_maze`` preset's quadrants)."""
+        if params.arena:
             return json.loads(params.arena)
         return {"shape": "circle", "radius": float(params.pool_radius)}
 
     def with_arena(self, params: WaterMazeParams, arena: Any) -> WaterMazeParams:
         """``params`` in the pool ``arena`` (any form ``envs.arena.resolve_arena`` takes): a bare circle sets
-        ``pool_radius``; anything else is a polygon pool; a box shorthand is refused."""
+        ``pool_radius`` (a circle with regions also keeps its mapping, whose regions name parts of the pool and
+        do not change the physics); anything with holes or walls is a polygon pool; a box shorthand is
+        refused."""
         mapping = resolve_arena(arena)
-        if is_shorthand(mapping) and mapping["shape"] == "circle":
-            return params.replace(arena_shape="circle", pool_radius=mapping["radius"], arena="")
+        if is_analytic(mapping) and mapping["shape"] == "circle":
+            kept = json.dumps(mapping, separators=(",", ":")) if mapping["regions"] else ""
+            return params.replace(arena_shape="circle", pool_radius=mapping["radius"], arena=kept)
         if mapping.get("shape") == "box":
             msg = "give a square pool as {'boundary': [[0, 0], [W, 0], [W, H], [0, H]]}"
             raise ValueError(

@@ -128,8 +128,6 @@ def parse_arena(text: str | None) -> dict[str, Any] | None:
         if isinstance(spec, Path) and str(path.resolve()) != text:
             source += f" ({path.resolve()})"
         problems = err.problems
-        if isinstance(spec, dict):  # a bad size of WxH / rR: resolve_arena adds that no boundary followed
-            problems = [p for p in problems if not p.startswith("boundary: missing")] or problems
         if len(problems) == 1:
             raise ValueError(f"{source}: {problems[0]}") from None
         raise ArenaError(source, problems) from None

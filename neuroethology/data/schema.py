@@ -345,12 +345,10 @@ def _is_unknown(arena: Any) -> bool:
     return isinstance(arena, Mapping) and arena.get("shape") == "unknown"
 
 
-def _named(err: ArenaError, spec: Any) -> list[str]:
+def _named(err: ArenaError) -> list[str]:
     """The problems of ``err`` as data's messages write them: a mapping's field as ``arena['holes'][1]``,
     another source (a preset, a file, JSON text) named in front."""
     problems = err.problems
-    if isinstance(spec, Mapping) and "shape" in spec:  # a shape whose size is wrong has no boundary either
-        problems = [p for p in problems if not p.startswith("boundary: missing")] or problems
     if err.source == "arena= (a mapping)":
         return [_FIELD.sub(lambda m: f"arena[{m.group(1)!r}]{m.group(2)}:", p, count=1) for p in problems]
     return [f"{err.source}: {p}" for p in problems]
@@ -373,7 +371,7 @@ def resolve_recording_arena(spec: Any, problems: list[str]) -> dict[str, Any] | 
     try:
         return resolve_arena(spec)
     except ArenaError as err:
-        problems.extend(_named(err, spec))
+        problems.extend(_named(err))
         return None
 
 

@@ -473,11 +473,6 @@ def test_regions_do_not_change_the_physics_of_a_box_or_circle():
         ne.make("neuroethology/OpenField-v0", arena=cases[1][0], width=2.0)
 
 
-@pytest.mark.xfail(
-    strict=True,
-    reason="WaterMaze.with_arena (envs/water_maze.py) still tests is_shorthand and drops the mapping; it "
-    "should test is_analytic and keep the mapping in params.arena where there are regions",
-)
 def test_the_water_maze_preset_steps_as_the_circle_of_its_radius():
     _, p = ne.make("neuroethology/WaterMaze-v0", arena="water_maze")
     _, q = ne.make("neuroethology/WaterMaze-v0", arena={"shape": "circle", "radius": 1.0})
