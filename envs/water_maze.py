@@ -479,17 +479,14 @@ class WaterMaze(ArenaMixin, BodyEnv, NeuroEnv[WaterMazeState, WaterMazeParams]):
 
     # -- what the environment says about itself ----------------------------------------------------------
     def arena(self, params: WaterMazeParams) -> dict[str, Any]:
-        """``{"shape": "circle", "radius": pool_radius}``, or the canonical mapping the pool was given as (a
-        polygon pool, or a circle with regions such as the ``water_maze`` preset's quadrants)."""
+        """``{"shape": "circle", "radius": pool_radius}``, or the pool's mapping (a polygon; regions)."""
         if params.arena:
             return json.loads(params.arena)
         return {"shape": "circle", "radius": float(params.pool_radius)}
 
     def with_arena(self, params: WaterMazeParams, arena: Any) -> WaterMazeParams:
-        """``params`` in the pool ``arena`` (any form ``envs.arena.resolve_arena`` takes): a bare circle sets
-        ``pool_radius`` (a circle with regions also keeps its mapping, whose regions name parts of the pool and
-        do not change the physics); anything with holes or walls is a polygon pool; a box shorthand is
-        refused."""
+        """``params`` in the pool ``arena`` (any form ``envs.arena.resolve_arena`` takes): a circle sets
+        ``pool_radius`` (with regions, the mapping is kept too); else a polygon pool; a box is refused."""
         mapping = resolve_arena(arena)
         if is_analytic(mapping) and mapping["shape"] == "circle":
             kept = json.dumps(mapping, separators=(",", ":")) if mapping["regions"] else ""

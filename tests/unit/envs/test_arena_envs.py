@@ -55,9 +55,12 @@ def crosses_a_segment(p, q, arena):
 # ---------------------------------------------------------------------------------------------------------
 
 
-def test_the_water_maze_preset_is_the_circular_pool_as_a_polygon():
+def test_the_water_maze_preset_as_a_polygon_is_the_circular_pool():
+    """The preset steps as the circle of its radius (tests/unit/envs/test_arena.py); its 128-gon boundary given
+    as a polygon pool (no shape) is that pool within a millimetre."""
     env, circle = ne.make(WATER_MAZE)
-    _, poly = ne.make(WATER_MAZE, arena="water_maze")
+    preset = A.resolve_arena("water_maze")
+    _, poly = ne.make(WATER_MAZE, arena={"boundary": preset["boundary"], "regions": preset["regions"]})
     assert poly.arena_shape == "polygon" and circle.arena_shape == "circle"
     np.testing.assert_allclose(np.asarray(poly.centre), [1.0, 1.0], atol=1e-7)
     np.testing.assert_allclose(
