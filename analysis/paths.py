@@ -250,9 +250,12 @@ def compute_sinuosity(
         denom = (1 - c) ** 2 + s**2
         # A straight path (every angle 0) has sinuosity 0; a path turning by the same nonzero angle at equal
         # steps (a circle: mean resultant length 1, b = 0) has an infinite one in Benhamou's formula.
-        spread = 1 - c * c - s * s  # 1 - (mean resultant length)^2, zero to rounding for a circle
-        inner = p * ((spread if spread > 1e-12 else 0.0) / denom + b * b) if denom > 1e-15 else np.nan
-        value = 0.0 if denom <= 1e-15 else (2.0 / math.sqrt(inner) if inner > 1e-12 * p else np.inf)
+        spread = 1 - c * c - s * s  # 1 - (mean resultant length)^2: zero, to rounding, for a circle
+        if denom <= 1e-15:
+            value = 0.0
+        else:
+            inner = (spread if spread > 1e-12 * denom else 0.0) / denom + b * b
+            value = 2.0 / math.sqrt(p * inner) if inner > 1e-12 else np.inf
     return xr.DataArray(
         value,
         coords=track.coords(),

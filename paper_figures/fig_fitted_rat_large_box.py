@@ -5,13 +5,18 @@ rat of Sargolini et al. (2006) in its 1 x 1 m box (``neuroethology demo`` writes
 any fitted run, e.g. one with ``ray_range=0`` for the unlimited rays of before) is let loose in the
 3.5 x 2.5 m box of Tanni et al. (2022), and held against the rat recorded there for two hours
 (``neuroethology.datasets.tanni``, 30 Hz) next to RatInABox's default ``Agent`` in the same box, the agent
-users would otherwise pick. Every trajectory is compared at the real rat's 30 Hz (simulations resampled)
-and the real rats are smoothed as the fit smooths its rat (Gaussian, s.d. 20 ms). Measures: speed, turning
+users would otherwise pick. Every trajectory in the large box is compared at the real rat's 30 Hz (simulations
+resampled; the Sargolini rat's median speed, for reference, is at its own 50 Hz) and the real rats are smoothed
+as the fit smooths its rat (Gaussian, s.d. 20 ms). Measures: speed, turning
 rate while moving (> 2.5 cm/s) and distance to the nearest wall, as two-sample KS statistics against the
 Tanni rat, and the median speed next to both rats'. Panels: those three distributions, and a path of each::
 
     python paper_figures/fig_fitted_rat_large_box.py                     # -> docs/images/fitted_gru_large_box.*
     python paper_figures/fig_fitted_rat_large_box.py --run runs/x --run runs/y --duration 900 --runs 8
+
+The README's second run is the same fit with unlimited rays: ``neuroethology fit --data
+.venv/lib/python3.11/site-packages/ratinabox/data/sargolini.npz --fps 50 --max-gap 0.1 --arena 1x1 --out
+runs/rays0 ray_range=0`` (the README's was fitted before the held-heading change of the loss, commit 2bd629a).
 """
 
 from __future__ import annotations

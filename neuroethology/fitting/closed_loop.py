@@ -4,6 +4,8 @@ check that lets it loose in arenas it never saw in fitting (:func:`transfer_chec
 
 from __future__ import annotations
 
+from pathlib import Path
+
 import jax
 import numpy as np
 import xarray as xr
@@ -152,13 +154,15 @@ def transfer_check(
 def arena_name(spec) -> str:
     """A short name of an arena spec: a preset's name, ``"3.5 x 2.5 m box"``, ``"circle r = 1 m"``, a
     polygon's bounding box."""
-    if isinstance(spec, str):
-        return spec
-    shape = spec.get("shape") if isinstance(spec, dict) else None
-    if shape == "box":
-        return f"{spec['width']:g} x {spec['height']:g} m box"
-    if shape == "circle":
-        return f"circle r = {spec['radius']:g} m"
-    xy = np.asarray(spec["boundary"], float)
+    from ..envs.arena import resolve_arena
+
+    if isinstance(spec, (str, Path)):
+        return str(spec)
+    arena = resolve_arena(spec)
+    if arena.get("shape") == "box":
+        return f"{arena['width']:g} x {arena['height']:g} m box"
+    if arena.get("shape") == "circle":
+        return f"circle r = {arena['radius']:g} m"
+    xy = np.asarray(arena["boundary"], float)
     ex, ey = np.ptp(xy, axis=0)
     return f"polygon {ex:.3g} x {ey:.3g} m"

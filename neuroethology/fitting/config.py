@@ -55,6 +55,19 @@ TRANSFER_ARENAS: tuple[Any, ...] = (
 )
 
 
+def _transfer_arena_problems(arenas: Any) -> list[str]:
+    """Each of ``transfer_arenas`` must be an arena (checked before fitting, not after)."""
+    from ..envs.arena import resolve_arena
+
+    problems = []
+    for i, spec in enumerate(arenas):
+        try:
+            resolve_arena(spec)
+        except ValueError as e:
+            problems.append(f"transfer_arenas[{i}]: {e}")
+    return problems
+
+
 @dataclasses.dataclass(frozen=True)
 class FitConfig:
     """How ``neuroethology fit`` models a recording (every field can be overridden as ``key=value``)."""
@@ -120,6 +133,7 @@ class FitConfig:
             problems.append(f"burn_in must be in [0, window), got {self.burn_in} (window {self.window})")
         if not self.ray_range >= 0:
             problems.append(f"ray_range must be >= 0 m (0: unlimited), got {self.ray_range}")
+        problems += _transfer_arena_problems(self.transfer_arenas)
         if not self.transfer_duration > 0:
             problems.append(f"transfer_duration must be > 0 s, got {self.transfer_duration}")
         if "ray_range" in self.env_params:

@@ -226,14 +226,22 @@ def _transfer(
         f"transfer: simulating {config.selection_runs} x {config.transfer_duration:g} s in its own arena and "
         f"{len(config.transfer_arenas)} it never saw"
     )
-    out = transfer_check(
-        model,
-        tuple(config.transfer_arenas),
-        train,
-        runs=config.selection_runs,
-        duration=config.transfer_duration,
-        key=key,
-    )
+    from ..envs import env_of
+
+    own = env_of(model.env_params).arena(model.env_params)  # the arena the animal was fitted in
+    try:
+        out = transfer_check(
+            model,
+            tuple(config.transfer_arenas),
+            _in_arena(train, own),
+            runs=config.selection_runs,
+            duration=config.transfer_duration,
+            key=key,
+        )
+    except (ValueError, ArithmeticError) as e:  # the model and its scores stand without it
+        why = f"{type(e).__name__}: {e}"
+        say(f"  not computed: {why}")
+        return {"not_computed": why}
     say("  speed (m/s) median [10th - 90th percentile], stopped fraction, median wall distance (m):")
     rows = [("the animal (training part)", out["animal"])] + [(a["arena"], a) for a in out["arenas"]]
     for name, s in rows:

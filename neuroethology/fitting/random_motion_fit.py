@@ -235,7 +235,7 @@ def step_length_log_density(
     nodes = _direction_nodes(params, float(env_params.dt))
     phi = 2 * np.pi * np.arange(nodes) / nodes
     unit = np.stack([np.cos(phi), np.sin(phi)], axis=-1)
-    # Batches of a fixed power-of-two size (padded with the first window), so that few shapes compile.
+    # Batches of a fixed power-of-two size (padded with the last window), so that few shapes compile.
     chunk = min(max(1, 2**19 // nodes), 1 << max(0, len(windows) - 1).bit_length())
     out = []
     with jax.enable_x64(True):

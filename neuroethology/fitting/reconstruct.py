@@ -255,9 +255,9 @@ def open_field_params_for(rec: xr.Dataset, arena: Any = None, **overrides: Any) 
         problems.append(
             "it is not sampled at a constant interval (time steps "
             + (f"{steps.min():.4g} to {steps.max():.4g} s" if steps.size else "missing")
-            + "); if it was tracked at a fixed rate with dropped frames, give that rate (--fps, or fps= in "
-            "Python) to put it on its frame grid, with --max-gap/max_gap= to fill short gaps; else resample "
-            "it (dt= in Python)"
+            + "); if it was tracked at a fixed rate with dropped frames, give that rate with fps= to put it on its "
+            "frame grid (gaps up to max_gap= filled); a truly irregular recording must be resampled first (dt= "
+            "when loading it in Python)"
         )
     if problems:
         raise ValueError(f"{source}: cannot place this recording in OpenField: " + "; ".join(problems))

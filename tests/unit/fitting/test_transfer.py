@@ -99,3 +99,26 @@ def test_movement_samples_of_a_transfer_simulation_use_its_own_arena(fitted_base
     rec = simulate(result.model, duration=30.0, key=jax.random.key(2), num_runs=2, arena=resolve_arena(BIG))
     wall = movement_samples(rec)["wall_distance"]
     assert wall.max() > 0.6  # impossible in the 1 x 1 m box the model was fitted in
+
+
+def test_bad_transfer_arenas_are_refused_before_fitting():
+    problems = FitConfig(model="ou", transfer_arenas=("linear_trak", {"shape": "box"})).validate()
+    assert any(p.startswith("transfer_arenas[0]") and "linear_track" in p for p in problems), problems
+    assert any(p.startswith("transfer_arenas[1]") for p in problems), problems
+    assert arena_name(Path("maze.yaml")) == "maze.yaml"
+
+
+def test_the_transfer_check_runs_for_a_recording_placed_with_arena():
+    """A recording that stores no arena, placed with ``arena=`` (Python), gets its transfer check measured in
+    that arena (it used to fail after fitting, losing the fit)."""
+    from neuroethology.data import from_arrays
+
+    rec = _recording(seconds=60.0, seed=6)
+    bare = from_arrays(rec["position"].values, fps=float(rec.attrs["fps"]))
+    config = FitConfig(model="ou", smoothing=0.0, transfer_arenas=(BIG,), transfer_duration=20.0)
+    result = fit_recording(
+        bare, config, arena={"shape": "box", "width": 1.0, "height": 1.0}, say=lambda m: None
+    )
+    transfer = result.scores["transfer"]
+    assert "not_computed" not in transfer, transfer
+    assert transfer["animal"]["wall_distance_median"] < 0.5
