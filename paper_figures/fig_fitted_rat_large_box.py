@@ -73,7 +73,7 @@ def main(argv: list[str] | None = None) -> dict:
     own_box = movement_samples(smooth(sargolini(), sigma=SMOOTHING))
     numbers = _numbers(samples, own_box)
     numbers["settings"] = {"duration_s": args.duration, "runs": args.runs, "seed": args.seed, "dt_s": dt}
-    numbers["runs"] = [str(r) for r in runs]
+    numbers["runs"] = [r.name for r in runs]  # folder names: where a run lives is the user's business
     _figure(groups, samples, args.out)
     (args.out / "fitted_gru_large_box.json").write_text(json.dumps(numbers, indent=1))
     _print_table(numbers)
