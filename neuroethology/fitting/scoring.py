@@ -30,7 +30,7 @@ from .behaviour import scored_log_prob
 from .config import FitConfig, FittedModel
 from .random_motion_fit import action_log_likelihood, heading_held
 from .reconstruct import Demonstration
-from .targets import from_targets, target_space, to_targets
+from .targets import target_log_jacobian, target_space, to_targets
 
 __all__ = ["heldout_scores", "null_log_likelihood", "network_log_likelihood", "summarise_folds"]
 
@@ -89,11 +89,7 @@ def network_log_likelihood(
         )
     logp = np.asarray(scored_log_prob(dist, z[:, None], jnp.asarray(held, bool)[:, None]), float)[:, 0]
     # Jacobians from the warped targets back to the action: d v'/d a = dt, and the warps (targets.py).
-    speed, omega = from_targets(np.asarray(z, float), model.warp, xp=np)
-    s0, c = float(model.warp.speed_offset), float(model.warp.turn_scale)
-    log_dv = math.log(float(params.dt)) - (np.log(speed + s0) if s0 > 0 else 0.0)
-    log_dw = -0.5 * np.log(c**2 + omega**2) if c > 0 else 0.0
-    return logp + log_dv + np.where(held, 0.0, log_dw)
+    return logp + target_log_jacobian(demo, params, model.warp, held=held)
 
 
 def _summary(ll: np.ndarray, ll_null: np.ndarray) -> dict[str, float]:

@@ -58,14 +58,19 @@ def _fwd_turn(w, c, xp):
     return xp.arcsinh(w / c) if c > 0 else w
 
 
+def _log_dspeed(v, warp: Warp, xp):
+    """``log |dz/dv|``."""
+    return -xp.log(v + warp.speed_offset) if warp.speed_offset > 0 else 0.0
+
+
+def _log_dturn(w, warp: Warp, xp):
+    """``log |dz/dw|``."""
+    return -0.5 * xp.log(warp.turn_scale**2 + w**2) if warp.turn_scale > 0 else 0.0
+
+
 def _log_dfwd(v, w, warp: Warp, xp):
     """``log |dz/dv| + log |dz/dw|``."""
-    out = 0.0
-    if warp.speed_offset > 0:
-        out = out - xp.log(v + warp.speed_offset)
-    if warp.turn_scale > 0:
-        out = out - 0.5 * xp.log(warp.turn_scale**2 + w**2)
-    return out
+    return _log_dspeed(v, warp, xp) + _log_dturn(w, warp, xp)
 
 
 def target_space(params: OpenFieldParams, warp: Warp = DEFAULT_WARP) -> spaces.Box:
@@ -103,12 +108,20 @@ def to_targets(demo: Demonstration, params: OpenFieldParams, warp: Warp = DEFAUL
 
 
 def target_log_jacobian(
-    demo: Demonstration, params: OpenFieldParams, warp: Warp = DEFAULT_WARP
+    demo: Demonstration,
+    params: OpenFieldParams,
+    warp: Warp = DEFAULT_WARP,
+    *,
+    held: np.ndarray | None = None,
 ) -> np.ndarray:
-    """Per step, ``log p(action) - log p(warped target)`` along a demonstration (nats)."""
+    """Per step, ``log p(action) - log p(warped target)`` along a demonstration (nats); on ``held`` steps
+    (heading held: the acceleration alone is scored) without the angular velocity's term."""
     z = to_targets(demo, params, warp).actions
     speed, omega = from_targets(z, warp, xp=np)
-    return np.log(float(params.dt)) + _log_dfwd(speed, omega, warp, np) + np.zeros_like(speed)
+    turn = _log_dturn(omega, warp, np) + np.zeros_like(omega)
+    if held is not None:
+        turn = np.where(held, 0.0, turn)
+    return np.log(float(params.dt)) + _log_dspeed(speed, warp, np) + turn
 
 
 class TargetSpeedPolicy:
