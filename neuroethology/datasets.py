@@ -45,6 +45,29 @@ def _ratinabox_data(name: str) -> Path:
     return path
 
 
+def _ratinabox_rat(
+    path: Path,
+    *,
+    fps: float,
+    arena: dict,
+    max_gap: float,
+    dt: float | None,
+    citation: str,
+    description: str,
+) -> xr.Dataset:
+    """One rat's ``t``/``pos`` file as RatInABox ships it, loaded as a Recording (individual ``"rat"``) on its
+    frame grid at ``fps`` in ``arena``, with its citation."""
+    from .data.formats import read_npz
+    from .data.pipeline import LoadOptions, process
+
+    raw = read_npz(path, None)
+    raw.individual_names = ["rat"]
+    raw.source_software = "ratinabox"
+    rec = process(raw, str(path), LoadOptions(fps=fps, max_gap=max_gap, dt=dt, arena=arena))
+    rec.attrs.update(citation=citation, species="Rattus norvegicus", description=description)
+    return rec
+
+
 def sargolini(*, max_gap: float = SARGOLINI_MAX_GAP, dt: float | None = None) -> xr.Dataset:
     """The rat of Sargolini et al. 2006 exploring a 1 x 1 m box for ~600 s, tracked at 50 Hz.
 
@@ -62,21 +85,15 @@ def sargolini(*, max_gap: float = SARGOLINI_MAX_GAP, dt: float | None = None) ->
         A Recording with one individual ``"rat"``, keypoint ``"centroid"``, a ``1 x 1 m`` box arena and a
         ``citation`` attribute.
     """
-    from .data.formats import read_npz
-    from .data.pipeline import LoadOptions, process
-
-    path = sargolini_path()
-    raw = read_npz(path, None)
-    raw.individual_names = ["rat"]
-    raw.source_software = "ratinabox"
-    options = LoadOptions(fps=SARGOLINI_FPS, max_gap=max_gap, dt=dt, arena=SARGOLINI_ARENA)
-    rec = process(raw, str(path), options)
-    rec.attrs.update(
+    return _ratinabox_rat(
+        sargolini_path(),
+        fps=SARGOLINI_FPS,
+        arena=SARGOLINI_ARENA,
+        max_gap=max_gap,
+        dt=dt,
         citation=SARGOLINI_CITATION,
-        species="Rattus norvegicus",
         description="Rat foraging for scattered food in a 1 x 1 m box (Sargolini et al. 2006)",
     )
-    return rec
 
 
 TANNI_CITATION = (
@@ -105,18 +122,12 @@ def tanni(*, max_gap: float = 0.1, dt: float | None = None) -> xr.Dataset:
         A Recording with one individual ``"rat"``, keypoint ``"centroid"``, a ``3.5 x 2.5 m`` box arena and
         a ``citation`` attribute.
     """
-    from .data.formats import read_npz
-    from .data.pipeline import LoadOptions, process
-
-    path = _ratinabox_data("tanni.npz")
-    raw = read_npz(path, None)
-    raw.individual_names = ["rat"]
-    raw.source_software = "ratinabox"
-    options = LoadOptions(fps=TANNI_FPS, max_gap=max_gap, dt=dt, arena=TANNI_ARENA)
-    rec = process(raw, str(path), options)
-    rec.attrs.update(
+    return _ratinabox_rat(
+        _ratinabox_data("tanni.npz"),
+        fps=TANNI_FPS,
+        arena=TANNI_ARENA,
+        max_gap=max_gap,
+        dt=dt,
         citation=TANNI_CITATION,
-        species="Rattus norvegicus",
         description="Rat exploring a 3.5 x 2.5 m box (Tanni et al. 2022)",
     )
-    return rec
