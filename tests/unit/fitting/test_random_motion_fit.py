@@ -5,6 +5,7 @@ from __future__ import annotations
 import jax
 import numpy as np
 import pytest
+from helpers import RAT_LIKE_MOTION
 
 import neuroethology.envs as ne
 from neuroethology.envs.policies import RandomMotion, RandomMotionParams
@@ -143,15 +144,7 @@ def test_parameters_are_recovered_in_a_polygon_arena_and_its_walls_matter():
 # ---------------------------------------------------------------------------------------------------------
 
 # Parameters like those fitted to the Sargolini rat (fast, strongly coupled turning noise).
-RAT_LIKE = RandomMotionParams(
-    speed_mean=0.105,
-    speed_coherence_time=0.41,
-    rotational_velocity_std=8.1,
-    rotational_velocity_coherence_time=0.043,
-    thigmotaxis=0.33,
-    wall_repel_distance=0.072,
-    wall_repel_strength=0.93,
-)
+RAT_LIKE = RandomMotionParams(**RAT_LIKE_MOTION)
 
 
 def _past(x0: np.ndarray, speed: float, heading: float, dt: float) -> np.ndarray:

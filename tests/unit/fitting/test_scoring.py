@@ -8,6 +8,7 @@ import jax
 import numpy as np
 import pytest
 from flax import nnx
+from helpers import RAT_LIKE_MOTION
 
 import neuroethology.envs as ne
 from neuroethology.agents import make_agent
@@ -23,15 +24,7 @@ from neuroethology.fitting.targets import target_log_jacobian, target_space, to_
 MIN_SPEED = 0.025  # m/s, FitConfig's default
 
 # Parameters like those fitted to the Sargolini rat (about 8% of its steps are slower than MIN_SPEED).
-RAT_LIKE = RandomMotionParams(
-    speed_mean=0.105,
-    speed_coherence_time=0.41,
-    rotational_velocity_std=8.1,
-    rotational_velocity_coherence_time=0.043,
-    thigmotaxis=0.33,
-    wall_repel_distance=0.072,
-    wall_repel_strength=0.93,
-)
+RAT_LIKE = RandomMotionParams(**RAT_LIKE_MOTION)
 
 
 def _demonstration(positions: np.ndarray, params):
