@@ -434,8 +434,15 @@ def agent_log_likelihood(
 
 
 @functools.partial(jax.jit, static_argnums=0)
-def _unroll_log_likelihood(graphdef, weights, observations, actions, starts, held):
+def unroll_dist(graphdef: nnx.GraphDef, weights: nnx.State, observations: Any, starts: jax.Array) -> Any:
+    """The head's distribution at every step of one sequence ``(T, 1, ...)`` (teacher forcing: the state
+    starts from zeros and resets at each ``starts[t]``)."""
     agent = nnx.merge(graphdef, weights)
     obs = jax.tree.map(lambda x: x[:, None], observations)
-    dist = agent.unroll(agent.initial_state((1,)), obs, starts[:, None]).dist
+    return agent.unroll(agent.initial_state((1,)), obs, starts[:, None]).dist
+
+
+@functools.partial(jax.jit, static_argnums=0)
+def _unroll_log_likelihood(graphdef, weights, observations, actions, starts, held):
+    dist = unroll_dist(graphdef, weights, observations, starts)
     return scored_log_prob(dist, actions[:, None], held[:, None])[:, 0]

@@ -15,18 +15,16 @@ animal's motion produced.
 
 from __future__ import annotations
 
-import functools
 import math
 from typing import Any
 
 import jax
 import jax.numpy as jnp
 import numpy as np
-from flax import nnx
 
 from ..agents.heads import BoundedGaussian
 from ..envs.open_field import OpenFieldParams
-from .behaviour import scored_log_prob
+from .behaviour import scored_log_prob, unroll_dist
 from .config import FitConfig, FittedModel
 from .random_motion_fit import action_log_likelihood, heading_held
 from .reconstruct import Demonstration
@@ -59,13 +57,6 @@ def null_log_likelihood(
     return out
 
 
-@functools.partial(jax.jit, static_argnums=0)
-def _unroll_dist(graphdef, weights, observations, starts):
-    agent = nnx.merge(graphdef, weights)
-    obs = jax.tree.map(lambda x: x[:, None], observations)
-    return agent.unroll(agent.initial_state((1,)), obs, starts[:, None]).dist
-
-
 def network_log_likelihood(
     model: FittedModel, demo: Demonstration, held: np.ndarray, params: OpenFieldParams
 ) -> np.ndarray:
@@ -81,7 +72,7 @@ def network_log_likelihood(
     targets = to_targets(demo, params, model.warp).actions
     z = jnp.clip(jnp.asarray(targets, jnp.float32), jnp.asarray(space.low), jnp.asarray(space.high))
     observations = jax.tree.map(jnp.asarray, demo.observations)
-    dist = _unroll_dist(model.graphdef, model.weights, observations, jnp.asarray(demo.episode_start, bool))
+    dist = unroll_dist(model.graphdef, model.weights, observations, jnp.asarray(demo.episode_start, bool))
     if not isinstance(dist, BoundedGaussian):
         raise ValueError(
             f"network_log_likelihood: the held-heading steps need the head's marginal density of the next "
