@@ -180,7 +180,6 @@ def _behaviour_vs_heldout(
     """Stage 4, after the likelihoods: the fitted model simulated for as long as
     the held-out part, every ``compare`` metric against the held-out part with the animal's own
     training-vs-held-out distance as the yardstick (:func:`~.report.behaviour_report`), logged as a table."""
-    from ..data import arena_of
     from .report import behaviour_report
 
     t = test["time"].values
@@ -189,7 +188,7 @@ def _behaviour_vs_heldout(
     say(f"behaviour vs the held-out part: simulating {runs} x {duration:.0f} s, every compare metric")
     name = "baseline" if model.kind == "ou" else model.kind.upper()
     sims = {name: simulate(model, duration=duration, key=key, num_runs=runs)}
-    arena = arena_of(sims[name])  # the arena the animal was fitted in
+    arena = _fitted_arena(model)
     try:
         report = behaviour_report(
             sims, _in_arena(train, arena), _in_arena(test, arena), yardstick_label="animal: train vs held-out"
@@ -202,6 +201,13 @@ def _behaviour_vs_heldout(
         if line.startswith("|") and not line.startswith("|---"):
             say("  " + line)
     return report.to_dict()
+
+
+def _fitted_arena(model: FittedModel) -> dict:
+    """The arena the animal was fitted in (and its model simulates in), as its environment states it."""
+    from ..envs import env_of
+
+    return env_of(model.env_params).arena(model.env_params)
 
 
 def _in_arena(rec: xr.Dataset, arena: dict | None) -> xr.Dataset:
@@ -226,14 +232,11 @@ def _transfer(
         f"transfer: simulating {config.selection_runs} x {config.transfer_duration:g} s in its own arena and "
         f"{len(config.transfer_arenas)} it never saw"
     )
-    from ..envs import env_of
-
-    own = env_of(model.env_params).arena(model.env_params)  # the arena the animal was fitted in
     try:
         out = transfer_check(
             model,
             tuple(config.transfer_arenas),
-            _in_arena(train, own),
+            _in_arena(train, _fitted_arena(model)),
             runs=config.selection_runs,
             duration=config.transfer_duration,
             key=key,
