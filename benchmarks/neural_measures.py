@@ -311,7 +311,10 @@ def reference_grid_score(acorr: np.ndarray, ref: Reference) -> float:
     filled = np.where(valid, acorr, -np.inf)
     size = 2 * max(1, round(PEAK_NEIGHBOURHOOD / BIN)) + 1
     local = ndimage.maximum_filter(filled, size=size, mode="constant", cval=-np.inf)
-    peaks = (filled == local) & valid & (acorr > PEAK_THRESHOLD) & (ref.dist > r_in)
+    # a peak only where the map's box overlaps itself, shifted by the lag, over 30% or more (as the package)
+    ny, nx = ref.shape
+    overlap = (1 - np.abs(ref.dx) / nx) * (1 - np.abs(ref.dy) / ny)
+    peaks = (filled == local) & valid & (acorr > PEAK_THRESHOLD) & (ref.dist > r_in) & (overlap >= 0.3)
     if peaks.sum() < 6:
         return np.nan
     nearest = np.argsort(np.where(peaks, ref.dist, np.inf).ravel(), kind="stable")[:6]

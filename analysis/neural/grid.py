@@ -13,9 +13,10 @@ centre of the autocorrelogram.
   mask, the masked map and the masked squared map, computed at once by FFTs (zero-padded, so no wrap-around).
 - :func:`compute_grid_scores`: from the autocorrelograms, the central peak's radius (the first radius at
   which the autocorrelogram's mean over a one-bin annulus falls below ``central_threshold``), the six nearest
-  local maxima outside it (refined to sub-bin positions by a parabola through each peak and its neighbours),
-  and the correlation of an annulus (the central peak excluded) with its rotations by 30, 60, 90, 120 and 150
-  degrees (bilinear interpolation); the score is ``min(r60, r120) - max(r30, r90, r150)``.
+  local maxima outside it, at lags whose pairs span 30% of the map or more (``_PEAK_MIN_OVERLAP``; refined to
+  sub-bin positions by a parabola through each peak and its neighbours), and the correlation of an annulus
+  (the central peak excluded) with its rotations by 30, 60, 90, 120 and 150 degrees (bilinear
+  interpolation); the score is ``min(r60, r120) - max(r30, r90, r150)``.
   ``method="sargolini"``: one annulus, out to the farthest of the six peaks plus the central peak's radius
   (so it holds the six fields whole; our reading of "the circular sample defined by the six peaks", Sargolini
   et al. 2006); NaN when six peaks are not found. ``method="langston"``: the annulus's outer radius grows a
@@ -27,6 +28,8 @@ centre of the autocorrelogram.
 
 Everything runs in ``jax.numpy`` (float32), ``vmap``-ed over units with static shapes; results come back as
 NumPy arrays in named tuples. Where a measure cannot be computed (an empty map, no six peaks) it is NaN.
+
+Length: one measure's pipeline (autocorrelogram, central peak, six peaks, both annulus methods, their checks).
 """
 
 from __future__ import annotations
@@ -53,6 +56,12 @@ _METHODS = ("sargolini", "langston")
 _MIN_RING_BINS = 20  # an annulus needs this many bins valid in it and in its rotation for a correlation
 _CPU_UNIT_BATCH = 16  # units computed at once on CPU (_map_chunks)
 _LANGSTON_WINDOW = 3  # outer radii averaged before the maximum, as opexebo and BNT (the Moser lab's code)
+#: A peak counts only at a lag whose pairs span at least this share of the map's bounding box (package choice):
+#: further out the autocorrelogram is a rim correlated over few bins, where a one-field map shows bumps at any
+#: distance (RatInABox place cells in a 1 m box: their six nearest bumps at 10-32% overlap, one with a grid score
+#: of 0.71, above its shuffles; grid cells of spacing up to 0.5 m: every peak at >= 43%). A lattice of spacing up
+#: to 0.64 of the box's side, in any orientation, keeps its six peaks inside ((1 - 0.64 / sqrt 2)^2 = 0.30).
+_PEAK_MIN_OVERLAP = 0.3
 
 
 class GridScores(NamedTuple):
@@ -285,7 +294,10 @@ def _six_peaks(acorrs: jax.Array, geo: _Geometry, r_in, threshold, neighbourhood
     filled = jnp.where(jnp.isfinite(acorrs), acorrs, -jnp.inf)
     local_max = _window_max(filled, neighbourhood)
     dist = jnp.asarray(geo.dist.ravel(), acorrs.dtype)
-    is_peak = ((filled == local_max) & (acorrs > threshold)).reshape(b, -1) & (dist > r_in[:, None])
+    # the map's bounding box overlaps itself shifted by the lag over this share (the map is (h+1)/2 x (w+1)/2)
+    overlap = (1 - np.abs(geo.dx) / ((w + 1) / 2)) * (1 - np.abs(geo.dy) / ((h + 1) / 2))
+    inside = jnp.asarray((overlap >= _PEAK_MIN_OVERLAP).ravel())
+    is_peak = ((filled == local_max) & (acorrs > threshold)).reshape(b, -1) & (dist > r_in[:, None]) & inside
     neg_dist, index = jax.lax.top_k(-jnp.where(is_peak, dist, jnp.inf), 6)
     found = jnp.isfinite(neg_dist)
     # the peak and its four neighbours, read from the maps padded by a NaN border (missing outside)
@@ -515,7 +527,7 @@ def compute_grid_scores(
     Returns:
         :class:`GridScores`; score NaN where it cannot be computed (no central peak found, fewer than six
         peaks for ``sargolini``, too few valid bins in the annulus); spacing and orientation NaN where six
-        peaks are not found.
+        peaks are not found (a one-field map's autocorrelogram often has none at the lags that span 30% of it).
     """
     caller = "compute_grid_scores"
     acorrs = _check_stack(autocorrelograms, "autocorrelograms", caller)

@@ -78,6 +78,7 @@ def test_ours_and_the_reference_loop_give_the_same_numbers(bench, session):
             tol = tolerance[stage]
             np.testing.assert_allclose(got, scores[stage], rtol=tol, atol=tol, equal_nan=True)
     grid = scores["grid score"][:, 0]
-    assert np.all(grid[[0, 3]] > 0.8) and np.all(grid[[1, 2, 4, 5]] < 0.3)
+    assert np.all(grid[[0, 3]] > 0.8)  # the others low, or NaN: no six peaks, as a one-field place cell
+    assert np.all(np.nan_to_num(grid[[1, 2, 4, 5]]) < 0.3) and np.isfinite(grid[[2, 5]]).any()
     info = scores["spatial information"][:, 0]
     assert info[[0, 1, 3, 4]].min() > 3 * info[[2, 5]].max()  # tuned units carry more information per spike

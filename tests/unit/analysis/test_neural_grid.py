@@ -268,10 +268,18 @@ def test_place_fields_bands_and_noise_score_low(method):
                 f"\n{method} {name} sigma={sigma} bins: nan {np.isnan(score).sum()}/{len(score)}, "
                 f"5/50/95% {q.round(3)}, max {np.nanmax(score):.3f}"
             )
-            assert np.isfinite(score).all()
+            if not (method == "sargolini" and name == "place"):
+                assert np.isfinite(score).all()
+    # One field has no lattice: where its autocorrelogram has no six bumps within the lags that span 30% of the
+    # map, sargolini's score is NaN (not computed) rather than read off the rim's noise; most still have six.
+    assert np.mean(np.isfinite(found["place", 0.0])) > 0.5 or method == "langston"
     for name in ("place", "band"):  # structured but not hexagonal: every one below 0.3
         for sigma in (0.0, 1.0):
-            assert (found[name, sigma] < 0.3).all(), (name, sigma, found[name, sigma].max())
+            assert (np.nan_to_num(found[name, sigma]) < 0.3).all(), (
+                name,
+                sigma,
+                np.nanmax(found[name, sigma]),
+            )
     # Poisson noise on a flat rate: unsmoothed, 95% below 0.3; smoothed noise has chance structure at the
     # smoothing scale and scores higher now and then (why grid cells are called against shuffles, e.g.
     # Langston et al. 2010's 95th percentile of shuffled data): most stay low.
