@@ -10,5 +10,6 @@ COMMANDS = [
     "compare",
     "neurons",
     "compare_units",
+    "figures",
     "bench",
 ]
