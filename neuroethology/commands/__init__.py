@@ -6,6 +6,7 @@ COMMANDS = [
     "train",
     "evaluate",
     "fit",
+    "select",
     "simulate",
     "compare",
     "neurons",
