@@ -22,7 +22,7 @@ from .encoders import (
     make_encoder,
     symlog,
 )
-from .heads import SQUASHES, BoundedGaussian, Categorical, PolicyHead, ValueHead
+from .heads import SQUASHES, BoundedGaussian, BoundedGaussianMixture, Categorical, PolicyHead, ValueHead
 from .policy import AgentPolicy, CoreInputs, recurrent_map, replay_states, with_core_inputs
 
 __all__ = [
@@ -33,6 +33,7 @@ __all__ = [
     "AgentOutput",
     "AgentPolicy",
     "BoundedGaussian",
+    "BoundedGaussianMixture",
     "BoundsNormalizer",
     "CNNEncoder",
     "Categorical",

@@ -34,7 +34,7 @@ from gymnasium import spaces
 
 from .cores import CoreConfig, make_core
 from .encoders import EncoderConfig, make_encoder
-from .heads import BoundedGaussian, Categorical, PolicyHead, ValueHead
+from .heads import BoundedGaussian, BoundedGaussianMixture, Categorical, PolicyHead, ValueHead
 
 __all__ = ["AgentConfig", "Agent", "AgentOutput", "make_agent"]
 
@@ -49,6 +49,7 @@ class AgentConfig:
         "clip"  # bounded Gaussian for Box actions: "clip" (censored) or "tanh" (see heads.py)
     )
     init_std: float = 0.5  # initial policy s.d. in normalised action units (the box spans [-1, 1])
+    mixture_components: int = 0  # Box actions: > 0 makes the head a mixture of this many Gaussians (heads.py)
 
 
 class AgentOutput(NamedTuple):
@@ -56,7 +57,7 @@ class AgentOutput(NamedTuple):
 
     state: jax.Array  # (..., state_size) core state after the step (the next step's input state)
     hidden: jax.Array  # (..., features) the core's output units, the "neurons" analysis reads
-    dist: Categorical | BoundedGaussian  # action distribution, batch shape (...)
+    dist: Categorical | BoundedGaussian | BoundedGaussianMixture  # action distribution, batch shape (...)
     value: jax.Array  # (...) state-value estimate
 
 
@@ -75,7 +76,12 @@ class Agent(nnx.Module):
         self.encoder = make_encoder(observation_space, config.encoder, rngs=rngs)
         self.core = make_core(config.core, self.encoder.features, dt=dt, rngs=rngs)
         self.policy = PolicyHead(
-            self.core.features, action_space, squash=config.squash, init_std=config.init_std, rngs=rngs
+            self.core.features,
+            action_space,
+            squash=config.squash,
+            init_std=config.init_std,
+            components=config.mixture_components,
+            rngs=rngs,
         )
         self.value = ValueHead(self.core.features, rngs=rngs)
         self.state_size = int(self.core.state_size)

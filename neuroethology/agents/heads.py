@@ -24,6 +24,12 @@ normalised units, mapped into ``[low, high]`` one of two ways (``squash``):
   inverts with ``atanh`` after clipping the normalised action to ``+-(1 - 1e-6)``, so an action exactly on
   a bound gets a large but finite density.
 
+:class:`BoundedGaussianMixture` (``Box`` actions, ``PolicyHead(components=K)``): a mixture of ``K`` diagonal
+Gaussians, each censored at the bounds as ``"clip"``, with state-dependent weights, means and spreads (a mixture
+density network; Bishop 1994), so that the head can express heavy tails and a stopped-or-running bimodality that
+one Gaussian with a learned but state-independent spread cannot. ``log_prob`` is the mixture of the components'
+censored likelihoods; ``marginal(n)`` (both Box heads) is the law of the first ``n`` action components.
+
 ``entropy()`` is the entropy of the raw Gaussian in action units for both (the squashed law's entropy has
 no closed form; as PPO's bonus this is the standard choice). ``mode()`` maps the mean.
 """
@@ -41,7 +47,7 @@ from jax.scipy.special import log_ndtr
 
 from .initializers import orthogonal
 
-__all__ = ["Categorical", "BoundedGaussian", "PolicyHead", "ValueHead", "SQUASHES"]
+__all__ = ["Categorical", "BoundedGaussian", "BoundedGaussianMixture", "PolicyHead", "ValueHead", "SQUASHES"]
 
 SQUASHES = ("clip", "tanh")
 _LOG_SQRT_2PI = 0.5 * math.log(2 * math.pi)
@@ -141,6 +147,70 @@ class BoundedGaussian:
     def mode(self) -> jax.Array:
         return self._to_action(self.mean)
 
+    def marginal(self, n: int) -> BoundedGaussian:
+        """The law of the first ``n`` action components (a diagonal Gaussian's: its first ``n`` factors)."""
+        return self.replace(
+            mean=self.mean[..., :n], log_std=self.log_std[..., :n], low=self.low[:n], high=self.high[:n]
+        )
+
+
+@struct.dataclass
+class BoundedGaussianMixture:
+    """A mixture of ``K`` diagonal Gaussians over ``(..., d)`` actions, each censored at ``[low, high]`` as
+    :class:`BoundedGaussian` with ``squash="clip"`` (see the module docstring).
+
+    ``logits`` ``(..., K)``: the components' log-weights (unnormalised); ``mean``, ``log_std`` ``(..., K, d)`` in
+    normalised units.
+    """
+
+    logits: jax.Array
+    mean: jax.Array
+    log_std: jax.Array
+    low: tuple[float, ...] = struct.field(pytree_node=False, default=())
+    high: tuple[float, ...] = struct.field(pytree_node=False, default=())
+
+    @property
+    def components(self) -> BoundedGaussian:
+        """The ``K`` components, batch shape ``(..., K)``."""
+        return BoundedGaussian(self.mean, self.log_std, self.low, self.high, "clip")
+
+    def _pick(self, x: jax.Array, k: jax.Array) -> jax.Array:
+        return jnp.take_along_axis(x, k[..., None, None], axis=-2)[..., 0, :]
+
+    def sample(self, key: jax.Array) -> tuple[jax.Array, jax.Array]:
+        k_comp, k_draw = jax.random.split(key)
+        k = jax.random.categorical(k_comp, self.logits, axis=-1)
+        mean, log_std = self._pick(self.mean, k), self._pick(self.log_std, k)
+        u = mean + jnp.exp(log_std) * jax.random.normal(k_draw, mean.shape, mean.dtype)
+        return self.components._to_action(u), u
+
+    def _mix(self, per_component: jax.Array) -> jax.Array:
+        return jax.nn.logsumexp(jax.nn.log_softmax(self.logits, axis=-1) + per_component, axis=-1)
+
+    def log_prob_raw(self, raw: jax.Array) -> jax.Array:
+        """Log-density of the raw draw ``u`` under the mixture (before the clip), in action units."""
+        return self._mix(self.components.log_prob_raw(raw[..., None, :]))
+
+    def log_prob(self, action: jax.Array, *, bound_tolerance: float = 1e-6) -> jax.Array:
+        return self._mix(self.components.log_prob(action[..., None, :], bound_tolerance=bound_tolerance))
+
+    def entropy(self) -> jax.Array:
+        """An upper bound: the weights' entropy plus the weighted components' (the mixture's has no closed form)."""
+        logw = jax.nn.log_softmax(self.logits, axis=-1)
+        w = jnp.exp(logw)
+        return jnp.sum(w * (self.components.entropy() - logw), axis=-1)
+
+    def mode(self) -> jax.Array:
+        """The mean of the heaviest component, as an action."""
+        k = jnp.argmax(self.logits, axis=-1)
+        return self.components._to_action(self._pick(self.mean, k))
+
+    def marginal(self, n: int) -> BoundedGaussianMixture:
+        """The law of the first ``n`` action components: the same weights, each component's first factors."""
+        return self.replace(
+            mean=self.mean[..., :n], log_std=self.log_std[..., :n], low=self.low[:n], high=self.high[:n]
+        )
+
 
 class PolicyHead(nnx.Module):
     """Features ``(..., F)`` -> action distribution over the environment's action space.
@@ -158,6 +228,7 @@ class PolicyHead(nnx.Module):
         *,
         squash: str = "clip",
         init_std: float = 0.5,
+        components: int = 0,
         rngs: nnx.Rngs,
     ) -> None:
         dense = dict(kernel_init=orthogonal(0.01), bias_init=nnx.initializers.zeros_init(), rngs=rngs)
@@ -183,10 +254,13 @@ class PolicyHead(nnx.Module):
                 raise ValueError(f"PolicyHead: squash must be one of {SQUASHES}, got {squash!r}")
             if not init_std > 0:
                 raise ValueError(f"PolicyHead: init_std must be > 0, got {init_std}")
-            self.kind = "gaussian"
             self.low = tuple(float(v) for v in low)
             self.high = tuple(float(v) for v in high)
             self.squash = squash
+            if components:
+                self._mixture(features, low.size, int(components), squash, init_std, dense)
+                return
+            self.kind = "gaussian"
             self.out = nnx.Linear(features, low.size, **dense)
             self.log_std = nnx.Param(jnp.full((low.size,), np.log(init_std), jnp.float32))
         else:
@@ -194,10 +268,30 @@ class PolicyHead(nnx.Module):
                 f"PolicyHead: unsupported action space {action_space} (expected Discrete or Box)"
             )
 
-    def __call__(self, features: jax.Array) -> Categorical | BoundedGaussian:
+    def _mixture(self, features: int, d: int, k: int, squash: str, init_std: float, dense: dict) -> None:
+        """``k`` components: logits, means and log-spreads all from the features; the means start spread
+        evenly over ``[-0.5, 0.5]`` of the box (distinct, so that the components can specialise)."""
+        if k < 1 or squash != "clip":
+            raise ValueError(
+                f"PolicyHead: a mixture needs components >= 1 and squash 'clip', got {k}, {squash!r}"
+            )
+        self.kind = "mixture"
+        self.components = k
+        self.out = nnx.Linear(features, k * (1 + 2 * d), **dense)
+        means = np.repeat(np.linspace(-0.5, 0.5, k) if k > 1 else np.zeros(1), d)
+        bias = np.concatenate([np.zeros(k), means, np.full(k * d, np.log(init_std))]).astype(np.float32)
+        self.out.bias.value = jnp.asarray(bias)
+
+    def __call__(self, features: jax.Array) -> Categorical | BoundedGaussian | BoundedGaussianMixture:
         out = self.out(features)
         if self.kind == "categorical":
             return Categorical(logits=out, start=self.start)
+        if self.kind == "mixture":
+            k, d = self.components, len(self.low)
+            logits, rest = out[..., :k], out[..., k:]
+            mean = rest[..., : k * d].reshape(*out.shape[:-1], k, d)
+            log_std = jnp.clip(rest[..., k * d :].reshape(*out.shape[:-1], k, d), -7.0, 2.0)
+            return BoundedGaussianMixture(logits, mean, log_std, self.low, self.high)
         log_std = jnp.broadcast_to(self.log_std[...], out.shape)
         return BoundedGaussian(mean=out, log_std=log_std, low=self.low, high=self.high, squash=self.squash)
 

@@ -27,7 +27,6 @@ from flax import nnx
 from gymnasium import spaces
 
 from ..agents import AgentConfig, make_agent
-from ..agents.heads import BoundedGaussian
 from .reconstruct import Demonstration
 
 __all__ = [
@@ -90,15 +89,12 @@ def scored_log_prob(dist: Any, actions: jax.Array, held: jax.Array | None) -> ja
     moved and of its first component (the acceleration) alone where it was ``held`` (the reconstruction's
     angular velocity is 0 there by construction, not the animal's; see ``Demonstration.heading_held``): the
     variable a fit is trained on and scored on (:mod:`neuroethology.fitting.scoring`). The first component's
-    marginal is the diagonal :class:`~neuroethology.agents.heads.BoundedGaussian`'s; other heads (discrete
-    actions, where nothing is held) get the joint."""
+    marginal is the Box heads' ``marginal(1)`` (:class:`~neuroethology.agents.heads.BoundedGaussian` and its
+    mixture); other heads (discrete actions, where nothing is held) get the joint."""
     joint = dist.log_prob(actions)
-    if held is None or not isinstance(dist, BoundedGaussian):
+    if held is None or not hasattr(dist, "marginal"):
         return joint
-    first = dist.replace(
-        mean=dist.mean[..., :1], log_std=dist.log_std[..., :1], low=dist.low[:1], high=dist.high[:1]
-    )
-    return jnp.where(held, first.log_prob(actions[..., :1]), joint)
+    return jnp.where(held, dist.marginal(1).log_prob(actions[..., :1]), joint)
 
 
 def _clip_actions(actions: jax.Array, space: spaces.Space) -> jax.Array:

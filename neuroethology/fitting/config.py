@@ -78,6 +78,7 @@ class FitConfig:
     env: str = "neuroethology/OpenField-v0"
     env_params: dict[str, Any] = dataclasses.field(default_factory=dict)  # OpenField overrides, e.g. n_rays
     hidden_size: int = 64  # recurrent units
+    head_components: int = 0  # > 0: a mixture of this many Gaussians for (speed, turn) (mixture density head)
     image: bool = False  # add OpenField's egocentric image and a CNN encoder
     num_seeds: int = 4  # networks trained at once (vmap); the best on validation is kept
     learning_rate: float = 3e-3
@@ -140,6 +141,8 @@ class FitConfig:
             problems.append(
                 "env_params: set the rays' range with the fit's own ray_range=VALUE (0: unlimited)"
             )
+        if self.head_components < 0:
+            problems.append(f"head_components must be >= 0 (0: one Gaussian), got {self.head_components}")
         if self.smoothing < 0 or self.min_speed < 0:
             problems.append("smoothing and min_speed must be >= 0")
         if not (self.speed_offset >= 0 and self.turn_scale >= 0):
@@ -159,6 +162,7 @@ class FitConfig:
             core=CoreConfig(kind=_CORE_OF[self.model], hidden_size=self.hidden_size),
             squash="clip",
             init_std=0.2,
+            mixture_components=self.head_components,
         )
 
     def cloning(self, params: OpenFieldParams) -> CloningConfig:

@@ -22,7 +22,6 @@ import jax
 import jax.numpy as jnp
 import numpy as np
 
-from ..agents.heads import BoundedGaussian
 from ..envs.open_field import OpenFieldParams
 from .behaviour import scored_log_prob, unroll_dist
 from .config import FitConfig, FittedModel
@@ -65,18 +64,17 @@ def network_log_likelihood(
     marginal density of the next speed (a diagonal head: its first component).
 
     Raises:
-        ValueError: the network's head is not a diagonal :class:`~neuroethology.agents.heads.BoundedGaussian`,
-            whose marginal this function knows.
+        ValueError: the network's head has no ``marginal`` (a Box head: Gaussian or mixture).
     """
     space = target_space(params, model.warp)
     targets = to_targets(demo, params, model.warp).actions
     z = jnp.clip(jnp.asarray(targets, jnp.float32), jnp.asarray(space.low), jnp.asarray(space.high))
     observations = jax.tree.map(jnp.asarray, demo.observations)
     dist = unroll_dist(model.graphdef, model.weights, observations, jnp.asarray(demo.episode_start, bool))
-    if not isinstance(dist, BoundedGaussian):
+    if not hasattr(dist, "marginal"):
         raise ValueError(
             f"network_log_likelihood: the held-heading steps need the head's marginal density of the next "
-            f"speed; it is known for a diagonal BoundedGaussian head, not for a {type(dist).__name__}"
+            f"speed; it is known for the Box heads (Gaussian and mixture), not for a {type(dist).__name__}"
         )
     logp = np.asarray(scored_log_prob(dist, z[:, None], jnp.asarray(held, bool)[:, None]), float)[:, 0]
     # Jacobians from the warped targets back to the action: d v'/d a = dt, and the warps (targets.py).

@@ -10,7 +10,7 @@ from flax import nnx
 from gymnasium import spaces
 from scipy import stats
 
-from neuroethology.agents import BoundedGaussian, Categorical, PolicyHead
+from neuroethology.agents import BoundedGaussian, BoundedGaussianMixture, Categorical, PolicyHead
 
 LOW, HIGH = (-2.0, 0.0), (2.0, 10.0)
 CENTRE, HALF = np.array([0.0, 5.0]), np.array([2.0, 5.0])
@@ -116,3 +116,63 @@ def test_policy_head_rejects_unbounded_or_odd_spaces():
         PolicyHead(4, spaces.Box(-1, 1, (2,)), squash="sigmoid", rngs=nnx.Rngs(0))
     with pytest.raises(ValueError, match="unsupported action space"):
         PolicyHead(4, spaces.MultiDiscrete([2, 3]), rngs=nnx.Rngs(0))
+
+
+# ---------------------------------------------------------------------------------------------- mixture head
+
+
+def _mixture(weights, means, stds, low=(-1.0,), high=(1.0,)):
+    return BoundedGaussianMixture(
+        jnp.log(jnp.asarray(weights, jnp.float32)),
+        jnp.asarray(means, jnp.float32),
+        jnp.log(jnp.asarray(stds, jnp.float32)),
+        tuple(low),
+        tuple(high),
+    )
+
+
+def test_a_one_component_mixture_is_the_censored_gaussian():
+    m = _mixture([1.0], [[0.2, -0.3]], [[0.4, 0.2]], (-1.0, -2.0), (1.0, 2.0))
+    g = BoundedGaussian(jnp.asarray([0.2, -0.3]), jnp.log(jnp.asarray([0.4, 0.2])), (-1.0, -2.0), (1.0, 2.0))
+    actions = jnp.asarray([[0.1, 0.5], [1.0, 0.0], [-1.0, -2.0], [0.3, 2.0]])
+    np.testing.assert_allclose(m.log_prob(actions), g.log_prob(actions), atol=1e-6)
+    np.testing.assert_allclose(m.marginal(1).log_prob(actions[:, :1]), g.marginal(1).log_prob(actions[:, :1]))
+
+
+def test_mixture_log_prob_is_the_weighted_censored_law_numpy():
+    """Inside the box: sum_k w_k N(a; mu_k, s_k); on a bound: sum_k w_k P_k(beyond) (scipy, action units)."""
+    w, mu, sd = np.array([0.3, 0.7]), np.array([-0.5, 0.4]), np.array([0.1, 0.5])
+    m = _mixture(w, mu[:, None], sd[:, None], (-2.0,), (2.0,))  # half-range 2: action = 2 u
+    for a in (-1.3, 0.0, 0.9, 1.7):
+        want = np.log(np.sum(w * stats.norm.pdf(a, 2 * mu, 2 * sd)))
+        assert float(m.log_prob(jnp.asarray([a]))) == pytest.approx(want, rel=1e-5)
+    upper = np.log(np.sum(w * stats.norm.sf(2.0, 2 * mu, 2 * sd)))
+    assert float(m.log_prob(jnp.asarray([2.0]))) == pytest.approx(upper, rel=1e-4)
+
+
+def test_mixture_samples_follow_its_density():
+    m = _mixture([0.27, 0.73], [[-0.5], [0.3]], [[0.1], [0.3]])
+    x, _ = jax.vmap(m.sample)(jax.random.split(jax.random.key(1), 100_000))
+    x = np.asarray(x[:, 0])
+    assert np.mean(x >= 1.0) == pytest.approx(float(jnp.exp(m.log_prob(jnp.asarray([1.0])))), abs=0.002)
+    inside = x[(x > -1) & (x < 1)]
+    cdf = np.cumsum(np.exp(np.asarray(m.log_prob(jnp.linspace(-1, 1, 4001)[:, None])))) * (2 / 4000)
+    ks = stats.ks_1samp(inside, lambda q: np.interp(q, np.linspace(-1, 1, 4001), cdf) / cdf[-1])
+    assert ks.pvalue > 0.001  # the draws inside the box follow the density's shape
+    assert float(m.mode()[0]) == pytest.approx(0.3)  # the heaviest component's mean
+
+
+def test_policy_head_with_components_returns_distinct_state_dependent_components():
+    space = spaces.Box(np.array([-1.0, -2.0], np.float32), np.array([1.0, 2.0], np.float32))
+    head = PolicyHead(8, space, components=3, init_std=0.2, rngs=nnx.Rngs(0))
+    dist = head(jax.random.normal(jax.random.key(0), (5, 8)))
+    assert (
+        isinstance(dist, BoundedGaussianMixture)
+        and dist.mean.shape == (5, 3, 2)
+        and dist.logits.shape == (5, 3)
+    )
+    assert np.ptp(np.asarray(dist.mean[0, :, 0])) > 0.9  # the components start spread over the box
+    np.testing.assert_allclose(np.exp(dist.log_std), 0.2, rtol=0.1)
+    assert dist.log_prob(jnp.zeros((5, 2))).shape == (5,)
+    with pytest.raises(ValueError, match="mixture"):
+        PolicyHead(8, space, components=2, squash="tanh", rngs=nnx.Rngs(0))
