@@ -40,7 +40,7 @@ __all__ = ["candidate_label", "select_models", "sweep_candidates"]
 SCORE = "cv_bits_per_step"  # the likelihood ranking's column
 #: FitConfig keys that only the networks read: the random-motion model ``ou`` is one candidate whatever they are.
 NETWORK_KEYS = frozenset(
-    {"total_steps", "hidden_size", "image", "num_seeds", "learning_rate", "batch_size", "window", "burn_in",
+    {"total_steps", "hidden_size", "head_components", "image", "num_seeds", "learning_rate", "batch_size", "window", "burn_in",
      "speed_offset", "turn_scale", "self_motion_noise", "noise_inputs", "patience", "select"}
 )  # fmt: skip
 
