@@ -1,33 +1,40 @@
-"""Figure: a GRU trained by PPO on the cued T-maze with a delay learns the task, its units tile the cue and delay
-in choice-specific sequences, and the choice is linearly decodable from them throughout the delay.
+"""Figure: a GRU trained by PPO on the cued T-maze with a delay learns the task, its units' activity over the cue
+and the delay differs between left- and right-choice trials, and the choice is linearly decodable from them at
+every step of the delay.
 
 Reproduces, on ``neuroethology/TMaze-v0`` (``configs/t_maze.yaml``), the analyses of Harvey, Coen & Tank 2012
 (Nature 484:62, "Choice-specific sequences in parietal cortex during a virtual-navigation decision task"):
 
-(a) learning curve (their Fig. 1: mice learn the cued choice from 50% to ~80-90% correct): the fraction of correct
+(a) learning curve (their Fig. 1 shows the mice's performance over training sessions): the fraction of correct
     choices of the agent saved at every checkpoint (sampling its policy as it acts, and greedy), on ``blocks``
     fresh blocks of 10 trials each, with the on-policy fraction during training (``metrics.jsonl``'s return per
     block / 10 trials) and chance (0.5);
-(b) delay-period activity (their Figs. 2-3): trial-averaged activity of the 64 GRU units from cue onset to the end
-    of the delay, on left- and right-choice trials, each unit normalised to its range, units grouped by preferred
-    choice and sorted by peak time; sorted on a random half of the trials, shown on the other half (so that a
-    sequence is not an artefact of sorting noise);
-(c) choice (and cue) decoding (their Fig. 4): cross-validated accuracy of a linear classifier (least squares on
-    +-1 labels with an L2 penalty, i.e. shrinkage LDA; stratified ``folds``) from the 64 units at each 0.1 s step,
-    against chance and the 5-95% band of ``shuffles`` label shuffles.
+(b) delay-period activity (their sequence plots): trial-averaged activity of the 64 GRU units from cue onset to
+    the end of the delay, on left- and right-choice trials, each unit normalised to its range, units grouped by
+    preferred choice and sorted by peak time; sorted on a random half of the trials, shown on the other half (so
+    that a sequence is not an artefact of sorting noise);
+(c) choice (and cue) decoding (their choice-specific population activity): cross-validated accuracy of a linear
+    classifier (least squares on +-1 labels with an L2 penalty, i.e. shrinkage LDA; stratified ``folds``) from
+    the 64 units at each 0.1 s step, against chance and the 5-95% band of ``shuffles`` label shuffles.
 
 How ours differs: an abstract task (observation flags for cue, go and outcome; 1 s cue, 2 s delay, 0.1 s steps;
-no running, no visual corridor), 64 recurrent units of one network instead of ~70 imaged neurons per mouse in
-several mice, tanh unit outputs instead of calcium transients, and a near-perfect agent, so the choice and the cue
-agree on almost every trial (the numbers give the count of error trials; Harvey et al. separated them with the
-mice's ~15-25% errors). The learning curve is over PPO environment steps, not sessions.
+no running, no visual corridor), 64 recurrent units of one network instead of neurons imaged in several mice,
+tanh unit outputs instead of calcium transients, and a near-perfect agent, so the choice and the cue agree on
+almost every trial (the numbers give the count of error trials, and on them the fraction a decoder fitted to the
+correct trials reads as the choice made: 0 so far, i.e. the units hold the cue and the agent's few errors are
+lapses of its sampled choice, where the mice's error trials could tell choice from cue). Harvey et al. found
+transient activations staggered in time, sequences spanning the trial, rather than long-lived stable states; our
+units mix cue-locked transients, units ramping to the choice and persistent ones (the numbers count the units
+peaking in the delay and at its last step, and the distinct peak times). The learning curve is over PPO
+environment steps, not sessions; the untrained agent's greedy action is to wait, so its greedy accuracy is 0
+(omissions), its sampled one chance.
 
 Claims: ``learns`` (the final agent, sampling, is correct on >= 0.9 of trials; configs/t_maze.yaml reaches 0.995
 with 1M steps) and ``choice_decodable_over_delay`` (the choice decoder beats the 95th percentile of its shuffled
 null at every 0.1 s step of the delay); ``cue_decodable_over_delay`` likewise for the cue.
 
-Full mode: configs/t_maze.yaml's 1M steps (~1 min on 2 CPU cores) and the analysis, ~1.5 min; fast mode trains
-409,600 steps (~25 s) and takes ~50 s in all::
+Full mode: configs/t_maze.yaml's 1M steps (trained in ~35 s) and the analysis of 17 checkpoints, ~65 s in all;
+fast mode trains 409,600 steps (~25 s) and takes ~50 s (both measured on 2 CPU cores shared with other jobs)::
 
     neuroethology figures --only t_maze --out out/figures            # --fast for the CI budget
 """
@@ -167,6 +174,7 @@ def _learning_curve(ctx, run_dir: Path) -> tuple[dict[str, Any], Any, Any, Any]:
         "training_accuracy": np.asarray(train_acc),
         "trials_per_checkpoint": int(cfg["blocks"]) * int(ppo.env_params.n_trials),
         "chance": 0.5,
+        "note": "training_accuracy is NaN where no block ended between two checkpoints",
     }
     return curve, (play, key), weights[-1], ppo.env_params
 
@@ -321,6 +329,7 @@ def _neural(ctx, player, weights, params) -> dict[str, Any]:
         "units_peaking_at_window_end": int(np.sum(peak == width - 1)),
         "distinct_peak_steps": int(np.unique(peak).size),
         "error_trials_decoded_as_choice": error_choice,
+        "note": "error_trials_decoded_as_choice is NaN when the agent made no error",
         "trials": int(len(chose)),
         "omissions": int((~chose).sum()),
         "error_trials": int((trials["choice"][chose] != trials["cue"][chose]).sum()),
