@@ -31,9 +31,11 @@ Claims: ``latency_halves`` (the last block's mean escape latency is at most half
 ``probe_target_above_chance`` (the bootstrap 95% interval of the fraction of probe time in the target quadrant
 lies entirely above 0.25).
 
-Full mode: configs/water_maze.yaml's 2M steps (244 updates, a checkpoint every 4) and 61 test blocks of 64
-trials, 128 probe trials, ~3 min on 2 CPU cores; fast mode trains 655,360 steps (80 updates) with blocks of 32
-trials and 64 probe trials, ~1 min::
+Full mode: configs/water_maze.yaml's 2M steps (244 updates, a checkpoint every 4), 62 test blocks of 64 trials
+(update 0 and every checkpoint) and 128 probe trials: 105 s of CPU time (4.7 min wall on 2 cores shared with
+~6 other jobs, December 2026); fast mode trains 655,360 steps (80 updates) with 11 blocks of 32 trials and 64
+probe trials: ~60 s of CPU time, ~1 min on 2 free cores (2 min wall shared). The latency axes are symlog in
+training trials (linear below 100), where most is learnt::
 
     neuroethology figures --only water_maze --out out/figures            # --fast for the CI budget
 """
@@ -225,7 +227,7 @@ def _acquisition(ctx, run_dir: Path) -> tuple[dict[str, Any], dict[str, Any], An
 
 def _training_blocks(run_dir: Path, blocks: int, dt: float) -> dict[str, np.ndarray]:
     """On-policy escape latency (s) of the trials swum during training, in ``blocks`` equal blocks of updates
-    (mean over the trials that ended in the block), against the cumulative training trials at the block's end."""
+    (mean over the trials that ended in the block), at the block's middle trial (cumulative training trials)."""
     rows = [r for r in read_metrics(run_dir / "metrics.jsonl") if r["run"] == 0]
     episodes = np.array([r["episodes"] for r in rows], float)
     steps = np.array([(r["episode_length_mean"] or 0.0) * r["episodes"] for r in rows], float)
@@ -234,7 +236,9 @@ def _training_blocks(run_dir: Path, blocks: int, dt: float) -> dict[str, np.ndar
     total = np.array([steps[a:b].sum() for a, b in zip(edges[:-1], edges[1:], strict=True)])
     with np.errstate(invalid="ignore", divide="ignore"):
         latency = np.where(counts > 0, total / counts * dt, np.nan)
-    return {"latency": latency, "trials": counts, "training_trials": np.cumsum(episodes)[edges[1:] - 1]}
+    cumulative = np.concatenate([[0.0], np.cumsum(episodes)])
+    middle = (cumulative[edges[:-1]] + cumulative[edges[1:]]) / 2  # the block's middle trial
+    return {"latency": latency, "trials": counts, "training_trials": middle}
 
 
 def _optimum(params) -> dict[str, Any]:
@@ -310,10 +314,10 @@ def _probe(ctx, run_dir: Path) -> dict[str, Any]:
 
 
 def _plot_acquisition(axes, curve: dict, training: dict, optimum: dict, duration: float) -> None:
-    x = curve["training_trials"] / 1000
+    x = curve["training_trials"]
     lat, path = axes
     lat.plot(
-        training["training_trials"] / 1000,
+        training["training_trials"],
         training["latency"],
         "o-",
         ms=2.5,
@@ -327,7 +331,9 @@ def _plot_acquisition(axes, curve: dict, training: dict, optimum: dict, duration
         ax.axhline(
             optimum[f"{key}_mean"], color=COLOURS["optimum"], ls="--", lw=0.8, label="optimum (straight swim)"
         )
-        ax.set_xlabel("training trials (thousands)")
+        ax.set_xscale("symlog", linthresh=100, linscale=0.5)  # the first trials, where most is learnt
+        ax.set_xlim(left=0)
+        ax.set_xlabel("training trials")
         ax.set_ylim(bottom=0)
     lat.axhline(duration, color="k", ls=":", lw=0.6, label="trial limit")
     lat.set_ylabel("escape latency (s)")
@@ -342,7 +348,7 @@ def _plot_probe(ax, cross_ax, probe: dict) -> None:
     ax.errorbar(range(4), mean, yerr=np.abs(ci.T - mean), fmt="none", ecolor="k", elinewidth=0.8, capsize=2)
     ax.axhline(CHANCE, color="k", ls="--", lw=0.8, label="chance (25%)")
     ax.set_xticks(range(4), QUADRANT_LABELS, fontsize=6)
-    ax.set_ylabel("fraction of probe time (mean, 95% CI)")
+    ax.set_ylabel("fraction of probe time\n(mean, 95% CI)")
     ax.set_ylim(0, 1)
     ax.legend(fontsize=6, loc="upper right")
     sites = (probe["crossings_target"], probe["crossings_opposite"])
@@ -352,7 +358,7 @@ def _plot_probe(ax, cross_ax, probe: dict) -> None:
         [0, 1], [s.mean() for s in sites], yerr=sem, fmt="none", ecolor="k", elinewidth=0.8, capsize=2
     )
     cross_ax.set_xticks([0, 1], ["target\nsite", "opposite\nsite"], fontsize=6)
-    cross_ax.set_ylabel("site crossings per trial (mean, s.e.m.)")
+    cross_ax.set_ylabel("site crossings per trial\n(mean, s.e.m.)")
 
 
 def _plot_paths(ax, paths: Mapping[str, np.ndarray], params, title: str, present: bool) -> None:
