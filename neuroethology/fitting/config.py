@@ -78,7 +78,8 @@ class FitConfig:
     env: str = "neuroethology/OpenField-v0"
     env_params: dict[str, Any] = dataclasses.field(default_factory=dict)  # OpenField overrides, e.g. n_rays
     hidden_size: int = 64  # recurrent units
-    head_components: int = 0  # > 0: a mixture of this many Gaussians for (speed, turn) (mixture density head)
+    head_components: int = 3  # > 0: a mixture of this many Gaussians for (speed, turn) (mixture density head;
+    # 3: chosen by `neuroethology select` on the Sargolini rat, README); 0: one Gaussian with a state-independent s.d.
     image: bool = False  # add OpenField's egocentric image and a CNN encoder
     num_seeds: int = 4  # networks trained at once (vmap); the best on validation is kept
     learning_rate: float = 3e-3

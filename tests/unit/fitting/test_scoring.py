@@ -50,16 +50,19 @@ def test_null_density_of_the_held_heading_variable_integrates_to_one():
     assert total == pytest.approx(1.0, abs=1e-4)
 
 
-def test_network_scores_the_heads_marginal_on_held_steps():
+@pytest.mark.parametrize("components", [0, 3], ids=["gaussian", "mixture"])
+def test_network_scores_the_heads_marginal_on_held_steps(components):
     """Moving steps: the joint density as the fit computes it; held steps: the head's density integrated
-    over the turning target (numerically, with the censored masses at its bounds), times the Jacobian."""
+    over the turning target (numerically, with the censored masses at its bounds), times the Jacobian; for the
+    one-Gaussian head and the mixture head alike."""
     env, params = ne.make("neuroethology/OpenField-v0")
     run = ne.rollout(env, RandomMotion(RAT_LIKE), jax.random.key(3), params, num_steps=400)
     demo, windows = _demonstration(np.asarray(run.states.position, float), params)
     held = heading_held(windows, float(params.dt), MIN_SPEED)
     assert 5 <= held.sum() < len(held) - 5
     space = target_space(params)
-    agent = make_agent(env.observation_space(params), space, FitConfig().agent_config, key=jax.random.key(0))
+    config = FitConfig(head_components=components).agent_config
+    agent = make_agent(env.observation_space(params), space, config, key=jax.random.key(0))
     graphdef, weights = nnx.split(agent)
     model = FittedModel("gru", params, RAT_LIKE, graphdef, weights)
     got = network_log_likelihood(model, demo, held, params)
@@ -71,7 +74,7 @@ def test_network_scores_the_heads_marginal_on_held_steps():
     dist = agent.unroll(agent.initial_state((1,)), obs, np.asarray(demo.episode_start)[:, None]).dist
     z1 = np.linspace(space.low[1], space.high[1], 4001)[1:-1]
     for i in np.flatnonzero(held)[:8]:
-        one = dist.replace(mean=dist.mean[i], log_std=dist.log_std[i])  # (1, 2): the head's step i
+        one = jax.tree.map(lambda x, i=i: x[i], dist)  # the head's step i (batch of 1)
         z = np.stack([np.full_like(z1, targets.actions[i, 0]), z1], axis=1)
         inner = np.trapezoid(np.exp(np.asarray(one.log_prob(z[:, None]))[:, 0]), z1)
         ends = np.stack([[targets.actions[i, 0], space.low[1]], [targets.actions[i, 0], space.high[1]]])
