@@ -30,7 +30,7 @@ import jax
 import numpy as np
 
 from neuroethology import envs as ne
-from neuroethology.agents import rollout_agent
+from neuroethology.agents.policy import AgentPolicy
 from neuroethology.training import load_train_config
 from neuroethology.training.run import train_run
 
@@ -61,19 +61,11 @@ def _rollout(
     """A rollout and the environment's transition infos, ``(T, episodes, ...)`` NumPy arrays."""
     params = ppo.env_params.replace(**param_overrides) if param_overrides else ppo.env_params
     steps = int(params.max_steps) if steps is None else steps
-    roll = rollout_agent(
-        ppo.env,
-        ppo.graphdef,
-        weights,
-        jax.random.key(seed),
-        params,
-        num_steps=steps,
-        num_envs=episodes,
-        deterministic=deterministic,
-        record_obs=False,
-        record_info=True,
+    policy = AgentPolicy(ppo.graphdef, weights, deterministic=deterministic)
+    roll = ne.rollout(
+        ppo.env, policy, jax.random.key(seed), params, num_steps=steps, num_envs=episodes, record_info=True
     )
-    roll = jax.tree.map(np.asarray, roll._replace(env_states=None))
+    roll = jax.tree.map(np.asarray, roll._replace(states=None, final_state=None))
     return roll, roll.infos
 
 
