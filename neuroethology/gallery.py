@@ -14,8 +14,8 @@ figure makes with whether they hold) and ``manifest.json`` (package version, git
 config's hash, the runs used and whether each was reused, wall time, devices). Trained runs live in
 ``OUT/cache/NAME-HASH/``, ``HASH`` the SHA-256 of the resolved training config (every default written out):
 a rerun reuses a completed run, resumes an interrupted one from its checkpoint, and ``retrain=True``
-(``--retrain``) trains afresh. A figure's files are written only once it is finished (atomically), so an
-interrupted gallery keeps every figure already made and every run already trained.
+(``--retrain``) trains afresh. A figure's files are written only once it is finished (its JSON and manifest
+atomically), so an interrupted gallery keeps every figure already made and every run already trained.
 """
 
 from __future__ import annotations
@@ -95,7 +95,7 @@ def figure_config(name: str, mode: str, configs_dir: Path | None = None) -> dict
         if not isinstance(data.get(key), str) or not data[key].strip():
             problems.append(f"{key}: expected a non-empty string")
     for key in ("common", *MODES):
-        if not isinstance(data.get(key, {}), Mapping):
+        if not isinstance(data.get(key) or {}, Mapping):
             problems.append(f"{key}: expected a mapping, got {type(data[key]).__name__}")
     if problems:
         raise ValueError(f"{path}: " + "; ".join(problems))
@@ -167,6 +167,11 @@ class FigureContext:
             shutil.rmtree(run_dir)
             status = None
         reused = status == "completed"
+        if status is not None and status not in ("completed", "interrupted", "paused", "running"):
+            raise RuntimeError(
+                f"figure {self.name}: the cached run {run_dir} of {label} stopped ({status}); train it afresh "
+                "with --retrain (Python: retrain=True)"
+            )
         t0 = time.perf_counter()
         if not reused:
             resume = status in ("interrupted", "paused", "running")

@@ -10,8 +10,9 @@ model a marker, the rat's own train-vs-held-out distance the bar (a model left o
 as the rat's own past is); (f) held-out log-likelihood, bits per step over a Gaussian null.
 
 Claims (JSON ``claims``): the fitted network and the fitted baseline predict the held-out rat's actions better than
-the null. How many metrics each model has within the yardstick is a number, not a claim: issue 11 asks for 12 of
-13 and today's GRU has 1 (README, "Fitting animals").
+the null (the network's claim in full mode only). How many metrics each model has within the yardstick is a number,
+not a claim: issue 11 asks for 12 of 13 and the demo's GRU has 2, 6 and 7 with seeds 0-2 (README, "Fitting
+animals").
 
 Full mode: the demo's budget (1,500 updates x 4 seeds, 8 animals per model), ~3 min on 2 CPU cores; fast mode
 (300 updates, 1 seed, 2 animals) ~1 min::
@@ -31,7 +32,7 @@ from neuroethology import datasets
 from neuroethology.analysis import plots
 from neuroethology.config import config_to_dict, load_config
 from neuroethology.data import arena_of, load
-from neuroethology.demo import STATISTICS, YARDSTICK, run_demo
+from neuroethology.demo import STATISTICS, YARDSTICK, _hold_out, run_demo
 from neuroethology.fitting import FitConfig
 from neuroethology.fitting.closed_loop import movement_samples
 from neuroethology.gallery import FigureResult
@@ -80,8 +81,7 @@ def make(ctx) -> FigureResult:
     report = json.loads((demo_dir / "report.json").read_text())
     rat = datasets.sargolini()
     arena = arena_of(rat)
-    cut = float(rat["time"][-1]) * (1 - config.holdout_fraction)
-    heldout = rat.sel(time=slice(cut, None))
+    heldout = _hold_out(rat, config).heldout  # the demo's held-out part, smoothed as the fit smooths
     network = f"{config.model.upper()} (fitted)"  # the demo's names, and its files' (the name's first word)
     names = (network, "baseline (fitted)", "RatInABox default")
     sims = {name: load(demo_dir / f"sim_{name.split()[0].lower()}.nc") for name in names}
@@ -127,8 +127,7 @@ def make(ctx) -> FigureResult:
         "fit": {"updates": report["network"]["updates"], "seeds": report["network"]["seeds"]},
         "demo_wall_time_s": report["wall_time_s"],
     }
-    claims = {
-        "network_above_null": likelihood[network]["bits_per_step_over_null"] > 0,
-        "baseline_at_or_above_null": likelihood["baseline (fitted)"]["bits_per_step_over_null"] >= 0,
-    }
+    claims = {"baseline_at_or_above_null": likelihood["baseline (fitted)"]["bits_per_step_over_null"] >= 0}
+    if not ctx.fast:  # 300 updates do not get the network there; the demo's 1,500 x 4 seeds do (+0.78 bits)
+        claims["network_above_null"] = likelihood[network]["bits_per_step_over_null"] > 0
     return FigureResult(fig, numbers, claims)

@@ -60,7 +60,7 @@ _LANGSTON_WINDOW = 3  # outer radii averaged before the maximum, as opexebo and 
 #: further out the autocorrelogram is a rim correlated over few bins, where a one-field map shows bumps at any
 #: distance (RatInABox place cells in a 1 m box: their six nearest bumps at 10-32% overlap, one with a grid score
 #: of 0.71, above its shuffles; grid cells of spacing up to 0.5 m: every peak at >= 43%). A lattice of spacing up
-#: to 0.64 of the box's side, in any orientation, keeps its six peaks inside ((1 - 0.64 / sqrt 2)^2 = 0.30).
+#: to 0.63 of the box's side, in any orientation, keeps its six peaks inside ((1 - 0.63 / sqrt 2)^2 = 0.31).
 _PEAK_MIN_OVERLAP = 0.3
 
 

@@ -1,6 +1,6 @@
 """Policy and value heads, and the action distributions they return.
 
-Two distributions, both ``flax.struct`` pytrees (they pass through ``jit``, ``vmap`` and ``lax.scan``) with
+Three distributions, all ``flax.struct`` pytrees (they pass through ``jit``, ``vmap`` and ``lax.scan``) with
 the same methods:
 
 ``sample(key) -> (action, raw)``   an environment action and the raw draw it came from;
@@ -30,7 +30,8 @@ density network; Bishop 1994), so that the head can express heavy tails and a st
 one Gaussian with a learned but state-independent spread cannot. ``log_prob`` is the mixture of the components'
 censored likelihoods; ``marginal(n)`` (both Box heads) is the law of the first ``n`` action components.
 
-``entropy()`` is the entropy of the raw Gaussian in action units for both (the squashed law's entropy has
+``entropy()`` is the entropy of the raw Gaussian in action units for both Gaussian heads (the mixture's: an
+upper bound, its weights' entropy plus its components') (the squashed law's entropy has
 no closed form; as PPO's bonus this is the standard choice). ``mode()`` maps the mean.
 """
 
@@ -218,7 +219,8 @@ class PolicyHead(nnx.Module):
     ``Discrete(n)``: a linear layer to ``n`` logits. ``Box`` with finite bounds: a linear layer to the mean
     (normalised units) and a state-independent learned ``log_std`` (the usual PPO parameterisation; Schulman
     et al. 2017), starting at ``log(init_std)``. The output layer starts orthogonal with gain 0.01, so the
-    initial policy is near uniform / centred (Andrychowicz et al. 2021).
+    initial policy is near uniform / centred (Andrychowicz et al. 2021). ``components=K > 0`` (Box only): a
+    :class:`BoundedGaussianMixture` whose weights, means and log-spreads all come from the features.
     """
 
     def __init__(
@@ -232,6 +234,10 @@ class PolicyHead(nnx.Module):
         rngs: nnx.Rngs,
     ) -> None:
         dense = dict(kernel_init=orthogonal(0.01), bias_init=nnx.initializers.zeros_init(), rngs=rngs)
+        if components and not isinstance(action_space, spaces.Box):
+            raise ValueError(
+                f"PolicyHead: a mixture head (components={components}) needs Box actions, got {action_space}"
+            )
         if isinstance(action_space, spaces.Discrete):
             self.kind = "categorical"
             self.start = int(action_space.start)

@@ -174,7 +174,12 @@ def load_fitted(run_dir: str | Path) -> FittedModel:
         return FittedModel("ou", params, baseline)
     import orbax.checkpoint as ocp
 
-    config = load_config(run_dir / "config.yaml", schema=FitConfig)
+    from ..config import read_yaml
+
+    saved = read_yaml(run_dir / "config.yaml")
+    # A fit saved before the mixture head (no head_components in its config) has the one-Gaussian head.
+    legacy = [] if "head_components" in saved else ["head_components=0"]
+    config = load_config(run_dir / "config.yaml", legacy, schema=FitConfig)
     from ..agents import make_agent
 
     warp = Warp(**info["warp"])
@@ -188,6 +193,11 @@ def load_fitted(run_dir: str | Path) -> FittedModel:
     graphdef, template = nnx.split(agent)
     leaves, treedef = jax.tree.flatten(template)
     restored = ocp.StandardCheckpointer().restore((run_dir / info["checkpoint"]).absolute())
+    if len(restored) != len(leaves):
+        raise ValueError(
+            f"{run_dir}: the checkpoint holds {len(restored)} weight arrays, the network its config.yaml describes "
+            f"needs {len(leaves)}; the run was written by another version of the fit: fit it again"
+        )
     weights = jax.tree.unflatten(treedef, [jnp.asarray(restored[f"{i:04d}"]) for i in range(len(leaves))])
     return FittedModel(info["kind"], params, baseline, graphdef, weights, warp)
 

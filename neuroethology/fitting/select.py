@@ -88,15 +88,14 @@ def _row(label: str, overrides: Mapping[str, Any], scores: Mapping[str, Any]) ->
     distances = behaviour.get("distances") or {}
     if distances:
         ratios = []
-        within = 0
         for metric, d in distances.items():
             value = next(iter(d["models"].values()))
             row[f"d_{metric}"] = value
-            if value is not None and d["yardstick"] > 0:
+            if value is not None and d["yardstick"] is not None and d["yardstick"] > 0:
                 ratios.append(value / d["yardstick"])
-                within += int(value <= d["yardstick"])
-        row["within_yardstick"] = within
-        row["metrics"] = len(distances)
+        count = next(iter(behaviour["within_yardstick"].values()))  # the report's own count
+        row["within_yardstick"] = int(count["k"])
+        row["metrics"] = int(count["n"])
         row["median_distance_over_yardstick"] = float(np.median(ratios)) if ratios else math.nan
     else:
         row.update(within_yardstick=-1, metrics=0, median_distance_over_yardstick=math.nan)
@@ -122,13 +121,21 @@ def _rank(table: pd.DataFrame) -> pd.DataFrame:
 
 
 def _fit_candidate(rec, base: FitConfig, overrides, folds: int, run_dir: Path, arena, say) -> dict[str, Any]:
+    from ..config import config_to_dict, load_config
     from .pipeline import fit_recording
 
     model_json = run_dir / "model.json"
+    config = dataclasses.replace(base, **overrides, folds=folds, report_metrics=True, transfer_arenas=())
     if model_json.exists():
+        saved = config_to_dict(load_config(run_dir / "config.yaml", schema=FitConfig))
+        differ = sorted(k for k, v in config_to_dict(config).items() if saved.get(k) != v)
+        if differ:
+            raise ValueError(
+                f"{run_dir} holds a finished fit with other settings ({', '.join(differ)}); give another --out "
+                "(select reuses a finished candidate only when its settings are the same)"
+            )
         say(f"  {run_dir.name}: reusing the finished fit")
         return json.loads(model_json.read_text())["scores"]
-    config = dataclasses.replace(base, **overrides, folds=folds, report_metrics=True, transfer_arenas=())
     resume = run_dir.exists() and any(run_dir.iterdir())
     result = fit_recording(
         rec, config, arena=arena, out=run_dir, resume=resume, say=lambda m: say("    " + m)

@@ -48,7 +48,7 @@ def test_reward_rates_are_measured_against_the_mvt_optimum(figure):
     data, _ = figure
     numbers = data["numbers"]
     fractions = np.asarray([a["fraction_mean"] for a in _agents(data)], float)
-    assert data["claims"]["reward_rate_at_least_0.9_of_mvt"] == bool(np.all(fractions >= 0.9))
+    assert "reward_rate_at_least_0.9_of_mvt" not in data["claims"]  # the full budget's claim (README)
     assert numbers["min_fraction_of_mvt"] == pytest.approx(fractions.min())
     assert np.all(fractions > 0.6) and np.all(fractions < 1.15)  # learned (an untrained agent earns < 0.1)
     for agent in _agents(data):
