@@ -33,17 +33,17 @@ def test_the_sweep_is_every_combination_and_ou_once_per_key_it_reads():
 
 @pytest.fixture(scope="module")
 def random_motion_rat():
-    """8 minutes of RatInABox's random-motion model (rat-like parameters) in a 1 x 1 m box: the ou model's data."""
+    """6 minutes of RatInABox's random-motion model (rat-like parameters) in a 1 x 1 m box: the ou model's data."""
     env, p = ne.make("neuroethology/OpenField-v0", episode_duration=10_000.0)
     policy = ne.policies.RandomMotion(ne.policies.RandomMotionParams(**RAT_LIKE_MOTION))
-    result = ne.rollout(env, policy, jax.random.key(0), p, num_steps=int(480 / float(p.dt)))
+    result = ne.rollout(env, policy, jax.random.key(0), p, num_steps=int(360 / float(p.dt)))
     xy = np.asarray(result.states.position, float)[:, None]
     return from_arrays(np.moveaxis(xy, 1, -1)[:, :, None, :], fps=1 / float(p.dt), arena=BOX)
 
 
 @pytest.mark.slow
 def test_data_from_the_random_motion_model_rank_it_first(random_motion_rat, tmp_path):
-    base = FitConfig(total_steps=150, num_seeds=1, hidden_size=16, selection_runs=2, smoothing=0.0)
+    base = FitConfig(total_steps=100, num_seeds=1, hidden_size=16, selection_runs=2, smoothing=0.0)
     candidates = sweep_candidates({"model": ["gru", "ou"]})
     table = select_models(random_motion_rat, candidates, out=tmp_path, base=base, folds=2, say=lambda m: None)
     assert table["candidate"].iloc[0] == "ou"  # the true model class, first on both rankings
