@@ -47,6 +47,7 @@ __all__ = [
     "available_figures",
     "figure_config",
     "make_figures",
+    "merge_config",
     "source_dirs",
 ]
 
@@ -67,11 +68,13 @@ def available_figures(configs_dir: Path | None = None) -> list[str]:
     return sorted(p.stem for p in Path(configs_dir).glob("*.yaml"))
 
 
-def _merge(base: Mapping[str, Any], over: Mapping[str, Any]) -> dict[str, Any]:
+def merge_config(base: Mapping[str, Any], over: Mapping[str, Any]) -> dict[str, Any]:
+    """``base`` updated by ``over``, nested mappings merged key by key (a figure's ``common`` and its mode's
+    section; a training config and a figure's overrides of it)."""
     out = dict(base)
     for key, value in over.items():
         if isinstance(value, Mapping) and isinstance(out.get(key), Mapping):
-            out[key] = _merge(out[key], value)
+            out[key] = merge_config(out[key], value)
         else:
             out[key] = value
     return out
@@ -99,7 +102,7 @@ def figure_config(name: str, mode: str, configs_dir: Path | None = None) -> dict
             problems.append(f"{key}: expected a mapping, got {type(data[key]).__name__}")
     if problems:
         raise ValueError(f"{path}: " + "; ".join(problems))
-    resolved = _merge(data.get("common") or {}, data.get(mode) or {})
+    resolved = merge_config(data.get("common") or {}, data.get(mode) or {})
     return {"title": data["title"], "reproduces": data["reproduces"], "mode": mode, **resolved}
 
 
@@ -156,6 +159,11 @@ class FigureContext:
     def fast(self) -> bool:
         return self.mode == "fast"
 
+    def _record(self, label: str, key: str, path: Path, reused: bool, t0: float) -> None:
+        """One entry of the manifest's ``runs``: what was trained or built, where, and whether it was reused."""
+        entry = {"label": label, "hash": key, "path": str(path), "reused": reused}
+        self.runs.append({**entry, "seconds": time.perf_counter() - t0})
+
     def train(self, train_config: Mapping[str, Any], *, label: str = "ppo") -> Path:
         """A PPO run of ``train_config`` (the mapping a ``configs/*.yaml`` training file holds), trained into
         the cache or reused: its directory (:func:`neuroethology.training.load_run` reads it)."""
@@ -183,15 +191,7 @@ class FigureContext:
                 raise RuntimeError(
                     f"figure {self.name}: training {label} stopped: {result.message} ({run_dir})"
                 )
-        self.runs.append(
-            {
-                "label": label,
-                "hash": key,
-                "path": str(run_dir),
-                "reused": reused,
-                "seconds": time.perf_counter() - t0,
-            }
-        )
+        self._record(label, key, run_dir, reused, t0)
         return run_dir
 
     def cached(self, label: str, spec: Mapping[str, Any], build: Callable[[Path], None]) -> Path:
@@ -211,15 +211,7 @@ class FigureContext:
             self.log(f"{self.name}: building {label} into {target}")
             build(tmp)
             tmp.rename(target)
-        self.runs.append(
-            {
-                "label": label,
-                "hash": key,
-                "path": str(target),
-                "reused": reused,
-                "seconds": time.perf_counter() - t0,
-            }
-        )
+        self._record(label, key, target, reused, t0)
         return target
 
 

@@ -76,7 +76,7 @@ import neuroethology.envs as ne
 from neuroethology.analysis.neural import compute_pca, decode_linear
 from neuroethology.analysis.plots.style import PALETTE
 from neuroethology.config import read_yaml
-from neuroethology.gallery import FigureResult
+from neuroethology.gallery import FigureResult, merge_config
 from neuroethology.training import load_run
 
 TRAIN_CONFIG = Path(__file__).resolve().parents[1] / "configs" / "odor_plume.yaml"
@@ -96,14 +96,6 @@ TARGET_LABELS = {
     "head_direction_to_wind": "heading\nto wind",
     "log_odour": "odour\n(log)",
 }
-
-
-def _merge(base: Mapping[str, Any], over: Mapping[str, Any]) -> dict[str, Any]:
-    out = dict(base)
-    for key, value in over.items():
-        both = isinstance(value, Mapping) and isinstance(out.get(key), Mapping)
-        out[key] = _merge(out[key], value) if both else value
-    return out
 
 
 # ---------------------------------------------------------------------------------------------------------
@@ -517,7 +509,7 @@ def _figure(examples, success, stats, course, neural, params, cfg, edges):
 
 def make(ctx) -> FigureResult:
     cfg = ctx.config
-    train = _merge(read_yaml(TRAIN_CONFIG), cfg.get("train") or {})
+    train = merge_config(read_yaml(TRAIN_CONFIG), cfg.get("train") or {})
     run_dir = ctx.train(train, label="ppo")
     t0 = time.perf_counter()
     groups, params = _play_all(ctx, run_dir)

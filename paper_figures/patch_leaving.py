@@ -52,7 +52,6 @@ claim and checks the second only against the numbers (the full budget is the one
 
 from __future__ import annotations
 
-from collections.abc import Mapping
 from pathlib import Path
 from typing import Any
 
@@ -67,25 +66,17 @@ import neuroethology.envs as ne
 from neuroethology.analysis.plots.style import PALETTE
 from neuroethology.config import read_yaml
 from neuroethology.envs.patch_foraging import long_run_reward_rate, mvt_optimum
-from neuroethology.gallery import FigureResult
+from neuroethology.gallery import FigureResult, merge_config
 from neuroethology.training import load_run
 
 TRAIN_CONFIG = Path(__file__).resolve().parents[1] / "configs" / "patch_foraging.yaml"
 THRESHOLD = 0.9  # the claimed fraction of the MVT rate (and the band drawn in panel a)
 
 
-def _merge(base: Mapping[str, Any], over: Mapping[str, Any]) -> dict[str, Any]:
-    out = dict(base)
-    for key, value in over.items():
-        both = isinstance(value, Mapping) and isinstance(out.get(key), Mapping)
-        out[key] = _merge(out[key], value) if both else value
-    return out
-
-
 def _train_config(ctx, travel: float) -> dict[str, Any]:
     """configs/patch_foraging.yaml with the figure's overrides and a fixed travel of ``travel`` s."""
     fixed = {"env": {"params": {"travel_distribution": "fixed", "travel_time": float(travel)}}}
-    return _merge(_merge(read_yaml(TRAIN_CONFIG), ctx.config.get("train") or {}), fixed)
+    return merge_config(merge_config(read_yaml(TRAIN_CONFIG), ctx.config.get("train") or {}), fixed)
 
 
 # ---------------------------------------------------------------------------------------------------------

@@ -53,7 +53,7 @@ from flax import nnx
 
 from neuroethology.config import read_yaml
 from neuroethology.envs.t_maze import CUE, DELAY
-from neuroethology.gallery import FigureResult
+from neuroethology.gallery import FigureResult, merge_config
 from neuroethology.runs.checkpoints import checkpoint_manager
 from neuroethology.runs.metrics import read_metrics
 from neuroethology.training import load_run
@@ -62,14 +62,6 @@ from neuroethology.training.devices import run_hyperparams, run_keys
 TRAIN_CONFIG = Path(__file__).resolve().parents[1] / "configs" / "t_maze.yaml"
 SIDES = ("left", "right")
 COLOURS = {"left": "#4477AA", "right": "#EE6677", "cue": "#228833", "null": "#BBBBBB"}
-
-
-def _merge(base: Mapping[str, Any], over: Mapping[str, Any]) -> dict[str, Any]:
-    out = dict(base)
-    for key, value in over.items():
-        both = isinstance(value, Mapping) and isinstance(out.get(key), Mapping)
-        out[key] = _merge(out[key], value) if both else value
-    return out
 
 
 # ---------------------------------------------------------------------------------------------------------
@@ -433,7 +425,7 @@ def _figure(curve: dict[str, Any], neural: dict[str, Any]):
 
 
 def make(ctx) -> FigureResult:
-    train = _merge(read_yaml(TRAIN_CONFIG), ctx.config.get("train") or {})
+    train = merge_config(read_yaml(TRAIN_CONFIG), ctx.config.get("train") or {})
     run_dir = ctx.train(train, label="ppo")
     curve, player, final, params = _learning_curve(ctx, run_dir)
     neural = _neural(ctx, player, final, params)

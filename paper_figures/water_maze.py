@@ -61,7 +61,7 @@ from neuroethology.analysis.water_maze import (
 )
 from neuroethology.config import read_yaml
 from neuroethology.envs.water_maze import CARDINAL_NAMES, WaterMaze
-from neuroethology.gallery import FigureResult
+from neuroethology.gallery import FigureResult, merge_config
 from neuroethology.run_policies import load_policy
 from neuroethology.runs.checkpoints import checkpoint_manager, restore_checkpoint
 from neuroethology.runs.metrics import read_metrics
@@ -74,14 +74,6 @@ CHANCE = 0.25
 COLOURS = {"agent": "#EE6677", "training": "#BBBBBB", "optimum": "#228833"}
 RELEASE_COLOURS = dict(zip(CARDINAL_NAMES, ("#4477AA", "#EE6677", "#228833", "#AA3377"), strict=True))
 QUADRANT_LABELS = ("target\nNE", "adj.\nNW", "opp.\nSW", "adj.\nSE")
-
-
-def _merge(base: Mapping[str, Any], over: Mapping[str, Any]) -> dict[str, Any]:
-    out = dict(base)
-    for key, value in over.items():
-        both = isinstance(value, Mapping) and isinstance(out.get(key), Mapping)
-        out[key] = _merge(out[key], value) if both else value
-    return out
 
 
 def _mean_ci(values: np.ndarray, n_boot: int, rng: np.random.Generator) -> tuple[float, float, float]:
@@ -421,7 +413,7 @@ def _figure(curve, training, optimum, probe, blocks, params):
 
 def make(ctx) -> FigureResult:
     cfg = ctx.config
-    run_dir = ctx.train(_merge(read_yaml(TRAIN_CONFIG), cfg.get("train") or {}), label="ppo")
+    run_dir = ctx.train(merge_config(read_yaml(TRAIN_CONFIG), cfg.get("train") or {}), label="ppo")
     curve, blocks, ppo = _acquisition(ctx, run_dir)
     params = ppo.env_params
     training = _training_blocks(run_dir, int(cfg["training_blocks"]), float(params.dt))
