@@ -4,6 +4,8 @@ crossing a wall, and a few minutes in the plus maze."""
 
 from __future__ import annotations
 
+import functools
+
 import jax
 import jax.numpy as jnp
 import numpy as np
@@ -90,20 +92,32 @@ def test_box_and_circle_walls_are_the_analytic_ones():
 MOTIONS = {"defaults": {}, "bouncing": {"speed_mean": 0.4, "wall_repel_strength": 0.2}}
 
 
+@functools.cache
+def _compiled_in_room(motion):
+    """OpenField in ROOM and, jitted once for the three starts of ``motion``: the policy's displacement, a step
+    of the environment driven by the policy's action, and the distance to the nearest wall."""
+    env, p = ne.make("neuroethology/OpenField-v0", arena=ROOM)
+    policy = RandomMotion(**MOTIONS[motion])
+
+    def advance(key, carry, state, p):
+        action, _ = policy.act(key, carry, None, state, p)
+        return env.transition(state, action, key, p)
+
+    return env, p, jax.jit(policy.displacement), jax.jit(advance), jax.jit(env.wall_distance)
+
+
 @pytest.mark.parametrize("motion", list(MOTIONS))
 @pytest.mark.parametrize("start", [(0.3, 0.32), (0.59, 0.7), (0.62, 0.25)])
 def test_each_step_equals_ratinabox_agent_update_in_a_polygon(monkeypatch, start, motion):
     """As tests/unit/envs/test_random_motion.py in the box: the same Gaussian draws, the same state,
     RatInABox's own Agent.update in its Environment with ROOM's boundary, hole edges and thin wall (250
     steps)."""
-    env, p = ne.make("neuroethology/OpenField-v0", arena=ROOM)
+    env, p, step_fn, advance, wall_distance = _compiled_in_room(motion)
     arena = A.resolve_arena(ROOM)
     rib = Agent(
         Environment(params={"boundary": arena["boundary"], "holes": arena["holes"], "walls": arena["walls"]}),
         params={"dt": float(p.dt), **MOTIONS[motion]},
     )
-    policy = RandomMotion(**MOTIONS[motion])
-    step_fn = jax.jit(policy.displacement)
     draws: list[float] = []
 
     def fake_normal(loc=0.0, scale=1.0, size=None):
@@ -127,10 +141,9 @@ def test_each_step_equals_ratinabox_agent_update_in_a_polygon(monkeypatch, start
         assert not draws
         np.testing.assert_allclose(np.asarray(shift), rib.pos - before, rtol=1e-3, atol=2e-6, err_msg=f"{t}")
         np.testing.assert_allclose(np.asarray(new_carry.velocity), rib.velocity, rtol=1e-3, atol=1e-5)
-        near += int(float(env.wall_distance(state.position, p)) < 0.1)
+        near += int(float(wall_distance(state.position, p)) < 0.1)
         bounces += int(abs(np.hypot(*rib.velocity) - 0.5 * rib.speed_mean) < 1e-9)  # a bounce: half the mean
-        action, _ = policy.act(key, carry, None, state, p)
-        state = env.transition(state, action, key, p)
+        state = advance(key, carry, state, p)
         carry = new_carry
     assert near >= 20, "the wall repulsion was hardly exercised"
     assert motion == "defaults" or bounces >= 1, "no bounce"
@@ -164,7 +177,7 @@ def test_the_proposed_step_never_crosses_a_thin_wall_or_leaves_the_floor():
     )
     carry = RandomMotionCarry(jnp.asarray(vel, jnp.float32), jnp.zeros(n, jnp.float32))
     keys = jax.random.split(jax.random.key(2), n)
-    shift, _ = jax.vmap(policy.displacement, in_axes=(0, 0, 0, None))(keys, carry, states, p)
+    shift, _ = jax.jit(jax.vmap(policy.displacement, in_axes=(0, 0, 0, None)))(keys, carry, states, p)
     ends = pos + np.asarray(shift, float)
     segs = np_segments(arena)
     assert bool(jnp.all(env.inside(jnp.asarray(ends, jnp.float32), p)))
@@ -190,7 +203,7 @@ def test_box_and_square_polygon_propose_the_same_steps():
     states = jax.vmap(lambda x: env.initial(jax.random.key(0), box).replace(position=x))(pos)
     carry = RandomMotionCarry(vel, jnp.asarray(rng.normal(0, 2, n), jnp.float32))
     keys = jax.random.split(jax.random.key(4), n)
-    step = jax.vmap(policy.displacement, in_axes=(0, 0, 0, None))
+    step = jax.jit(jax.vmap(policy.displacement, in_axes=(0, 0, 0, None)))
     a, ca = step(keys, carry, states, box)
     b, cb = step(keys, carry, states, square)
     bounced = np.asarray(jnp.abs(jnp.hypot(*ca.velocity.T) - 0.15) < 1e-6)
