@@ -232,15 +232,20 @@ def _trainer(graphdef, place, cfg, pools: tuple[jax.Array, jax.Array]):
     return optimiser, run
 
 
-def _errors(graphdef, params, windows, place, centres, cfg) -> np.ndarray:
-    """``(n, T)`` decoding error (m) at each step of each window, in batches."""
-    fn = jax.jit(
-        lambda w: jnp.linalg.norm(
-            _decode(_forward(graphdef, params, w, place, cfg)[1], centres) - w[:, 1:], axis=-1
+def _error_fn(graphdef, place, centres, cfg):
+    """A jitted ``(params, windows (B, T + 1, 2)) -> (B, T)`` decoding error (m) at each step: compiled once per
+    batch shape for every evaluation of a run (the parameters are an argument, not constants baked in)."""
+    return jax.jit(
+        lambda p, w: jnp.linalg.norm(
+            _decode(_forward(graphdef, p, w, place, cfg)[1], centres) - w[:, 1:], axis=-1
         )
     )
+
+
+def _errors(error_fn, params, windows) -> np.ndarray:
+    """``(n, T)`` decoding error (m) at each step of each window, in batches (``error_fn``: :func:`_error_fn`)."""
     return np.concatenate(
-        [np.asarray(fn(jnp.asarray(windows[i : i + 512]))) for i in range(0, len(windows), 512)]
+        [np.asarray(error_fn(params, jnp.asarray(windows[i : i + 512]))) for i in range(0, len(windows), 512)]
     )
 
 
@@ -251,13 +256,14 @@ def _train(graphdef, params, data, place, centres, cfg, log) -> tuple[Any, dict[
     optimiser, run = _trainer(graphdef, place, cfg, pools)
     opt_state = optimiser.init(params)
     key = jax.random.key(cfg["seed"])
-    losses, evals, error = [], [0], [_errors(graphdef, params, data["rat_test"], place, centres, cfg).mean()]
+    error_fn = _error_fn(graphdef, place, centres, cfg)
+    losses, evals, error = [], [0], [_errors(error_fn, params, data["rat_test"]).mean()]
     for chunk in range(cfg["steps"] // cfg["eval_every"]):
         key, sub = jax.random.split(key)
         params, opt_state, ce = run(params, opt_state, sub)
         losses.append(np.asarray(ce))
         evals.append((chunk + 1) * cfg["eval_every"])
-        error.append(_errors(graphdef, params, data["rat_test"], place, centres, cfg).mean())
+        error.append(_errors(error_fn, params, data["rat_test"]).mean())
         log(
             f"path_integration: step {evals[-1]}: loss {losses[-1].mean():.4f}, held-out error {error[-1]:.3f} m"
         )
@@ -297,9 +303,10 @@ def _path_integration(graphdef, params, data, place, centres, cfg) -> dict[str, 
     """Held-out decoding errors per step (rat and simulated), the two baselines, and the example run."""
     box = data["box"]
     out: dict[str, Any] = {}
+    error_fn = _error_fn(graphdef, place, centres, cfg)
     for name in ("rat_test", "sim_test"):
         windows = data[name]
-        err = _errors(graphdef, params, windows, place, centres, cfg)
+        err = _errors(error_fn, params, windows)
         centre = np.linalg.norm(windows[:, 1:] - box / 2, axis=-1)
         hold = np.linalg.norm(windows[:, 1:] - windows[:, :1], axis=-1)
         out[name] = {
@@ -324,16 +331,20 @@ def _path_integration(graphdef, params, data, place, centres, cfg) -> dict[str, 
     return out
 
 
-def _unit_activity(graphdef, params, data, place, cfg) -> tuple[np.ndarray, np.ndarray]:
+def _unit_activity(activity_fn, params, data, cfg) -> tuple[np.ndarray, np.ndarray]:
     """``(activity (N, H), xy (N, 2))`` along the long simulated paths: the network restarted from the true
-    place-cell code every ``seq_len`` steps (windows sharing their end points, so the samples are contiguous)."""
+    place-cell code every ``seq_len`` steps (windows sharing their end points, so the samples are contiguous).
+    ``activity_fn``: a jitted ``(params, windows) -> hidden`` (one compile for the trained and the untrained
+    network)."""
     t = cfg["seq_len"]
     windows = np.concatenate(
         [np.stack([p[i : i + t + 1] for i in range(0, len(p) - t, t)]) for p in data["maps"]]
     )
-    fn = jax.jit(lambda w: _forward(graphdef, params, w, place, cfg)[0])
     hidden = np.concatenate(
-        [np.asarray(fn(jnp.asarray(windows[i : i + 256]))) for i in range(0, len(windows), 256)]
+        [
+            np.asarray(activity_fn(params, jnp.asarray(windows[i : i + 256])))
+            for i in range(0, len(windows), 256)
+        ]
     )
     return hidden.reshape(-1, hidden.shape[-1]), windows[:, 1:].reshape(-1, 2)
 
@@ -548,11 +559,12 @@ def make(ctx) -> FigureResult:
 
     graphdef, initial, params, history = _trained(ctx, cfg, data, place, centres)
     pi = _path_integration(graphdef, params, data, place, centres, cfg)
-    activity, xy = _unit_activity(graphdef, params, data, place, cfg)
+    activity_fn = jax.jit(lambda p, w: _forward(graphdef, p, w, place, cfg)[0])
+    activity, xy = _unit_activity(activity_fn, params, data, cfg)
     ctx.log(f"path_integration: grid scores of {activity.shape[1]} units, {cfg['shuffles']} shuffles each")
     grid = _grid_units(activity, xy, box, cfg)
     # control: the same measures on the untrained network (its initial weights), on the same path
-    control = _grid_units(*_unit_activity(graphdef, initial, data, place, cfg), box, cfg)
+    control = _grid_units(*_unit_activity(activity_fn, initial, data, cfg), box, cfg)
     fig, shown = _figure(pi, history, grid, control, box, cfg)
     rat = pi["rat_test"]
     ratio = rat["error_m"] / rat["centre_guess_m"]
