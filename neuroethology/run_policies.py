@@ -89,19 +89,36 @@ def _ppo_policies(run_dir: Path, step: int | None, runs: Sequence[int] | None, d
     return RunPolicies("ppo", loaded.ppo.env, loaded.ppo.env_params, policies, names, attrs)
 
 
-def _fitted_policies(run_dir: Path, runs: Sequence[int] | None, deterministic: bool, baseline: bool):
-    from .fitting import load_fitted
+def _fitted_policies(
+    run_dir: Path, runs: Sequence[int] | None, deterministic: bool, baseline: bool, animal: str | None
+):
+    """A fitted run's model; of a network fitted to several animals, every animal's twin (named by the
+    animal) or the one named by ``animal``."""
+    from .fitting import load_fitted, load_population
 
     if runs not in (None, [0], (0,)):
         raise ValueError(f"{run_dir}: a fitted run holds one model; --runs does not apply")
-    model = load_fitted(run_dir)
+    info = json.loads((run_dir / "model.json").read_text()) if (run_dir / "model.json").exists() else {}
+    if "animals" in info and animal is None:
+        models = load_population(run_dir)
+        arenas = {json.dumps(a["env_params"], sort_keys=True) for a in info["animals"]}
+        if len(arenas) > 1:
+            raise ValueError(
+                f"{run_dir}: its {len(models)} animals were fitted in different arenas; pass animal= one of "
+                + ", ".join(models)
+            )
+    else:
+        model = load_fitted(run_dir, animal=animal)
+        models = {animal or model.kind: model}
     if baseline:
-        model = model._replace(kind="ou")
-    env = ne.env_of(model.env_params)
-    attrs = {"run_kind": "fitted", "model": model.kind}
-    return RunPolicies(
-        "fitted", env, model.env_params, [model.policy(deterministic=deterministic)], [model.kind], attrs
-    )
+        models = {name: m._replace(kind="ou") for name, m in models.items()}
+    first = next(iter(models.values()))
+    env = ne.env_of(first.env_params)
+    attrs = {"run_kind": "fitted", "model": first.kind}
+    if animal is not None:
+        attrs["animal"] = animal
+    policies = [m.policy(deterministic=deterministic) for m in models.values()]
+    return RunPolicies("fitted", env, first.env_params, policies, list(models), attrs)
 
 
 def load_policy(
@@ -111,12 +128,13 @@ def load_policy(
     runs: Sequence[int] | None = None,
     deterministic: bool = False,
     baseline: bool = False,
+    animal: str | None = None,
 ) -> RunPolicies:
     """The policies of a trained or fitted run directory (see :class:`RunPolicies`).
 
     ``step`` picks a PPO checkpoint (default: the newest) and ``runs`` trained runs by index (default: all);
     ``deterministic`` takes each distribution's mode; ``baseline`` takes a fitted run's random-motion
-    baseline instead of its network.
+    baseline instead of its network; ``animal`` picks one animal's twin of a network fitted to several.
     """
     run_dir = Path(run_dir)
     kind = run_kind(run_dir)
@@ -129,7 +147,7 @@ def load_policy(
     else:
         if step is not None:
             raise ValueError(f"{run_dir}: a fitted run keeps one selected model; --checkpoint does not apply")
-        out = _fitted_policies(run_dir, runs, deterministic, baseline)
+        out = _fitted_policies(run_dir, runs, deterministic, baseline, animal)
     out.attrs.update(run_dir=str(run_dir.resolve()), deterministic=int(deterministic))
     return out
 
@@ -173,14 +191,18 @@ def simulate(
     step: int | None = None,
     log: Callable[[str], None] | None = None,
     core_inputs: bool = False,
+    animal: str | None = None,
 ) -> xr.Dataset:
     """Every policy in ``run_dir`` (trained or fitted) drives ``num_runs`` animals freely for ``duration``
     seconds, in its own arena or ``arena`` (any form :func:`neuroethology.envs.arena.resolve_arena` takes: a
     preset, a YAML/JSON file, a mapping of a box, circle or polygon; the Recording's attrs carry it) through
     :func:`neuroethology.simulation.run_session` (a long session's progress and time left through ``log``).
     ``core_inputs``: the Recording also holds the inputs each network's core received (``core_input``,
-    :func:`neuroethology.agents.with_core_inputs`), for the dynamics of the core."""
-    loaded = load_policy(run_dir, step=step, runs=runs, deterministic=deterministic, baseline=baseline)
+    :func:`neuroethology.agents.with_core_inputs`), for the dynamics of the core. ``animal``: of a network
+    fitted to several animals, that animal's twin only (default: every twin, if they share an arena)."""
+    loaded = load_policy(
+        run_dir, step=step, runs=runs, deterministic=deterministic, baseline=baseline, animal=animal
+    )
     params = loaded.params if arena is None else loaded.env.with_arena(loaded.params, arena)
     policies = loaded.policies
     if core_inputs:

@@ -19,10 +19,11 @@ from ._arguments import add_arena_argument
 
 __all__ = ["add_load_arguments", "command_line_words", "load_recording", "load_options", "parse_arena"]
 
-# load's keywords that the command line spells as flags: the keyword with dashes (``max_gap`` -> ``--max-gap``).
+# load's keywords (and a fitted run's animal=) that the command line spells as flags: the keyword with dashes
+# (``max_gap`` -> ``--max-gap``).
 _KEYWORDS = (
     "fps scale units keypoint centroid individuals columns arena_corners arena_size arena max_gap max_interval "
-    "allow_implausible"
+    "allow_implausible animal"
 ).split()
 _FLAGS = {name: "--" + name.replace("_", "-") for name in _KEYWORDS}
 _INDIVIDUALS = re.compile(r"individuals=\[(\w+)\]")  # individuals=[NAME] -> --individuals NAME

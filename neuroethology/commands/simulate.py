@@ -29,6 +29,7 @@ attributes. --baseline runs a fitted run's random-motion baseline instead of its
   neuroethology simulate runs/rat-gru --duration 300 --runs 16 --arena r0.75 --out circle.nc
   neuroethology simulate runs/rat-gru --duration 60 --arena plus_maze --out epm.nc
   neuroethology simulate runs/rat-gru --duration 60 --arena my_maze.yaml --out maze.nc
+  neuroethology simulate runs/two-rats --animal rat2 --duration 600 --out rat2_twin.nc
   neuroethology compare sim.nc rat.npz --out cmp          hold the simulation against the animal
 """
 
@@ -45,6 +46,12 @@ def add_arguments(p: argparse.ArgumentParser) -> None:
     p.add_argument(
         "--baseline", action="store_true", help="simulate the run's fitted baseline, not its network"
     )
+    p.add_argument(
+        "--animal",
+        default=None,
+        metavar="NAME",
+        help="of a network fitted to several animals: this animal's twin (default: every twin)",
+    )
 
 
 def run(args: argparse.Namespace) -> int:
@@ -58,6 +65,7 @@ def run(args: argparse.Namespace) -> int:
         num_runs=args.runs,
         arena=parse_arena(args.arena),
         baseline=args.baseline,
+        animal=args.animal,
         log=lambda m: print(f"  {m}", flush=True),
     )
     who = rec.attrs.get("model", rec.attrs.get("run_kind", "agent"))

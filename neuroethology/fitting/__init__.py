@@ -1,7 +1,8 @@
 """Models fitted to recorded animals: teacher-forcing data from a Recording, the random-motion baseline fitted
 by maximum likelihood, recurrent agents fitted by maximum likelihood of the animal's actions, and their free
 simulation in the environment, and the report of every compare metric against held-out data with the animal's
-own train-vs-held-out distance as the yardstick."""
+own train-vs-held-out distance as the yardstick; several animals fitted at once, each with its own identity
+(:mod:`~neuroethology.fitting.population`)."""
 
 from .behaviour import CloningConfig, FittedAgents, agent_log_likelihood, fit_agent
 from .pipeline import (
@@ -13,6 +14,7 @@ from .pipeline import (
     prepare_recording,
     simulate,
 )
+from .population import PopulationResult, fit_animals
 from .random_motion_fit import (
     RandomMotionFit,
     action_log_likelihood,
@@ -28,6 +30,7 @@ from .reconstruct import (
     reconstruct_path,
 )
 from .report import BehaviourReport, MetricDistances, behaviour_report
+from .run_dir import load_population
 from .targets import TargetSpeedPolicy, Warp, target_space, to_targets
 
 __all__ = [
@@ -39,6 +42,7 @@ __all__ = [
     "FittedAgents",
     "FittedModel",
     "MetricDistances",
+    "PopulationResult",
     "RandomMotionFit",
     "TargetSpeedPolicy",
     "Warp",
@@ -46,9 +50,11 @@ __all__ = [
     "agent_log_likelihood",
     "behaviour_report",
     "fit_agent",
+    "fit_animals",
     "fit_random_motion",
     "fit_recording",
     "load_fitted",
+    "load_population",
     "open_field_params_for",
     "path_segments",
     "path_windows",

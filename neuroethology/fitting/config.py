@@ -106,6 +106,9 @@ class FitConfig:
     transfer_arenas: tuple[Any, ...] = TRANSFER_ARENAS  # arenas never seen in fitting, for the transfer
     # check (any form envs.arena.resolve_arena takes; empty: no check)
     transfer_duration: float = 120.0  # s per simulated animal in each of them (selection_runs animals)
+    animal_identity: Literal["embedding", "pooled"] = "embedding"  # several animals fitted together
+    # (fitting.population): "embedding" gives each animal a one-hot identity input (a learned per-animal
+    # vector); "pooled" fits one model of them all
     report_metrics: bool = True  # simulate the fitted model (selection_runs animals, as long as the held-out
     # part) and report every compare metric against the held-out part, with the animal's own yardstick
 
@@ -115,6 +118,7 @@ class FitConfig:
             ("model", MODELS),
             ("select", ("likelihood", "closed_loop")),
             ("noise_inputs", ("speed_and_turn", "speed", "turn")),
+            ("animal_identity", ("embedding", "pooled")),
         ):
             if getattr(self, name) not in allowed:
                 problems.append(f"{name} must be one of {allowed}, got {getattr(self, name)!r}")
@@ -188,12 +192,16 @@ class FittedModel(NamedTuple):
     graphdef: nnx.GraphDef | None = None
     weights: nnx.State | None = None  # the selected network's weights (no seed axis)
     warp: Warp = DEFAULT_WARP  # how the network's outputs map to speed and angular velocity
+    identity: np.ndarray | None = None  # (animals,) one-hot code of this animal in a network fitted to
+    # several animals (fitting.population); None for a network of one animal
 
     def policy(self, *, deterministic: bool = False):
         """The model behind the environments' policy protocol."""
         if self.kind == "ou":
             return RandomMotion(self.baseline)
-        return TargetSpeedPolicy(self.graphdef, self.weights, warp=self.warp, deterministic=deterministic)
+        return TargetSpeedPolicy(
+            self.graphdef, self.weights, warp=self.warp, deterministic=deterministic, identity=self.identity
+        )
 
 
 class FitResult(NamedTuple):

@@ -18,9 +18,16 @@ from .. import envs as ne
 from ..envs.policies import RandomMotionParams
 from .behaviour import BestWeights, FitProgress
 from .config import FitConfig, FitResult, FittedModel
-from .targets import Warp, target_space
+from .targets import Warp, identity_space, target_space
 
-__all__ = ["save_fitted", "load_fitted", "CheckpointStore", "PROGRESS_DIR"]
+__all__ = [
+    "save_fitted",
+    "save_population",
+    "load_fitted",
+    "load_population",
+    "CheckpointStore",
+    "PROGRESS_DIR",
+]
 
 #: Where a fit keeps its networks' progress (Orbax checkpoints after N updates, the newest two kept);
 #: cross-validation folds use ``checkpoints/progress-fold<K>``.
@@ -94,7 +101,7 @@ def _fields(p: Any) -> dict[str, Any]:
 def save_fitted(result: FitResult, config: FitConfig, out: str | Path, *, source: str = "") -> Path:
     """Write the run directory (see the module docstring)."""
     from ..config import dump_config
-    from ..runs import MANIFEST_FILE, METRICS_FILE, environment_manifest, now, write_json, write_text_atomic
+    from ..runs import write_json
 
     out = Path(out)
     out.mkdir(parents=True, exist_ok=True)
@@ -105,71 +112,155 @@ def save_fitted(result: FitResult, config: FitConfig, out: str | Path, *, source
         "env": config.env,
         "env_params": ne.env_of(model.env_params).params_dict(model.env_params),
         "baseline_params": _fields(model.baseline),
-        "action_parametrisation": "log(next speed + speed_offset), asinh(angular velocity / turn_scale) "
-        "(see neuroethology.fitting.targets)",
+        "action_parametrisation": ACTION_PARAMETRISATION,
         "warp": model.warp._asdict(),
         "data": source,
         "scores": result.scores,
     }
     if model.kind != "ou":
-        import orbax.checkpoint as ocp
+        info["checkpoint"] = _write_weights(out, model.weights)
+    _write_curves(out, result.train_curves, config.cloning(model.env_params).chunk)
+    write_json(out / "model.json", info)
+    _finish_manifest(out, config, model.kind, source, result.scores.get("wall_time_s"))
+    return out
 
-        leaves = {f"{i:04d}": np.asarray(x) for i, x in enumerate(jax.tree.leaves(model.weights))}
-        checkpointer = ocp.StandardCheckpointer()
-        checkpointer.save((out / "checkpoints" / "selected").absolute(), leaves, force=True)
-        checkpointer.wait_until_finished()
-        info["checkpoint"] = "checkpoints/selected"
+
+ACTION_PARAMETRISATION = (
+    "log(next speed + speed_offset), asinh(angular velocity / turn_scale) (see neuroethology.fitting.targets)"
+)
+
+
+def save_population(result: Any, config: FitConfig, out: str | Path, *, source: str = "") -> Path:
+    """Write the run directory of a network fitted to several animals
+    (:class:`~neuroethology.fitting.population.PopulationResult`): as :func:`save_fitted`, with one entry per
+    animal in ``model.json["animals"]`` (its name, arena, baseline and identity code) and one checkpoint of
+    the shared weights."""
+    from ..config import dump_config
+    from ..runs import write_json
+
+    out = Path(out)
+    out.mkdir(parents=True, exist_ok=True)
+    dump_config(config, out / "config.yaml")
+    models = list(result.models.items())
+    first = models[0][1]
+    info = {
+        "kind": first.kind,
+        "env": config.env,
+        "animals": [
+            {
+                "name": name,
+                "env_params": ne.env_of(m.env_params).params_dict(m.env_params),
+                "baseline_params": _fields(m.baseline),
+                "identity": None if m.identity is None else np.asarray(m.identity).tolist(),
+            }
+            for name, m in models
+        ],
+        "action_parametrisation": ACTION_PARAMETRISATION,
+        "warp": first.warp._asdict(),
+        "data": source,
+        "scores": result.scores,
+        "checkpoint": _write_weights(out, first.weights),
+    }
+    _write_curves(out, result.train_curves, config.cloning(first.env_params).chunk)
+    write_json(out / "model.json", info)
+    _finish_manifest(out, config, first.kind, source, result.scores.get("wall_time_s"))
+    return out
+
+
+def _write_weights(out: Path, weights: nnx.State) -> str:
+    """The selected network's weights as an Orbax checkpoint; its path relative to the run directory."""
+    import orbax.checkpoint as ocp
+
+    leaves = {f"{i:04d}": np.asarray(x) for i, x in enumerate(jax.tree.leaves(weights))}
+    checkpointer = ocp.StandardCheckpointer()
+    checkpointer.save((out / "checkpoints" / "selected").absolute(), leaves, force=True)
+    checkpointer.wait_until_finished()
+    return "checkpoints/selected"
+
+
+def _write_curves(out: Path, curves: dict[str, np.ndarray], chunk: int) -> None:
+    from ..runs import METRICS_FILE, write_text_atomic
+
     rows = []
-    curves = result.train_curves
     for c in range(len(curves.get("train_nll", []))):
-        row = {
-            "chunk": c + 1,
-            "updates": (c + 1) * config.cloning(model.env_params).chunk,
-            "train_nll": curves["train_nll"][c].tolist(),
-        }
+        row = {"chunk": c + 1, "updates": (c + 1) * chunk, "train_nll": curves["train_nll"][c].tolist()}
         if len(curves.get("validation_ll", [])) > c:
             row["validation_ll"] = curves["validation_ll"][c].tolist()
         rows.append(row)
     write_text_atomic(out / METRICS_FILE, "".join(json.dumps(row) + "\n" for row in rows))
-    write_json(out / "model.json", info)
+
+
+def _finish_manifest(out: Path, config: FitConfig, kind: str, source: str, wall_time: Any) -> None:
+    from ..runs import MANIFEST_FILE, environment_manifest, now, write_json
+
     manifest = _read_json(out / MANIFEST_FILE)
     manifest.update(
         environment_manifest(
             kind="fitted",
             command="fit",
-            model=model.kind,
+            model=kind,
             data=source,
-            seeds=[config.seed + i for i in range(config.num_seeds)] if model.kind != "ou" else [config.seed],
-            wall_time_s=result.scores.get("wall_time_s"),
+            seeds=[config.seed + i for i in range(config.num_seeds)] if kind != "ou" else [config.seed],
+            wall_time_s=wall_time,
             status="finished",
         ),
         created=manifest.get("created", now()),
         finished=now(),
     )
     write_json(out / MANIFEST_FILE, manifest)
-    return out
 
 
-def load_fitted(run_dir: str | Path) -> FittedModel:
-    """The fitted model saved in a run directory (``neuroethology fit --out RUN``)."""
-    from ..config import load_config
-
+def load_fitted(run_dir: str | Path, *, animal: str | None = None) -> FittedModel:
+    """The fitted model saved in a run directory (``neuroethology fit --out RUN``). For a network fitted to
+    several animals, ``animal`` names whose twin (the network with that animal's identity, in its arena)."""
     run_dir = Path(run_dir)
+    info = _model_info(run_dir)
+    if "animals" not in info:
+        if animal is not None:
+            raise ValueError(f"{run_dir}: a model of one animal; animal={animal!r} does not apply")
+        return _load_model(run_dir, info, info)
+    names = [a["name"] for a in info["animals"]]
+    if animal is None and len(names) > 1:
+        raise ValueError(
+            f"{run_dir}: a model of {len(names)} animals; pass animal= one of {', '.join(names)}"
+        )
+    if animal is not None and animal not in names:
+        raise ValueError(f"{run_dir}: no animal {animal!r}; pass animal= one of {', '.join(names)}")
+    return _load_model(run_dir, info, info["animals"][names.index(animal or names[0])])
+
+
+def load_population(run_dir: str | Path) -> dict[str, FittedModel]:
+    """Every animal's twin of a network fitted to several animals (:func:`load_fitted` of each), by name."""
+    run_dir = Path(run_dir)
+    info = _model_info(run_dir)
+    if "animals" not in info:
+        raise ValueError(f"{run_dir}: a model of one animal, not of several (load it with load_fitted)")
+    return {a["name"]: _load_model(run_dir, info, a) for a in info["animals"]}
+
+
+def _model_info(run_dir: Path) -> dict[str, Any]:
     path = run_dir / "model.json"
     if not path.exists():
         raise FileNotFoundError(
             f"{run_dir}: not a fitted run (no model.json); fit one with `neuroethology fit`"
         )
     try:
-        info = json.loads(path.read_text())
+        return json.loads(path.read_text())
     except json.JSONDecodeError as e:
         raise ValueError(
             f"{path} is not valid JSON ({e.msg} at line {e.lineno}; was the fit interrupted while saving?): "
             "continue it with `neuroethology fit ... --resume --out RUN` (the same --data and settings) or fit "
             "again into a new --out"
         ) from None
-    env, params = ne.make(info["env"], **info["env_params"])
-    baseline = RandomMotionParams(**info["baseline_params"])
+
+
+def _load_model(run_dir: Path, info: dict[str, Any], animal: dict[str, Any]) -> FittedModel:
+    """The model of ``info`` (model.json) for ``animal`` (``info`` itself for a one-animal fit, else one of
+    its ``animals``: arena, baseline and identity code)."""
+    from ..config import load_config
+
+    env, params = ne.make(info["env"], **animal["env_params"])
+    baseline = RandomMotionParams(**animal["baseline_params"])
     if info["kind"] == "ou":
         return FittedModel("ou", params, baseline)
     import orbax.checkpoint as ocp
@@ -182,13 +273,13 @@ def load_fitted(run_dir: str | Path) -> FittedModel:
     config = load_config(run_dir / "config.yaml", legacy, schema=FitConfig)
     from ..agents import make_agent
 
+    identity = animal.get("identity")
+    space = env.observation_space(params)
+    if identity is not None:
+        space = identity_space(space, len(identity))
     warp = Warp(**info["warp"])
     agent = make_agent(
-        env.observation_space(params),
-        target_space(params, warp),
-        config.agent_config,
-        dt=float(params.dt),
-        key=jax.random.key(0),
+        space, target_space(params, warp), config.agent_config, dt=float(params.dt), key=jax.random.key(0)
     )
     graphdef, template = nnx.split(agent)
     leaves, treedef = jax.tree.flatten(template)
@@ -199,7 +290,8 @@ def load_fitted(run_dir: str | Path) -> FittedModel:
             f"needs {len(leaves)}; the run was written by another version of the fit: fit it again"
         )
     weights = jax.tree.unflatten(treedef, [jnp.asarray(restored[f"{i:04d}"]) for i in range(len(leaves))])
-    return FittedModel(info["kind"], params, baseline, graphdef, weights, warp)
+    code = None if identity is None else np.asarray(identity, np.float32)
+    return FittedModel(info["kind"], params, baseline, graphdef, weights, warp, code)
 
 
 def _read_json(path: Path) -> dict[str, Any]:

@@ -25,8 +25,9 @@ def prepare_recording(
         raise ConfigError("fit config", problems)
     if rec.sizes.get("individual", 1) != 1:
         raise ValueError(
-            f"{rec.attrs.get('source_file') or 'recording'}: fitting models one animal; this recording has "
-            f"{rec.sizes['individual']} individuals (select one with rec.isel(individual=[i]))"
+            f"{rec.attrs.get('source_file') or 'recording'}: fit_recording models one animal; this recording has "
+            f"{rec.sizes['individual']} individuals (select one with rec.isel(individual=[i]), or fit them all "
+            "together with fitting.fit_animals)"
         )
     if config.smoothing > 0:
         rec = smooth(rec, sigma=config.smoothing)

@@ -36,7 +36,37 @@ from gymnasium import spaces
 from ..envs.open_field import OpenFieldParams
 from .reconstruct import Demonstration
 
-__all__ = ["Warp", "target_space", "to_targets", "from_targets", "target_log_jacobian", "TargetSpeedPolicy"]
+__all__ = [
+    "Warp",
+    "target_space",
+    "to_targets",
+    "from_targets",
+    "target_log_jacobian",
+    "TargetSpeedPolicy",
+    "append_identity",
+    "identity_space",
+]
+
+
+def identity_space(space: spaces.Space, num_animals: int) -> spaces.Space:
+    """``space`` with ``num_animals`` one-hot identity features in ``[0, 1]`` after the vector observation."""
+    if isinstance(space, spaces.Dict):
+        return spaces.Dict({**space.spaces, "vector": identity_space(space["vector"], num_animals)})
+    low = np.concatenate([np.asarray(space.low, np.float32), np.zeros(num_animals, np.float32)])
+    high = np.concatenate([np.asarray(space.high, np.float32), np.ones(num_animals, np.float32)])
+    return spaces.Box(low, high, dtype=np.float32)
+
+
+def append_identity(observations: Any, identity: Any) -> Any:
+    """Observations (leading axes any, a vector or a dict with ``"vector"``) with an animal's identity code
+    ``(k,)`` appended to every vector: what a network fitted to several animals reads
+    (:mod:`neuroethology.fitting.population`). NumPy in, NumPy out; JAX otherwise."""
+    if isinstance(observations, dict):
+        return {**observations, "vector": append_identity(observations["vector"], identity)}
+    xp = np if isinstance(observations, np.ndarray) else jnp
+    code = xp.asarray(identity, dtype=observations.dtype)
+    code = xp.broadcast_to(code, observations.shape[:-1] + code.shape)
+    return xp.concatenate([observations, code], axis=-1)
 
 
 class Warp(NamedTuple):
@@ -136,17 +166,24 @@ class TargetSpeedPolicy:
         *,
         warp: Warp = DEFAULT_WARP,
         deterministic: bool = False,
+        identity: Any = None,
     ) -> None:
         self.graphdef = graphdef
         self.weights = weights
         self.warp = Warp(*(float(v) for v in warp))
         self.deterministic = bool(deterministic)
+        # the animal's identity code for a network fitted to several animals (appended to the vector input)
+        self.identity = None if identity is None else jnp.asarray(identity, jnp.float32)
         agent = nnx.merge(graphdef, weights)
         self.state_size = int(agent.state_size)
         self.noise_size = int(agent.noise_size)
 
     def init(self, key: jax.Array, env_state: Any, env_params: OpenFieldParams) -> jax.Array:
         return jnp.zeros((self.state_size,), jnp.float32)
+
+    def _read(self, obs: Any) -> Any:
+        """What the network reads of an observation: with the animal's identity code, if it has one."""
+        return obs if self.identity is None else append_identity(obs, self.identity)
 
     def act(self, key: jax.Array, carry: jax.Array, obs: Any, env_state: Any, env_params: OpenFieldParams):
         action, carry, _ = self.act_with_extras(key, carry, obs, env_state, env_params)
@@ -163,7 +200,7 @@ class TargetSpeedPolicy:
         noise = None
         if self.noise_size and not self.deterministic:
             noise = jax.random.normal(k_noise, (self.noise_size,))
-        out = agent.step(carry, obs, jnp.zeros((), bool), noise)
+        out = agent.step(carry, self._read(obs), jnp.zeros((), bool), noise)
         z = out.dist.mode() if self.deterministic else out.dist.sample(k_sample)[0]
         speed, omega = from_targets(z, self.warp)
         action = jnp.stack([(speed - env_state.speed) / env_params.dt, omega])
@@ -184,7 +221,7 @@ class TargetSpeedPolicy:
         (clipped as the environment clips them), its state reset where ``start``. The animal prior of
         "task plus data" training (:class:`neuroethology.training.config.PriorConfig`)."""
         agent = nnx.merge(self.graphdef, self.weights)
-        out = agent.step(carry, obs, start, None)
+        out = agent.step(carry, self._read(obs), start, None)
         high = jnp.stack([env_params.max_acceleration, env_params.max_angular_velocity])
         action = jnp.clip(action, -high, high)
         speed = jnp.clip(env_state.speed + action[..., 0] * env_params.dt, 0.0, env_params.max_speed)
