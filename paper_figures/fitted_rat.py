@@ -15,7 +15,7 @@ not a claim: issue 11 asks for 12 of 13 and the demo's GRU has 2, 6 and 7 with s
 animals").
 
 Full mode: the demo's budget (1,500 updates x 4 seeds, 8 animals per model), ~3 min on 2 CPU cores; fast mode
-(300 updates, 1 seed, 2 animals) ~1 min::
+(100 updates, 1 seed, 2 animals) ~1 min::
 
     neuroethology figures --only fitted_rat --out out/figures
 """
@@ -128,6 +128,6 @@ def make(ctx) -> FigureResult:
         "demo_wall_time_s": report["wall_time_s"],
     }
     claims = {"baseline_at_or_above_null": likelihood["baseline (fitted)"]["bits_per_step_over_null"] >= 0}
-    if not ctx.fast:  # 300 updates do not get the network there; the demo's 1,500 x 4 seeds do (+0.78 bits)
+    if not ctx.fast:  # 100 updates do not get the network there; the demo's 1,500 x 4 seeds do (+0.78 bits)
         claims["network_above_null"] = likelihood[network]["bits_per_step_over_null"] > 0
     return FigureResult(fig, numbers, claims)
