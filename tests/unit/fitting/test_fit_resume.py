@@ -4,6 +4,7 @@ exactly, finished ones refused unless replaced on purpose."""
 from __future__ import annotations
 
 import json
+import shutil
 
 import jax
 import numpy as np
@@ -44,12 +45,19 @@ def _weights(run):
     return [np.asarray(x) for x in jax.tree.leaves(load_fitted(run).weights)]
 
 
-def test_a_killed_fit_resumes_to_the_weights_of_an_uninterrupted_one(tmp_path):
-    rec, quiet = _recording(), (lambda m: None)
-    whole = fit_recording(rec, FitConfig(**TINY), out=tmp_path / "whole", say=quiet)
-    run = tmp_path / "run"
+@pytest.fixture(scope="module")
+def killed(tmp_path_factory):
+    """The 120 s recording and a fit of it stopped after its second chunk; each test resumes a copy of it."""
+    rec, run = _recording(), tmp_path_factory.mktemp("killed") / "run"
     with pytest.raises(Killed):
-        fit_recording(rec, FitConfig(**TINY), out=run, say=quiet, progress=_stop_after(2))
+        fit_recording(rec, FitConfig(**TINY), out=run, say=lambda m: None, progress=_stop_after(2))
+    return rec, run
+
+
+def test_a_killed_fit_resumes_to_the_weights_of_an_uninterrupted_one(tmp_path, killed):
+    (rec, stopped), quiet = killed, (lambda m: None)
+    whole = fit_recording(rec, FitConfig(**TINY), out=tmp_path / "whole", say=quiet)
+    run = shutil.copytree(stopped, tmp_path / "run")
     assert (run / "config.yaml").exists() and not (run / "model.json").exists()
     assert run_status(run) == "interrupted"  # its manifest says running; no process holds it
     with pytest.raises(FileExistsError, match="unfinished fit .*--resume.*--overwrite"):
@@ -73,10 +81,9 @@ def test_a_killed_fit_resumes_to_the_weights_of_an_uninterrupted_one(tmp_path):
         fit_recording(rec, FitConfig(**TINY), out=run, say=quiet, resume=True)
 
 
-def test_a_damaged_newest_progress_checkpoint_falls_back_to_the_one_before(tmp_path):
-    rec, run = _recording(), tmp_path / "run"
-    with pytest.raises(Killed):
-        fit_recording(rec, FitConfig(**TINY), out=run, say=lambda m: None, progress=_stop_after(2))
+def test_a_damaged_newest_progress_checkpoint_falls_back_to_the_one_before(tmp_path, killed):
+    rec, stopped = killed
+    run = shutil.copytree(stopped, tmp_path / "run")
     newest = run / "checkpoints" / "progress" / "2"
     shards = sorted(
         p for p in newest.rglob("*") if p.is_file() and p.stat().st_size > 0 and "state" in str(p)
