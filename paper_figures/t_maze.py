@@ -54,7 +54,7 @@ from flax import nnx
 from neuroethology.config import read_yaml
 from neuroethology.envs.t_maze import CUE, DELAY
 from neuroethology.gallery import FigureResult, merge_config
-from neuroethology.runs.checkpoints import checkpoint_manager
+from neuroethology.runs.checkpoints import checkpoint_manager, restore_checkpoint
 from neuroethology.runs.metrics import read_metrics
 from neuroethology.training import load_run
 from neuroethology.training.devices import run_hyperparams, run_keys
@@ -70,13 +70,21 @@ COLOURS = {"left": "#4477AA", "right": "#EE6677", "cue": "#228833", "null": "#BB
 
 
 def _checkpoints(run_dir: Path) -> tuple[Any, list[int], list[Any]]:
-    """``(ppo, updates, weights)``: the untrained agent of the run (update 0) and the agent at every checkpoint."""
+    """``(ppo, updates, weights)``: the untrained agent of the run (update 0) and the agent at every checkpoint
+    (read through one checkpoint manager: :func:`load_run` per checkpoint would open one each and rebuild the
+    run's functions)."""
     first = load_run(run_dir)
+    init = jax.jit(jax.vmap(first.ppo.init))
+    keys, hyper = run_keys(first.config), run_hyperparams(first.config)
+    device = jax.sharding.SingleDeviceSharding(jax.devices()[0])
+    target = jax.tree.map(
+        lambda a: jax.ShapeDtypeStruct(a.shape, a.dtype, sharding=device), jax.eval_shape(init, keys, hyper)
+    )
     manager = checkpoint_manager(run_dir, first.config.run.keep_checkpoints)
     steps = sorted(manager.all_steps())
+    initial = jax.device_put(init(keys, hyper), device)  # committed, as restored arrays are: one compile
+    states = [initial] + [restore_checkpoint(manager, s, target)[0] for s in steps]
     manager.close()
-    initial = jax.vmap(first.ppo.init)(run_keys(first.config), run_hyperparams(first.config))
-    states = [initial] + [load_run(run_dir, step=s).runner_state for s in steps]
     weights = [jax.tree.map(lambda x: x[0], s.weights) for s in states]  # run 0 (the figure trains one)
     return first.ppo, [0, *steps], weights
 
