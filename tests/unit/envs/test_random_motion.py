@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import functools
+
 import jax
 import jax.numpy as jnp
 import numpy as np
@@ -40,13 +42,25 @@ def measure(positions: np.ndarray, dt: float) -> tuple[np.ndarray, np.ndarray]:
     return speed[1:], rotation
 
 
+@functools.cache
+def _compiled_in_the_box():
+    """OpenField and, jitted once for every start: the random-motion policy's displacement, a step of the
+    environment driven by the policy's action, and the distance to the nearest wall."""
+    env, p = ne.make("neuroethology/OpenField-v0")
+    policy = RandomMotion()
+
+    def advance(key, carry, state, p):
+        action, _ = policy.act(key, carry, None, state, p)
+        return env.transition(state, action, key, p)
+
+    return env, p, jax.jit(policy.displacement), jax.jit(advance), jax.jit(env.wall_distance)
+
+
 @pytest.mark.parametrize("start", [(0.5, 0.5), (0.04, 0.5), (0.97, 0.98), (0.5, 0.002)])
 def test_each_step_equals_ratinabox_agent_update(monkeypatch, start):
     """Feed RatInABox the same Gaussian draws and compare the update from the same state, 200 times."""
-    env, p = ne.make("neuroethology/OpenField-v0")
-    policy = RandomMotion()
+    env, p, step_fn, advance, wall_distance = _compiled_in_the_box()
     rib = Agent(Environment(), params={"dt": float(p.dt)})
-    step_fn = jax.jit(policy.displacement)
     draws: list[float] = []
 
     def fake_normal(loc=0.0, scale=1.0, size=None):
@@ -76,10 +90,9 @@ def test_each_step_equals_ratinabox_agent_update(monkeypatch, start):
         np.testing.assert_allclose(
             float(new_carry.rotational_velocity), rib.rotational_velocity, rtol=1e-4, atol=1e-5
         )
-        near_wall += int(float(env.wall_distance(state.position, p)) < 0.1)
+        near_wall += int(float(wall_distance(state.position, p)) < 0.1)
         # Move on with the environment itself, driven by the policy's action.
-        action, carry = policy.act(key, carry, None, state, p)
-        state = env.transition(state, action, key, p)
+        state = advance(key, carry, state, p)
         carry = new_carry
     if start != (0.5, 0.5):
         assert near_wall > 0, "the wall-repulsion branch was never exercised"
@@ -88,13 +101,14 @@ def test_each_step_equals_ratinabox_agent_update(monkeypatch, start):
 def test_policy_action_moves_the_env_by_ratinabox_displacement():
     env, p = ne.make("neuroethology/OpenField-v0")
     policy = RandomMotion()
+    displacement, act, transition = jax.jit(policy.displacement), jax.jit(policy.act), jax.jit(env.transition)
     state = env.initial(jax.random.key(3), p)
     carry = policy.init(jax.random.key(4), state, p)
     for t in range(100):
         key = jax.random.key(100 + t)
-        shift, _ = policy.displacement(key, carry, state, p)
-        action, carry = policy.act(key, carry, None, state, p)
-        nxt = env.transition(state, action, key, p)
+        shift, _ = displacement(key, carry, state, p)
+        action, carry = act(key, carry, None, state, p)
+        nxt = transition(state, action, key, p)
         np.testing.assert_allclose(np.asarray(nxt.position - state.position), np.asarray(shift), atol=2e-6)
         state = nxt
 
