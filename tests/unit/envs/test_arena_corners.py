@@ -194,11 +194,10 @@ def starts(draw, n):
     return draw(st.lists(rows, min_size=n, max_size=n))
 
 
-def place(g, arena, segs, row):
-    """A start (float32) from a row of :func:`starts`: beside a vertex when the row says so and that point is
-    floor at least SKIN from every segment, else uniform over the floor."""
-    u0, u1, beside, index, r, psi, _, _ = row
-    point = np.asarray(g.pose(jnp.array([u0, u1, 0.5], jnp.float32))[0], float)
+def place(point, arena, segs, row):
+    """A start (float32) from a row of :func:`starts` and its uniform floor point ``point`` (``POSES``): beside a
+    vertex when the row says so and that point is floor at least SKIN from every segment, else ``point``."""
+    _, _, beside, index, r, psi, _, _ = row
     if beside:
         vertices = segs[:, 0]
         v = vertices[index % len(vertices)]
@@ -240,7 +239,8 @@ def check_steps(arena, rows):
     g = A.arena_geometry(arena, max_segments=32, max_trapezoids=128)  # one compiled sweep for every example
     segs = segment_array(arena)
     n_edges = len(segs) - len(arena["walls"])
-    p0 = np.array([place(g, arena, segs, row) for row in rows])
+    uniform = np.asarray(POSES(g, jnp.array([[row[0], row[1], 0.5] for row in rows], jnp.float32)), float)
+    p0 = np.array([place(point, arena, segs, row) for point, row in zip(uniform, rows, strict=True)])
     heading = 2 * np.pi * np.array([row[6] for row in rows])
     d = np.stack([np.cos(heading), np.sin(heading)], 1)
     ray = np.asarray(RAYS(g, jnp.asarray(p0), jnp.asarray(d, jnp.float32)))
@@ -278,6 +278,7 @@ def check_steps(arena, rows):
     return checked
 
 
+POSES = jax.jit(jax.vmap(lambda g, u: g.pose(u)[0], in_axes=(None, 0)))
 RAYS = jax.jit(jax.vmap(lambda g, p, v: g.ray_distances(p, v[None])[0], in_axes=(None, 0, 0)))
 SWEEPS = jax.jit(jax.vmap(lambda g, old, new: g.sweep(old, new), in_axes=(None, 0, 0)))
 
