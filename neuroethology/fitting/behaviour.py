@@ -34,6 +34,7 @@ __all__ = [
     "FittedAgents",
     "window_batch",
     "sequence_nll",
+    "sampled_sequence_nll",
     "make_fit_chunk",
     "fit_agent",
     "agent_log_likelihood",
@@ -54,6 +55,17 @@ class CloningConfig:
     # of each feature's half range (see the module docstring: it teaches the network to correct deviations)
     noise_features: tuple[int, ...] | None = None  # which features get that noise (None: all)
     chunk: int = 50  # gradient steps per jitted call (progress is reported between chunks)
+    # Scheduled sampling (Bengio et al. 2015, "Scheduled sampling for sequence prediction with recurrent neural
+    # networks", NeurIPS): with this probability per step, the self-motion inputs (speed, angular velocity) are
+    # the network's own draw at the step before instead of the animal's, as they are when it runs on its own
+    # (see sampled_sequence_nll). 0: pure teacher forcing.
+    scheduled_sampling: float = 0.0
+    self_motion: tuple[int, int] | None = None  # indices of (speed, angular velocity) in the vector input
+    self_motion_high: tuple[float, float] = (
+        np.inf,
+        np.inf,
+    )  # max speed (m/s), max |angular velocity| (rad/s)
+    warp: tuple[float, float] = (0.0, 0.0)  # the targets' (speed_offset, turn_scale) (fitting.targets.Warp)
 
 
 class FittedAgents(NamedTuple):
@@ -149,6 +161,48 @@ def sequence_nll(graphdef: nnx.GraphDef, weights: nnx.State, batch: Batch) -> ja
     return -jnp.sum(logp * scored) / jnp.maximum(jnp.sum(scored), 1.0)
 
 
+def sampled_sequence_nll(
+    graphdef: nnx.GraphDef, weights: nnx.State, batch: Batch, key: jax.Array, config: CloningConfig
+) -> jax.Array:
+    """:func:`sequence_nll` under scheduled sampling: step by step, with probability
+    ``config.scheduled_sampling`` (and never at a state reset) the speed and angular-velocity inputs are the
+    network's own draw of the step before (``(next speed, angular velocity)`` from its head, clipped to the
+    environment's bounds, no gradient through the draw) instead of the animal's: the inputs it reads when it
+    runs on its own, where a network trained only on the animal's inputs has never seen its own errors fed
+    back. The wall rays stay the animal's (they follow its recorded path). The loss is still the animal's
+    actions' negative log-likelihood."""
+    from .targets import Warp, from_targets
+
+    agent = nnx.merge(graphdef, weights)
+    length, batch_size = batch.starts.shape
+    k_use, k_draw = jax.random.split(key)
+    use = jax.random.bernoulli(k_use, config.scheduled_sampling, (length, batch_size))
+    i_speed, i_turn = config.self_motion
+    high = jnp.asarray(config.self_motion_high, jnp.float32)
+    warp = Warp(*config.warp)
+    held = batch.held if batch.held is not None else jnp.zeros_like(batch.starts)
+
+    def body(carry, inputs):
+        state, own = carry
+        obs, start, use_t, k, action, held_t = inputs
+        vector = obs["vector"] if isinstance(obs, dict) else obs
+        swap = use_t & ~start
+        vector = vector.at[:, i_speed].set(jnp.where(swap, own[:, 0], vector[:, i_speed]))
+        vector = vector.at[:, i_turn].set(jnp.where(swap, own[:, 1], vector[:, i_turn]))
+        obs = {**obs, "vector": vector} if isinstance(obs, dict) else vector
+        out = agent.step(state, obs, start)
+        logp = scored_log_prob(out.dist, action, held_t)
+        speed, omega = from_targets(jax.lax.stop_gradient(out.dist.sample(k)[0]), warp)
+        own = jnp.stack([jnp.clip(speed, 0.0, high[0]), jnp.clip(omega, -high[1], high[1])], axis=-1)
+        return (out.state, own), logp
+
+    start_state = (agent.initial_state((batch_size,)), jnp.zeros((batch_size, 2), jnp.float32))
+    inputs = (batch.observations, batch.starts, use, jax.random.split(k_draw, length), batch.actions, held)
+    _, logp = jax.lax.scan(body, start_state, inputs)
+    scored = batch.scored.astype(jnp.float32)
+    return -jnp.sum(logp * scored) / jnp.maximum(jnp.sum(scored), 1.0)
+
+
 def make_fit_chunk(
     graphdef: nnx.GraphDef,
     tx: optax.GradientTransformation,
@@ -174,7 +228,13 @@ def make_fit_chunk(
                 noise_scale=noise_scale,
                 held=held,
             )
-            loss, grads = jax.value_and_grad(lambda w: sequence_nll(graphdef, w, batch))(weights)
+            if config.scheduled_sampling > 0:
+                k_own = jax.random.fold_in(k, 1)  # the windows' draws stay those of teacher forcing
+                loss, grads = jax.value_and_grad(
+                    lambda w: sampled_sequence_nll(graphdef, w, batch, k_own, config)
+                )(weights)
+            else:
+                loss, grads = jax.value_and_grad(lambda w: sequence_nll(graphdef, w, batch))(weights)
             updates, opt_state = tx.update(grads, opt_state, weights)
             return (optax.apply_updates(weights, updates), opt_state), loss
 

@@ -95,6 +95,8 @@ class FitConfig:
     self_motion_noise: float = 0.1  # s.d. of noise added to the speed and turn-rate inputs while training,
     # in units of their half range (teaches the network to correct its own deviations; 0: none)
     noise_inputs: Literal["speed_and_turn", "speed", "turn"] = "speed"  # which inputs get that noise
+    scheduled_sampling: float = 0.0  # probability per step that the speed and turn-rate inputs are the
+    # network's own draw of the step before, not the animal's (scheduled sampling, Bengio et al. 2015; 0: none)
     holdout_fraction: float = 0.2  # the last part of the recording, held out for testing
     validation_fraction: float = 0.1  # the last part of the rest, for early stopping
     folds: int = 1  # > 1: also cross-validate held-out likelihoods over this many contiguous blocks
@@ -128,10 +130,14 @@ class FitConfig:
                 f"env: fitting supports {', '.join(SUPPORTED_ENVS)}; {self.env!r} "
                 + (f"cannot be fitted: {why}" if why else "is not a registered environment")
             )
-        if not 0 < self.holdout_fraction < 1:
-            problems.append(f"holdout_fraction must be in (0, 1), got {self.holdout_fraction}")
-        if not 0 < self.validation_fraction < 1:
-            problems.append(f"validation_fraction must be in (0, 1), got {self.validation_fraction}")
+        for name, closed in (
+            ("holdout_fraction", False),
+            ("validation_fraction", False),
+            ("scheduled_sampling", True),
+        ):
+            value = getattr(self, name)
+            if not (0 <= value <= 1 if closed else 0 < value < 1):
+                problems.append(f"{name} must be in {'[0, 1]' if closed else '(0, 1)'}, got {value}")
         for name in ("total_steps", "hidden_size", "num_seeds", "batch_size", "window", "folds", "patience"):
             if getattr(self, name) < 1:
                 problems.append(f"{name} must be >= 1, got {getattr(self, name)}")
@@ -180,6 +186,10 @@ class FitConfig:
             burn_in=self.burn_in,
             input_noise=self.self_motion_noise,
             noise_features={"speed_and_turn": (n, n + 1), "speed": (n,), "turn": (n + 1,)}[self.noise_inputs],
+            scheduled_sampling=self.scheduled_sampling,
+            self_motion=(n, n + 1),
+            self_motion_high=(float(params.max_speed), float(params.max_angular_velocity)),
+            warp=(float(self.speed_offset), float(self.turn_scale)),
         )
 
 
