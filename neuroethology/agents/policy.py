@@ -118,7 +118,11 @@ class CoreInputs:
     def act_with_extras(self, key: jax.Array, carry: jax.Array, obs: Any, env_state: Any, env_params: Any):
         action, carry_out, extras = self.policy.act_with_extras(key, carry, obs, env_state, env_params)
         agent = nnx.merge(self.graphdef, self.weights)
-        return action, carry_out, {**extras, "core_input": agent.core.project(agent.encoder(obs))}
+        read = getattr(
+            self.policy, "read", None
+        )  # what the network reads of obs (an animal's identity added)
+        seen = read(obs) if read is not None else obs
+        return action, carry_out, {**extras, "core_input": agent.core.project(agent.encoder(seen))}
 
 
 def with_core_inputs(policy: Any) -> CoreInputs:

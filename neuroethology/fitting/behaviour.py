@@ -61,11 +61,18 @@ class CloningConfig:
     # (see sampled_sequence_nll). 0: pure teacher forcing.
     scheduled_sampling: float = 0.0
     self_motion: tuple[int, int] | None = None  # indices of (speed, angular velocity) in the vector input
-    self_motion_high: tuple[float, float] = (
-        np.inf,
-        np.inf,
-    )  # max speed (m/s), max |angular velocity| (rad/s)
-    warp: tuple[float, float] = (0.0, 0.0)  # the targets' (speed_offset, turn_scale) (fitting.targets.Warp)
+    # max speed (m/s) and max |angular velocity| (rad/s), and max_acceleration * dt (m/s per step), the bounds
+    # the environment puts on an action
+    self_motion_high: tuple[float, float] = (np.inf, np.inf)
+    max_speed_change: float = np.inf
+    warp: tuple[float, float] = (0.0, 2.0)  # the targets' (speed_offset, turn_scale): fitting.targets.Warp
+
+    def __post_init__(self) -> None:
+        if self.scheduled_sampling > 0 and self.self_motion is None:
+            raise ValueError(
+                "CloningConfig: scheduled_sampling needs self_motion, the (speed, angular velocity) indices of "
+                "the vector observation (FitConfig.cloning sets them for OpenField)"
+            )
 
 
 class FittedAgents(NamedTuple):
@@ -169,8 +176,11 @@ def sampled_sequence_nll(
     network's own draw of the step before (``(next speed, angular velocity)`` from its head, clipped to the
     environment's bounds, no gradient through the draw) instead of the animal's: the inputs it reads when it
     runs on its own, where a network trained only on the animal's inputs has never seen its own errors fed
-    back. The wall rays stay the animal's (they follow its recorded path). The loss is still the animal's
-    actions' negative log-likelihood."""
+    back. The wall rays stay the animal's (they follow its recorded path), and a swapped input carries no
+    ``input_noise`` (it is the network's own). The loss is still the animal's actions' negative
+    log-likelihood. The draw is limited as the environment limits an action: the speed changes by at most
+    ``max_speed_change`` from the speed input and stays in ``[0, max speed]``; the turning rate within its
+    bound."""
     from .targets import Warp, from_targets
 
     agent = nnx.merge(graphdef, weights)
@@ -193,6 +203,9 @@ def sampled_sequence_nll(
         out = agent.step(state, obs, start)
         logp = scored_log_prob(out.dist, action, held_t)
         speed, omega = from_targets(jax.lax.stop_gradient(out.dist.sample(k)[0]), warp)
+        # as the environment would: the acceleration bounded, then the speed and the turning rate
+        change = config.max_speed_change
+        speed = jnp.clip(speed, vector[:, i_speed] - change, vector[:, i_speed] + change)
         own = jnp.stack([jnp.clip(speed, 0.0, high[0]), jnp.clip(omega, -high[1], high[1])], axis=-1)
         return (out.state, own), logp
 

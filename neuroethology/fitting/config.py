@@ -189,6 +189,7 @@ class FitConfig:
             scheduled_sampling=self.scheduled_sampling,
             self_motion=(n, n + 1),
             self_motion_high=(float(params.max_speed), float(params.max_angular_velocity)),
+            max_speed_change=float(params.max_acceleration) * float(params.dt),
             warp=(float(self.speed_offset), float(self.turn_scale)),
         )
 

@@ -11,6 +11,8 @@ of multi-animal behaviour models are the same construction), so that what differ
 modelled by a few weights per animal and everything else is shared. ``animal_identity="pooled"`` fits the
 same network without it (one model of the average animal; what the embedding is measured against).
 
+Training windows are drawn uniformly over all animals' rows (and early stopping pools them), so an animal
+recorded for longer weighs more in the fit (two hours of one rat against ten minutes of another: 12 to 1).
 Every animal gets its own random-motion baseline and null model; held-out likelihoods are reported per
 animal and pooled. The model's *twin* of each animal (the network with that animal's identity, in that
 animal's arena) is let loose, and its movement statistics are set next to the animal's held-out part:
@@ -98,13 +100,13 @@ def animals_of(recs: Sequence[xr.Dataset]) -> list[tuple[str, xr.Dataset]]:
     for i, rec in enumerate(recs):
         source = Path(str(rec.attrs.get("source_file") or "")).name or f"recording{i}"
         for ind in rec["individual"].values:
-            found.append((source, str(ind), rec.sel(individual=[ind])))
-    bare = [ind for _, ind, _ in found]
+            found.append((i, source, str(ind), rec.sel(individual=[ind])))
+    bare = [ind for _, _, ind, _ in found]
     unique = len(set(bare)) == len(bare)
-    names = [ind if unique else f"{src}:{ind}" for src, ind, _ in found]
+    names = [ind if unique else f"{src}:{ind}" for _, src, ind, _ in found]
     if len(set(names)) != len(names):
-        names = [f"recording{i}:{ind}" for i, (_, ind, _) in enumerate(found)]
-    return [(name, one) for name, (_, _, one) in zip(names, found, strict=True)]
+        names = [f"recording{i}:{ind}" for i, _, ind, _ in found]
+    return [(name, one) for name, (_, _, _, one) in zip(names, found, strict=True)]
 
 
 def _with_identity(demo: Demonstration, code: np.ndarray | None) -> Demonstration:
@@ -164,19 +166,22 @@ _ARENA_FIELDS = {"arena", "arena_shape", "width", "height", "radius", "extent", 
 def _check_same_environment(prepared: list[tuple[str, xr.Dataset, OpenFieldParams]]) -> None:
     env = ne.OpenField()
     first_name, _, first = prepared[0]
-    space = env.observation_space(first)
+    space = _vector_space(env.observation_space(first))
     for name, _, params in prepared[1:]:
-        if abs(float(params.dt) - float(first.dt)) > 1e-9:
+        if not _same(params.dt, first.dt):
             raise ValueError(
                 f"fit_animals: animal {name!r} is sampled every {float(params.dt):g} s and {first_name!r} every "
                 f"{float(first.dt):g} s; one network steps at one rate: resample them to one frame interval "
-                "(the fit's dt=SECONDS override does, within each tracked segment)"
+                "(env_params.dt=SECONDS on the command line, FitConfig(env_params={'dt': SECONDS}) in Python; "
+                "each recording is resampled within its tracked segments)"
             )
-        other = env.observation_space(params)
+        other = _vector_space(env.observation_space(params))
         if not (np.allclose(other.low, space.low) and np.allclose(other.high, space.high)):
             raise ValueError(
-                f"fit_animals: animal {name!r}'s observations are bounded differently from {first_name!r}'s "
-                "(rays read as far as each arena reaches): give the rays a finite range (ray_range=METRES > 0)"
+                f"fit_animals: animal {name!r}'s wall rays read up to {float(other.high[0]):.3g} m and "
+                f"{first_name!r}'s up to {float(space.high[0]):.3g} m (rays read as far as each arena reaches, or "
+                "ray_range): give the rays a finite range no longer than the smallest arena's, "
+                f"ray_range=METRES <= {min(float(other.high[0]), float(space.high[0])):.3g}"
             )
         differ = [
             f.name
@@ -185,9 +190,14 @@ def _check_same_environment(prepared: list[tuple[str, xr.Dataset, OpenFieldParam
         ]
         if differ:
             raise ValueError(
-                f"fit_animals: animal {name!r} and {first_name!r} differ in the environment's {', '.join(differ)}; "
-                "only the arena may differ between animals"
+                f"fit_animals: animal {name!r} and {first_name!r} differ in the environment's "
+                f"{', '.join(differ)}; only the arena may differ between animals"
             )
+
+
+def _vector_space(space: Any) -> Any:
+    """The vector part of an observation space (the whole of it without an image)."""
+    return space["vector"] if hasattr(space, "spaces") and "vector" in space.spaces else space
 
 
 def _same(a: Any, b: Any) -> bool:
@@ -203,7 +213,10 @@ def _same(a: Any, b: Any) -> bool:
 
 def _split(name: str, rec: xr.Dataset, params: OpenFieldParams, config: FitConfig) -> AnimalPart:
     """One animal's training/validation/held-out parts on its own clock, as a one-animal fit splits them."""
+    from .pipeline import _in_arena  # the arena the animal is fitted in, on its parts (as a one-animal fit)
+
     min_step = config.min_speed * float(params.dt)
+    rec = _in_arena(rec, ne.OpenField().arena(params))
     train, test = split_recording(rec, config.holdout_fraction)
     t = train["time"].values
     cut = float(t[0]) + (1 - config.validation_fraction) * (float(t[-1]) - float(t[0]))
@@ -238,7 +251,10 @@ def fit_animals(
     :func:`~neuroethology.fitting.pipeline.fit_recording`."""
     start_time = time.time()
     if config.model == "ou":
-        raise ValueError("fit_animals fits a network (model gru, lstm or rnn); fit 'ou' to each animal alone")
+        raise ValueError(
+            "fit_animals fits a network (model=gru, lstm or rnn; --model on the command line); the random-motion "
+            "model 'ou' is fitted to each animal alone"
+        )
     prepared = _prepare(recs, config, arenas)
     if out is None:
         return _fit(prepared, config, None, say, progress, start_time)
@@ -251,6 +267,14 @@ def fit_animals(
 
 def _fit(prepared, config: FitConfig, out: Path | None, say, progress, start_time: float) -> PopulationResult:
     key = jax.random.key(config.seed)
+    not_applied = [f"folds={config.folds}"] if config.folds > 1 else []
+    not_applied += ["transfer_arenas"] if config.transfer_arenas else []
+    not_applied += ["report_metrics"] if config.report_metrics else []
+    if not_applied:
+        say(
+            f"not done for several animals (one-animal fits only, for now): {', '.join(not_applied)}; each "
+            "animal's twin is compared with it below instead"
+        )
     parts = [_split(name, rec, params, config) for name, rec, params in prepared]
     codes = _identity_codes([p.name for p in parts], config)
     for p in parts:
@@ -343,17 +367,20 @@ def _select_seed(config, fitted, parts, twins, key, say) -> tuple[int, dict[str,
         return fitted.best, {}
     runs = max(1, config.selection_runs // len(parts))
     say(f"selection: simulating each of the {config.num_seeds} networks' twins of every animal ({runs} each)")
+    reference = {p.name: movement_samples(p.train) for p in parts}
     per_seed = []
     for i in range(config.num_seeds):
+        models = twins(fitted.seed_weights(i))
         checks = {}
         for p in parts:
             t = p.train["time"].values
             checks[p.name] = closed_loop_check(
-                twins(fitted.seed_weights(i))[p.name],
+                models[p.name],
                 p.train,
                 runs=runs,
                 key=key,
                 duration=min(float(t[-1] - t[0]), MAX_SIMULATION),
+                reference_samples=reference[p.name],
             )
         per_seed.append(checks)
     worst = [float(np.mean([max(c.values()) for c in checks.values()])) for checks in per_seed]
@@ -364,9 +391,9 @@ def _heldout(models: dict[str, FittedModel], parts: list[AnimalPart], config: Fi
     """Each animal's held-out scores (network, its own baseline, its own null) and the step-weighted pool."""
     per = {}
     for p in parts:
-        model = models[p.name]
-        demo_test = _with_identity(p.demo_test, model.identity)
-        per[p.name] = heldout_scores(model, config, p.params, p.demo_train, demo_test, p.windows_test)
+        per[p.name] = heldout_scores(
+            models[p.name], config, p.params, p.demo_train, p.demo_test, p.windows_test
+        )
     steps = np.array([s["test_steps"] for s in per.values()], float)
     pooled = {
         name: float(np.sum(steps * [s[name]["bits_per_step_over_null"] for s in per.values()]) / steps.sum())

@@ -27,7 +27,7 @@ from .behaviour import scored_log_prob, unroll_dist
 from .config import FitConfig, FittedModel
 from .random_motion_fit import action_log_likelihood, heading_held
 from .reconstruct import Demonstration
-from .targets import target_log_jacobian, target_space, to_targets
+from .targets import append_identity, target_log_jacobian, target_space, to_targets
 
 __all__ = ["heldout_scores", "null_log_likelihood", "network_log_likelihood", "summarise_folds"]
 
@@ -69,7 +69,10 @@ def network_log_likelihood(
     space = target_space(params, model.warp)
     targets = to_targets(demo, params, model.warp).actions
     z = jnp.clip(jnp.asarray(targets, jnp.float32), jnp.asarray(space.low), jnp.asarray(space.high))
-    observations = jax.tree.map(jnp.asarray, demo.observations)
+    observations = demo.observations
+    if model.identity is not None:  # a network fitted to several animals reads this animal's identity
+        observations = append_identity(observations, model.identity)
+    observations = jax.tree.map(jnp.asarray, observations)
     dist = unroll_dist(model.graphdef, model.weights, observations, jnp.asarray(demo.episode_start, bool))
     if not hasattr(dist, "marginal"):
         raise ValueError(

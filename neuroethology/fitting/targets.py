@@ -181,7 +181,7 @@ class TargetSpeedPolicy:
     def init(self, key: jax.Array, env_state: Any, env_params: OpenFieldParams) -> jax.Array:
         return jnp.zeros((self.state_size,), jnp.float32)
 
-    def _read(self, obs: Any) -> Any:
+    def read(self, obs: Any) -> Any:
         """What the network reads of an observation: with the animal's identity code, if it has one."""
         return obs if self.identity is None else append_identity(obs, self.identity)
 
@@ -200,7 +200,7 @@ class TargetSpeedPolicy:
         noise = None
         if self.noise_size and not self.deterministic:
             noise = jax.random.normal(k_noise, (self.noise_size,))
-        out = agent.step(carry, self._read(obs), jnp.zeros((), bool), noise)
+        out = agent.step(carry, self.read(obs), jnp.zeros((), bool), noise)
         z = out.dist.mode() if self.deterministic else out.dist.sample(k_sample)[0]
         speed, omega = from_targets(z, self.warp)
         action = jnp.stack([(speed - env_state.speed) / env_params.dt, omega])
@@ -221,7 +221,7 @@ class TargetSpeedPolicy:
         (clipped as the environment clips them), its state reset where ``start``. The animal prior of
         "task plus data" training (:class:`neuroethology.training.config.PriorConfig`)."""
         agent = nnx.merge(self.graphdef, self.weights)
-        out = agent.step(carry, self._read(obs), start, None)
+        out = agent.step(carry, self.read(obs), start, None)
         high = jnp.stack([env_params.max_acceleration, env_params.max_angular_velocity])
         action = jnp.clip(action, -high, high)
         speed = jnp.clip(env_state.speed + action[..., 0] * env_params.dt, 0.0, env_params.max_speed)
