@@ -95,13 +95,14 @@ def _fitted_policies(
     """A fitted run's model; of a network fitted to several animals, every animal's twin (named by the
     animal) or the one named by ``animal``."""
     from .fitting import load_fitted, load_population
+    from .fitting.run_dir import fitted_animals
 
     if runs not in (None, [0], (0,)):
         raise ValueError(f"{run_dir}: a fitted run holds one model; --runs does not apply")
-    info = json.loads((run_dir / "model.json").read_text()) if (run_dir / "model.json").exists() else {}
-    if "animals" in info and animal is None:
+    animals = fitted_animals(run_dir)
+    if animals is not None and animal is None:
         models = load_population(run_dir)
-        arenas = {json.dumps(a["env_params"], sort_keys=True) for a in info["animals"]}
+        arenas = {json.dumps(a["env_params"], sort_keys=True) for a in animals}
         if len(arenas) > 1:
             raise ValueError(
                 f"{run_dir}: its {len(models)} animals were fitted in different arenas; pass animal= one of "

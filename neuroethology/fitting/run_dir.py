@@ -25,6 +25,7 @@ __all__ = [
     "save_population",
     "load_fitted",
     "load_population",
+    "fitted_animals",
     "CheckpointStore",
     "PROGRESS_DIR",
 ]
@@ -236,6 +237,12 @@ def load_population(run_dir: str | Path) -> dict[str, FittedModel]:
     if "animals" not in info:
         raise ValueError(f"{run_dir}: a model of one animal, not of several (load it with load_fitted)")
     return {a["name"]: _load_model(run_dir, info, a) for a in info["animals"]}
+
+
+def fitted_animals(run_dir: str | Path) -> list[dict[str, Any]] | None:
+    """The animals of a network fitted to several (``model.json["animals"]``: each one's name, arena,
+    baseline and identity code); ``None`` for a model of one animal. A torn or missing model.json is named."""
+    return _model_info(Path(run_dir)).get("animals")
 
 
 def _model_info(run_dir: Path) -> dict[str, Any]:

@@ -13,7 +13,7 @@ from helpers import RAT_LIKE_MOTION
 
 import neuroethology.envs as ne
 from neuroethology.cli import main
-from neuroethology.data import from_arrays, save
+from neuroethology.data import from_arrays, load, save
 from neuroethology.fitting import FitConfig, load_fitted
 from neuroethology.fitting.population import (
     _concatenate,
@@ -129,6 +129,9 @@ def test_twins_recover_each_animal_s_speed_where_one_pooled_model_cannot(three_a
         load_fitted(run)
     out = tmp_path / "sim.nc"
     assert main(["simulate", str(run), "--duration", "5", "--animal", "animal1", "--out", str(out)]) == 0
+    every = tmp_path / "every.nc"  # without --animal: every twin (they share an arena here)
+    assert main(["simulate", str(run), "--duration", "5", "--out", str(every)]) == 0
+    assert load(every)["individual"].values.tolist() == ["animal00", "animal10", "animal20"]
     capsys.readouterr()
     assert (
         main(["simulate", str(run), "--duration", "5", "--animal", "nobody", "--out", str(tmp_path / "x.nc")])
