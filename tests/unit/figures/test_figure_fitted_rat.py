@@ -1,5 +1,5 @@
 """The gallery's fitted-rat figure in fast mode (paper_figures/fitted_rat.py): its JSON holds every plotted number
-and its claims. Fast mode fits 300 updates of one GRU: the fitted baseline beats the null there already; the GRU
+and its claims. Fast mode fits 100 updates of one GRU: the fitted baseline beats the null there already; the GRU
 beating the null is the full mode's claim (1,500 updates x 4 seeds: +0.78 bits per step, README)."""
 
 from __future__ import annotations
