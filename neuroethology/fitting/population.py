@@ -141,17 +141,14 @@ def _prepare(
     must share the environment's settings other than the arena, or one network could not read them all."""
     if arenas is not None and len(arenas) != len(recs):
         raise ValueError(f"fit_animals: {len(arenas)} arenas for {len(recs)} recordings (one each, or none)")
-    names = iter(name for name, _ in animals_of(recs))
+    recording_of = [i for i, rec in enumerate(recs) for _ in rec["individual"].values]  # animals_of's order
     prepared = []
-    for i, rec in enumerate(recs):
-        arena = None if arenas is None else arenas[i]
-        for _, one in animals_of([rec]):
-            name = next(names)
-            try:
-                one, params = prepare_recording(one, config, arena)
-            except ValueError as e:
-                raise ValueError(f"animal {name!r}: {e}") from None
-            prepared.append((name, one, params))
+    for (name, one), i in zip(animals_of(recs), recording_of, strict=True):
+        try:
+            one, params = prepare_recording(one, config, None if arenas is None else arenas[i])
+        except ValueError as e:
+            raise ValueError(f"animal {name!r}: {e}") from None
+        prepared.append((name, one, params))
     if len(prepared) < 2:
         raise ValueError(
             f"fit_animals: {len(prepared)} animal; fit one animal with fit_recording (`neuroethology fit`)"
