@@ -183,6 +183,21 @@ class NeuroEnv(FuncEnv, Generic[StateT, ParamsT]):
                 setattr(cls, name, _with_default_params(method))
 
     # -- identity and parameters ------------------------------------------------------------------------
+    def __eq__(self, other: object) -> bool:
+        """Two environments of one class with the same default params are interchangeable (the object holds
+        nothing that changes), so code compiled for one (a cached rollout) serves the other."""
+        if self is other:
+            return True
+        if type(self) is not type(other):
+            return NotImplemented
+        try:
+            return bool(vars(self) == vars(other))
+        except Exception:  # a field that cannot be compared as a whole (an array): not known to be the same
+            return False
+
+    def __hash__(self) -> int:
+        return hash(type(self))
+
     @classmethod
     def env_id(cls) -> str:
         """The Gymnasium id, e.g. ``"neuroethology/OpenField-v0"``."""

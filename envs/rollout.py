@@ -15,6 +15,7 @@ from typing import Any, NamedTuple
 
 import jax
 import jax.numpy as jnp
+import numpy as np
 
 from .core import NeuroEnv, _select
 from .policies.base import Policy
@@ -61,16 +62,37 @@ class _Flags(NamedTuple):
     record_info: bool
 
 
-def _start(env: NeuroEnv, policy: Policy, num_steps: int, key: jax.Array, params: Any):
+def _split_policy(policy: Policy) -> tuple[Any, tuple]:
+    """``(static, arrays)`` of a policy. A policy registered as a JAX pytree whose leaves are all arrays (a
+    network's weights) is compiled once per structure: its arrays are arguments of the compiled rollout, so
+    networks of one architecture with other weights reuse one compilation (and a persistent compilation cache
+    can serve it to another process). Any other policy is part of the compiled function itself."""
+    leaves, treedef = jax.tree.flatten(policy)
+    if any(leaf is policy for leaf in leaves) or not all(
+        isinstance(x, jax.Array | np.ndarray) for x in leaves
+    ):
+        return policy, ()
+    return treedef, tuple(leaves)
+
+
+def _join_policy(static: Any, arrays: tuple) -> Policy:
+    return jax.tree.unflatten(static, arrays) if isinstance(static, jax.tree_util.PyTreeDef) else static
+
+
+def _start(env: NeuroEnv, static: Any, num_steps: int, key: jax.Array, params: Any, arrays: tuple):
     """One environment's first observation, state and policy carry, and its ``num_steps`` step keys."""
+    policy = _join_policy(static, arrays)
     key_reset, key_policy, key_loop = jax.random.split(key, 3)
     obs, state = env.reset(key_reset, params)
     carry = policy.init(key_policy, state, params)
     return (obs, state, carry), jax.random.split(key_loop, num_steps)
 
 
-def _advance(env: NeuroEnv, policy: Policy, flags: _Flags, loop: Any, keys: jax.Array, params: Any):
+def _advance(
+    env: NeuroEnv, static: Any, flags: _Flags, loop: Any, keys: jax.Array, params: Any, arrays: tuple
+):
     """One environment run for ``len(keys)`` steps from ``loop = (obs, state, carry)``."""
+    policy = _join_policy(static, arrays)
 
     def body(loop, key_t):
         obs, state, carry = loop
@@ -107,40 +129,42 @@ def _time_major(batch: Rollout) -> Rollout:
     )
 
 
-def _stages(env: NeuroEnv, policy: Policy, num_steps: int, num_envs: int | None, flags: _Flags):
-    """``(start(key, params) -> (loop, keys), advance(loop, keys, params) -> (loop, Rollout))``, unjitted,
-    for one environment or a batch of ``num_envs`` (keys ``(num_envs, num_steps)``, rollouts time-major)."""
-    start = functools.partial(_start, env, policy, num_steps)
-    advance = functools.partial(_advance, env, policy, flags)
+def _stages(env: NeuroEnv, static: Any, num_steps: int, num_envs: int | None, flags: _Flags):
+    """``(start(key, params, arrays) -> (loop, keys), advance(loop, keys, params, arrays) -> (loop, Rollout))``,
+    unjitted, for one environment or a batch of ``num_envs`` (keys ``(num_envs, num_steps)``, rollouts
+    time-major); ``static, arrays``: the policy's :func:`_split_policy`."""
+    start = functools.partial(_start, env, static, num_steps)
+    advance = functools.partial(_advance, env, static, flags)
     if num_envs is None:
         return start, advance
 
-    def start_batch(key, params):
-        return jax.vmap(start, in_axes=(0, None))(jax.random.split(key, num_envs), params)
+    def start_batch(key, params, arrays):
+        return jax.vmap(start, in_axes=(0, None, None))(jax.random.split(key, num_envs), params, arrays)
 
-    def advance_batch(loop, keys, params):
-        loop, roll = jax.vmap(advance, in_axes=(0, 0, None))(loop, keys, params)
+    def advance_batch(loop, keys, params, arrays):
+        loop, roll = jax.vmap(advance, in_axes=(0, 0, None, None))(loop, keys, params, arrays)
         return loop, _time_major(roll)
 
     return start_batch, advance_batch
 
 
 @functools.lru_cache(maxsize=32)
-def _compiled(env: NeuroEnv, policy: Policy, num_steps: int, num_envs: int | None, flags: _Flags):
-    """The jitted ``run(key, params) -> Rollout`` for fixed sizes (compiled once per env, policy, sizes)."""
-    start, advance = _stages(env, policy, num_steps, num_envs, flags)
+def _compiled(env: NeuroEnv, static: Any, num_steps: int, num_envs: int | None, flags: _Flags):
+    """The jitted ``run(key, params, arrays) -> Rollout`` for fixed sizes (compiled once per env, policy
+    structure, sizes)."""
+    start, advance = _stages(env, static, num_steps, num_envs, flags)
 
-    def run(key: jax.Array, params: Any) -> Rollout:
-        loop, keys = start(key, params)
-        return advance(loop, keys, params)[1]
+    def run(key: jax.Array, params: Any, arrays: tuple) -> Rollout:
+        loop, keys = start(key, params, arrays)
+        return advance(loop, keys, params, arrays)[1]
 
     return jax.jit(run)
 
 
 @functools.lru_cache(maxsize=32)
-def _compiled_stages(env: NeuroEnv, policy: Policy, num_steps: int, num_envs: int | None, flags: _Flags):
+def _compiled_stages(env: NeuroEnv, static: Any, num_steps: int, num_envs: int | None, flags: _Flags):
     """The jitted ``start`` and ``advance`` of :func:`rollout_chunks` (see :func:`_stages`)."""
-    start, advance = _stages(env, policy, num_steps, num_envs, flags)
+    start, advance = _stages(env, static, num_steps, num_envs, flags)
     return jax.jit(start), jax.jit(advance)
 
 
@@ -161,12 +185,14 @@ def rollout(
     ``record_obs`` keeps the observations; ``record_extras`` what the policy reports of each step (an agent's
     hidden units, value and log-probability; see :class:`Rollout`); ``record_info`` each transition's
     ``info``.
-    The compiled function is cached per (env, policy, sizes), so repeated calls do not recompile.
+    The compiled function is cached per (env, policy, sizes), so repeated calls do not recompile; a policy
+    registered as a pytree of arrays (a network) is cached per structure (see :func:`_split_policy`).
     """
     params = env.default_params if params is None else params
     flags = _Flags(bool(record_obs), bool(record_extras), bool(record_info))
-    run = _compiled(env, policy, int(num_steps), None if num_envs is None else int(num_envs), flags)
-    return run(key, params)
+    static, arrays = _split_policy(policy)
+    run = _compiled(env, static, int(num_steps), None if num_envs is None else int(num_envs), flags)
+    return run(key, params, arrays)
 
 
 def rollout_chunks(
@@ -196,12 +222,13 @@ def rollout_chunks(
     params = env.default_params if params is None else params
     flags = _Flags(bool(record_obs), bool(record_extras), bool(record_info))
     num_envs = None if num_envs is None else int(num_envs)
-    start, advance = _compiled_stages(env, policy, int(num_steps), num_envs, flags)
-    loop, keys = start(key, params)
+    static, arrays = _split_policy(policy)
+    start, advance = _compiled_stages(env, static, int(num_steps), num_envs, flags)
+    loop, keys = start(key, params, arrays)
     time_axis = 0 if num_envs is None else 1
     for first in range(0, int(num_steps), int(chunk_steps)):
         chunk = jax.lax.slice_in_dim(
             keys, first, min(first + int(chunk_steps), int(num_steps)), axis=time_axis
         )
-        loop, piece = advance(loop, chunk, params)
+        loop, piece = advance(loop, chunk, params, arrays)
         yield piece

@@ -30,6 +30,7 @@ from flax import nnx
 __all__ = ["AgentPolicy", "CoreInputs", "recurrent_map", "replay_states", "with_core_inputs"]
 
 
+@jax.tree_util.register_pytree_node_class
 class AgentPolicy:
     """An agent behind the policy protocol ``init(key, env_state, env_params) -> carry`` and
     ``act(key, carry, obs, env_state, env_params) -> (action, carry)``; the carry is the core state
@@ -43,6 +44,17 @@ class AgentPolicy:
         agent = nnx.merge(graphdef, weights)
         self.state_size = agent.state_size
         self.noise_size = agent.noise_size
+
+    # A pytree of its weights: a rollout compiles once for every agent of one architecture.
+    def tree_flatten(self) -> tuple[tuple, tuple]:
+        return (self.weights,), (self.graphdef, self.deterministic, self.state_size, self.noise_size)
+
+    @classmethod
+    def tree_unflatten(cls, static: tuple, children: tuple) -> AgentPolicy:
+        policy = object.__new__(cls)
+        (policy.weights,) = children
+        policy.graphdef, policy.deterministic, policy.state_size, policy.noise_size = static
+        return policy
 
     def init(self, key: jax.Array, env_state: Any, env_params: Any) -> jax.Array:
         return jnp.zeros((self.state_size,), jnp.float32)

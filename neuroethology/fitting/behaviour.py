@@ -39,6 +39,7 @@ __all__ = [
     "fit_agent",
     "agent_log_likelihood",
     "scored_log_prob",
+    "unroll_log_likelihood",
 ]
 
 
@@ -353,13 +354,18 @@ def _initial_weights(
             make_agent(observation_space, action_space, agent_config, dt=dt, key=seed_keys[0])
         )
         return graphdef, init_weights
-    per_seed = [
-        nnx.split(
-            make_agent(observation_space, action_space, agent_config, dt=dt, key=jax.random.fold_in(k, 0))
+
+    def fresh(key: jax.Array) -> nnx.State:
+        return nnx.state(make_agent(observation_space, action_space, agent_config, dt=dt, key=key))
+
+    graphdef = nnx.graphdef(
+        nnx.eval_shape(
+            lambda: make_agent(observation_space, action_space, agent_config, dt=dt, key=seed_keys[0])
         )
-        for k in seed_keys
-    ]
-    return per_seed[0][0], jax.tree.map(lambda *xs: jnp.stack(xs), *[w for _, w in per_seed])
+    )
+    # one compiled initialisation for every seed (not one small compilation per array drawn)
+    keys = jnp.stack([jax.random.fold_in(k, 0) for k in seed_keys])
+    return graphdef, jax.jit(jax.vmap(fresh))(keys)
 
 
 def _input_noise_scale(observation_space: spaces.Space, config: CloningConfig) -> jax.Array | None:
@@ -380,8 +386,10 @@ def _input_noise_scale(observation_space: spaces.Space, config: CloningConfig) -
 
 
 def _make_validate(graphdef: nnx.GraphDef, val_data) -> Callable[[nnx.State], jax.Array]:
-    """Jitted ``validate(weights) -> (seeds,)`` mean log-likelihood per step of the validation rows."""
-    return jax.jit(jax.vmap(lambda w: jnp.mean(_unroll_log_likelihood(graphdef, w, *val_data)), in_axes=0))
+    """``validate(weights) -> (seeds,)`` mean log-likelihood per step of the validation rows (the rows are an
+    argument of the compiled function, not constants in it)."""
+    run = jax.jit(jax.vmap(lambda w, d: jnp.mean(unroll_log_likelihood(graphdef, w, *d)), in_axes=(0, None)))
+    return lambda weights: run(weights, val_data)
 
 
 class BestWeights(NamedTuple):
@@ -499,7 +507,7 @@ def agent_log_likelihood(
     """Per-step ``log p(a_t | o_1..o_t)`` (nats) along a demonstration, unrolled in one sequence (the state
     reset at each segment start), of the acceleration alone where the heading was held
     (:func:`scored_log_prob`). Actions beyond a Box's bounds count as on the bound (censored)."""
-    return np.asarray(_unroll_log_likelihood(graphdef, weights, *_device_data(demo, action_space)))
+    return np.asarray(unroll_log_likelihood(graphdef, weights, *_device_data(demo, action_space)))
 
 
 @functools.partial(jax.jit, static_argnums=0)
@@ -512,6 +520,7 @@ def unroll_dist(graphdef: nnx.GraphDef, weights: nnx.State, observations: Any, s
 
 
 @functools.partial(jax.jit, static_argnums=0)
-def _unroll_log_likelihood(graphdef, weights, observations, actions, starts, held):
+def unroll_log_likelihood(graphdef, weights, observations, actions, starts, held):
+    """Per-step :func:`scored_log_prob` (nats) of ``actions (T, d)`` along one sequence, compiled once."""
     dist = unroll_dist(graphdef, weights, observations, starts)
     return scored_log_prob(dist, actions[:, None], held[:, None])[:, 0]

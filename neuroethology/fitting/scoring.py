@@ -15,6 +15,7 @@ animal's motion produced.
 
 from __future__ import annotations
 
+import functools
 import math
 from typing import Any
 
@@ -23,7 +24,7 @@ import jax.numpy as jnp
 import numpy as np
 
 from ..envs.open_field import OpenFieldParams
-from .behaviour import scored_log_prob, unroll_dist
+from .behaviour import unroll_dist, unroll_log_likelihood
 from .config import FitConfig, FittedModel
 from .random_motion_fit import action_log_likelihood, heading_held
 from .reconstruct import Demonstration
@@ -73,13 +74,20 @@ def network_log_likelihood(
     if model.identity is not None:  # a network fitted to several animals reads this animal's identity
         observations = append_identity(observations, model.identity)
     observations = jax.tree.map(jnp.asarray, observations)
-    dist = unroll_dist(model.graphdef, model.weights, observations, jnp.asarray(demo.episode_start, bool))
+    starts = jnp.asarray(demo.episode_start, bool)
+    dist = jax.eval_shape(functools.partial(unroll_dist, model.graphdef), model.weights, observations, starts)
     if not hasattr(dist, "marginal"):
         raise ValueError(
             f"network_log_likelihood: the held-heading steps need the head's marginal density of the next "
             f"speed; it is known for the Box heads (Gaussian and mixture), not for a {type(dist).__name__}"
         )
-    logp = np.asarray(scored_log_prob(dist, z[:, None], jnp.asarray(held, bool)[:, None]), float)[:, 0]
+    # one compiled unroll and scoring (scored_log_prob), as the fit's validation scores
+    logp = np.asarray(
+        unroll_log_likelihood(
+            model.graphdef, model.weights, observations, z, starts, jnp.asarray(held, bool)
+        ),
+        float,
+    )
     # Jacobians from the warped targets back to the action: d v'/d a = dt, and the warps (targets.py).
     return logp + target_log_jacobian(demo, params, model.warp, held=held)
 

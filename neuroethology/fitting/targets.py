@@ -154,10 +154,12 @@ def target_log_jacobian(
     return np.log(float(params.dt)) + _log_dspeed(speed, warp, np) + turn
 
 
+@jax.tree_util.register_pytree_node_class
 class TargetSpeedPolicy:
     """A fitted agent driving OpenField: it samples warped ``(next speed, angular velocity)`` and acts with
     the acceleration that reaches that speed. The carry is the agent's core state (its "neurons").
-    ``deterministic=True`` takes the distribution's mode."""
+    ``deterministic=True`` takes the distribution's mode. A pytree of its weights (and identity code), so
+    a rollout compiles once for every network of one architecture."""
 
     def __init__(
         self,
@@ -177,6 +179,17 @@ class TargetSpeedPolicy:
         agent = nnx.merge(graphdef, weights)
         self.state_size = int(agent.state_size)
         self.noise_size = int(agent.noise_size)
+
+    def tree_flatten(self) -> tuple[tuple, tuple]:
+        static = (self.graphdef, self.warp, self.deterministic, self.state_size, self.noise_size)
+        return (self.weights, self.identity), static
+
+    @classmethod
+    def tree_unflatten(cls, static: tuple, children: tuple) -> TargetSpeedPolicy:
+        policy = object.__new__(cls)
+        policy.weights, policy.identity = children
+        policy.graphdef, policy.warp, policy.deterministic, policy.state_size, policy.noise_size = static
+        return policy
 
     def init(self, key: jax.Array, env_state: Any, env_params: OpenFieldParams) -> jax.Array:
         return jnp.zeros((self.state_size,), jnp.float32)
