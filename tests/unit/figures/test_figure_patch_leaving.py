@@ -1,9 +1,8 @@
 """The gallery's patch-leaving figure in fast mode (paper_figures/patch_leaving.py): one PPO agent per fixed travel
-time (2, 6, 18 s) on PatchForaging-v0, 409,600 steps each, evaluated in fresh 10-minute sessions against the
-Marginal Value Theorem optimum. Its JSON holds every plotted number and its claims: the agents' median residence
-rises with the travel time (asserted here), and every agent earns >= 0.9 of the MVT rate (a claim of the full
-budget, 5M steps per agent: in fast mode the agents earn ~0.75-0.9, so here the claim is only checked against
-the numbers and the rates against a learned floor)."""
+time (2, 6, 18 s) on PatchForaging-v0, 409,600 steps each in updates of 2,048, evaluated in fresh 10-minute
+sessions against the Marginal Value Theorem optimum. Its JSON holds every plotted number and its claims, both
+asserted here: the agents' median residence rises with the travel time, and every agent earns >= 0.9 of the MVT
+rate (0.955-0.982 over training seeds 0-2)."""
 
 from __future__ import annotations
 
@@ -48,9 +47,9 @@ def test_reward_rates_are_measured_against_the_mvt_optimum(figure):
     data, _ = figure
     numbers = data["numbers"]
     fractions = np.asarray([a["fraction_mean"] for a in _agents(data)], float)
-    assert "reward_rate_at_least_0.9_of_mvt" not in data["claims"]  # the full budget's claim (README)
+    assert data["claims"]["reward_rate_at_least_0.9_of_mvt"] is True
     assert numbers["min_fraction_of_mvt"] == pytest.approx(fractions.min())
-    assert np.all(fractions > 0.6) and np.all(fractions < 1.15)  # learned (an untrained agent earns < 0.1)
+    assert np.all(fractions >= 0.9) and np.all(fractions < 1.15)  # an untrained agent earns < 0.1
     for agent in _agents(data):
         assert 0 < agent["fraction_sem"] < 0.05 and len(agent["rate_per_session"]) == 32
     # The MVT forager in the same sessions: its residence is exactly the optimum, its rate close to it (above:
