@@ -326,15 +326,14 @@ def fit_random_motion(
         data = jnp.asarray(windows, jnp.float64)
         n = data.shape[0]
 
-        @jax.jit
-        def objective(theta):
+        def objective(theta, data):  # the data an argument: not constants XLA would fold into the program
             ll = _log_likelihood_terms(_from_unconstrained(theta), data, env_params, outlier_fraction)
-            return -jnp.sum(ll) / n
+            return -jnp.sum(ll) / data.shape[0]
 
         value_and_grad = jax.jit(jax.value_and_grad(objective))
 
         def fun(theta):
-            v, g = value_and_grad(jnp.asarray(theta))
+            v, g = value_and_grad(jnp.asarray(theta), data)
             v, g = float(v), np.asarray(g, float)
             if not np.isfinite(v):
                 return 1e10, np.zeros_like(g)
