@@ -18,7 +18,10 @@ animal and pooled. The model's *twin* of each animal (the network with that anim
 animal's arena) is let loose, and its movement statistics are set next to the animal's held-out part:
 the between-animal spread of each statistic (standard deviation over animals) of the twins against the
 animals', and, with three animals or more, their correlation over animals (does the twin of the fastest
-animal run fastest?). The animals' own train-vs-held-out differences are the noise yardstick.
+animal run fastest?). The animals' own train-vs-held-out differences are the noise yardstick. As in a
+one-animal fit, each twin is also measured on every ``compare`` metric against its animal's held-out part
+(``report_metrics``) and let loose in arenas it never saw (``transfer_arenas``); cross-validation over time
+blocks (``folds``) is for one-animal fits only.
 
     recs = [neuroethology.data.load(f) for f in ("rat1.nc", "rat2.nc")]
     result = fit_animals(recs, FitConfig(), out="runs/two-rats")
@@ -264,13 +267,10 @@ def fit_animals(
 
 def _fit(prepared, config: FitConfig, out: Path | None, say, progress, start_time: float) -> PopulationResult:
     key = jax.random.key(config.seed)
-    not_applied = [f"folds={config.folds}"] if config.folds > 1 else []
-    not_applied += ["transfer_arenas"] if config.transfer_arenas else []
-    not_applied += ["report_metrics"] if config.report_metrics else []
-    if not_applied:
+    if config.folds > 1:
         say(
-            f"not done for several animals (one-animal fits only, for now): {', '.join(not_applied)}; each "
-            "animal's twin is compared with it below instead"
+            f"not done for several animals (one-animal fits only, for now): folds={config.folds}; each animal's "
+            "last part is held out instead"
         )
     parts = [_split(name, rec, params, config) for name, rec, params in prepared]
     codes = _identity_codes([p.name for p in parts], config)
@@ -346,6 +346,7 @@ def _fit(prepared, config: FitConfig, out: Path | None, say, progress, start_tim
     )
     for line in between_animals_table(scores["between_animals"]).splitlines():
         say("  " + line)
+    scores.update(_per_animal_checks(models, parts, config, key, say))
     scores["wall_time_s"] = round(time.time() - start_time, 1)
     result = PopulationResult(
         models, scores, {"train_nll": fitted.train_nll, "validation_ll": fitted.validation_ll}
@@ -354,6 +355,27 @@ def _fit(prepared, config: FitConfig, out: Path | None, say, progress, start_tim
         sources = ", ".join(sorted({str(rec.attrs.get("source_file", "")) for _, rec, _ in prepared}))
         save_population(result, config, out, source=sources)
     return result
+
+
+def _per_animal_checks(models: dict[str, FittedModel], parts, config: FitConfig, key, say) -> dict[str, Any]:
+    """What a one-animal fit reports, for each animal's twin: every ``compare`` metric against the animal's
+    held-out part with its own train-vs-held-out yardstick (``report_metrics``), and the twin in arenas it
+    never saw next to the animal (``transfer_arenas``); ``{"behaviour_vs_heldout": {animal: ...},
+    "transfer": {animal: ...}}`` as far as asked for."""
+    from .pipeline import _behaviour_vs_heldout, _transfer
+
+    out: dict[str, Any] = {}
+    for i, p in enumerate(parts):
+        if config.report_metrics or config.transfer_arenas:
+            say(f"animal {p.name}:")
+        if config.report_metrics:
+            k = jax.random.fold_in(jax.random.fold_in(key, 300), i)
+            report = _behaviour_vs_heldout(models[p.name], p.train, p.test, config, k, say)
+            out.setdefault("behaviour_vs_heldout", {})[p.name] = report
+        if config.transfer_arenas:
+            k = jax.random.fold_in(jax.random.fold_in(key, 200), i)
+            out.setdefault("transfer", {})[p.name] = _transfer(models[p.name], p.train, config, k, say)
+    return out
 
 
 def _select_seed(config, fitted, parts, twins, key, say) -> tuple[int, dict[str, Any]]:

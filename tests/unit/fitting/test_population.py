@@ -90,7 +90,9 @@ def three_animals():
     return [_animal(s, 150, i, name=f"animal{i}") for i, s in enumerate(SPEEDS)]
 
 
-SETTINGS = {"total_steps": 300, "num_seeds": 1, "hidden_size": 32, "selection_runs": 2, "smoothing": 0.0}
+# (the per-animal report and transfer check have their own test below)
+SETTINGS = {"total_steps": 300, "num_seeds": 1, "hidden_size": 32, "selection_runs": 2, "smoothing": 0.0,
+            "report_metrics": False}  # fmt: skip
 
 
 @pytest.mark.slow
@@ -103,12 +105,12 @@ def test_twins_recover_each_animal_s_speed_where_one_pooled_model_cannot(three_a
     for rec in three_animals:
         files += ["--data", str(save(rec, tmp_path / f"{rec['individual'].values[0]}.nc"))]
     run = tmp_path / "run"
-    overrides = [f"{k}={v}" for k, v in SETTINGS.items()]
+    overrides = [f"{k}={v}" for k, v in SETTINGS.items()] + ["transfer_arenas=[]"]
     assert main(["fit", *files, "--out", str(run), "--no-progress", *overrides]) == 0
     assert "one network of 3 animals" in capsys.readouterr().out
     emb = json.loads((run / "model.json").read_text())["scores"]
     pooled = fit_animals(
-        three_animals, FitConfig(**SETTINGS, animal_identity="pooled"), say=lambda m: None
+        three_animals, FitConfig(**SETTINGS, transfer_arenas=(), animal_identity="pooled"), say=lambda m: None
     ).scores
     s = emb["between_animals"]["spread"]["speed_median"]
     rows = emb["between_animals"]["per_animal"]
@@ -138,3 +140,30 @@ def test_twins_recover_each_animal_s_speed_where_one_pooled_model_cannot(three_a
         == 2
     )
     assert "--animal" in capsys.readouterr().err
+
+
+def test_each_twin_gets_the_one_animal_report_and_transfer_check(tmp_path):
+    """``report_metrics`` and ``transfer_arenas`` apply to several animals as to one: every ``compare`` metric of
+    each twin against its own animal's held-out part (with that animal's yardstick), and each twin let loose in
+    an arena it never saw next to its animal; both stored in model.json per animal."""
+    recs = [_animal(0.06, 150, 0, name="slow"), _animal(0.15, 150, 1, name="fast")]
+    wide = {"shape": "box", "width": 2.0, "height": 1.5}
+    config = FitConfig(
+        total_steps=50, num_seeds=1, hidden_size=8, window=32, batch_size=4, selection_runs=2, smoothing=0.0,
+        transfer_arenas=(wide,), transfer_duration=20.0,
+    )  # fmt: skip
+    lines = []
+    result = fit_animals(recs, config, out=tmp_path / "run", say=lines.append)
+    scores = json.loads((tmp_path / "run" / "model.json").read_text())["scores"]
+    assert set(scores["behaviour_vs_heldout"]) == set(scores["transfer"]) == {"slow", "fast"}
+    for name in ("slow", "fast"):
+        report = scores["behaviour_vs_heldout"][name]
+        assert len(report["distances"]) == 13 and report["within_yardstick"]["GRU"]["n"] == 13
+        assert all(row["yardstick"] >= 0 for row in report["distances"].values())
+        arenas = scores["transfer"][name]["arenas"]
+        assert [a["arena"] for a in arenas] == ["own arena", "2 x 1.5 m box"]
+    # each twin is measured against its own animal: the slow animal's yardstick is not the fast one's
+    slow, fast = (scores["transfer"][n]["animal"]["speed_median"] for n in ("slow", "fast"))
+    assert slow < fast
+    assert result.scores["behaviour_vs_heldout"].keys() == {"slow", "fast"}
+    assert any(line == "animal fast:" for line in lines)
