@@ -161,11 +161,13 @@ def evaluate(
     deterministic: bool = False,
     runs: Sequence[int] | None = None,
     step: int | None = None,
+    animal: str | None = None,
     log: Callable[[str], None] | None = None,
 ) -> xr.Dataset:
     """``episodes`` complete episodes of every policy in ``run_dir`` (trained or fitted) as a Recording
-    (:func:`neuroethology.simulation.run_episodes`): each trained run is one individual."""
-    loaded = load_policy(run_dir, step=step, runs=runs, deterministic=deterministic)
+    (:func:`neuroethology.simulation.run_episodes`): each trained run is one individual. ``animal``: of a
+    network fitted to several animals, that animal's twin only (default: every twin, if they share an arena)."""
+    loaded = load_policy(run_dir, step=step, runs=runs, deterministic=deterministic, animal=animal)
     attrs = dict(loaded.attrs, evaluation_seed=int(seed))
     return run_episodes(
         loaded.env,

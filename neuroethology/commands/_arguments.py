@@ -55,6 +55,17 @@ def add_seed_argument(p: argparse.ArgumentParser, help: str = "random seed (defa
     p.add_argument("--seed", type=int, default=0, help=help)
 
 
+def add_animal_argument(p: argparse.ArgumentParser, default_help: str) -> None:
+    """``--animal NAME``: of a network fitted to several animals (``fit --data A --data B``), one animal's twin;
+    ``default_help`` says what the command takes without it."""
+    p.add_argument(
+        "--animal",
+        default=None,
+        metavar="NAME",
+        help=f"of a network fitted to several animals: this animal's twin (default: {default_help})",
+    )
+
+
 def add_no_progress_argument(p: argparse.ArgumentParser) -> None:
     """``--no-progress``: no progress bar (for logs and batch jobs)."""
     p.add_argument("--no-progress", action="store_true", help="no progress bar")

@@ -7,6 +7,7 @@ import argparse
 from pathlib import Path
 from typing import Any
 
+from ._arguments import add_animal_argument
 from ._load_options import load_recording
 
 
@@ -27,6 +28,7 @@ def add_source_arguments(p: argparse.ArgumentParser) -> None:
     p.add_argument(
         "--agent", type=int, default=0, help="which trained run of a PPO run directory (default 0)"
     )
+    add_animal_argument(p, default_help="required for such a run")
 
 
 def neural_recording(source: Path, args: argparse.Namespace) -> tuple[Any, Any]:
@@ -35,16 +37,18 @@ def neural_recording(source: Path, args: argparse.Namespace) -> tuple[Any, Any]:
         from ..run_policies import load_policy, run_kind, simulate
 
         runs = [args.agent] if run_kind(source) == "ppo" else None  # a fitted run holds one model
+        animal = _animal(source, getattr(args, "animal", None), getattr(args, "animal_flag", "--animal"))
         print(f"simulating {args.duration:g} s of {source} ...", flush=True)
         rec = simulate(
             source,
             duration=args.duration,
             seed=args.seed,
             runs=runs,
+            animal=animal,
             core_inputs=True,
             log=lambda m: print(f"  {m}", flush=True),
         )
-        return rec, load_policy(source, runs=runs).policies[0]
+        return rec, load_policy(source, runs=runs, animal=animal).policies[0]
     if not source.exists():
         raise FileNotFoundError(f"{source}: no such file or run directory")
     rec = load_recording(source, args)
@@ -78,3 +82,21 @@ def neural_recording(source: Path, args: argparse.Namespace) -> tuple[Any, Any]:
             rec, spikes.spike_times, spikes.unit_ids, individual=args.individual, units=spikes.units
         )
     return rec, None
+
+
+def _animal(run: Path, animal: str | None, flag: str) -> str | None:
+    """The one twin whose units are measured: ``--animal`` for a network fitted to several animals (required:
+    their units are one network's, read with different identities), nothing for any other run."""
+    from ..fitting.run_dir import fitted_animals
+    from ..run_policies import run_kind
+
+    names = [a["name"] for a in fitted_animals(run) or []] if run_kind(run) != "ppo" else []
+    if animal is not None and not names:
+        raise ValueError(
+            f"{run}: --animal is for a network fitted to several animals; this run has one model"
+        )
+    if names and animal is None:
+        raise ValueError(
+            f"{run}: a network fitted to {len(names)} animals; pick one with {flag} ({', '.join(names)})"
+        )
+    return animal

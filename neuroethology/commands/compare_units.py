@@ -38,6 +38,13 @@ def add_arguments(p: argparse.ArgumentParser) -> None:
     )
     p.add_argument("--individual-a", default=None, metavar="NAME", help="A's animal, when A holds several")
     p.add_argument("--individual-b", default=None, metavar="NAME", help="B's animal, when B holds several")
+    for side in "ab":
+        p.add_argument(
+            f"--animal-{side}",
+            default=None,
+            metavar="NAME",
+            help=f"{side.upper()}'s twin, when {side.upper()} is a network fitted to several animals",
+        )
     p.add_argument("--shuffles", type=int, default=200, help="time-shifted shuffles of B (default 200)")
     p.add_argument("--bin-size", type=float, default=None, metavar="M", help="map bins, m (default L/20)")
     add_seed_argument(p)
@@ -55,7 +62,12 @@ def run(args: argparse.Namespace) -> int:
         raise ValueError(f"--labels must be two different names, got {args.labels}")
     load_options(args)
     args.spikes, args.individual, args.spikes_option = None, None, False
-    recs = [neural_recording(Path(src), args)[0] for src in (args.a, args.b)]
+    recs = [
+        neural_recording(
+            Path(src), argparse.Namespace(**vars(args), animal=animal, animal_flag=f"--animal-{side}")
+        )[0]
+        for src, animal, side in ((args.a, args.animal_a, "a"), (args.b, args.animal_b, "b"))
+    ]
     for rec, flag, name in (
         (recs[0], "--individual-a", args.individual_a),
         (recs[1], "--individual-b", args.individual_b),

@@ -4,7 +4,13 @@ from __future__ import annotations
 
 import argparse
 
-from ._arguments import add_recording_output, add_run_argument, add_seed_argument, write_rollouts
+from ._arguments import (
+    add_animal_argument,
+    add_recording_output,
+    add_run_argument,
+    add_seed_argument,
+    write_rollouts,
+)
 
 NAME = "evaluate"
 HELP = "roll out the agents of a run (trained or fitted) for N episodes and write a Recording (.nc)"
@@ -39,6 +45,7 @@ def add_arguments(p: argparse.ArgumentParser) -> None:
         metavar="UPDATE",
         help="checkpoint to load (default: the newest)",
     )
+    add_animal_argument(p, default_help="every twin, if they share an arena")
 
 
 def run(args: argparse.Namespace) -> int:
@@ -53,6 +60,7 @@ def run(args: argparse.Namespace) -> int:
         deterministic=args.deterministic,
         runs=args.runs,
         step=args.checkpoint,
+        animal=args.animal,
         log=lambda m: print(f"  {m}", flush=True),
     )
     episodes = rec["episode"].values

@@ -5,6 +5,7 @@ from __future__ import annotations
 import argparse
 
 from ._arguments import (
+    add_animal_argument,
     add_arena_argument,
     add_recording_output,
     add_run_argument,
@@ -46,12 +47,7 @@ def add_arguments(p: argparse.ArgumentParser) -> None:
     p.add_argument(
         "--baseline", action="store_true", help="simulate the run's fitted baseline, not its network"
     )
-    p.add_argument(
-        "--animal",
-        default=None,
-        metavar="NAME",
-        help="of a network fitted to several animals: this animal's twin (default: every twin)",
-    )
+    add_animal_argument(p, default_help="every twin")
 
 
 def run(args: argparse.Namespace) -> int:

@@ -65,7 +65,8 @@ sys.exit(main(sys.argv[1:]))
 
 @pytest.fixture(scope="module")
 def env(tmp_path_factory):
-    cache = tmp_path_factory.mktemp("jax_cache")
+    # the suite's cache (tests/conftest.py) where there is one: programs the other tests compiled are reused
+    cache = os.environ.get("JAX_COMPILATION_CACHE_DIR") or tmp_path_factory.mktemp("jax_cache")
     return dict(
         os.environ,
         JAX_PLATFORMS="cpu",

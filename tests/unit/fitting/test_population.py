@@ -8,6 +8,7 @@ import json
 
 import jax
 import numpy as np
+import pandas as pd
 import pytest
 from helpers import RAT_LIKE_MOTION
 
@@ -167,3 +168,24 @@ def test_each_twin_gets_the_one_animal_report_and_transfer_check(tmp_path):
     assert slow < fast
     assert result.scores["behaviour_vs_heldout"].keys() == {"slow", "fast"}
     assert any(line == "animal fast:" for line in lines)
+
+
+def test_evaluate_and_neurons_pick_one_twin_with_animal(tmp_path, capsys):
+    """``evaluate`` and ``neurons`` on a network fitted to several animals take ``--animal NAME``; ``neurons``
+    needs it (the units are one network's, read with different identities) and says so."""
+    recs = [_animal(0.06, 40, 0, name="slow"), _animal(0.15, 40, 1, name="fast")]
+    config = FitConfig(
+        total_steps=20, num_seeds=1, hidden_size=8, window=32, batch_size=4, selection_runs=1,
+        smoothing=0.0, transfer_arenas=(), report_metrics=False,
+    )  # fmt: skip
+    run = tmp_path / "run"
+    fit_animals(recs, config, out=run, say=lambda m: None)
+    out = tmp_path / "episodes.nc"
+    assert main(["evaluate", str(run), "--episodes", "1", "--animal", "fast", "--out", str(out)]) == 0
+    assert load(out).attrs["animal"] == "fast"
+    neurons = ["neurons", str(run), "--duration", "60", "--shuffles", "3", "--no-figures"]
+    capsys.readouterr()
+    assert main([*neurons, "--out", str(tmp_path / "n0")]) == 2
+    assert "--animal (slow, fast)" in capsys.readouterr().err
+    assert main([*neurons, "--animal", "slow", "--out", str(tmp_path / "n1")]) == 0
+    assert len(pd.read_csv(tmp_path / "n1" / "units.csv")) == 8
