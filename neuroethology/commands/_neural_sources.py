@@ -51,6 +51,11 @@ def neural_recording(source: Path, args: argparse.Namespace) -> tuple[Any, Any]:
         return rec, load_policy(source, runs=runs, animal=animal).policies[0]
     if not source.exists():
         raise FileNotFoundError(f"{source}: no such file or run directory")
+    if getattr(args, "animal", None) is not None:
+        flag = getattr(args, "animal_flag", "--animal")
+        raise ValueError(
+            f"{source}: {flag} picks a twin of a run directory fitted to several animals; this is a file"
+        )
     rec = load_recording(source, args)
     if args.spikes is None and not any(v in rec for v in ("activity", "spike_time", "hidden")):
         raise ValueError(
@@ -92,9 +97,7 @@ def _animal(run: Path, animal: str | None, flag: str) -> str | None:
 
     names = [a["name"] for a in fitted_animals(run) or []] if run_kind(run) != "ppo" else []
     if animal is not None and not names:
-        raise ValueError(
-            f"{run}: --animal is for a network fitted to several animals; this run has one model"
-        )
+        raise ValueError(f"{run}: {flag} is for a network fitted to several animals; this run has one model")
     if names and animal is None:
         raise ValueError(
             f"{run}: a network fitted to {len(names)} animals; pick one with {flag} ({', '.join(names)})"

@@ -189,3 +189,6 @@ def test_evaluate_and_neurons_pick_one_twin_with_animal(tmp_path, capsys):
     assert "--animal (slow, fast)" in capsys.readouterr().err
     assert main([*neurons, "--animal", "slow", "--out", str(tmp_path / "n1")]) == 0
     assert len(pd.read_csv(tmp_path / "n1" / "units.csv")) == 8
+    capsys.readouterr()  # a file (the twin's episodes, with its hidden units) has no twins to pick
+    assert main(["neurons", str(out), "--animal", "slow", "--out", str(tmp_path / "n2")]) == 2
+    assert "run directory" in capsys.readouterr().err
