@@ -31,13 +31,17 @@ def add_source_arguments(p: argparse.ArgumentParser) -> None:
     add_animal_argument(p, default_help="required for such a run")
 
 
-def neural_recording(source: Path, args: argparse.Namespace) -> tuple[Any, Any]:
-    """The Recording to measure and, for a run directory, its policy (for the core's dynamics)."""
+def neural_recording(
+    source: Path, args: argparse.Namespace, *, animal: str | None = None, animal_flag: str = "--animal"
+) -> tuple[Any, Any]:
+    """The Recording to measure and, for a run directory, its policy (for the core's dynamics). ``animal``: the
+    twin of a network fitted to several animals, given on the command line as ``animal_flag``."""
     if source.is_dir():
         from ..run_policies import load_policy, run_kind, simulate
 
-        runs = [args.agent] if run_kind(source) == "ppo" else None  # a fitted run holds one model
-        animal = _animal(source, getattr(args, "animal", None), getattr(args, "animal_flag", "--animal"))
+        ppo = run_kind(source) == "ppo"
+        runs = [args.agent] if ppo else None  # a fitted run holds one model
+        _check_animal(source, animal, animal_flag, ppo)
         print(f"simulating {args.duration:g} s of {source} ...", flush=True)
         rec = simulate(
             source,
@@ -51,10 +55,9 @@ def neural_recording(source: Path, args: argparse.Namespace) -> tuple[Any, Any]:
         return rec, load_policy(source, runs=runs, animal=animal).policies[0]
     if not source.exists():
         raise FileNotFoundError(f"{source}: no such file or run directory")
-    if getattr(args, "animal", None) is not None:
-        flag = getattr(args, "animal_flag", "--animal")
+    if animal is not None:
         raise ValueError(
-            f"{source}: {flag} picks a twin of a run directory fitted to several animals; this is a file"
+            f"{source}: {animal_flag} picks a twin of a run directory fitted to several animals; this is a file"
         )
     rec = load_recording(source, args)
     if args.spikes is None and not any(v in rec for v in ("activity", "spike_time", "hidden")):
@@ -89,17 +92,15 @@ def neural_recording(source: Path, args: argparse.Namespace) -> tuple[Any, Any]:
     return rec, None
 
 
-def _animal(run: Path, animal: str | None, flag: str) -> str | None:
-    """The one twin whose units are measured: ``--animal`` for a network fitted to several animals (required:
-    their units are one network's, read with different identities), nothing for any other run."""
+def _check_animal(run: Path, animal: str | None, flag: str, ppo: bool) -> None:
+    """``--animal`` for a network fitted to several animals (required: their units are one network's, read with
+    different identities), nothing for any other run."""
     from ..fitting.run_dir import fitted_animals
-    from ..run_policies import run_kind
 
-    names = [a["name"] for a in fitted_animals(run) or []] if run_kind(run) != "ppo" else []
+    names = [] if ppo else [a["name"] for a in fitted_animals(run) or []]
     if animal is not None and not names:
         raise ValueError(f"{run}: {flag} is for a network fitted to several animals; this run has one model")
     if names and animal is None:
         raise ValueError(
             f"{run}: a network fitted to {len(names)} animals; pick one with {flag} ({', '.join(names)})"
         )
-    return animal

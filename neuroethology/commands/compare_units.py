@@ -63,9 +63,7 @@ def run(args: argparse.Namespace) -> int:
     load_options(args)
     args.spikes, args.individual, args.spikes_option = None, None, False
     recs = [
-        neural_recording(
-            Path(src), argparse.Namespace(**vars(args), animal=animal, animal_flag=f"--animal-{side}")
-        )[0]
+        neural_recording(Path(src), args, animal=animal, animal_flag=f"--animal-{side}")[0]
         for src, animal, side in ((args.a, args.animal_a, "a"), (args.b, args.animal_b, "b"))
     ]
     for rec, flag, name in (

@@ -85,7 +85,7 @@ def run(args: argparse.Namespace) -> int:
         raise ValueError("--shuffles must be >= 1 and --percentile in (0, 100)")
     load_options(args)  # bad options are reported before any file is read
     start = time.perf_counter()
-    rec, policy = neural_recording(Path(args.source), args)
+    rec, policy = neural_recording(Path(args.source), args, animal=args.animal)
     result = classify_units(
         rec,
         individual=args.individual,
