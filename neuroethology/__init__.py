@@ -16,6 +16,23 @@ try:
 except PackageNotFoundError:  # running from a source tree that is not installed
     __version__ = "0.0.0+unknown"
 
-from . import analysis, data, datasets, envs  # noqa: E402  (importing envs registers them with Gymnasium)
+from . import envs  # noqa: E402  (importing envs registers them with Gymnasium)
+
+# The other subpackages load on first use (``neuroethology.analysis`` works as before): a command that needs
+# none of them (``neuroethology train``) starts without loading pynwb, movement, scipy.stats or matplotlib.
+_LAZY = ("analysis", "data", "datasets")
+
+
+def __getattr__(name: str):
+    if name in _LAZY:
+        import importlib
+
+        return importlib.import_module(f"{__name__}.{name}")
+    raise AttributeError(f"module {__name__!r} has no attribute {name!r}")
+
+
+def __dir__() -> list[str]:
+    return sorted([*globals(), *_LAZY])
+
 
 __all__ = ["__version__", "analysis", "data", "datasets", "envs"]
