@@ -451,11 +451,10 @@ def _grid_fn(shape: tuple[int, int], neighbourhood: int, method: str, min_bins: 
             acorr = jax.vmap(_autocorrelogram, in_axes=(0, None))
 
             def batch(stack, min_overlap, central_threshold, peak_threshold):
-                def chunk(maps):
-                    acorrs = acorr(maps, min_overlap)
-                    return acorrs, score(acorrs, central_threshold, peak_threshold)
-
-                return _map_chunks(chunk, stack)
+                # Two passes, not one per chunk: fused, XLA recomputes each autocorrelogram from its four
+                # correlation planes in every one of the score's reads of it (measured 1.5x slower on CPU).
+                acorrs = _map_chunks(lambda maps: acorr(maps, min_overlap), stack)
+                return acorrs, _map_chunks(lambda a: score(a, central_threshold, peak_threshold), acorrs)
         else:
 
             def batch(stack, *scalars):
