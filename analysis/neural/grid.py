@@ -199,61 +199,65 @@ def compute_autocorrelograms(maps, *, min_overlap: int = 20) -> np.ndarray:
 
 
 class _Geometry(NamedTuple):
-    """Static per-shape constants of an autocorrelogram ``(h, w)``, in bins from its centre."""
+    """Static per-shape constants of an autocorrelogram ``(h, w)``, in bins from its centre.
+
+    The annulus sums run over ``bins``: every bin, or for a symmetric autocorrelogram (as
+    :func:`compute_autocorrelograms` makes: lag -tau pairs the same map bins as tau) one of each pair p, -p. Its
+    rotations are symmetric too (bilinear taps mirror with the same weights), so each annulus sum is ``mirror``
+    (2) times its sum over that half (the centre, never in an annulus, is in neither half)."""
 
     dx: np.ndarray  # (h, w) x offset of each bin
     dy: np.ndarray  # (h, w) y offset
     dist: np.ndarray  # (h, w) distance
-    rot_index: np.ndarray  # (5, 4, h*w) flat index of the 4 bins each rotated bin interpolates
-    rot_weight: np.ndarray  # (5, 4, h*w) their bilinear weights
+    bins: np.ndarray  # (n,) flat index of the bins the annulus sums run over
+    mirror: float  # 2.0 when bins are one half of a symmetric autocorrelogram, else 1.0
+    rot_base: np.ndarray  # (5, n) each rotated bin's 2x2 taps: their top-left in _patches' flat layout
+    rot_weight: (
+        np.ndarray
+    )  # (5, n, 4) their bilinear weights (top-left, top-right, bottom-left, bottom-right)
     n_shells: int  # one-bin shells (distance rounded up) 0 .. n_shells - 1 cover the autocorrelogram
     max_radius: int  # the largest circle inside the autocorrelogram
-    disks: np.ndarray  # (h*w, max_radius + 1): 1 where a bin's distance, rounded up, is <= the radius R
+    disks: np.ndarray  # (n, max_radius + 1): 1 where a bin's distance, rounded up, is <= the radius R
 
 
-def _rotation_tables(h: int, w: int, dx: np.ndarray, dy: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
-    """``(5, 4, h*w)`` flat indices and bilinear weights of the rotated image: the rotated image at p is
-    the original at R(-angle) p; index h*w reads 0 (weight 0), h*w + 1 reads NaN (outside)."""
+#: NaN bins around an autocorrelogram for the rotations' taps; a point with no tap inside reads a corner.
+_PAD = 2
+
+
+def _rotation_tables(h: int, w: int, dx: np.ndarray, dy: np.ndarray, bins: np.ndarray):
+    """``(5, n)`` top-left tap of the 2x2 bins each rotated bin of ``bins`` (flat indices) interpolates, as an
+    index of :func:`_patches` (the autocorrelogram padded by ``_PAD`` NaN bins a side, ``(w + 2 _PAD - 1)`` patches
+    a row), and ``(5, n, 4)`` their bilinear weights: the rotated image at p is the original at R(-angle) p. A
+    tap of weight 0 is left out of the value and of its NaN test; one outside reads NaN; a point none of whose
+    taps is within the padding reads its corner patch, all NaN."""
     cy, cx = (h - 1) / 2.0, (w - 1) / 2.0
-    index, weight = [], []
+    x, y = dx.ravel()[bins], dy.ravel()[bins]
+    base, weight = [], []
     for angle in np.deg2rad(_ANGLES):
         c, s = np.cos(angle), np.sin(angle)
-        row, col = (cy + (-s * dx + c * dy)).ravel(), (cx + (c * dx + s * dy)).ravel()
+        row, col = cy + (-s * x + c * y), cx + (c * x + s * y)
         row = np.where(np.abs(row - np.rint(row)) < 1e-9, np.rint(row), row)  # exact at 90 degrees
         col = np.where(np.abs(col - np.rint(col)) < 1e-9, np.rint(col), col)
         r0, c0 = np.floor(row).astype(np.int64), np.floor(col).astype(np.int64)
         fr, fc = row - r0, col - c0
-        idx, wts = [], []
-        for rr, cc, wt in (
-            (r0, c0, (1 - fr) * (1 - fc)),
-            (r0, c0 + 1, (1 - fr) * fc),
-            (r0 + 1, c0, fr * (1 - fc)),
-            (r0 + 1, c0 + 1, fr * fc),
-        ):
-            inside = (rr >= 0) & (rr < h) & (cc >= 0) & (cc < w)
-            idx.append(np.where(wt == 0, h * w, np.where(inside, rr * w + cc, h * w + 1)))
-            wts.append(wt)
-        index.append(idx)
-        weight.append(wts)
-    return np.asarray(index, np.int32), np.asarray(weight, np.float32)
+        near = (r0 >= -_PAD) & (r0 <= h + _PAD - 2) & (c0 >= -_PAD) & (c0 <= w + _PAD - 2)
+        base.append(np.where(near, (r0 + _PAD) * (w + 2 * _PAD - 1) + c0 + _PAD, 0))
+        weight.append(np.stack([(1 - fr) * (1 - fc), (1 - fr) * fc, fr * (1 - fc), fr * fc], axis=-1))
+    return np.asarray(base, np.int32), np.asarray(weight, np.float32)
 
 
-def _geometry(h: int, w: int) -> _Geometry:
+def _geometry(h: int, w: int, symmetric: bool = False) -> _Geometry:
     cy, cx = (h - 1) / 2.0, (w - 1) / 2.0
     dy, dx = np.meshgrid(np.arange(h) - cy, np.arange(w) - cx, indexing="ij")
     dist = np.hypot(dx, dy)
-    rot_index, rot_weight = _rotation_tables(h, w, dx, dy)
+    bins = np.flatnonzero((dy > 0) | ((dy == 0) & (dx > 0))) if symmetric else np.arange(h * w)
+    rot_base, rot_weight = _rotation_tables(h, w, dx, dy, bins)
     max_radius = int(min(cy, cx))  # Langston's annuli stay inside it: their disks' radii 0 .. max_radius
-    disks = np.ceil(dist).ravel()[:, None] <= np.arange(max_radius + 1)[None, :]
+    disks = np.ceil(dist).ravel()[bins, None] <= np.arange(max_radius + 1)[None, :]
+    n_shells = int(np.ceil(dist.max())) + 1
+    mirror = 2.0 if symmetric else 1.0
     return _Geometry(
-        dx,
-        dy,
-        dist,
-        rot_index,
-        rot_weight,
-        int(np.ceil(dist.max())) + 1,
-        max_radius,
-        disks.astype(np.float32),
+        dx, dy, dist, bins, mirror, rot_base, rot_weight, n_shells, max_radius, disks.astype(np.float32)
     )
 
 
@@ -316,49 +320,53 @@ def _six_peaks(acorrs: jax.Array, geo: _Geometry, r_in, threshold, neighbourhood
     return jnp.where(found[..., None], xy, jnp.nan)
 
 
-def _rotations_t(flat_t: jax.Array, geo: _Geometry) -> jax.Array:
-    """``(5, h*w, B)`` the ``(h*w, B)`` autocorrelograms rotated by each of _ANGLES, bilinearly: NaN where a
-    bin with a nonzero weight is NaN or outside (a bin of weight 0 reads 0, so it cannot spread a NaN).
-    Static indices and weights, units last so that each index gathers a contiguous row (~2x faster on XLA's
-    CPU backend than per-unit gathers, several times faster than map_coordinates); a tap whose weights are all
-    0 (the exact 90 degrees) is skipped."""
-    b = flat_t.shape[1]
-    padded = jnp.concatenate(
-        [flat_t, jnp.zeros((1, b), flat_t.dtype), jnp.full((1, b), jnp.nan, flat_t.dtype)]
-    )
-    out = []
-    for index, weight in zip(geo.rot_index, geo.rot_weight, strict=True):
-        terms = []
-        for idx, wt in zip(index, weight, strict=True):
-            if not wt.any():
-                continue
-            tap = padded[idx]
-            terms.append(tap if np.all(wt == 1) else jnp.asarray(wt)[:, None] * tap)
-        out.append(reduce(jnp.add, terms))
-    return jnp.stack(out)
+def _patches(img_t: jax.Array) -> jax.Array:
+    """``((h + 2 _PAD - 1) * (w + 2 _PAD - 1), 4 * B)``: each bin's 2x2 square (top-left, top-right,
+    bottom-left, bottom-right, each over the ``B`` units) of ``(h, w, B)`` autocorrelograms padded by ``_PAD``
+    NaN bins a side, so that one gathered row holds a rotated bin's four bilinear taps."""
+    h, w, b = img_t.shape
+    p = jnp.pad(img_t, ((_PAD, _PAD), (_PAD, _PAD), (0, 0)), constant_values=jnp.nan)
+    quad = jnp.stack([p[:-1, :-1], p[:-1, 1:], p[1:, :-1], p[1:, 1:]], axis=2)
+    return quad.reshape(-1, 4 * b)
+
+
+def _rotate(img_t: jax.Array, base: np.ndarray, weight: np.ndarray) -> jax.Array:
+    """``(5, n, B)`` the ``(h, w, B)`` autocorrelograms rotated by each of _ANGLES at the bins of ``base`` and
+    ``weight`` (:func:`_rotation_tables`), bilinearly: NaN where a tap of nonzero weight is NaN or outside (a tap
+    of weight 0 adds 0, so it cannot spread a NaN). One gather of every tap, units last so that each row is
+    contiguous (several times faster on XLA's CPU backend than per-tap or per-unit gathers, or map_coordinates)."""
+    b = img_t.shape[2]
+    taps = _patches(img_t)[jnp.asarray(base)].reshape(*base.shape, 4, b)  # (5, n, 4, B)
+    tapped = jnp.asarray(weight != 0)[..., None]
+    wt = jnp.asarray(weight)[..., None]
+    value = 0.0
+    for i in range(4):
+        value = value + jnp.where(tapped[:, :, i], wt[:, :, i] * taps[:, :, i], 0.0)
+    return value
 
 
 def _rotations(acorr: jax.Array, geo: _Geometry) -> jax.Array:
-    """``(5, h*w)`` one autocorrelogram's rotations (:func:`_rotations_t` of one unit)."""
-    return _rotations_t(jnp.asarray(acorr).reshape(-1, 1), geo)[..., 0]
+    """``(5, h*w)`` one autocorrelogram's rotations by _ANGLES (NaN where invalid), at every bin."""
+    h, w = geo.dist.shape
+    base, weight = _rotation_tables(h, w, geo.dx, geo.dy, np.arange(h * w))
+    return _rotate(jnp.asarray(acorr).reshape(h, w, 1), base, weight)[..., 0]
 
 
-def _annulus_factors(flat_t: jax.Array, geo: _Geometry, r_in: jax.Array):
-    """The annulus sums' factors, units first: ``left`` ``(B, 15, h*w)`` = (valid, b, b^2) of the five
-    rotations ``b`` (0 where NaN) and ``right`` ``(B, h*w, 3)`` = (valid, a, a^2) of the autocorrelogram ``a``
-    outside the central peak (0 where NaN or inside); ``flat_t``: ``(h*w, B)``. Masks as 0/1 products, not
-    selects in the sums: XLA's CPU backend runs a select fused into a reduction tens of times slower than a
-    product."""
-    rotated = jnp.moveaxis(_rotations_t(flat_t, geo), 2, 0)  # (B, 5, h*w)
+def _annulus_terms(img_t: jax.Array, geo: _Geometry, r_in: jax.Array, ring=None) -> jax.Array:
+    """``(6, 5, n, B)`` the six annulus sums' terms (count, a, b, a^2, b^2, ab) at each of ``geo.bins``, for the five
+    rotations ``b`` of the autocorrelograms ``a`` (``img_t``: ``(h, w, B)``), 0 where either is NaN, where ``a``
+    is within the central peak ``r_in`` or outside ``ring`` (``(n, B)``, optional). Masks as 0/1 products, not
+    selects in the sums: XLA's CPU backend runs a select fused into a reduction tens of times slower."""
+    rotated = _rotate(img_t, geo.rot_base, geo.rot_weight)  # (5, n, B)
     b_ok = rotated == rotated  # not NaN (no infinities: correlations)
-    bz = jnp.where(b_ok, rotated, 0.0)
-    a = flat_t.T
-    outside = jnp.asarray(geo.dist.ravel(), a.dtype)[None, :] > r_in[:, None]
-    keep = ((a == a) & outside).astype(a.dtype)
-    az = jnp.where(keep > 0, a, 0.0)
-    left = jnp.concatenate([b_ok.astype(a.dtype), bz, bz * bz], axis=1)
-    right = jnp.stack([keep, az, az * az], axis=2)
-    return left, right
+    m = b_ok.astype(img_t.dtype)
+    b = jnp.where(b_ok, rotated, 0.0)
+    a = img_t.reshape(-1, img_t.shape[2])[jnp.asarray(geo.bins)]  # (n, B)
+    outside = jnp.asarray(geo.dist.ravel()[geo.bins], a.dtype)[:, None] > r_in[None, :]
+    keep = (a == a) & outside if ring is None else (a == a) & outside & ring
+    k = keep.astype(a.dtype)
+    az = jnp.where(keep, a, 0.0)
+    return jnp.stack([m * k, m * az, b * k, m * (az * az), (b * b) * k, b * az])
 
 
 def _score_from_sums(sums: jax.Array, min_bins: int) -> jax.Array:
@@ -371,38 +379,27 @@ def _score_from_sums(sums: jax.Array, min_bins: int) -> jax.Array:
     return jnp.minimum(r[1], r[3]) - jnp.maximum(jnp.maximum(r[0], r[2]), r[4])  # 30, 60, 90, 120, 150
 
 
-def _score_of_ring(flat_t, geo: _Geometry, r_in, r_out, min_bins: int):
-    """``(B,)`` grid score of each unit's one annulus ``r_in < d``, ``ceil(d) <= r_out`` (bins; Sargolini): a
-    ``(15, h*w)`` by ``(h*w, 3)`` product per unit, in full float32 precision (GPUs' default would round to
-    TF32)."""
-    left, right = _annulus_factors(flat_t, geo, r_in)
-    ring = jnp.asarray(np.ceil(geo.dist.ravel()), right.dtype)[None, :] <= r_out[:, None]
-    right = right * ring[..., None].astype(right.dtype)
-    s = jnp.einsum("bkh,bhj->bkj", left, right, precision=jax.lax.Precision.HIGHEST)
-    s = s.reshape(-1, 3, len(_ANGLES), 3)
-    sums = [s[:, 0, :, 0], s[:, 0, :, 1], s[:, 1, :, 0], s[:, 0, :, 2], s[:, 2, :, 0], s[:, 1, :, 1]]
-    return _score_from_sums(jnp.stack([x.T for x in sums]), min_bins)
+def _score_of_ring(img_t, geo: _Geometry, r_in, r_out, min_bins: int):
+    """``(B,)`` grid score of each unit's one annulus ``r_in < d``, ``ceil(d) <= r_out`` (bins; Sargolini): its
+    terms summed over ``geo.bins`` (times ``geo.mirror``; float32 sums)."""
+    ring = jnp.asarray(np.ceil(geo.dist.ravel()[geo.bins]), img_t.dtype)[:, None] <= r_out[None, :]
+    sums = geo.mirror * jnp.sum(_annulus_terms(img_t, geo, r_in, ring), axis=2)  # (6, 5, B)
+    return _score_from_sums(sums, min_bins)
 
 
-def _scores_by_radius_t(flat_t, geo: _Geometry, r_in, min_bins: int):
+def _scores_by_radius_t(img_t, geo: _Geometry, r_in, min_bins: int):
     """``(max_radius + 1, B)`` grid score of the annulus ``r_in < d``, ``ceil(d) <= R`` for every outer radius
     ``R`` (bins) up to the largest circle inside the autocorrelogram (Langston): the six sums' terms by bin,
     times the static (bins, radii) disk membership; no (radii, rotations, h, w) array."""
-    left, right = _annulus_factors(flat_t, geo, r_in)
-    m, b, bb = jnp.split(left, 3, axis=1)  # (B, 5, h*w) each
-    k, a, aa = (x[:, None, :] for x in jnp.moveaxis(right, 2, 0))  # (B, 1, h*w) each
-    terms = jnp.stack([m * k, m * a, b * k, m * aa, bb * k, b * a], axis=1)  # (B, 6, 5, h*w)
-    sums = jnp.einsum("btah,hr->btar", terms, jnp.asarray(geo.disks), precision=jax.lax.Precision.HIGHEST)
-    sums = jnp.moveaxis(sums, 0, -1)  # (6, 5, radii, B)
-    return _score_from_sums(sums, min_bins)
+    terms = _annulus_terms(img_t, geo, r_in)
+    sums = jnp.einsum("tahb,hr->tarb", terms, jnp.asarray(geo.disks), precision=jax.lax.Precision.HIGHEST)
+    return _score_from_sums(geo.mirror * sums, min_bins)  # (radii, B)
 
 
 def _scores_by_radius(acorr, geo: _Geometry, r_in, min_bins: int):
     """``(max_radius + 1,)`` :func:`_scores_by_radius_t` of one autocorrelogram."""
-    flat_t = jnp.asarray(acorr).reshape(-1, 1)
-    return _scores_by_radius_t(flat_t, geo, jnp.reshape(jnp.asarray(r_in, flat_t.dtype), (1,)), min_bins)[
-        :, 0
-    ]
+    img_t = jnp.asarray(acorr)[..., None]
+    return _scores_by_radius_t(img_t, geo, jnp.reshape(jnp.asarray(r_in, img_t.dtype), (1,)), min_bins)[:, 0]
 
 
 def _grid_batch(
@@ -410,7 +407,8 @@ def _grid_batch(
 ):
     """``(B, h, w)`` autocorrelograms' grid measures, lengths in bins: (score, spacing, peaks, r_in, r_out),
     each with the units first."""
-    flat_t = acorrs.reshape(acorrs.shape[0], -1).T  # (h*w, B): units last for the gathers and sums
+    img_t = jnp.moveaxis(acorrs, 0, 2)  # (h, w, B): units last for the gathers and sums
+    flat_t = img_t.reshape(-1, acorrs.shape[0])
     r_in = _central_radius(flat_t, geo, central_threshold)
     peaks = _six_peaks(acorrs, geo, r_in, peak_threshold, neighbourhood)
     dist = jnp.hypot(peaks[..., 0], peaks[..., 1])
@@ -418,9 +416,9 @@ def _grid_batch(
     if method == "sargolini":  # one annulus: its sums alone, not those of every outer radius
         r_out = jnp.max(dist, axis=1) + r_in  # the six fields whole: the farthest peak plus a field's radius
         index = jnp.clip(jnp.round(jnp.nan_to_num(r_out)), 0, geo.n_shells - 1)
-        score = jnp.where(jnp.isfinite(r_out), _score_of_ring(flat_t, geo, r_in, index, min_bins), jnp.nan)
+        score = jnp.where(jnp.isfinite(r_out), _score_of_ring(img_t, geo, r_in, index, min_bins), jnp.nan)
     else:  # langston: the best mean of 3 consecutive outer radii (opexebo / BNT) inside the largest circle
-        by_radius = _scores_by_radius_t(flat_t, geo, r_in, min_bins).T  # (B, radii 0 .. max_radius)
+        by_radius = _scores_by_radius_t(img_t, geo, r_in, min_bins).T  # (B, radii 0 .. max_radius)
         radii = jnp.arange(by_radius.shape[1])
         allowed = (radii >= jnp.maximum(3.0, r_in[:, None] + 1.0)) & jnp.isfinite(by_radius)
         scores = jnp.where(allowed, by_radius, 0.0)
@@ -445,7 +443,11 @@ def _grid_fn(shape: tuple[int, int], neighbourhood: int, method: str, min_bins: 
     if key not in _CACHE:
         h, w = (2 * shape[0] - 1, 2 * shape[1] - 1) if from_maps else shape
         score = partial(
-            _grid_batch, geo=_geometry(h, w), neighbourhood=neighbourhood, method=method, min_bins=min_bins
+            _grid_batch,
+            geo=_geometry(h, w, symmetric=from_maps),
+            neighbourhood=neighbourhood,
+            method=method,
+            min_bins=min_bins,
         )
         if from_maps:
             acorr = jax.vmap(_autocorrelogram, in_axes=(0, None))
