@@ -137,32 +137,36 @@ def _fft_size(n: int) -> int:
         n += 1
 
 
-def _cross_correlations(fields: jax.Array, ny: int, nx: int) -> jax.Array:
-    """``c[k, p, q]`` = sum over x of ``f_k1(x + tau) f_k2(x)`` for the pairs below, at every lag ``tau``
-    ``= (p - (ny-1), q - (nx-1))``; ``fields`` = (mask, masked map, masked squared map)."""
-    # >= 2n-1 along each axis, so the circular correlation has no wrap-around; 5-smooth, so the FFT is fast.
-    shape = (_fft_size(2 * ny - 1), _fft_size(2 * nx - 1))
-    spec = jnp.fft.rfft2(fields, s=shape)
-    m, a, a2 = spec[0], spec[1], spec[2]
-    # (mask, mask), (mask, map), (mask, map^2), (map, map): the other two sums are these at -tau.
-    prods = jnp.stack([m * jnp.conj(m), m * jnp.conj(a), m * jnp.conj(a2), a * jnp.conj(a)])
+def _fft_shape(ny: int, nx: int) -> tuple[int, int]:
+    """>= 2n-1 along each axis, so the circular correlation has no wrap-around; 5-smooth, so the FFT is fast."""
+    return _fft_size(2 * ny - 1), _fft_size(2 * nx - 1)
+
+
+def _centred_inverse(prods: jax.Array, ny: int, nx: int) -> jax.Array:
+    """``(..., 2ny-1, 2nx-1)``: the correlations whose spectra are ``prods``, entry ``[p, q]`` at the lag
+    ``tau = (p - (ny-1), q - (nx-1))``."""
+    shape = _fft_shape(ny, nx)
     full = jnp.fft.irfft2(prods, s=shape)
-    full = jnp.roll(full, (ny - 1, nx - 1), axis=(1, 2))
-    return full[:, : 2 * ny - 1, : 2 * nx - 1]
+    full = jnp.roll(full, (ny - 1, nx - 1), axis=(-2, -1))
+    return full[..., : 2 * ny - 1, : 2 * nx - 1]
 
 
-def _autocorrelogram(rate_map: jax.Array, min_overlap: jax.Array) -> jax.Array:
-    """One unit's autocorrelogram ``(2ny-1, 2nx-1)`` (Pearson r over overlapping visited bins per lag)."""
-    ny, nx = rate_map.shape
+def _standardised(rate_map: jax.Array):
+    """``(z, mask, scale)`` of one map: its visited bins (``mask``, 0/1) centred and scaled to unit variance, 0
+    elsewhere. Pearson r is unchanged by an affine map of the rates: standardise first, so float32 sums stay
+    small."""
     visited = jnp.isfinite(rate_map)
     n_visited = jnp.sum(visited)
-    # Pearson r is unchanged by an affine map of the rates: standardise first, so float32 sums stay small.
     mean = jnp.sum(jnp.where(visited, rate_map, 0.0)) / jnp.maximum(n_visited, 1)
     centred = jnp.where(visited, rate_map - mean, 0.0)
     scale = jnp.sqrt(jnp.sum(centred**2) / jnp.maximum(n_visited, 1))
     z = centred / jnp.where(scale > 0, scale, 1.0)
-    mask = visited.astype(z.dtype)
-    c = _cross_correlations(jnp.stack([mask, z, z * z]), ny, nx)
+    return z, visited.astype(z.dtype), scale
+
+
+def _pearson(c: jax.Array, scale: jax.Array, min_overlap: jax.Array) -> jax.Array:
+    """The autocorrelogram from ``c`` ``(4, h, w)``: the sums over x of mask(x + tau) mask(x), mask(x + tau)
+    z(x), mask(x + tau) z(x)^2 and z(x + tau) z(x) at every lag (:func:`_centred_inverse`)."""
     n = jnp.round(c[0])  # an integer count; the FFT leaves rounding noise
     sum_q, sum_qq, sum_pq = c[1], c[2], c[3]  # q = map(x + tau) over the overlap
     sum_p, sum_pp = c[1, ::-1, ::-1], c[2, ::-1, ::-1]  # p = map(x): the same sums at -tau
@@ -171,6 +175,46 @@ def _autocorrelogram(rate_map: jax.Array, min_overlap: jax.Array) -> jax.Array:
     ok = (n >= min_overlap) & (var > 0) & (scale > 0)
     r = cov / jnp.sqrt(jnp.where(ok, var, 1.0))
     return jnp.where(ok, jnp.clip(r, -1.0, 1.0), jnp.nan)
+
+
+def _autocorrelogram(rate_map: jax.Array, min_overlap: jax.Array) -> jax.Array:
+    """One unit's autocorrelogram ``(2ny-1, 2nx-1)`` (Pearson r over overlapping visited bins per lag): the
+    cross-correlations of (mask, z, z^2) by FFTs (zero-padded)."""
+    ny, nx = rate_map.shape
+    z, mask, scale = _standardised(rate_map)
+    m, a, a2 = jnp.fft.rfft2(jnp.stack([mask, z, z * z]), s=_fft_shape(ny, nx))
+    # (mask, mask), (mask, map), (mask, map^2), (map, map): the other two sums are these at -tau.
+    prods = jnp.stack([m * jnp.conj(m), m * jnp.conj(a), m * jnp.conj(a2), a * jnp.conj(a)])
+    return _pearson(_centred_inverse(prods, ny, nx), scale, min_overlap)
+
+
+def _one_mask_autocorrelograms(maps: jax.Array, min_overlap: jax.Array) -> jax.Array:
+    """:func:`_autocorrelogram` of ``(B, ny, nx)`` maps that all have the visited bins of ``maps[0]`` (every
+    shuffle of a session's maps does): the mask's transform and its count plane once for all, so 2 forward
+    and 3 inverse transforms a map instead of 3 and 4; the same arithmetic, bit for bit."""
+    b, ny, nx = maps.shape
+    z, mask, scale = jax.vmap(_standardised)(maps)
+    m = jnp.fft.rfft2(mask[0], s=_fft_shape(ny, nx))
+    count = _centred_inverse((m * jnp.conj(m))[None], ny, nx)  # (1, h, w)
+    spec = jnp.fft.rfft2(jnp.stack([z, z * z], axis=1), s=_fft_shape(ny, nx))
+    a, a2 = spec[:, 0], spec[:, 1]
+    c = _centred_inverse(jnp.stack([m * jnp.conj(a), m * jnp.conj(a2), a * jnp.conj(a)], axis=1), ny, nx)
+    c = jnp.concatenate([jnp.broadcast_to(count[None], (b, *count.shape)), c], axis=1)
+    return jax.vmap(_pearson, in_axes=(0, 0, None))(c, scale, min_overlap)
+
+
+def _chunk_autocorrelograms(maps: jax.Array, min_overlap: jax.Array) -> jax.Array:
+    """``(B, 2ny-1, 2nx-1)`` autocorrelograms of ``(B, ny, nx)`` maps; on CPU, where ``lax.cond`` runs one
+    branch, by :func:`_one_mask_autocorrelograms` when the maps share their visited bins (~25% faster)."""
+
+    def each(m):
+        return jax.vmap(_autocorrelogram, in_axes=(0, None))(m, min_overlap)
+
+    if jax.default_backend() != "cpu" or maps.shape[0] < 2:
+        return each(maps)
+    visited = jnp.isfinite(maps)
+    shared = jnp.all(visited == visited[:1])
+    return jax.lax.cond(shared, lambda m: _one_mask_autocorrelograms(m, min_overlap), each, maps)
 
 
 _autocorrelograms = jax.jit(jax.vmap(_autocorrelogram, in_axes=(0, None)))
@@ -450,12 +494,11 @@ def _grid_fn(shape: tuple[int, int], neighbourhood: int, method: str, min_bins: 
             min_bins=min_bins,
         )
         if from_maps:
-            acorr = jax.vmap(_autocorrelogram, in_axes=(0, None))
 
             def batch(stack, min_overlap, central_threshold, peak_threshold):
                 # Two passes, not one per chunk: fused, XLA recomputes each autocorrelogram from its four
                 # correlation planes in every one of the score's reads of it (measured 1.5x slower on CPU).
-                acorrs = _map_chunks(lambda maps: acorr(maps, min_overlap), stack)
+                acorrs = _map_chunks(lambda maps: _chunk_autocorrelograms(maps, min_overlap), stack)
                 return acorrs, _map_chunks(lambda a: score(a, central_threshold, peak_threshold), acorrs)
         else:
 
