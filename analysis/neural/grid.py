@@ -339,14 +339,25 @@ def _six_peaks(acorrs: jax.Array, geo: _Geometry, r_in, threshold, neighbourhood
     """``(B, 6, 2)`` sub-bin (x, y) offsets, in bins, of the six local maxima nearest the centre outside the
     central peak (NaN rows where fewer are found), of ``(B, h, w)`` autocorrelograms."""
     b, h, w = acorrs.shape
-    filled = jnp.where(jnp.isfinite(acorrs), acorrs, -jnp.inf)
-    local_max = _window_max(filled, neighbourhood)
-    dist = jnp.asarray(geo.dist.ravel(), acorrs.dtype)
     # the map's bounding box overlaps itself shifted by the lag over this share (the map is (h+1)/2 x (w+1)/2)
     overlap = (1 - np.abs(geo.dx) / ((w + 1) / 2)) * (1 - np.abs(geo.dy) / ((h + 1) / 2))
-    inside = jnp.asarray((overlap >= _PEAK_MIN_OVERLAP).ravel())
-    is_peak = ((filled == local_max) & (acorrs > threshold)).reshape(b, -1) & (dist > r_in[:, None]) & inside
-    neg_dist, index = jax.lax.top_k(-jnp.where(is_peak, dist, jnp.inf), 6)
+    inside = overlap >= _PEAK_MIN_OVERLAP
+    # Peaks are searched in the box around those lags only (about half the autocorrelogram), its local maxima
+    # from the box grown by the neighbourhood (or to the edge, beyond which is -inf as before).
+    rows, cols = np.flatnonzero(inside.any(1)), np.flatnonzero(inside.any(0))
+    (r0, r1), (c0, c1) = (rows[0], rows[-1] + 1), (cols[0], cols[-1] + 1)
+    k = neighbourhood
+    g0, h0 = max(r0 - k, 0), max(c0 - k, 0)
+    grown = acorrs[:, g0 : min(r1 + k, h), h0 : min(c1 + k, w)]
+    filled = jnp.where(jnp.isfinite(grown), grown, -jnp.inf)
+    local_max = _window_max(filled, k)[:, r0 - g0 : r1 - g0, c0 - h0 : c1 - h0]
+    filled, box = filled[:, r0 - g0 : r1 - g0, c0 - h0 : c1 - h0], acorrs[:, r0:r1, c0:c1]
+    dist = jnp.asarray(geo.dist[r0:r1, c0:c1].ravel(), acorrs.dtype)
+    is_peak = ((filled == local_max) & (box > threshold)).reshape(b, -1) & (dist > r_in[:, None])
+    is_peak = is_peak & jnp.asarray(inside[r0:r1, c0:c1].ravel())
+    # the six nearest, ties to the lower index (the box's row-major order is the autocorrelogram's)
+    neg_dist, in_box = jax.lax.top_k(-jnp.where(is_peak, dist, jnp.inf), 6)
+    index = (in_box // (c1 - c0) + r0) * w + in_box % (c1 - c0) + c0
     found = jnp.isfinite(neg_dist)
     # the peak and its four neighbours, read from the maps padded by a NaN border (missing outside)
     padded = jnp.pad(acorrs, ((0, 0), (1, 1), (1, 1)), constant_values=jnp.nan).reshape(b, -1)

@@ -13,7 +13,7 @@ from __future__ import annotations
 
 import numpy as np
 import pytest
-from scipy.ndimage import gaussian_filter, map_coordinates
+from scipy.ndimage import gaussian_filter, map_coordinates, maximum_filter
 
 from neuroethology.analysis.neural import grid as grid_module
 from neuroethology.analysis.neural.grid import (
@@ -189,6 +189,83 @@ def test_scores_match_a_slow_reference_on_random_maps(method):
         want = _reference_scores(acorr, geo, s.central_radius[u] / BIN, r_far, method)
         assert s.score[u] == pytest.approx(want, abs=1e-4, nan_ok=True), u  # float32 sums vs float64
     assert np.isfinite(s.score[:25]).all()
+
+
+def _one_session(rng) -> np.ndarray:
+    """Grid and noise maps unvisited in the same bins, as every shuffle of a session's maps is."""
+    grids = [_lattice(rng.uniform(0.25, 0.6), rng.uniform(0, 60), 1.0, rng.random(2)) for _ in range(12)]
+    noise = gaussian_filter(rng.gamma(2.0, 3.0, (12, 40, 40)), (0, 1.5, 1.5))
+    maps = np.concatenate([np.array(grids) + rng.gamma(1.0, 0.5, (12, 40, 40)), noise])
+    maps[:, rng.random((40, 40)) < 0.1] = np.nan
+    return maps
+
+
+def test_maps_sharing_their_visited_bins_give_each_ones_autocorrelogram_bit_for_bit():
+    """Maps with one mask share its transform (one forward and one inverse FFT fewer a map on CPU): the
+    autocorrelograms are each map's own, exactly, and a stack whose masks differ takes the per-map path."""
+    maps = _one_session(np.random.default_rng(10)).astype(np.float32)
+    each = compute_autocorrelograms(maps)
+    together = np.asarray(grid_module._chunk_autocorrelograms(maps, 20.0))
+    np.testing.assert_array_equal(together, each)
+    maps[3, 0, 0] = np.nan if np.isfinite(maps[3, 0, 0]) else 1.0  # one map's mask differs
+    np.testing.assert_array_equal(
+        np.asarray(grid_module._chunk_autocorrelograms(maps, 20.0)), compute_autocorrelograms(maps)
+    )
+
+
+@pytest.mark.parametrize("method", ["sargolini", "langston"])
+def test_scores_of_one_sessions_maps_match_the_slow_reference(method):
+    """The path the shuffles take (one mask; annulus sums over half of each symmetric autocorrelogram,
+    doubled) against the full float64 annulus correlations."""
+    both = compute_grid_properties(_one_session(np.random.default_rng(11)), bin_size=BIN, method=method)
+    geo, s = grid_module._geometry(79, 79), both.scores
+    for u, acorr in enumerate(both.autocorrelograms):
+        r_far = np.max(np.hypot(*s.peaks[u].T)) / BIN
+        want = _reference_scores(acorr, geo, s.central_radius[u] / BIN, r_far, method)
+        assert s.score[u] == pytest.approx(want, abs=1e-4, nan_ok=True), u
+    assert np.isfinite(s.score[:12]).all() and (s.score[:12] > 0.5).all()
+
+
+def _numpy_six_peaks(acorr: np.ndarray, r_in: float, k: int) -> np.ndarray:
+    """Plain NumPy over the whole autocorrelogram: local maxima of the (2k+1)^2 square above 0, outside r_in,
+    at lags whose pairs span 30% of the map; the six nearest (ties to the lower flat index), refined by
+    parabolas through each and its neighbours."""
+    h, w = acorr.shape
+    geo = grid_module._geometry(h, w)
+    filled = np.where(np.isfinite(acorr), acorr, -np.inf)
+    local = maximum_filter(filled, size=2 * k + 1, mode="constant", cval=-np.inf)
+    overlap = (1 - np.abs(geo.dx) / ((w + 1) / 2)) * (1 - np.abs(geo.dy) / ((h + 1) / 2))
+    peaks = (filled == local) & (acorr > 0.0) & (geo.dist > r_in) & (overlap >= 0.3)
+    nearest = np.argsort(np.where(peaks, geo.dist, np.inf).ravel(), kind="stable")[:6]
+    padded = np.pad(acorr, 1, constant_values=np.nan)
+
+    def parabola(left, centre, right):
+        curvature = left - 2.0 * centre + right
+        return np.clip(0.5 * (left - right) / curvature, -0.5, 0.5) if curvature < 0 else 0.0
+
+    out = np.full((6, 2), np.nan)
+    for i, flat in enumerate(nearest[: peaks.sum()]):
+        r, c = divmod(flat, w)
+        out[i, 0] = geo.dx[r, c] + parabola(padded[r + 1, c], padded[r + 1, c + 1], padded[r + 1, c + 2])
+        out[i, 1] = geo.dy[r, c] + parabola(padded[r, c + 1], padded[r + 1, c + 1], padded[r + 2, c + 1])
+    return out
+
+
+@pytest.mark.parametrize("k", [1, 2, 4])
+def test_six_peaks_match_a_numpy_search_of_the_whole_autocorrelogram(k):
+    """The search runs in the box of lags that can hold a peak, its local maxima from that box grown by the
+    neighbourhood: the same peaks, in the same order, as a search of every lag."""
+    rng = np.random.default_rng(12)
+    maps = np.concatenate([_one_session(rng), [_recorded(_lattice(0.5, 7.0, 1.0, (0.1, 0.3)), rng)]])
+    acorrs = compute_autocorrelograms(maps)
+    r_in = np.where(np.arange(len(acorrs)) % 2 == 0, 3.5, 1.5)
+    got = np.asarray(
+        grid_module._six_peaks(acorrs, grid_module._geometry(79, 79), r_in.astype(np.float32), 0.0, k)
+    )
+    for u, acorr in enumerate(acorrs):
+        want = _numpy_six_peaks(acorr, r_in[u], k)
+        np.testing.assert_allclose(got[u], want, atol=1e-5, equal_nan=True, err_msg=str(u))
+    assert np.isfinite(got).all(axis=(1, 2)).sum() > len(acorrs) // 2
 
 
 # ---------------------------------------------------------------------------------------- grid recovery
