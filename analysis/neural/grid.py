@@ -55,6 +55,7 @@ _ANGLES = (30.0, 60.0, 90.0, 120.0, 150.0)  # degrees; the grid score's rotation
 _METHODS = ("sargolini", "langston")
 _MIN_RING_BINS = 20  # an annulus needs this many bins valid in it and in its rotation for a correlation
 _CPU_UNIT_BATCH = 16  # units computed at once on CPU (_map_chunks)
+_RING_TIERS = (32, 40)  # bins: outer radii whose disks' bins a Sargolini annulus sum may be cut to (CPU)
 _LANGSTON_WINDOW = 3  # outer radii averaged before the maximum, as opexebo and BNT (the Moser lab's code)
 #: A peak counts only at a lag whose pairs span at least this share of the map's bounding box (package choice):
 #: further out the autocorrelogram is a rim correlated over few bins, where a one-field map shows bumps at any
@@ -261,7 +262,10 @@ class _Geometry(NamedTuple):
     )  # (5, n, 4) their bilinear weights (top-left, top-right, bottom-left, bottom-right)
     n_shells: int  # one-bin shells (distance rounded up) 0 .. n_shells - 1 cover the autocorrelogram
     max_radius: int  # the largest circle inside the autocorrelogram
-    disks: np.ndarray  # (n, max_radius + 1): 1 where a bin's distance, rounded up, is <= the radius R
+    disks: (
+        np.ndarray
+    )  # (m, max_radius + 1): 1 where bin i's distance, rounded up, is <= R (bins within R max)
+    tiers: tuple  # ((R, m), ...): the first m bins (sorted by distance) are those whose distance, rounded up, is <= R
 
 
 #: NaN bins around an autocorrelogram for the rotations' taps; a point with no tap inside reads a corner.
@@ -295,13 +299,28 @@ def _geometry(h: int, w: int, symmetric: bool = False) -> _Geometry:
     dy, dx = np.meshgrid(np.arange(h) - cy, np.arange(w) - cx, indexing="ij")
     dist = np.hypot(dx, dy)
     bins = np.flatnonzero((dy > 0) | ((dy == 0) & (dx > 0))) if symmetric else np.arange(h * w)
+    bins = bins[np.argsort(dist.ravel()[bins], kind="stable")]  # nearest first: a disk's bins are a prefix
+    shell = np.ceil(dist.ravel()[bins])
+    tiers = tuple((r, int(np.sum(shell <= r))) for r in _RING_TIERS if r < shell[-1]) + (
+        (int(shell[-1]), bins.size),
+    )
     rot_base, rot_weight = _rotation_tables(h, w, dx, dy, bins)
     max_radius = int(min(cy, cx))  # Langston's annuli stay inside it: their disks' radii 0 .. max_radius
-    disks = np.ceil(dist).ravel()[bins, None] <= np.arange(max_radius + 1)[None, :]
+    disks = shell[shell <= max_radius, None] <= np.arange(max_radius + 1)[None, :]
     n_shells = int(np.ceil(dist.max())) + 1
     mirror = 2.0 if symmetric else 1.0
     return _Geometry(
-        dx, dy, dist, bins, mirror, rot_base, rot_weight, n_shells, max_radius, disks.astype(np.float32)
+        dx,
+        dy,
+        dist,
+        bins,
+        mirror,
+        rot_base,
+        rot_weight,
+        n_shells,
+        max_radius,
+        disks.astype(np.float32),
+        tiers,
     )
 
 
@@ -407,17 +426,19 @@ def _rotations(acorr: jax.Array, geo: _Geometry) -> jax.Array:
     return _rotate(jnp.asarray(acorr).reshape(h, w, 1), base, weight)[..., 0]
 
 
-def _annulus_terms(img_t: jax.Array, geo: _Geometry, r_in: jax.Array, ring=None) -> jax.Array:
-    """``(6, 5, n, B)`` the six annulus sums' terms (count, a, b, a^2, b^2, ab) at each of ``geo.bins``, for the five
-    rotations ``b`` of the autocorrelograms ``a`` (``img_t``: ``(h, w, B)``), 0 where either is NaN, where ``a``
-    is within the central peak ``r_in`` or outside ``ring`` (``(n, B)``, optional). Masks as 0/1 products, not
-    selects in the sums: XLA's CPU backend runs a select fused into a reduction tens of times slower."""
-    rotated = _rotate(img_t, geo.rot_base, geo.rot_weight)  # (5, n, B)
+def _annulus_terms(img_t: jax.Array, geo: _Geometry, r_in: jax.Array, n: int, ring=None) -> jax.Array:
+    """``(6, 5, n, B)`` the six annulus sums' terms (count, a, b, a^2, b^2, ab) at the first ``n`` of
+    ``geo.bins``, for the five rotations ``b`` of the autocorrelograms ``a`` (``img_t``: ``(h, w, B)``), 0 where
+    either is NaN, where ``a`` is within the central peak ``r_in`` or outside ``ring`` (``(n, B)``, optional).
+    Masks as 0/1 products, not selects in the sums: XLA's CPU backend runs a select fused into a reduction tens
+    of times slower."""
+    bins = geo.bins[:n]
+    rotated = _rotate(img_t, geo.rot_base[:, :n], geo.rot_weight[:, :n])  # (5, n, B)
     b_ok = rotated == rotated  # not NaN (no infinities: correlations)
     m = b_ok.astype(img_t.dtype)
     b = jnp.where(b_ok, rotated, 0.0)
-    a = img_t.reshape(-1, img_t.shape[2])[jnp.asarray(geo.bins)]  # (n, B)
-    outside = jnp.asarray(geo.dist.ravel()[geo.bins], a.dtype)[:, None] > r_in[None, :]
+    a = img_t.reshape(-1, img_t.shape[2])[jnp.asarray(bins)]  # (n, B)
+    outside = jnp.asarray(geo.dist.ravel()[bins], a.dtype)[:, None] > r_in[None, :]
     keep = (a == a) & outside if ring is None else (a == a) & outside & ring
     k = keep.astype(a.dtype)
     az = jnp.where(keep, a, 0.0)
@@ -436,17 +457,26 @@ def _score_from_sums(sums: jax.Array, min_bins: int) -> jax.Array:
 
 def _score_of_ring(img_t, geo: _Geometry, r_in, r_out, min_bins: int):
     """``(B,)`` grid score of each unit's one annulus ``r_in < d``, ``ceil(d) <= r_out`` (bins; Sargolini): its
-    terms summed over ``geo.bins`` (times ``geo.mirror``; float32 sums)."""
-    ring = jnp.asarray(np.ceil(geo.dist.ravel()[geo.bins]), img_t.dtype)[:, None] <= r_out[None, :]
-    sums = geo.mirror * jnp.sum(_annulus_terms(img_t, geo, r_in, ring), axis=2)  # (6, 5, B)
-    return _score_from_sums(sums, min_bins)
+    terms summed over ``geo.bins`` (times ``geo.mirror``; float32 sums). On CPU, where ``lax.switch`` runs one
+    branch, over the bins of the smallest of ``geo.tiers`` that holds every unit's annulus (most hold the
+    annuli of a chunk of shuffled maps in 1/2 to 3/4 of the bins), else over all."""
+
+    def sums(n):
+        ring = jnp.asarray(np.ceil(geo.dist.ravel()[geo.bins[:n]]), img_t.dtype)[:, None] <= r_out[None, :]
+        return geo.mirror * jnp.sum(_annulus_terms(img_t, geo, r_in, n, ring), axis=2)  # (6, 5, B)
+
+    radii, sizes = zip(*geo.tiers, strict=True)
+    if jax.default_backend() != "cpu" or len(sizes) == 1:
+        return _score_from_sums(sums(sizes[-1]), min_bins)
+    tier = jnp.minimum(jnp.searchsorted(jnp.asarray(radii, r_out.dtype), jnp.max(r_out)), len(sizes) - 1)
+    return _score_from_sums(jax.lax.switch(tier, [partial(sums, n) for n in sizes]), min_bins)
 
 
 def _scores_by_radius_t(img_t, geo: _Geometry, r_in, min_bins: int):
     """``(max_radius + 1, B)`` grid score of the annulus ``r_in < d``, ``ceil(d) <= R`` for every outer radius
     ``R`` (bins) up to the largest circle inside the autocorrelogram (Langston): the six sums' terms by bin,
     times the static (bins, radii) disk membership; no (radii, rotations, h, w) array."""
-    terms = _annulus_terms(img_t, geo, r_in)
+    terms = _annulus_terms(img_t, geo, r_in, geo.disks.shape[0])  # the bins within the largest circle
     sums = jnp.einsum("tahb,hr->tarb", terms, jnp.asarray(geo.disks), precision=jax.lax.Precision.HIGHEST)
     return _score_from_sums(geo.mirror * sums, min_bins)  # (radii, B)
 
