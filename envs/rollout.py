@@ -79,13 +79,20 @@ def _join_policy(static: Any, arrays: tuple) -> Policy:
     return jax.tree.unflatten(static, arrays) if isinstance(static, jax.tree_util.PyTreeDef) else static
 
 
-def _start(env: NeuroEnv, static: Any, num_steps: int, key: jax.Array, params: Any, arrays: tuple):
-    """One environment's first observation, state and policy carry, and its ``num_steps`` step keys."""
+def _start(env: NeuroEnv, static: Any, key: jax.Array, params: Any, arrays: tuple):
+    """One environment's first observation, state and policy carry, and the key its step keys come from."""
     policy = _join_policy(static, arrays)
     key_reset, key_policy, key_loop = jax.random.split(key, 3)
     obs, state = env.reset(key_reset, params)
     carry = policy.init(key_policy, state, params)
-    return (obs, state, carry), jax.random.split(key_loop, num_steps)
+    return (obs, state, carry), key_loop
+
+
+def _step_keys(key_loop: jax.Array, num_steps: int, padded_steps: int) -> jax.Array:
+    """The ``num_steps`` step keys of one environment (one ``split``), then copies of the last one up to
+    ``padded_steps``: steps run past the end only to keep a compiled shape, and are cut."""
+    keys = jax.random.split(key_loop, num_steps)
+    return jnp.concatenate([keys, jnp.repeat(keys[-1:], padded_steps - num_steps, axis=0)])
 
 
 def _advance(
@@ -129,43 +136,67 @@ def _time_major(batch: Rollout) -> Rollout:
     )
 
 
-def _stages(env: NeuroEnv, static: Any, num_steps: int, num_envs: int | None, flags: _Flags):
-    """``(start(key, params, arrays) -> (loop, keys), advance(loop, keys, params, arrays) -> (loop, Rollout))``,
-    unjitted, for one environment or a batch of ``num_envs`` (keys ``(num_envs, num_steps)``, rollouts
-    time-major); ``static, arrays``: the policy's :func:`_split_policy`."""
-    start = functools.partial(_start, env, static, num_steps)
+def _stages(env: NeuroEnv, static: Any, num_envs: int | None, flags: _Flags):
+    """``(start(key, params, arrays) -> (loop, key_loop), keys(key_loop, num_steps, padded_steps) -> keys,
+    advance(loop, keys, params, arrays) -> (loop, Rollout))``, unjitted, for one environment or a batch of
+    ``num_envs`` (keys ``(num_envs, steps)``, rollouts time-major); ``static, arrays``: the policy's
+    :func:`_split_policy`. Only ``keys`` depends on the number of steps, and ``advance`` on the length of
+    the keys it is given."""
+    start = functools.partial(_start, env, static)
     advance = functools.partial(_advance, env, static, flags)
     if num_envs is None:
-        return start, advance
+        return start, _step_keys, advance
 
     def start_batch(key, params, arrays):
         return jax.vmap(start, in_axes=(0, None, None))(jax.random.split(key, num_envs), params, arrays)
+
+    def keys_batch(key_loops, num_steps, padded_steps):
+        return jax.vmap(lambda k: _step_keys(k, num_steps, padded_steps))(key_loops)
 
     def advance_batch(loop, keys, params, arrays):
         loop, roll = jax.vmap(advance, in_axes=(0, 0, None, None))(loop, keys, params, arrays)
         return loop, _time_major(roll)
 
-    return start_batch, advance_batch
+    return start_batch, keys_batch, advance_batch
 
 
 @functools.lru_cache(maxsize=32)
 def _compiled(env: NeuroEnv, static: Any, num_steps: int, num_envs: int | None, flags: _Flags):
     """The jitted ``run(key, params, arrays) -> Rollout`` for fixed sizes (compiled once per env, policy
     structure, sizes)."""
-    start, advance = _stages(env, static, num_steps, num_envs, flags)
+    start, keys_of, advance = _stages(env, static, num_envs, flags)
 
     def run(key: jax.Array, params: Any, arrays: tuple) -> Rollout:
-        loop, keys = start(key, params, arrays)
-        return advance(loop, keys, params, arrays)[1]
+        loop, key_loop = start(key, params, arrays)
+        return advance(loop, keys_of(key_loop, num_steps, num_steps), params, arrays)[1]
 
     return jax.jit(run)
 
 
 @functools.lru_cache(maxsize=32)
-def _compiled_stages(env: NeuroEnv, static: Any, num_steps: int, num_envs: int | None, flags: _Flags):
-    """The jitted ``start`` and ``advance`` of :func:`rollout_chunks` (see :func:`_stages`)."""
-    start, advance = _stages(env, static, num_steps, num_envs, flags)
-    return jax.jit(start), jax.jit(advance)
+def _compiled_stages(env: NeuroEnv, static: Any, num_envs: int | None, flags: _Flags):
+    """The jitted ``start``, ``keys`` and ``advance`` of :func:`rollout_chunks` (see :func:`_stages`): ``start``
+    compiles once per (env, policy structure, ``num_envs``), ``advance`` once more per chunk length."""
+    start, keys_of, advance = _stages(env, static, num_envs, flags)
+    return jax.jit(start), jax.jit(keys_of, static_argnums=(1, 2)), jax.jit(advance)
+
+
+@functools.partial(jax.jit, static_argnums=1)
+def _cut(piece: Rollout, steps: int) -> Rollout:
+    """The first ``steps`` steps of a time-major piece that ran longer; its ``final_state`` is the state after
+    the last of them (the state the next step started from)."""
+    head = functools.partial(jax.tree.map, lambda x: x[:steps])
+    return piece._replace(
+        states=head(piece.states),
+        actions=piece.actions[:steps],
+        rewards=piece.rewards[:steps],
+        terminated=piece.terminated[:steps],
+        truncated=piece.truncated[:steps],
+        observations=head(piece.observations),
+        final_state=jax.tree.map(lambda x: x[steps], piece.states),
+        extras=head(piece.extras),
+        infos=head(piece.infos),
+    )
 
 
 def rollout(
@@ -213,7 +244,10 @@ def rollout_chunks(
     Concatenated along time, the pieces are exactly ``rollout(env, policy, key, params, num_steps=...)`` with
     the same arguments (same keys, same arithmetic); each piece's ``final_state`` is the state after its last
     step. Only one piece lives on the device at a time (with the step keys); stop iterating to stop early.
-    At most two compilations: one for the full chunks, one for the last.
+    Every piece runs as one compiled call of ``chunk_steps`` steps, whatever ``num_steps`` is: a last piece
+    that is shorter (or a whole run shorter than ``chunk_steps``) runs on to ``chunk_steps`` and is cut, so
+    runs of any length with one ``chunk_steps`` share one compilation (at the cost of computing up to one
+    chunk that is thrown away).
     """
     if int(chunk_steps) < 1 or int(num_steps) < 1:
         raise ValueError(
@@ -222,13 +256,15 @@ def rollout_chunks(
     params = env.default_params if params is None else params
     flags = _Flags(bool(record_obs), bool(record_extras), bool(record_info))
     num_envs = None if num_envs is None else int(num_envs)
+    num_steps, chunk_steps = int(num_steps), int(chunk_steps)
     static, arrays = _split_policy(policy)
-    start, advance = _compiled_stages(env, static, int(num_steps), num_envs, flags)
-    loop, keys = start(key, params, arrays)
+    start, keys_of, advance = _compiled_stages(env, static, num_envs, flags)
+    loop, key_loop = start(key, params, arrays)
+    padded = -(-num_steps // chunk_steps) * chunk_steps
+    keys = keys_of(key_loop, num_steps, padded)
     time_axis = 0 if num_envs is None else 1
-    for first in range(0, int(num_steps), int(chunk_steps)):
-        chunk = jax.lax.slice_in_dim(
-            keys, first, min(first + int(chunk_steps), int(num_steps)), axis=time_axis
-        )
+    for first in range(0, num_steps, chunk_steps):
+        chunk = jax.lax.dynamic_slice_in_dim(keys, first, chunk_steps, axis=time_axis)
         loop, piece = advance(loop, chunk, params, arrays)
-        yield piece
+        steps = min(chunk_steps, num_steps - first)
+        yield piece if steps == chunk_steps else _cut(piece, steps)

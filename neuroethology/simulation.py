@@ -124,6 +124,19 @@ class _Progress:
         self.log(line)
 
 
+def _chunk_steps(steps: int, most: int) -> int:
+    """Steps per compiled chunk: ``steps`` rounded up, or ``most`` (what fits in ``CHUNK_BYTES``) rounded
+    down, to a number with three significant bits (4, 5, 6 or 7 times a power of two). Simulations of
+    other lengths then share a compiled chunk, at the cost of computing at most a quarter more steps (or, in
+    a chunked run, less than one chunk) that are cut (see :func:`~neuroethology.envs.rollout_chunks`)."""
+
+    def unit(n: int) -> int:
+        return 1 << max(0, n.bit_length() - 3)
+
+    steps, most = max(1, int(steps)), max(1, int(most))
+    return min(-(-steps // unit(steps)) * unit(steps), most // unit(most) * unit(most))
+
+
 def _simulate(
     env: ne.NeuroEnv,
     params: Any,
@@ -140,10 +153,10 @@ def _simulate(
     state and the rest of the rollout, as host arrays.
 
     Runs as :func:`neuroethology.envs.rollout_chunks` (bit for bit one :func:`~neuroethology.envs.rollout`)
-    in chunks of at most ``CHUNK_BYTES`` on the device, each copied to the host as it finishes, with progress
+    in chunks of at most ``CHUNK_BYTES`` on the device (:func:`_chunk_steps`), each copied to the host as it finishes, with progress
     and the time left through ``log``. ``until_all_ended`` stops after the chunk in which every environment
     has ended its first episode (what follows would be thrown away)."""
-    chunk = int(max(1, min(steps, CHUNK_BYTES // (_bytes_per_step(env, params) * num_envs))))
+    chunk = _chunk_steps(steps, CHUNK_BYTES // (_bytes_per_step(env, params) * num_envs))
     if log and chunk < steps:
         log(f"{label}: {steps:,} steps x {num_envs} in chunks of {chunk:,} steps")
     progress = _Progress(log, label, steps)

@@ -193,6 +193,17 @@ def test_a_long_simulation_runs_in_chunks_with_progress_and_the_same_numbers(
             np.testing.assert_array_equal(whole[variable].values, chunked[variable].values, err_msg=name)
 
 
+def test_simulations_of_nearby_lengths_share_a_chunk_and_waste_at_most_a_quarter():
+    from neuroethology.simulation import _chunk_steps
+
+    for steps in [*range(1, 300), 1200, 6000, 16385, 30_000, 90_000]:
+        chunk = _chunk_steps(steps, 10**9)
+        assert steps <= chunk <= 1.25 * steps and chunk >> max(0, chunk.bit_length() - 3) < 8
+    assert _chunk_steps(1150, 10**9) == _chunk_steps(1200, 10**9) == 1280  # one compilation for both
+    for most in (1, 7, 9, 1000, 20_000):  # in a chunked run the chunk fits in the budget
+        assert most * 0.75 < _chunk_steps(10**6, most) <= most
+
+
 @pytest.mark.parametrize("kind", ["fitted", "ppo"])
 def test_neurons_measures_an_agents_units_and_finds_its_fixed_points(runs, tmp_path, kind):
     """`neuroethology neurons RUN` simulates the agent, types its 16 GRU units as a lab types neurons

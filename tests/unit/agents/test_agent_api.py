@@ -124,6 +124,13 @@ def test_a_network_streamed_in_chunks_is_the_same_network_run_at_once(open_field
         joined = np.concatenate([np.asarray(p.extras[name]) for p in pieces])
         np.testing.assert_array_equal(np.asarray(whole.extras[name]), joined)
     np.testing.assert_array_equal(np.asarray(whole.actions), np.concatenate([p.actions for p in pieces]))
+    # a run shorter than one chunk runs the chunk and is cut: the same steps and final state as rollout's
+    short = ne.rollout(env, policy, jax.random.key(5), params, num_steps=4, record_extras=True)
+    (piece,) = ne.rollout_chunks(
+        env, policy, jax.random.key(5), params, num_steps=4, chunk_steps=6, record_extras=True
+    )
+    for x, y in zip(jax.tree.leaves(short), jax.tree.leaves(piece), strict=True):
+        np.testing.assert_array_equal(np.asarray(x), np.asarray(y))
 
 
 def _starts(roll):

@@ -271,19 +271,25 @@ def test_with_arena_moves_open_field_and_refuses_what_cannot_move():
 @pytest.mark.parametrize("env_id", ENV_IDS)
 @pytest.mark.parametrize("num_envs", [3])
 def test_chunked_rollout_is_the_unchunked_rollout_bit_for_bit(env_id, num_envs):
-    """A long simulation streamed in chunks (three chunks of 7 steps here, carrying states and keys across;
-    a shorter last chunk is tested with an agent in tests/unit/agents)
-    draws the same random numbers and does the same arithmetic as one call: equal to the last bit."""
+    """A long simulation streamed in chunks (chunks of 7 steps here, carrying states and keys across; the
+    last piece of 5 runs as a chunk of 7 and is cut) draws the same random numbers and does the same
+    arithmetic as one call: equal to the last bit, with one compilation of a chunk."""
+    import importlib
+
+    rollout_module = importlib.import_module("neuroethology.envs.rollout")  # the module, not the function
     env, params = ne.make(env_id)
     policy = ne.policies.UniformRandomPolicy(env, params)
     key = jax.random.key(11)
-    whole = ne.rollout(env, policy, key, params, num_steps=21, num_envs=num_envs, record_info=True)
+    whole = ne.rollout(env, policy, key, params, num_steps=19, num_envs=num_envs, record_info=True)
     pieces = list(
         ne.rollout_chunks(
-            env, policy, key, params, num_steps=21, chunk_steps=7, num_envs=num_envs, record_info=True
+            env, policy, key, params, num_steps=19, chunk_steps=7, num_envs=num_envs, record_info=True
         )
     )
-    assert [p.actions.shape[0] for p in pieces] == [7, 7, 7]  # one compilation of a chunk
+    assert [p.actions.shape[0] for p in pieces] == [7, 7, 5]
+    flags = rollout_module._Flags(False, False, True)
+    advance = rollout_module._compiled_stages(env, policy, num_envs, flags)[2]
+    assert advance._cache_size() == 1  # the last piece ran the compiled chunk
     joined = jax.tree.map(
         lambda *xs: np.concatenate([np.asarray(x) for x in xs]), *[p._replace(final_state=()) for p in pieces]
     )
