@@ -15,6 +15,7 @@ from typing import Any
 import jax
 
 from .fitting import load_fitted
+from .fitting.run_dir import fitted_animals
 from .training.config import TrainConfig, resolve_env_params
 
 __all__ = ["load_animal_prior"]
@@ -28,13 +29,20 @@ def load_animal_prior(config: TrainConfig) -> Any | None:
     """The fitted network of ``config.prior.run`` as an animal prior for ``config.env`` (an
     :class:`~neuroethology.training.AnimalPrior`), or ``None`` when ``config.prior.weight`` is 0.
 
-    A ``ValueError`` if the run holds no fitted network (the OU baseline) or if the network sees other
-    observations, or at another time step, than the environment gives.
+    For a run fitted to several animals, ``config.prior.animal`` names whose twin. A ``ValueError`` if the run
+    holds no fitted network (the OU baseline), if the animal is missing or unknown, or if the network sees
+    other observations, or at another time step, than the environment gives.
     """
     if not config.prior.weight > 0:
         return None
-    model = load_fitted(config.prior.run)
     where = f"prior.run {config.prior.run}"
+    names = [a["name"] for a in fitted_animals(config.prior.run) or []]
+    animal = config.prior.animal
+    if (animal is None and len(names) > 1) or (animal is not None and animal not in names):
+        found = f"a network of {len(names)} animals" if names else "a model of one animal"
+        wanted = f"set prior.animal to one of {', '.join(names)}" if names else "leave prior.animal unset"
+        raise ValueError(f"{where}: {found}; {wanted} (prior.animal={animal!r})")
+    model = load_fitted(config.prior.run, animal=animal)
     if model.kind == "ou":
         raise ValueError(
             f"{where}: the prior needs a fitted network (gru, lstm or rnn), this run holds the baseline"

@@ -177,6 +177,9 @@ class PriorConfig:
 
     run: str | None = None  # fitted run directory (its network's observations must match the environment's)
     weight: float = 0.0  # nats of reward per nat of log-likelihood; 0: no prior
+    animal: str | None = (
+        None  # a run fitted to several animals: whose twin (its name in the run's model.json)
+    )
 
 
 @dataclasses.dataclass(frozen=True)

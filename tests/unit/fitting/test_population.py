@@ -192,3 +192,16 @@ def test_evaluate_and_neurons_pick_one_twin_with_animal(tmp_path, capsys):
     capsys.readouterr()  # a file (the twin's episodes, with its hidden units) has no twins to pick
     assert main(["neurons", str(out), "--animal", "slow", "--out", str(tmp_path / "n2")]) == 2
     assert "run directory" in capsys.readouterr().err
+    # train's animal prior (a config key, not a flag) picks a twin the same way
+    from neuroethology.config import config_from_dict
+    from neuroethology.priors import load_animal_prior
+    from neuroethology.training import TrainConfig
+
+    def prior(**animal):
+        return config_from_dict(TrainConfig, {"prior": {"run": str(run), "weight": 1.0, **animal}})
+
+    with pytest.raises(ValueError, match="a network of 2 animals; set prior.animal to one of slow, fast"):
+        load_animal_prior(prior())
+    with pytest.raises(ValueError, match="prior.animal='nobody'"):
+        load_animal_prior(prior(animal="nobody"))
+    assert np.asarray(load_animal_prior(prior(animal="fast")).identity).tolist() == [0.0, 1.0]
