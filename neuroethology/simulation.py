@@ -153,9 +153,9 @@ def _simulate(
     state and the rest of the rollout, as host arrays.
 
     Runs as :func:`neuroethology.envs.rollout_chunks` (bit for bit one :func:`~neuroethology.envs.rollout`)
-    in chunks of at most ``CHUNK_BYTES`` on the device (:func:`_chunk_steps`), each copied to the host as it finishes, with progress
-    and the time left through ``log``. ``until_all_ended`` stops after the chunk in which every environment
-    has ended its first episode (what follows would be thrown away)."""
+    in chunks of at most ``CHUNK_BYTES`` on the device (:func:`_chunk_steps`), each copied to the host as it
+    finishes, with progress and the time left through ``log``. ``until_all_ended`` stops after the chunk in
+    which every environment has ended its first episode (what follows would be thrown away)."""
     chunk = _chunk_steps(steps, CHUNK_BYTES // (_bytes_per_step(env, params) * num_envs))
     if log and chunk < steps:
         log(f"{label}: {steps:,} steps x {num_envs} in chunks of {chunk:,} steps")
