@@ -15,7 +15,6 @@ from typing import Any
 import jax
 
 from .fitting import load_fitted
-from .fitting.run_dir import fitted_animals
 from .training.config import TrainConfig, resolve_env_params
 
 __all__ = ["load_animal_prior"]
@@ -36,13 +35,7 @@ def load_animal_prior(config: TrainConfig) -> Any | None:
     if not config.prior.weight > 0:
         return None
     where = f"prior.run {config.prior.run}"
-    names = [a["name"] for a in fitted_animals(config.prior.run) or []]
-    animal = config.prior.animal
-    if (animal is None and len(names) > 1) or (animal is not None and animal not in names):
-        found = f"a network of {len(names)} animals" if names else "a model of one animal"
-        wanted = f"set prior.animal to one of {', '.join(names)}" if names else "leave prior.animal unset"
-        raise ValueError(f"{where}: {found}; {wanted} (prior.animal={animal!r})")
-    model = load_fitted(config.prior.run, animal=animal)
+    model = load_fitted(config.prior.run, animal=config.prior.animal, option="prior.animal=")
     if model.kind == "ou":
         raise ValueError(
             f"{where}: the prior needs a fitted network (gru, lstm or rnn), this run holds the baseline"

@@ -211,22 +211,23 @@ def _finish_manifest(out: Path, config: FitConfig, kind: str, source: str, wall_
     write_json(out / MANIFEST_FILE, manifest)
 
 
-def load_fitted(run_dir: str | Path, *, animal: str | None = None) -> FittedModel:
+def load_fitted(run_dir: str | Path, *, animal: str | None = None, option: str = "animal=") -> FittedModel:
     """The fitted model saved in a run directory (``neuroethology fit --out RUN``). For a network fitted to
-    several animals, ``animal`` names whose twin (the network with that animal's identity, in its arena)."""
+    several animals, ``animal`` names whose twin (the network with that animal's identity, in its arena).
+    ``option``: how the caller's user spells ``animal`` in the errors (a config key: ``"prior.animal="``)."""
     run_dir = Path(run_dir)
     info = _model_info(run_dir)
     if "animals" not in info:
         if animal is not None:
-            raise ValueError(f"{run_dir}: a model of one animal; animal={animal!r} does not apply")
+            raise ValueError(f"{run_dir}: a model of one animal; {option}{animal!r} does not apply")
         return _load_model(run_dir, info, info)
     names = [a["name"] for a in info["animals"]]
     if animal is None and len(names) > 1:
         raise ValueError(
-            f"{run_dir}: a model of {len(names)} animals; pass animal= one of {', '.join(names)}"
+            f"{run_dir}: a model of {len(names)} animals; pass {option} one of {', '.join(names)}"
         )
     if animal is not None and animal not in names:
-        raise ValueError(f"{run_dir}: no animal {animal!r}; pass animal= one of {', '.join(names)}")
+        raise ValueError(f"{run_dir}: no animal {animal!r}; pass {option} one of {', '.join(names)}")
     return _load_model(run_dir, info, info["animals"][names.index(animal or names[0])])
 
 

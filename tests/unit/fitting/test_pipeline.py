@@ -208,7 +208,7 @@ def test_ppo_with_an_animal_prior(fitted_run):
     with pytest.raises(ValueError, match="n_rays"):
         load_animal_prior(bad)
     one = config_from_dict(TrainConfig, {"prior": {"run": str(out), "weight": 1.0, "animal": "rat"}})
-    with pytest.raises(ValueError, match="a model of one animal; leave prior.animal unset"):
+    with pytest.raises(ValueError, match="a model of one animal; prior.animal='rat' does not apply"):
         load_animal_prior(one)
     assert load_animal_prior(TrainConfig()) is None  # no prior.weight, no prior
     from neuroethology.config import ConfigError

@@ -200,8 +200,8 @@ def test_evaluate_and_neurons_pick_one_twin_with_animal(tmp_path, capsys):
     def prior(**animal):
         return config_from_dict(TrainConfig, {"prior": {"run": str(run), "weight": 1.0, **animal}})
 
-    with pytest.raises(ValueError, match="a network of 2 animals; set prior.animal to one of slow, fast"):
+    with pytest.raises(ValueError, match="a model of 2 animals; pass prior.animal= one of slow, fast"):
         load_animal_prior(prior())
-    with pytest.raises(ValueError, match="prior.animal='nobody'"):
+    with pytest.raises(ValueError, match="no animal 'nobody'; pass prior.animal= one of slow, fast"):
         load_animal_prior(prior(animal="nobody"))
     assert np.asarray(load_animal_prior(prior(animal="fast")).identity).tolist() == [0.0, 1.0]
