@@ -257,15 +257,14 @@ class _Geometry(NamedTuple):
     bins: np.ndarray  # (n,) flat index of the bins the annulus sums run over
     mirror: float  # 2.0 when bins are one half of a symmetric autocorrelogram, else 1.0
     rot_base: np.ndarray  # (5, n) each rotated bin's 2x2 taps: their top-left in _patches' flat layout
-    rot_weight: (
-        np.ndarray
-    )  # (5, n, 4) their bilinear weights (top-left, top-right, bottom-left, bottom-right)
+    # (5, n, 4) their bilinear weights (top-left, top-right, bottom-left, bottom-right)
+    rot_weight: np.ndarray
     n_shells: int  # one-bin shells (distance rounded up) 0 .. n_shells - 1 cover the autocorrelogram
     max_radius: int  # the largest circle inside the autocorrelogram
-    disks: (
-        np.ndarray
-    )  # (m, max_radius + 1): 1 where bin i's distance, rounded up, is <= R (bins within R max)
-    tiers: tuple  # ((R, m), ...): the first m bins (sorted by distance) are those whose distance, rounded up, is <= R
+    # (m, max_radius + 1): 1 where bin i's distance, rounded up, is <= R (the bins within R max)
+    disks: np.ndarray
+    # ((R, m), ...): the first m bins (sorted by distance) are those whose distance, rounded up, is <= R
+    tiers: tuple
 
 
 #: NaN bins around an autocorrelogram for the rotations' taps; a point with no tap inside reads a corner.
