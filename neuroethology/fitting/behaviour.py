@@ -27,6 +27,7 @@ from flax import nnx
 from gymnasium import spaces
 
 from ..agents import AgentConfig, make_agent
+from .padding import bucket, pad_rows
 from .reconstruct import Demonstration
 
 __all__ = [
@@ -135,15 +136,18 @@ def window_batch(
     burn_in: int,
     noise_scale: jax.Array | None = None,
     held: jax.Array | None = None,
+    num_rows: jax.Array | None = None,
 ) -> Batch:
     """``batch_size`` random windows of ``window`` consecutive steps, time-major.
 
     Each window's first step starts the recurrent state afresh; so does every tracked-segment start inside
     it. The first ``burn_in`` steps are not scored. With ``noise_scale`` (one s.d. per feature of the vector
     observation), Gaussian noise is added to the observations (the actions, the targets, are untouched).
+    ``num_rows`` (an integer array): windows lie in the first ``num_rows`` rows only, the rest being padding
+    (:mod:`~neuroethology.fitting.padding`); the same draws as from those rows alone. Default: every row.
     """
     k_rows, k_noise = jax.random.split(key)
-    n = actions.shape[0]
+    n = actions.shape[0] if num_rows is None else num_rows
     first = jax.random.randint(k_rows, (batch_size,), 0, n - window + 1)
     rows = first[None, :] + jnp.arange(window)[:, None]  # (L, B)
     take = lambda x: jnp.take(x, rows, axis=0)  # noqa: E731
@@ -224,10 +228,12 @@ def make_fit_chunk(
     noise_scale: jax.Array | None = None,
 ):
     """A jitted ``chunk(weights, opt_state, keys, data) -> (weights, opt_state, losses)`` doing
-    ``config.chunk`` Adam steps for every seed at once (leading seed axis on weights, opt_state, keys)."""
+    ``config.chunk`` Adam steps for every seed at once (leading seed axis on weights, opt_state, keys).
+    ``data``: ``(observations, actions, starts, held)`` rows, or with a fifth element ``num_rows``, the
+    number of real rows before padding (see :func:`window_batch`)."""
 
     def one_seed(weights, opt_state, key, data):
-        observations, actions, starts, held = data
+        observations, actions, starts, held, *num_rows = data
 
         def update(carry, k):
             weights, opt_state = carry
@@ -241,6 +247,7 @@ def make_fit_chunk(
                 burn_in=config.burn_in,
                 noise_scale=noise_scale,
                 held=held,
+                num_rows=num_rows[0] if num_rows else None,
             )
             if config.scheduled_sampling > 0:
                 k_own = jax.random.fold_in(k, 1)  # the windows' draws stay those of teacher forcing
@@ -260,11 +267,20 @@ def make_fit_chunk(
     return jax.jit(jax.vmap(one_seed, in_axes=(0, 0, 0, None)))
 
 
-def _device_data(demo: Demonstration, action_space: spaces.Space):
-    observations = jax.tree.map(jnp.asarray, demo.observations)
-    actions = _clip_actions(jnp.asarray(demo.actions, jnp.float32), action_space)
+def _device_data(demo: Demonstration, action_space: spaces.Space, rows: int | None = None):
+    """``(observations, actions, starts, held)`` of a demonstration on the device, padded to ``rows`` rows
+    (its last row repeated; :mod:`~neuroethology.fitting.padding`) if given."""
+    pad = (lambda x: x) if rows is None else (lambda x: pad_rows(x, rows))  # noqa: E731
+    observations = jax.tree.map(lambda x: jnp.asarray(pad(x)), demo.observations)
+    actions = _clip_actions(jnp.asarray(pad(demo.actions), jnp.float32), action_space)
     held = demo.heading_held if demo.heading_held is not None else np.zeros(demo.num_steps, bool)
-    return observations, actions, jnp.asarray(demo.episode_start, bool), jnp.asarray(held, bool)
+    return observations, actions, jnp.asarray(pad(demo.episode_start), bool), jnp.asarray(pad(held), bool)
+
+
+def _training_data(demo: Demonstration, action_space: spaces.Space):
+    """:func:`_device_data` padded to a bucketed number of rows, and the number of real rows: the training
+    chunk then compiles once for demonstrations of nearby lengths."""
+    return (*_device_data(demo, action_space, bucket(demo.num_steps)), jnp.asarray(demo.num_steps, jnp.int32))
 
 
 def fit_agent(
@@ -308,15 +324,13 @@ def fit_agent(
     )
     tx = optax.chain(optax.clip_by_global_norm(config.max_grad_norm), optax.adam(config.learning_rate))
     chunk = make_fit_chunk(graphdef, tx, config, _input_noise_scale(observation_space, config))
-    validate = (
-        None if validation is None else _make_validate(graphdef, _device_data(validation, action_space))
-    )
+    validate = None if validation is None else _make_validate(graphdef, validation, action_space)
     return _train_in_chunks(
         graphdef,
         chunk,
         weights,
         jax.vmap(tx.init)(weights),
-        _device_data(demo, action_space),
+        _training_data(demo, action_space),
         seed_keys,
         num_chunks=-(-num_updates // config.chunk),
         chunk_size=config.chunk,
@@ -385,11 +399,21 @@ def _input_noise_scale(observation_space: spaces.Space, config: CloningConfig) -
     return jnp.asarray(noise_scale, jnp.float32)
 
 
-def _make_validate(graphdef: nnx.GraphDef, val_data) -> Callable[[nnx.State], jax.Array]:
+def _make_validate(
+    graphdef: nnx.GraphDef, validation: Demonstration, action_space: spaces.Space
+) -> Callable[[nnx.State], jax.Array]:
     """``validate(weights) -> (seeds,)`` mean log-likelihood per step of the validation rows (the rows are an
-    argument of the compiled function, not constants in it)."""
-    run = jax.jit(jax.vmap(lambda w, d: jnp.mean(unroll_log_likelihood(graphdef, w, *d)), in_axes=(0, None)))
-    return lambda weights: run(weights, val_data)
+    argument of the compiled function, not constants in it; padded to a bucketed length after the real rows,
+    which the causal unroll does not let them change, and left out of the mean)."""
+    n = validation.num_steps
+    val_data = _device_data(validation, action_space, bucket(n))
+    real, count = jnp.arange(bucket(n)) < n, jnp.asarray(n, jnp.float32)
+
+    def mean_ll(weights, data, real, count):
+        return jnp.sum(jnp.where(real, unroll_log_likelihood(graphdef, weights, *data), 0.0)) / count
+
+    run = jax.jit(jax.vmap(mean_ll, in_axes=(0, None, None, None)))
+    return lambda weights: run(weights, val_data, real, count)
 
 
 class BestWeights(NamedTuple):
@@ -507,7 +531,17 @@ def agent_log_likelihood(
     """Per-step ``log p(a_t | o_1..o_t)`` (nats) along a demonstration, unrolled in one sequence (the state
     reset at each segment start), of the acceleration alone where the heading was held
     (:func:`scored_log_prob`). Actions beyond a Box's bounds count as on the bound (censored)."""
-    return np.asarray(unroll_log_likelihood(graphdef, weights, *_device_data(demo, action_space)))
+    return padded_unroll_log_likelihood(graphdef, weights, *_device_data(demo, action_space))
+
+
+def padded_unroll_log_likelihood(graphdef, weights, observations, actions, starts, held) -> np.ndarray:
+    """:func:`unroll_log_likelihood` as a host array, run on the rows padded to a bucketed length and cut
+    back (the unroll is causal: the padding after the last row changes no earlier step), so that sequences
+    of nearby lengths share one compiled unroll."""
+    n = actions.shape[0]
+    pad = lambda x: jnp.asarray(pad_rows(np.asarray(x), bucket(n)))  # noqa: E731
+    padded = (jax.tree.map(pad, observations), pad(actions), pad(starts), pad(held))
+    return np.asarray(unroll_log_likelihood(graphdef, weights, *padded))[:n]
 
 
 @functools.partial(jax.jit, static_argnums=0)

@@ -41,6 +41,7 @@ Weideman 2014, SIAM Review 56:385).
 
 from __future__ import annotations
 
+import functools
 from typing import NamedTuple
 
 import jax
@@ -53,6 +54,7 @@ from jax.scipy.stats import norm
 from ..envs.geometry import wrap_angle
 from ..envs.open_field import OpenFieldParams
 from ..envs.policies.random_motion import RandomMotionParams, wall_normals
+from .padding import bucket, pad_rows
 
 __all__ = [
     "RandomMotionFit",
@@ -298,6 +300,19 @@ class RandomMotionFit(NamedTuple):
         return self.log_likelihood / max(self.n_steps, 1)
 
 
+@functools.partial(jax.jit, static_argnums=5)
+def _objective_value_and_grad(theta, data, weight, count, env_params, outlier_fraction):
+    """The fit's objective, minus the mean log-likelihood per step of the ``weight``-ed windows, and its
+    gradient in the unconstrained coordinates ``theta``. Compiled once per arena kind, outlier fraction and
+    (bucketed) number of windows: the windows and the arena are arguments, not constants in the program."""
+
+    def objective(theta):
+        ll = _log_likelihood_terms(_from_unconstrained(theta), data, env_params, outlier_fraction)
+        return -jnp.sum(jnp.where(weight, ll, 0.0)) / count
+
+    return jax.value_and_grad(objective)(theta)
+
+
 def fit_random_motion(
     windows: np.ndarray,
     env_params: OpenFieldParams,
@@ -322,18 +337,17 @@ def fit_random_motion(
     if windows.ndim != 3 or windows.shape[1:] != (4, 2) or windows.shape[0] < 10:
         raise ValueError(f"fit_random_motion: need (N >= 10, 4, 2) position windows, got {windows.shape}")
     init = init or RandomMotionParams()
+    n = windows.shape[0]
     with jax.enable_x64(True):
-        data = jnp.asarray(windows, jnp.float64)
-        n = data.shape[0]
-
-        def objective(theta, data):  # the data an argument: not constants XLA would fold into the program
-            ll = _log_likelihood_terms(_from_unconstrained(theta), data, env_params, outlier_fraction)
-            return -jnp.sum(ll) / data.shape[0]
-
-        value_and_grad = jax.jit(jax.value_and_grad(objective))
+        # the windows padded to a bucketed length (weight 0): recordings of nearby lengths share one program
+        data = jnp.asarray(pad_rows(windows, bucket(n)), jnp.float64)
+        weight = jnp.asarray(np.arange(len(data)) < n)
+        count = jnp.asarray(n, jnp.float64)
 
         def fun(theta):
-            v, g = value_and_grad(jnp.asarray(theta), data)
+            v, g = _objective_value_and_grad(
+                jnp.asarray(theta), data, weight, count, env_params, outlier_fraction
+            )
             v, g = float(v), np.asarray(g, float)
             if not np.isfinite(v):
                 return 1e10, np.zeros_like(g)

@@ -24,7 +24,7 @@ import jax.numpy as jnp
 import numpy as np
 
 from ..envs.open_field import OpenFieldParams
-from .behaviour import unroll_dist, unroll_log_likelihood
+from .behaviour import padded_unroll_log_likelihood, unroll_dist
 from .config import FitConfig, FittedModel
 from .random_motion_fit import action_log_likelihood, heading_held
 from .reconstruct import Demonstration
@@ -82,12 +82,9 @@ def network_log_likelihood(
             f"speed; it is known for the Box heads (Gaussian and mixture), not for a {type(dist).__name__}"
         )
     # one compiled unroll and scoring (scored_log_prob), as the fit's validation scores
-    logp = np.asarray(
-        unroll_log_likelihood(
-            model.graphdef, model.weights, observations, z, starts, jnp.asarray(held, bool)
-        ),
-        float,
-    )
+    logp = padded_unroll_log_likelihood(
+        model.graphdef, model.weights, observations, z, starts, jnp.asarray(held, bool)
+    ).astype(float)
     # Jacobians from the warped targets back to the action: d v'/d a = dt, and the warps (targets.py).
     return logp + target_log_jacobian(demo, params, model.warp, held=held)
 
