@@ -195,3 +195,20 @@ TINY_FIT: dict[str, Any] = {
 def tiny_fit_overrides() -> list[str]:
     """:data:`TINY_FIT` as ``key=value`` overrides for ``neuroethology fit``."""
     return [f"{k}={v}" for k, v in TINY_FIT.items()]
+
+
+def random_motion_positions(
+    env: Any, policy: Any, key: Any, params: Any, num_steps: int, num_envs: int | None = None
+) -> Any:
+    """NumPy float64 positions ``(num_steps, [num_envs,] 2)`` of ``ne.rollout(env, policy, key, params,
+    num_steps=..., num_envs=...)``, bit for bit, computed as :func:`neuroethology.envs.rollout_chunks` in
+    chunks of 4096 steps: simulated recordings of any length then share one compiled chunk (a rollout of
+    ``num_steps`` steps compiles once per length)."""
+    import numpy as np
+
+    import neuroethology.envs as ne
+
+    pieces = ne.rollout_chunks(
+        env, policy, key, params, num_steps=num_steps, chunk_steps=4096, num_envs=num_envs
+    )
+    return np.concatenate([np.asarray(piece.states.position, float) for piece in pieces], axis=0)

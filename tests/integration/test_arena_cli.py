@@ -11,6 +11,7 @@ import jax
 import numpy as np
 import pytest
 import shapely
+from helpers import random_motion_positions
 
 import neuroethology.envs as ne
 from neuroethology.cli import build_parser, main
@@ -34,6 +35,7 @@ TINY_GRU = [
     "burn_in=4",
     "select=likelihood",
     "transfer_arenas=[]",
+    "report_metrics=false",
 ]
 
 
@@ -48,8 +50,7 @@ def _cli(*args: str) -> tuple[int, str, str]:
 def _random_motion_path(arena, steps: int, seed: int) -> np.ndarray:
     """``(steps, 2)`` m: RatInABox's random motion in OpenField in ``arena`` (on its floor by the physics)."""
     env, p = ne.make("neuroethology/OpenField-v0", arena=arena, episode_duration=1e4)
-    result = ne.rollout(env, ne.policies.RandomMotion(), jax.random.key(seed), p, num_steps=steps)
-    return np.asarray(result.states.position, float)
+    return random_motion_positions(env, ne.policies.RandomMotion(), jax.random.key(seed), p, steps)
 
 
 def _positions(rec) -> np.ndarray:
@@ -214,6 +215,8 @@ def test_the_fitted_baseline_explains_random_motion_in_the_arena(arena, tmp_path
         "ou",
         "--out",
         tmp_path / "ou",
+        "transfer_arenas=[]",
+        "report_metrics=false",
     )
     assert code == 0, err
     scores = json.loads((tmp_path / "ou" / "model.json").read_text())["scores"]

@@ -69,6 +69,8 @@ def test_fit_then_simulate(tmp_path, capsys):
         "window=32",
         "burn_in=4",
         "select=likelihood",
+        "transfer_arenas=[]",
+        "report_metrics=false",
     )
     assert out.returncode == 0, out.stderr
     assert "held-out log-likelihood" in out.stdout and "baseline" in out.stdout

@@ -88,6 +88,8 @@ def test_fit_reads_the_table_with_the_same_options(tmp_path, rng, capsys):
             "--out",
             str(out),
             "--no-progress",
+            "transfer_arenas=[]",
+            "report_metrics=false",
         ]
     )
     assert code == 0, capsys.readouterr().err

@@ -9,6 +9,7 @@ import jax
 import jax.numpy as jnp
 import numpy as np
 import pytest
+from helpers import random_motion_positions
 
 import neuroethology.envs as ne
 from neuroethology.config import config_from_dict
@@ -26,14 +27,15 @@ TINY = dict(
     batch_size=8,
     selection_runs=2,
     transfer_arenas=(),
+    report_metrics=False,  # (tests/unit/fitting/test_report.py has the report)
 )
 
 
 def _recording(seconds: float = 240.0, seed: int = 0):
     env, p = ne.make("neuroethology/OpenField-v0", episode_duration=10_000.0)
     steps = int(seconds / float(p.dt))
-    result = ne.rollout(env, ne.policies.RandomMotion(), jax.random.key(seed), p, num_steps=steps)
-    xy = np.asarray(result.states.position, float)[:, :, None, None]  # (time, space, keypoint, individual)
+    xy = random_motion_positions(env, ne.policies.RandomMotion(), jax.random.key(seed), p, steps)
+    xy = xy[:, :, None, None]  # (time, space, keypoint, individual)
     return from_arrays(
         xy,
         fps=1 / float(p.dt),
@@ -100,7 +102,8 @@ def test_closed_loop_check_tells_the_true_model_from_a_wrong_one():
 
     rec = _recording(seconds=300.0, seed=3)
     # Simulated positions carry no tracking jitter: no smoothing (it would shrink the turning the fit sees).
-    fitted = fit_recording(rec, FitConfig(model="ou", smoothing=0.0), say=lambda m: None).model
+    config = FitConfig(model="ou", smoothing=0.0, transfer_arenas=(), report_metrics=False)
+    fitted = fit_recording(rec, config, say=lambda m: None).model
     truth = fitted._replace(baseline=RandomMotionParams())
     reference = simulate(truth, duration=300.0, key=jax.random.key(9), num_runs=8)
     ks = closed_loop_check(fitted, reference, runs=8, key=jax.random.key(0))
@@ -112,7 +115,8 @@ def test_closed_loop_check_tells_the_true_model_from_a_wrong_one():
 
 def test_cross_validation_over_time_blocks():
     rec = _recording(seconds=60.0, seed=4)
-    result = fit_recording(rec, FitConfig(model="ou", folds=2), say=lambda m: None)
+    config = FitConfig(model="ou", folds=2, transfer_arenas=(), report_metrics=False)
+    result = fit_recording(rec, config, say=lambda m: None)
     cv = result.scores["cross_validation"]
     assert len(cv["folds"]) == 2
     assert cv["baseline"]["log_likelihood_per_step_mean"] > cv["null"]["log_likelihood_per_step_mean"]
