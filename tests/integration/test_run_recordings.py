@@ -27,6 +27,7 @@ FIT = dict(
     batch_size=8,
     select="likelihood",
     transfer_arenas=(),
+    report_metrics=False,
 )
 
 

@@ -9,7 +9,7 @@ import shutil
 import jax
 import numpy as np
 import pytest
-from helpers import TINY_FIT
+from helpers import TINY_FIT, random_motion_positions
 
 import neuroethology.envs as ne
 from neuroethology.data import from_arrays
@@ -22,10 +22,9 @@ TINY = TINY_FIT
 
 def _recording(seconds: float = 120.0, seed: int = 0):
     env, p = ne.make("neuroethology/OpenField-v0", episode_duration=10_000.0)
-    result = ne.rollout(
-        env, ne.policies.RandomMotion(), jax.random.key(seed), p, num_steps=int(seconds / 0.02)
-    )
-    xy = np.asarray(result.states.position, float)[:, :, None, None]
+    xy = random_motion_positions(
+        env, ne.policies.RandomMotion(), jax.random.key(seed), p, int(seconds / 0.02)
+    )[:, :, None, None]
     return from_arrays(xy, fps=50.0, arena={"shape": "box", "width": 1.0, "height": 1.0})
 
 

@@ -10,7 +10,7 @@ import jax
 import numpy as np
 import pandas as pd
 import pytest
-from helpers import RAT_LIKE_MOTION
+from helpers import RAT_LIKE_MOTION, random_motion_positions
 
 import neuroethology.envs as ne
 from neuroethology.cli import main
@@ -33,8 +33,7 @@ def _animal(speed_mean: float, seconds: float, seed: int, *, name: str = "rat", 
     env, p = ne.make("neuroethology/OpenField-v0", episode_duration=10_000.0)
     motion = dict(RAT_LIKE_MOTION, speed_mean=speed_mean)
     policy = ne.policies.RandomMotion(ne.policies.RandomMotionParams(**motion))
-    result = ne.rollout(env, policy, jax.random.key(seed), p, num_steps=int(seconds / float(p.dt)))
-    xy = np.asarray(result.states.position, float)[:, None]
+    xy = random_motion_positions(env, policy, jax.random.key(seed), p, int(seconds / float(p.dt)))[:, None]
     rec = from_arrays(
         np.moveaxis(xy, 1, -1)[:, :, None, :], fps=1 / float(p.dt), arena=BOX, individual_names=[name]
     )

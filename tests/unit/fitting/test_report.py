@@ -9,6 +9,7 @@ import json
 import jax
 import numpy as np
 import pytest
+from helpers import random_motion_positions
 from scipy.stats import ks_2samp
 
 import neuroethology.envs as ne
@@ -25,10 +26,7 @@ def _random_motion(seconds: float, seed: int, *, animals: int | None = None, spe
     ``animals=None``: one animal."""
     env, p = ne.make("neuroethology/OpenField-v0", episode_duration=10_000.0)
     policy = ne.policies.RandomMotion(ne.policies.RandomMotionParams(speed_mean=speed_mean))
-    result = ne.rollout(
-        env, policy, jax.random.key(seed), p, num_steps=int(seconds / float(p.dt)), num_envs=animals
-    )
-    xy = np.asarray(result.states.position, float)
+    xy = random_motion_positions(env, policy, jax.random.key(seed), p, int(seconds / float(p.dt)), animals)
     xy = xy[:, None] if animals is None else xy
     return from_arrays(np.moveaxis(xy, 1, -1)[:, :, None, :], fps=1 / float(p.dt), arena=BOX)
 

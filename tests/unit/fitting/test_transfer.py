@@ -25,7 +25,11 @@ def fitted_baseline():
     rec = _recording(seconds=120.0, seed=5)
     # Simulated positions carry no tracking jitter: no smoothing.
     config = FitConfig(
-        model="ou", smoothing=0.0, transfer_arenas=(BIG, "linear_track"), transfer_duration=60.0
+        model="ou",
+        smoothing=0.0,
+        transfer_arenas=(BIG, "linear_track"),
+        transfer_duration=60.0,
+        report_metrics=False,  # (tests/unit/fitting/test_report.py has the report)
     )
     return rec, fit_recording(rec, config, say=lambda m: None)
 
@@ -115,7 +119,9 @@ def test_the_transfer_check_runs_for_a_recording_placed_with_arena():
 
     rec = _recording(seconds=60.0, seed=6)
     bare = from_arrays(rec["position"].values, fps=float(rec.attrs["fps"]))
-    config = FitConfig(model="ou", smoothing=0.0, transfer_arenas=(BIG,), transfer_duration=20.0)
+    config = FitConfig(
+        model="ou", smoothing=0.0, transfer_arenas=(BIG,), transfer_duration=20.0, report_metrics=False
+    )
     result = fit_recording(
         bare, config, arena={"shape": "box", "width": 1.0, "height": 1.0}, say=lambda m: None
     )
