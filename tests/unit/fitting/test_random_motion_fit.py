@@ -5,7 +5,7 @@ from __future__ import annotations
 import jax
 import numpy as np
 import pytest
-from helpers import RAT_LIKE_MOTION
+from helpers import RAT_LIKE_MOTION, random_motion_positions
 
 import neuroethology.envs as ne
 from neuroethology.envs.policies import RandomMotion, RandomMotionParams
@@ -52,8 +52,7 @@ def test_parameters_are_recovered_from_simulated_data():
         wall_repel_distance=0.08,
         wall_repel_strength=1.5,
     )
-    result = ne.rollout(env, RandomMotion(true), jax.random.key(0), p, num_steps=12_000, num_envs=3)
-    positions = np.asarray(result.states.position, float)
+    positions = random_motion_positions(env, RandomMotion(true), jax.random.key(0), p, 12_000, 3)
     windows = np.concatenate([path_windows(positions[:, b], p) for b in range(3)])
     fit = fit_random_motion(windows, p)  # starts from RatInABox's defaults
     assert fit.converged, fit.message
@@ -67,8 +66,7 @@ def test_parameters_are_recovered_from_simulated_data():
 
 def test_windows_and_demonstration_rows_line_up():
     env, p = ne.make("neuroethology/OpenField-v0")
-    result = ne.rollout(env, RandomMotion(), jax.random.key(1), p, num_steps=500)
-    positions = np.asarray(result.states.position, float)
+    positions = random_motion_positions(env, RandomMotion(), jax.random.key(1), p, 500)
     windows = path_windows(positions, p)
     demo = reconstruct_path(positions, p)
     np.testing.assert_allclose(windows[:, 2], np.asarray(demo.states.position), atol=1e-6)
@@ -97,8 +95,9 @@ def test_log_likelihood_in_a_square_polygon_equals_the_box():
     _, square = ne.make("neuroethology/OpenField-v0", arena={"boundary": [[0, 0], [1, 0], [1, 1], [0, 1]]})
     assert square.arena_shape == "polygon"
     params = RandomMotionParams(thigmotaxis=0.7, wall_repel_distance=0.15)  # walls felt over much of the box
-    result = ne.rollout(env, RandomMotion(params), jax.random.key(5), box, num_steps=3000)
-    windows = path_windows(np.asarray(result.states.position, float), box)
+    windows = path_windows(
+        random_motion_positions(env, RandomMotion(params), jax.random.key(5), box, 3000), box
+    )
     a = random_motion_log_likelihood(params, windows, box)
     b = random_motion_log_likelihood(params, windows, square)
     near = np.min(np.minimum(windows[:, 2], 1 - windows[:, 2]), axis=1) < 0.15
@@ -124,8 +123,7 @@ def test_parameters_are_recovered_in_a_polygon_arena_and_its_walls_matter():
         wall_repel_distance=0.08,
         wall_repel_strength=1.5,
     )
-    result = ne.rollout(env, RandomMotion(true), jax.random.key(0), p, num_steps=12_000, num_envs=3)
-    positions = np.asarray(result.states.position, float)
+    positions = random_motion_positions(env, RandomMotion(true), jax.random.key(0), p, 12_000, 3)
     windows = np.concatenate([path_windows(positions[:, b], p) for b in range(3)])
     fit = fit_random_motion(windows, p)
     assert fit.converged, fit.message

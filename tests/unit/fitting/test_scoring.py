@@ -8,7 +8,7 @@ import jax
 import numpy as np
 import pytest
 from flax import nnx
-from helpers import RAT_LIKE_MOTION
+from helpers import RAT_LIKE_MOTION, random_motion_positions
 
 import neuroethology.envs as ne
 from neuroethology.agents import make_agent
@@ -56,8 +56,8 @@ def test_network_scores_the_heads_marginal_on_held_steps(components):
     over the turning target (numerically, with the censored masses at its bounds), times the Jacobian; for the
     one-Gaussian head and the mixture head alike."""
     env, params = ne.make("neuroethology/OpenField-v0")
-    run = ne.rollout(env, RandomMotion(RAT_LIKE), jax.random.key(3), params, num_steps=400)
-    demo, windows = _demonstration(np.asarray(run.states.position, float), params)
+    positions = random_motion_positions(env, RandomMotion(RAT_LIKE), jax.random.key(3), params, 400)
+    demo, windows = _demonstration(positions, params)
     held = heading_held(windows, float(params.dt), MIN_SPEED)
     assert 5 <= held.sum() < len(held) - 5
     space = target_space(params)
@@ -89,8 +89,7 @@ def test_baseline_fitted_to_its_own_model_beats_the_null_on_held_out_steps():
     80% scores the last 20% at least 0.25 bits/step above the Gaussian null fitted to the same 80%, and within
     0.02 nats/step of the true parameters (the fit generalises), on the same steps and the same variable."""
     env, params = ne.make("neuroethology/OpenField-v0", episode_duration=10_000.0)
-    run = ne.rollout(env, RandomMotion(RAT_LIKE), jax.random.key(11), params, num_steps=15_000)
-    positions = np.asarray(run.states.position, float)
+    positions = random_motion_positions(env, RandomMotion(RAT_LIKE), jax.random.key(11), params, 15_000)
     cut = 12_000
     demo_train, windows_train = _demonstration(positions[:cut], params)
     demo_test, windows_test = _demonstration(positions[cut:], params)
@@ -116,8 +115,7 @@ def test_baseline_fitted_to_its_own_model_beats_the_null_on_held_out_steps():
 
 def test_a_demonstration_reconstructed_with_another_min_speed_is_refused():
     env, params = ne.make("neuroethology/OpenField-v0")
-    run = ne.rollout(env, RandomMotion(RAT_LIKE), jax.random.key(4), params, num_steps=300)
-    positions = np.asarray(run.states.position, float)
+    positions = random_motion_positions(env, RandomMotion(RAT_LIKE), jax.random.key(4), params, 300)
     demo = reconstruct_path(positions, params, min_step=0.0)  # no heading held
     windows = path_windows(positions, params)
     config = FitConfig(model="ou", min_speed=MIN_SPEED)
