@@ -10,7 +10,14 @@ from pathlib import Path
 
 import xarray as xr
 
-__all__ = ["SARGOLINI_CITATION", "TANNI_CITATION", "sargolini", "sargolini_path", "tanni"]
+__all__ = [
+    "SARGOLINI_CITATION",
+    "SARGOLINI_MOTION",
+    "TANNI_CITATION",
+    "sargolini",
+    "sargolini_path",
+    "tanni",
+]
 
 SARGOLINI_CITATION = (
     "Sargolini F., Fyhn M., Hafting T., McNaughton B.L., Witter M.P., Moser M.-B., Moser E.I. (2006) "
@@ -29,6 +36,18 @@ SARGOLINI_FPS = 50.0
 #: file's time stamps (183 missing frames), 54 last 0.1 s or less (127 frames, filled); the 6 longer
 #: ones (0.12 - 0.34 s, 56 frames) split the track into 7 segments.
 SARGOLINI_MAX_GAP = 0.1
+#: RatInABox's random-motion parameters fitted to this rat by maximum likelihood (``neuroethology fit``'s baseline
+#: on the demo's first 480 s, rounded; fast, strongly coupled turning noise, about 8% of the steps slower than
+#: ``FitConfig.min_speed``): ``RandomMotionParams(**SARGOLINI_MOTION)`` simulates a rat-like animal.
+SARGOLINI_MOTION: dict[str, float] = {
+    "speed_mean": 0.105,
+    "speed_coherence_time": 0.41,
+    "rotational_velocity_std": 8.1,
+    "rotational_velocity_coherence_time": 0.043,
+    "thigmotaxis": 0.33,
+    "wall_repel_distance": 0.072,
+    "wall_repel_strength": 0.93,
+}
 
 
 def sargolini_path() -> Path:

@@ -23,14 +23,6 @@ from neuroethology.fitting import FitConfig, fit_animals
 from neuroethology.fitting.population import between_animals_table
 
 SPEEDS = (0.05, 0.10, 0.20)
-RAT_LIKE_MOTION = {  # tests/helpers.py: RatInABox's motion model fitted to the Sargolini rat
-    "speed_coherence_time": 0.41,
-    "rotational_velocity_std": 8.1,
-    "rotational_velocity_coherence_time": 0.043,
-    "thigmotaxis": 0.33,
-    "wall_repel_distance": 0.072,
-    "wall_repel_strength": 0.93,
-}
 RECOVERY = {"total_steps": 300, "num_seeds": 1, "hidden_size": 32, "selection_runs": 2, "smoothing": 0.0}
 STATS = ("speed_median", "speed_p90", "stopped_fraction", "wall_distance_median")
 
@@ -38,7 +30,7 @@ STATS = ("speed_median", "speed_p90", "stopped_fraction", "wall_distance_median"
 def simulated_animal(speed_mean: float, seconds: float, seed: int, name: str):
     env, p = ne.make("neuroethology/OpenField-v0", episode_duration=10_000.0)
     policy = ne.policies.RandomMotion(
-        ne.policies.RandomMotionParams(speed_mean=speed_mean, **RAT_LIKE_MOTION)
+        ne.policies.RandomMotionParams(**dict(datasets.SARGOLINI_MOTION, speed_mean=speed_mean))
     )
     result = ne.rollout(env, policy, jax.random.key(seed), p, num_steps=int(seconds / float(p.dt)))
     xy = np.asarray(result.states.position, float)[:, None]

@@ -12,7 +12,7 @@ many 10-min stretches; for each, its first 480 s are the "training part", its la
 and 8 other 120-s stretches of the same session, outside that window, are the "model's 8 animals".
 
 ``true``: the model is the process that made the data. A random-motion animal (the RatInABox-like motion fitted
-to the Sargolini rat, ``RAT_LIKE_MOTION``) for 600 s at 50 Hz is split 480/120 s, and the model's 8 animals are
+to the Sargolini rat, ``datasets.SARGOLINI_MOTION``) for 600 s at 50 Hz is split 480/120 s, and the model's 8 animals are
 120-s simulations of the same process with other keys.
 
 It prints each case's count and the distribution of counts; nothing is tuned on these cases.
@@ -32,14 +32,6 @@ from neuroethology.data import arena_of, from_arrays, smooth
 from neuroethology.fitting import behaviour_report
 
 TRAIN_S, HELDOUT_S, ANIMALS, SMOOTHING = 480.0, 120.0, 8, 0.02  # the demo's split, runs and smoothing
-RAT_LIKE_MOTION = {  # tests/helpers.py: RatInABox's motion model fitted to the Sargolini rat
-    "speed_coherence_time": 0.41,
-    "rotational_velocity_std": 8.1,
-    "rotational_velocity_coherence_time": 0.043,
-    "thigmotaxis": 0.33,
-    "wall_repel_distance": 0.072,
-    "wall_repel_strength": 0.93,
-}
 
 
 def _recording(xy: np.ndarray, fps: float, arena) -> object:
@@ -89,7 +81,7 @@ def rat_cases(cases: int, seed: int) -> list[tuple[int, int, list[str]]]:
 def true_cases(cases: int, seed: int) -> list[tuple[int, int, list[str]]]:
     """The true model: a random-motion animal split 480/120 s, and 8 x 120 s of the same process."""
     env, p = ne.make("neuroethology/OpenField-v0", episode_duration=10_000.0)
-    policy = ne.policies.RandomMotion(ne.policies.RandomMotionParams(**RAT_LIKE_MOTION))
+    policy = ne.policies.RandomMotion(ne.policies.RandomMotionParams(**datasets.SARGOLINI_MOTION))
     dt = float(p.dt)
     box = {"shape": "box", "width": 1.0, "height": 1.0}
     n_train, n_held = int(round(TRAIN_S / dt)), int(round(HELDOUT_S / dt))

@@ -5,17 +5,10 @@ from __future__ import annotations
 import copy
 from typing import Any
 
-# Random-motion parameters like those fitted to the Sargolini rat (fast, strongly coupled turning noise; about
-# 8% of its steps are slower than FitConfig's min_speed): RandomMotionParams(**RAT_LIKE_MOTION).
-RAT_LIKE_MOTION: dict[str, float] = {
-    "speed_mean": 0.105,
-    "speed_coherence_time": 0.41,
-    "rotational_velocity_std": 8.1,
-    "rotational_velocity_coherence_time": 0.043,
-    "thigmotaxis": 0.33,
-    "wall_repel_distance": 0.072,
-    "wall_repel_strength": 0.93,
-}
+from neuroethology.datasets import SARGOLINI_MOTION
+
+# Random-motion parameters fitted to the Sargolini rat: RandomMotionParams(**RAT_LIKE_MOTION).
+RAT_LIKE_MOTION: dict[str, float] = dict(SARGOLINI_MOTION)
 
 # The tiny PPO run most training tests use: OpenField coverage in 0.4 s episodes (20 steps), a GRU of 8 units,
 # 4 environments x 16 steps per update, 6 updates of 2 seeds.
